@@ -1,0 +1,167 @@
+/*
+ * gargalo.h: an in-process sampling profiler for C.
+ *
+ * A thread starts a session, does its work, stops it, and renders what was recorded as a
+ * call tree (text or one self-contained HTML file), speedscope JSON, or gargalo's own JSON
+ * (which can be loaded later and rendered again). Only the profiled thread is interrupted;
+ * several threads may each profile themselves at the same time.
+ *
+ *     gargalo_session *s;
+ *     if (gargalo_start(&s, NULL) == 0) {
+ *         work();
+ *         gargalo_stop(s);
+ *         gargalo_render_file(s, GARGALO_FORMAT_HTML, NULL, "profile.html");
+ *         gargalo_session_free(s);
+ *     }
+ *
+ * Errors are negative int codes (GARGALO_E*); gargalo_strerror() names them.
+ * See docs/sampling.md for how sampling works and what user code must expect.
+ */
+#ifndef GARGALO_H
+#define GARGALO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes: X(name, message). Every function returning int returns 0 or one of these. */
+#define GARGALO_ERRNO_MAP(X)                                                                \
+    X(EINVAL, -1, "invalid argument")                                                      \
+    X(ENOMEM, -2, "out of memory")                                                         \
+    X(EBUSY, -3, "this thread is already being profiled")                                  \
+    X(ESTATE, -4, "session is in the wrong state for this call")                           \
+    X(ETIMER, -5, "could not create or arm the sampling timer")                            \
+    X(ESIGNAL, -6, "could not install the sampling signal handler")                        \
+    X(EIO, -7, "could not write the output")                                               \
+    X(EFORMAT, -8, "malformed profile data")                                               \
+    X(ETOOBIG, -9, "output exceeds the size limit")
+
+enum {
+#define GARGALO_ERRNO_ENUM(name, value, msg) GARGALO_##name = value,
+    GARGALO_ERRNO_MAP(GARGALO_ERRNO_ENUM)
+#undef GARGALO_ERRNO_ENUM
+};
+
+/* Returns a static, never-NULL message for an error code (also for 0 and unknown codes).
+ * Thread-safe and async-signal-safe. */
+const char *gargalo_strerror(int err);
+
+typedef enum gargalo_clock {
+    /* Wall time: time blocked in fsync, sleeps and socket waits counts. The default. */
+    GARGALO_CLOCK_WALL = 0,
+    /* CPU time of the profiled thread only: blocked time does not count. */
+    GARGALO_CLOCK_CPU = 1
+} gargalo_clock;
+
+typedef struct gargalo_options {
+    gargalo_clock clock;
+    /* Sampling interval in microseconds. 0 (the default) is adaptive: it starts fast so a
+     * 10 ms session still has about 100 samples, and slows down as the session grows so a
+     * long one costs only a few percent. Any other value is fixed (min 50, max 1000000). */
+    unsigned interval_us;
+    /* With an adaptive interval: the interval it never grows past (default 1000). */
+    unsigned max_interval_us;
+    /* Room for raw stack frames, in program counters (default 4 Mi, about 32 MiB of
+     * address space, touched only as it fills). When full, later samples are counted in
+     * gargalo_stats.dropped and not recorded. */
+    size_t max_frames;
+    /* Deepest stack recorded; deeper stacks keep their innermost frames (default 256). */
+    unsigned max_depth;
+} gargalo_options;
+
+/* Fills *opt with the defaults above. */
+void gargalo_options_init(gargalo_options *opt);
+
+typedef struct gargalo_session gargalo_session;
+
+/* Starts profiling the calling thread. On success *out is a new session owned by the
+ * caller (free it with gargalo_session_free). opt may be NULL for the defaults.
+ * Allocates and warms up everything sampling needs before the first signal can arrive;
+ * the signal handler itself never allocates, locks, or does I/O.
+ * Errors: GARGALO_EINVAL (bad options), GARGALO_EBUSY (thread already profiled),
+ * GARGALO_ENOMEM, GARGALO_ETIMER, GARGALO_ESIGNAL.
+ * Thread-safe: any number of threads may each run their own session at once.
+ * Not async-signal-safe. While a wall-clock session runs, blocking system calls on this
+ * thread may return EINTR (see docs/sampling.md). */
+int gargalo_start(gargalo_session **out, const gargalo_options *opt);
+
+/* Stops sampling and resolves every recorded address to function, file and line (cached
+ * process-wide, so later sessions resolve faster). Must be called on the thread that
+ * started the session. After it the session is self-contained and may be rendered from
+ * any thread. Errors: GARGALO_EINVAL, GARGALO_ESTATE (not running or wrong thread). */
+int gargalo_stop(gargalo_session *s);
+
+/* Frees a session, stopping it first if it is still running (on its own thread).
+ * NULL is a no-op. */
+void gargalo_session_free(gargalo_session *s);
+
+typedef struct gargalo_stats {
+    uint64_t duration_ns;   /* wall time from start to stop */
+    uint64_t cpu_ns;        /* CPU time used by the profiled thread in that span */
+    uint64_t sampled_ns;    /* sum of all sample weights */
+    uint64_t symbolize_ns;  /* time gargalo_stop spent resolving addresses */
+    size_t samples;         /* samples recorded */
+    size_t dropped;         /* samples lost because the frame buffer was full */
+    size_t frames;          /* distinct frames after symbolization */
+    gargalo_clock clock;
+} gargalo_stats;
+
+/* Fills *st for a stopped or loaded session. Errors: GARGALO_EINVAL, GARGALO_ESTATE. */
+int gargalo_session_stats(const gargalo_session *s, gargalo_stats *st);
+
+typedef enum gargalo_format {
+    GARGALO_FORMAT_TEXT = 0,   /* call tree for a terminal */
+    GARGALO_FORMAT_HTML,       /* one self-contained, offline HTML page */
+    GARGALO_FORMAT_SPEEDSCOPE, /* speedscope's sampled-profile JSON */
+    GARGALO_FORMAT_JSON        /* gargalo's own session JSON, loadable again */
+} gargalo_format;
+
+/* Parses "text", "html", "speedscope" or "json". Returns 0 or GARGALO_EINVAL. */
+int gargalo_format_parse(const char *name, gargalo_format *out);
+/* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json". */
+const char *gargalo_format_extension(gargalo_format fmt);
+
+typedef struct gargalo_render_options {
+    /* Show every frame. By default consecutive frames of system libraries (libc,
+     * libsqlite3, libpq, ...) are folded into one node named after the first function
+     * called, as pyinstrument hides library frames. */
+    int show_all;
+    /* Text only: ANSI colours. -1 (default) means "if the output is a terminal" for
+     * gargalo_render_file to stdout, otherwise off. */
+    int color;
+    /* Text only: hide nodes under this share of the total, in percent (default 0.5). */
+    double min_percent;
+    /* Title shown in the HTML page and speedscope; NULL for "gargalo profile". */
+    const char *title;
+    /* Largest output accepted, in bytes (default 256 MiB). */
+    size_t max_bytes;
+} gargalo_render_options;
+
+/* Fills *ro with the defaults above. */
+void gargalo_render_options_init(gargalo_render_options *ro);
+
+/* Renders a stopped or loaded session. On success *out is a malloc'd, NUL-terminated
+ * buffer owned by the caller (free()) and *len its length without the NUL.
+ * ro may be NULL for the defaults. Errors: GARGALO_EINVAL, GARGALO_ESTATE, GARGALO_ENOMEM,
+ * GARGALO_ETOOBIG. Thread-safe for distinct sessions; a session may be rendered from
+ * several threads at once. */
+int gargalo_render(const gargalo_session *s, gargalo_format fmt,
+                   const gargalo_render_options *ro, char **out, size_t *len);
+
+/* Renders into path atomically: a temporary file in the same directory, then rename, so
+ * a reader never sees a partial file. path "-" writes to stdout.
+ * Errors: those of gargalo_render, and GARGALO_EIO. */
+int gargalo_render_file(const gargalo_session *s, gargalo_format fmt,
+                        const gargalo_render_options *ro, const char *path);
+
+/* Loads a session saved with GARGALO_FORMAT_JSON. On success *out is a new stopped
+ * session owned by the caller. Errors: GARGALO_EINVAL, GARGALO_EFORMAT, GARGALO_ENOMEM. */
+int gargalo_session_load(const char *json, size_t len, gargalo_session **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GARGALO_H */

@@ -1,0 +1,56 @@
+/*
+ * errors.h: the one error type of the service, and the one table that maps each error
+ * to its HTTP status and to the "type" of a FastAPI-shaped JSON body:
+ *     {"detail": [{"loc": ["body", "quantidadeAtivos"], "msg": "...", "type": "..."}]}
+ */
+#ifndef BOLSA_ERRORS_H
+#define BOLSA_ERRORS_H
+
+/* X(name, http status, type string) */
+#define BOLSA_ERROR_MAP(X)                                                                  \
+    X(OK, 200, "ok")                                                                       \
+    X(JSON_INVALID, 400, "json_invalid")                                                   \
+    X(MISSING, 422, "missing")                                                             \
+    X(INT_TYPE, 422, "int_type")                                                           \
+    X(LIST_TYPE, 422, "list_type")                                                         \
+    X(STRING_TYPE, 422, "string_type")                                                     \
+    X(OBJECT_TYPE, 422, "model_type")                                                      \
+    X(TOO_SHORT, 422, "too_short")                                                         \
+    X(PATTERN, 422, "string_pattern_mismatch")                                             \
+    X(GREATER_THAN, 422, "greater_than")                                                   \
+    X(LESS_EQUAL, 422, "less_than_equal")                                                  \
+    X(ENUM, 422, "enum")                                                                   \
+    X(EXTRA, 422, "extra_forbidden")                                                       \
+    X(QUERY_INVALID, 422, "query_invalid")                                                 \
+    X(UNAUTHORIZED, 403, "profile_token")                                                  \
+    X(NOT_FOUND, 404, "not_found")                                                         \
+    X(METHOD, 405, "method_not_allowed")                                                   \
+    X(TOO_LARGE, 413, "body_too_large")                                                    \
+    X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                    \
+    X(DB_UNAVAILABLE, 503, "database_unavailable")                                         \
+    X(DB_ERROR, 500, "database_error")                                                     \
+    X(NOMEM, 500, "out_of_memory")                                                         \
+    X(INTERNAL, 500, "internal_error")
+
+typedef enum bolsa_errcode {
+#define BOLSA_ERROR_ENUM(name, status, type) BOLSA_E_##name,
+    BOLSA_ERROR_MAP(BOLSA_ERROR_ENUM)
+#undef BOLSA_ERROR_ENUM
+} bolsa_errcode;
+
+/* An error with where it happened (FastAPI's "loc": up to 3 parts, e.g. "body",
+ * "ativos", "2") and a human message. Zeroed means no error. */
+typedef struct bolsa_error {
+    bolsa_errcode code;
+    char loc[3][48];
+    char msg[256];
+} bolsa_error;
+
+/* Sets *err (if not already set) and returns code. loc parts may be NULL. */
+bolsa_errcode bolsa_error_set(bolsa_error *err, bolsa_errcode code, const char *loc0,
+                              const char *loc1, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+int bolsa_error_status(bolsa_errcode code);
+const char *bolsa_error_type(bolsa_errcode code);
+
+#endif

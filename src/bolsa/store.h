@@ -1,0 +1,87 @@
+/*
+ * store.h: where transactions live. One small interface, two backends: SQLite (the
+ * embedded default, store_sqlite.c) and PostgreSQL and the databases that speak its
+ * protocol (store_pg.c). store.c picks the backend from the URL and keeps a pool of
+ * connections, one per concurrent request.
+ */
+#ifndef BOLSA_STORE_H
+#define BOLSA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bolsa/errors.h"
+
+#define BOLSA_TICKER_MAX 12
+
+typedef struct bolsa_row {
+    char ativo[BOLSA_TICKER_MAX + 1];
+    int64_t valor_cents; /* 100..10000: R$ 1.00 to R$ 100.00 */
+} bolsa_row;
+
+typedef enum bolsa_strategy {
+    BOLSA_SAVE_CHUNKED, /* one transaction, multi-row prepared INSERTs or COPY: all or nothing */
+    BOLSA_SAVE_NAIVE    /* one INSERT per row, each its own commit: slow, not atomic */
+} bolsa_strategy;
+
+/* Produces the rows to save on demand, so memory stays flat whatever the count.
+ * next() fills up to cap rows and returns how many (0 when there are no more). */
+typedef struct bolsa_row_source {
+    size_t (*next)(void *ctx, bolsa_row *rows, size_t cap);
+    void *ctx;
+} bolsa_row_source;
+
+typedef struct bolsa_save_result {
+    uint64_t saved;        /* rows committed */
+    uint64_t generate_ns;  /* time spent in source->next() */
+    uint64_t db_ns;        /* time spent in the database */
+} bolsa_save_result;
+
+typedef struct bolsa_list_query {
+    const char *ativo; /* NULL: every ticker */
+    int64_t after_id;  /* rows with id > after_id, in id order */
+    int limit;         /* 1..1000 */
+} bolsa_list_query;
+
+typedef struct bolsa_tx {
+    int64_t id;
+    char ativo[BOLSA_TICKER_MAX + 1];
+    int64_t valor_cents;
+    char created_at[40]; /* ISO 8601, UTC: 2026-11-25T08:00:00.123Z */
+} bolsa_tx;
+
+typedef struct bolsa_summary_row {
+    char ativo[BOLSA_TICKER_MAX + 1];
+    int64_t count;
+    int64_t min_cents, max_cents;
+    double mean; /* reais */
+} bolsa_summary_row;
+
+/* What each backend implements, on one connection that only one thread uses at a time. */
+typedef struct bolsa_store_backend {
+    const char *name; /* "sqlite", "postgresql" */
+    /* Opens a connection for url (the full database URL). */
+    int (*connect)(const char *url, void **conn, bolsa_error *err);
+    void (*disconnect)(void *conn);
+    /* Creates or upgrades the schema; idempotent, versioned. */
+    int (*migrate)(void *conn, bolsa_error *err);
+    int (*save)(void *conn, bolsa_strategy strategy, const bolsa_row_source *src,
+                bolsa_save_result *res, bolsa_error *err);
+    /* Fills out[0..query->limit) and sets *n. */
+    int (*list)(void *conn, const bolsa_list_query *query, bolsa_tx *out, size_t *n,
+                bolsa_error *err);
+    /* *out is malloc'd (caller frees), ordered by ticker. */
+    int (*summary)(void *conn, bolsa_summary_row **out, size_t *n, bolsa_error *err);
+    /* 0 when the database answers a trivial query. */
+    int (*ping)(void *conn, bolsa_error *err);
+    /* Rows in the table (tests and start-up log). */
+    int (*count)(void *conn, int64_t *n, bolsa_error *err);
+} bolsa_store_backend;
+
+extern const bolsa_store_backend bolsa_store_sqlite;
+extern const bolsa_store_backend bolsa_store_pg;
+
+/* Rows per chunk: generated, then saved, then reused. */
+#define BOLSA_CHUNK_ROWS 500
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * session.h: the recorded profile, as every part of gargalo sees it (private).
+ *
+ * A session has two lives. While running, the sampler owns the raw side (gg_sampler:
+ * program counters written by the signal handler). After gargalo_stop, or after loading
+ * a saved JSON session, it holds only resolved data: a table of distinct frames, a table
+ * of distinct stacks (frame indices, root first) and the samples in time order, each
+ * naming a stack. Renderers read only the resolved side, through the accessors below.
+ */
+#ifndef GG_SESSION_H
+#define GG_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gargalo.h"
+
+typedef struct gg_frame {
+    char *function;  /* symbol or inlined function name; NULL when unknown */
+    char *file;      /* source file; NULL when unknown */
+    int line;        /* source line; 0 when unknown */
+    char *module;    /* basename of the executable or library holding the code */
+    uint64_t offset; /* address relative to the module's load base (for "lib+0x1234") */
+    bool is_library; /* code of a system library (libc, libsqlite3, ...), not the program */
+    bool inlined;    /* inlined into the frame nearer the root in the same stack */
+} gg_frame;
+
+typedef struct gg_stack {
+    uint32_t first; /* index of its first (root) frame index in session->stack_frames */
+    uint32_t depth; /* number of frames, root first, leaf last */
+} gg_stack;
+
+typedef struct gg_sample {
+    uint64_t time_ns;   /* when it was taken, from the session start */
+    uint64_t weight_ns; /* the time it stands for (clock delta since the previous sample) */
+    uint32_t stack;     /* index in session->stacks */
+} gg_sample;
+
+typedef enum gg_state { GG_RUNNING, GG_STOPPED } gg_state;
+
+struct gg_sampler; /* sampler.c */
+
+struct gargalo_session {
+    gargalo_options opt;
+    gg_state state;
+    pid_t tid;                 /* thread that was profiled */
+    char thread_name[16];
+    uint64_t start_unix_ns;    /* CLOCK_REALTIME at start, for display */
+    uint64_t duration_ns;
+    uint64_t cpu_ns;
+    uint64_t symbolize_ns;
+    size_t dropped;
+    struct gg_sampler *sampler; /* raw side, NULL once stopped */
+
+    gg_frame *frames;
+    size_t nframes, frames_cap;
+    uint32_t *stack_frames;
+    size_t nstack_frames, stack_frames_cap;
+    gg_stack *stacks;
+    size_t nstacks, stacks_cap;
+    gg_sample *samples;
+    size_t nsamples, samples_cap;
+    struct gg_intern *intern; /* dedupes frames and stacks while building */
+};
+
+/* A new, empty, stopped session (used by the loader and by the sampler at start). */
+gargalo_session *gg_session_new(void);
+
+/* Builders: each copies its input and returns the new index, or -1 when out of memory.
+ * Identical frames and identical stacks are stored once. */
+int64_t gg_session_add_frame(gargalo_session *s, const gg_frame *f);
+int64_t gg_session_add_stack(gargalo_session *s, const uint32_t *frames, uint32_t depth);
+int gg_session_add_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns,
+                          uint32_t stack);
+/* Drops the dedupe tables once building is over. */
+void gg_session_finish(gargalo_session *s);
+
+/* Frees the resolved side; sampler.c frees the raw side. */
+void gg_session_free_resolved(gargalo_session *s);
+
+/* The frames of a stack, root first. */
+static inline const uint32_t *gg_stack_frames(const gargalo_session *s, uint32_t stack,
+                                              uint32_t *depth)
+{
+    *depth = s->stacks[stack].depth;
+    return s->stack_frames + s->stacks[stack].first;
+}
+
+/* Nanoseconds on a clock (CLOCK_MONOTONIC, CLOCK_REALTIME, a thread CPU clock). */
+uint64_t gg_clock_ns(clockid_t clock);
+
+#endif
