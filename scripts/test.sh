@@ -67,13 +67,14 @@ unit_suites build unit
 suite api/sqlite 600 python3 tests/api/run.py --bolsa build/bolsa --db sqlite
 suite api/postgresql 600 python3 tests/api/run.py --bolsa build/bolsa --db postgresql
 suite browser 300 node tests/browser/run.mjs --build build
-[ -x tests/profile/run.sh ] && suite profile 300 tests/profile/run.sh build
+suite profile 300 python3 tests/profile/run.py --bolsa build/bolsa
 
 build SANITIZE=address,undefined
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 unit_suites build/asan asan
 suite asan/api-sqlite 600 python3 tests/api/run.py --bolsa build/asan/bolsa --db sqlite --quick
 suite asan/api-postgresql 600 python3 tests/api/run.py --bolsa build/asan/bolsa --db postgresql --quick
+suite asan/profile 300 python3 tests/profile/run.py --bolsa build/asan/bolsa
 
 build SANITIZE=thread
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1

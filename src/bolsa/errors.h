@@ -52,5 +52,8 @@ bolsa_errcode bolsa_error_set(bolsa_error *err, bolsa_errcode code, const char *
     __attribute__((format(printf, 5, 6)));
 int bolsa_error_status(bolsa_errcode code);
 const char *bolsa_error_type(bolsa_errcode code);
+/* The error's JSON body, {"detail": [{"loc": [...], "msg": ..., "type": ...}]}: malloc'd,
+ * NUL-terminated, caller frees; NULL only when out of memory. */
+char *bolsa_error_json(const bolsa_error *err);
 
 #endif

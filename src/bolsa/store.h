@@ -84,4 +84,34 @@ extern const bolsa_store_backend bolsa_store_pg;
 /* Rows per chunk: generated, then saved, then reused. */
 #define BOLSA_CHUNK_ROWS 500
 
+/* The store (store.c): picks the backend from the database URL, creates or upgrades the
+ * schema once, and keeps a pool of connections, each used by one request at a time.
+ * Every call below checks a connection out for its duration and may block until one is
+ * free. A connection whose database went away is reconnected on its next use. */
+typedef struct bolsa_store bolsa_store;
+
+/* The backend for a URL: "sqlite:PATH" (relative or absolute), "postgresql://..." or
+ * "postgres://...". Returns 0 or BOLSA_E_INTERNAL with err saying why. */
+int bolsa_store_backend_for(const char *url, const bolsa_store_backend **out, bolsa_error *err);
+/* Connects once and migrates; the other pool_size - 1 connections open on first use.
+ * On success *out is owned by the caller (bolsa_store_close). */
+int bolsa_store_open(bolsa_store **out, const char *url, int pool_size, bolsa_error *err);
+/* The same with a given backend, whatever the URL says: for tests and fault injection. */
+int bolsa_store_open_backend(bolsa_store **out, const bolsa_store_backend *be, const char *url,
+                             int pool_size, bolsa_error *err);
+/* Closes every connection. No call may be in progress. NULL is a no-op. */
+void bolsa_store_close(bolsa_store *s);
+/* The backend's name: "sqlite", "postgresql". */
+const char *bolsa_store_name(const bolsa_store *s);
+/* The backend operations of the same names, on a pooled connection. Thread-safe. */
+int bolsa_store_save(bolsa_store *s, bolsa_strategy strategy, const bolsa_row_source *src,
+                     bolsa_save_result *res, bolsa_error *err);
+int bolsa_store_list(bolsa_store *s, const bolsa_list_query *query, bolsa_tx *out, size_t *n,
+                     bolsa_error *err);
+int bolsa_store_summary(bolsa_store *s, bolsa_summary_row **out, size_t *n, bolsa_error *err);
+int bolsa_store_count(bolsa_store *s, int64_t *n, bolsa_error *err);
+/* Pings; on failure reconnects once and pings again, so /health recovers as soon as the
+ * database is back. */
+int bolsa_store_ping(bolsa_store *s, bolsa_error *err);
+
 #endif

@@ -1,0 +1,846 @@
+#!/usr/bin/env python3
+"""run.py: every performance goal of bolsa and gargalo, measured side by side in one run.
+
+The machines are shared and noisy, so each figure is a ratio against a floor measured in
+the same run: floor and measured runs alternate (ABAB...) and the medians are compared.
+Prints a Markdown table and writes the same figures to bench/results/latest.json
+(bench/results/quick.json with --quick). See bench/README.md for what each case does.
+
+    bench/run.py [--quick] [--only REGEX] [--build DIR] [--out FILE]
+
+Exits 0 when every case ran, whether or not its goal was met (this is a report), and 1
+when a case broke (in --quick mode, CI's smoke test, that is the point of running it).
+PostgreSQL cases are skipped, not failed, when no cluster can be started.
+"""
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from urllib.parse import urlencode
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICKERS = ["PETR4", "BRFS3", "AMBV3", "ITAU4", "CMIN3", "VALE3", "SUZB3", "RAIL3", "B3SA3"]
+THREADS = 4  # bolsa's default --threads; bare_mhd gets the same
+PROFILE_QUERY = "1"  # ?profile=1 asks bolsa (started with --profile=1) to profile a request
+MB = 1024 * 1024
+
+# Sizes and repetitions. "pairs" are floor/measured alternations; medians are taken.
+FULL = {
+    "save_rows": 50_000, "save_pairs": 7,
+    "naive_rows": 50_000, "naive_pairs_sqlite": 3, "naive_pairs_pg": 2,
+    "overhead_rows": 50_000, "overhead_pairs": 7,
+    "short_target_ms": 10.0, "short_pairs": 15,
+    "wrk_seconds": 10, "wrk_pairs": 3,
+    "scale": [(1_000, 5), (50_000, 5), (1_000_000, 3), (10_000_000, 1)],
+    "render_samples": 20_000, "render_repeat": 5,
+    "symbolize_rows": 20_000,
+}
+QUICK = {
+    "save_rows": 5_000, "save_pairs": 1,
+    "naive_rows": 2_000, "naive_pairs_sqlite": 1, "naive_pairs_pg": 1,
+    "overhead_rows": 2_000, "overhead_pairs": 1,
+    "short_target_ms": 10.0, "short_pairs": 1,
+    "wrk_seconds": 2, "wrk_pairs": 1,
+    "scale": [(1_000, 1), (20_000, 1)],
+    "render_samples": 2_000, "render_repeat": 1,
+    "symbolize_rows": 2_000,
+}
+
+# The article's own stack on this machine: FastAPI 0.92 + SQLAlchemy 1.4 + uvicorn,
+# profiled with pyinstrument 5.1.2 (see bench/README.md).
+ARTICLE = {
+    "sqlite_50k_add_all_s": 2.24,
+    "sqlite_50k_chunks_1000_s": 0.57,
+    "profiling_cost_pct": 65.0,
+    "get_rps": 9430.0,
+    "get_rps_with_profiling_middleware": 2932.0,
+}
+
+
+class CaseSkipped(Exception):
+    """A case that cannot run here (no PostgreSQL, say): reported, not a failure."""
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt_ms(ms):
+    if ms is None:
+        return "-"
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.1f} ms"
+
+
+def fmt_n(n):
+    return f"{n:,}"
+
+
+# --- processes -------------------------------------------------------------------------
+
+class Procs:
+    """Every process the run starts, so that all of them die with it."""
+
+    def __init__(self):
+        self.live = []
+        self.cleanups = []
+
+    def start(self, args, **kw):
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, **kw)
+        self.live.append(p)
+        return p
+
+    def stop(self, p, grace=5.0):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(grace)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        if p in self.live:
+            self.live.remove(p)
+
+    def stop_all(self):
+        for p in list(self.live):
+            try:
+                self.stop(p, 2.0)
+            except Exception:  # keep cleaning up whatever else is left
+                pass
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception:
+                pass
+        self.cleanups.clear()
+
+
+PROCS = Procs()
+
+
+def run_json(args, timeout):
+    """Runs a bench program and parses the JSON object on its last stdout line."""
+    r = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(args[0])} exited {r.returncode}: "
+                           f"{r.stderr.strip()[-500:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def vm_hwm_bytes(pid):
+    """Peak resident set size of a live process (VmHWM), in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def wait_http(port, proc, path="/health", timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} while starting")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            c.close()
+            if r.status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"no answer on 127.0.0.1:{port}{path} after {timeout:.0f} s")
+
+
+class Bolsa:
+    """One bolsa server on a free loopback port."""
+
+    def __init__(self, ctx, db_url, profile=False, threads=THREADS):
+        self.ctx = ctx
+        self.port = free_port()
+        self.profile_dir = tempfile.mkdtemp(prefix="profiles-", dir=ctx.tmp)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BOLSA_")}
+        self.log_path = os.path.join(ctx.tmp, f"bolsa-{self.port}.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = PROCS.start(
+            [ctx.bin("bolsa"), "--host=127.0.0.1", f"--port={self.port}",
+             f"--database-url={db_url}", f"--threads={threads}",
+             f"--profile={1 if profile else 0}", f"--profile-dir={self.profile_dir}"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            wait_http(self.port, self.proc)
+        except Exception as e:
+            self.stop()
+            raise RuntimeError(f"bolsa did not start: {e}; log: {self.tail()}") from e
+
+    def tail(self, n=600):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-n:].decode(errors="replace").strip()
+        except OSError:
+            return "(no log)"
+
+    def stop(self):
+        PROCS.stop(self.proc)
+        self.log.close()
+
+    def peak_rss(self):
+        return vm_hwm_bytes(self.proc.pid)
+
+    def post(self, rows, seed=1, strategy=None, profile=False, profile_format=None,
+             timeout=300.0):
+        """POSTs a transaction of `rows` rows; returns (wall ms, response headers)."""
+        query = {}
+        if strategy:
+            query["save_strategy"] = strategy
+        if profile:
+            query["profile"] = PROFILE_QUERY
+        if profile_format:
+            query["profile_format"] = profile_format
+        path = "/api/v1/transaction" + ("?" + urlencode(query) if query else "")
+        body = json.dumps({"ativos": TICKERS, "quantidadeAtivos": rows, "seed": seed})
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            t0 = time.perf_counter()
+            c.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+            ms = (time.perf_counter() - t0) * 1000
+        finally:
+            c.close()
+        if not 200 <= r.status < 300:
+            raise RuntimeError(f"POST {path} ({rows} rows): HTTP {r.status}: "
+                               f"{data[:300].decode(errors='replace')}")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"bolsa exited ({self.proc.returncode}): {self.tail()}")
+        return ms, dict(r.getheaders())
+
+    def clear_profiles(self):
+        for name in os.listdir(self.profile_dir):
+            os.unlink(os.path.join(self.profile_dir, name))
+
+    def profile_file(self, suffix, timeout=5.0):
+        """The profile the last profiled request wrote (waits briefly if written late)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            names = [n for n in os.listdir(self.profile_dir)
+                     if n.endswith(suffix) and not n.startswith(".")]
+            if names:
+                return os.path.join(self.profile_dir, sorted(names)[-1])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no *{suffix} profile in {self.profile_dir} "
+                                   f"(files: {os.listdir(self.profile_dir)})")
+            time.sleep(0.05)
+
+
+class SqliteDb:
+    """A fresh SQLite file per server: every measured save starts from an empty table."""
+
+    def __init__(self, ctx, name):
+        self.path = os.path.join(ctx.tmp, name + ".db")
+        self.remove()
+
+    @property
+    def url(self):
+        return "sqlite:" + self.path
+
+    def remove(self):
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(self.path + suffix)
+            except FileNotFoundError:
+                pass
+
+
+def fresh_sqlite_server(ctx, name, profile=False):
+    db = SqliteDb(ctx, name)
+    return Bolsa(ctx, db.url, profile=profile), db
+
+
+def warm_up(server, strategy=None, profile=False):
+    """A small request first: the connection, prepared statements and caches are ready."""
+    server.post(100, seed=7, strategy=strategy)
+    if profile:
+        server.post(100, seed=7, strategy=strategy, profile=True, profile_format="json")
+
+
+def sqlite_post_fresh(ctx, name, n, seed, strategy=None):
+    """One POST on a fresh server with a fresh SQLite file (after a warm-up request)."""
+    server, db = fresh_sqlite_server(ctx, name)
+    try:
+        warm_up(server, strategy=strategy)
+        return server.post(n, seed=seed, strategy=strategy, timeout=600)[0]
+    finally:
+        server.stop()
+        db.remove()
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+class PgCluster:
+    """One throwaway cluster for the whole run, through tests/lib/pgcluster.sh."""
+
+    def __init__(self, ctx):
+        self.script = os.path.join(ROOT, "tests", "lib", "pgcluster.sh")
+        self.url = self.dir = None
+        self.error = None
+        if not os.path.exists(self.script):
+            self.error = "tests/lib/pgcluster.sh not found"
+            return
+        d = tempfile.mkdtemp(prefix="pgcluster-", dir=ctx.tmp)
+        os.chmod(ctx.tmp, 0o755)
+        PROCS.cleanups.append(lambda: self.cleanup(d))
+        try:
+            r = subprocess.run(["bash", self.script, "start", d], capture_output=True,
+                               text=True, timeout=120, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            self.error = "pgcluster.sh start timed out"
+            return
+        out = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+        if r.returncode != 0 or "PGCLUSTER_URL" not in out:
+            self.error = f"pgcluster.sh start failed: {r.stderr.strip()[-300:]}"
+            return
+        self.url, self.dir = out["PGCLUSTER_URL"], out.get("PGCLUSTER_DIR", d)
+
+    def cleanup(self, d):
+        subprocess.run(["bash", self.script, "cleanup", d], capture_output=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+
+    def require(self):
+        if self.error:
+            raise CaseSkipped(f"PostgreSQL unavailable: {self.error}")
+
+    def psql(self, sql):
+        r = subprocess.run(["bash", self.script, "psql", self.dir, "-c", sql],
+                           capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql {sql!r}: {r.stderr.strip()[-300:]}")
+
+    def truncate(self):
+        self.psql("TRUNCATE transactions")
+        self.psql("CHECKPOINT")
+
+
+# --- the run context --------------------------------------------------------------------
+
+class Ctx:
+    def __init__(self, args):
+        self.quick = args.quick
+        self.cfg = QUICK if args.quick else FULL
+        self.build = os.path.abspath(args.build)
+        self.tmp = tempfile.mkdtemp(prefix="bolsa-bench-")
+        PROCS.cleanups.append(lambda: shutil.rmtree(self.tmp, ignore_errors=True))
+        self.results = []   # table rows
+        self.facts = {}     # figures the context section reuses
+        self._pg = None
+
+    def bin(self, name):
+        path = os.path.join(self.build, name)
+        if not os.access(path, os.X_OK):
+            raise RuntimeError(f"{path} is missing: run `make RELEASE=1 all` first")
+        return path
+
+    def bench_bin(self, name):
+        return self.bin(os.path.join("bench", name))
+
+    @property
+    def pg(self):
+        if self._pg is None:
+            log("starting a temporary PostgreSQL cluster")
+            self._pg = PgCluster(self)
+            log(f"PostgreSQL: {self._pg.url or self._pg.error}")
+        return self._pg
+
+    def add(self, case, measured, floor, ratio, goal, met, **details):
+        self.results.append({"case": case, "measured": measured, "floor": floor,
+                             "ratio": ratio, "goal": goal, "met": met, "details": details})
+
+
+def ratio_str(r, pct=False):
+    if r is None:
+        return "-"
+    return f"{(r - 1) * 100:+.1f}%" if pct else f"{r:.2f}x"
+
+
+# --- cases --------------------------------------------------------------------------------
+
+def case_sqlite_save(ctx):
+    """POST of N rows, default strategy, fresh DB each run, against floor_sqlite."""
+    cfg = ctx.cfg
+    n = cfg["save_rows"]
+    floor, floor_default, served = [], [], []
+    floor_db = os.path.join(ctx.tmp, "floor.db")
+    for i in range(cfg["save_pairs"]):
+        floor.append(run_json([ctx.bench_bin("floor_sqlite"), floor_db, str(n), str(i)],
+                              120)["save_ms"])
+        served.append(sqlite_post_fresh(ctx, "save", n, i))
+        floor_default.append(run_json([ctx.bench_bin("floor_sqlite"), "--row-default",
+                                       floor_db, str(n), str(i)], 120)["save_ms"])
+    f, m, fd = median(floor), median(served), median(floor_default)
+    ctx.facts["sqlite_default_ms"] = m
+    ctx.add(f"SQLite save, {fmt_n(n)} rows (HTTP, default strategy)", fmt_ms(m),
+            f"floor_sqlite {fmt_ms(f)}", m / f, "<= 1.5x floor", m / f <= 1.5,
+            floor_ms=floor, measured_ms=served)
+    ctx.add(f"SQLite floor with created_at left to its per-row DEFAULT", fmt_ms(fd),
+            f"floor_sqlite {fmt_ms(f)}", fd / f, "reported", None, ms=floor_default)
+
+
+def case_pg_save(ctx):
+    """POST of N rows into PostgreSQL (COPY), table truncated each run, against floor_pg."""
+    cfg, pg = ctx.cfg, ctx.pg
+    n = cfg["save_rows"]
+    name = f"PostgreSQL save, {fmt_n(n)} rows (HTTP, default strategy)"
+    try:
+        pg.require()
+    except CaseSkipped as e:
+        ctx.add(name, "skipped", "-", None, "<= 1.5x floor", None, skipped=str(e))
+        return
+    floor, served = [], []
+    server = Bolsa(ctx, pg.url)
+    try:
+        warm_up(server)
+        for i in range(cfg["save_pairs"]):
+            floor.append(run_json([ctx.bench_bin("floor_pg"), pg.url, str(n), str(i)],
+                                  120)["save_ms"])
+            pg.truncate()
+            served.append(server.post(n, seed=i)[0])
+    finally:
+        server.stop()
+    f, m = median(floor), median(served)
+    ctx.facts["pg_default_ms"] = m
+    ctx.add(name, fmt_ms(m), f"floor_pg {fmt_ms(f)}", m / f, "<= 1.5x floor", m / f <= 1.5,
+            floor_ms=floor, measured_ms=served)
+
+
+def case_naive(ctx):
+    """The article's slow path (one INSERT and commit per row) against the default."""
+    cfg = ctx.cfg
+    n = cfg["naive_rows"]
+    default, naive = [], []
+    for i in range(cfg["naive_pairs_sqlite"]):
+        default.append(sqlite_post_fresh(ctx, "naive", n, i))
+        naive.append(sqlite_post_fresh(ctx, "naive", n, i, strategy="naive"))
+    d, s = median(default), median(naive)
+    ctx.facts["sqlite_naive_ms"] = s
+    ctx.add(f"Slow path, SQLite: naive, {fmt_n(n)} rows", fmt_ms(s), f"default {fmt_ms(d)}",
+            s / d, "reported", None, default_ms=default, naive_ms=naive)
+
+    name = f"Slow path, PostgreSQL: naive, {fmt_n(n)} rows"
+    try:
+        ctx.pg.require()
+    except CaseSkipped as e:
+        ctx.add(name, "skipped", "-", None, "reported", None, skipped=str(e))
+        return
+    default, naive = [], []
+    server = Bolsa(ctx, ctx.pg.url)
+    try:
+        warm_up(server)
+        warm_up(server, strategy="naive")
+        for i in range(cfg["naive_pairs_pg"]):
+            ctx.pg.truncate()
+            default.append(server.post(n, seed=i)[0])
+            ctx.pg.truncate()
+            naive.append(server.post(n, seed=i, strategy="naive", timeout=600)[0])
+    finally:
+        server.stop()
+    d, s = median(default), median(naive)
+    ctx.facts["pg_naive_ms"] = s
+    ctx.add(name, fmt_ms(s), f"default {fmt_ms(d)}", s / d, "reported", None,
+            default_ms=default, naive_ms=naive)
+
+
+def case_overhead(ctx):
+    """The naive request, seconds long, with and without ?profile=true."""
+    cfg = ctx.cfg
+    n = cfg["overhead_rows"]
+    server, db = fresh_sqlite_server(ctx, "overhead", profile=True)
+    plain, profiled = [], []
+    try:
+        warm_up(server, strategy="naive", profile=True)
+        for i in range(cfg["overhead_pairs"]):
+            plain.append(server.post(n, seed=i, strategy="naive", timeout=600)[0])
+            server.clear_profiles()
+            profiled.append(server.post(n, seed=i, strategy="naive", profile=True,
+                                        timeout=600)[0])
+            server.profile_file(".html")
+        # One more, as gargalo's own JSON, for the symbolization figure of a real request.
+        server.clear_profiles()
+        server.post(n, seed=99, strategy="naive", profile=True, profile_format="json",
+                    timeout=600)
+        ctx.facts["server_profile_json"] = read_profile_summary(server.profile_file(".json"))
+    finally:
+        server.stop()
+        db.remove()
+    p, q = median(plain), median(profiled)
+    r = q / p
+    ctx.facts["overhead_pct"] = (r - 1) * 100
+    ctx.add(f"Profiler overhead: naive request, {fmt_n(n)} rows, ?profile=true (html)",
+            fmt_ms(q), f"unprofiled {fmt_ms(p)}", r, "<= +3%", r <= 1.03,
+            ratio_pct=True, plain_ms=plain, profiled_ms=profiled)
+
+
+def read_profile_summary(path):
+    """Samples and timings from a profile bolsa wrote: gargalo's session JSON (top-level
+    duration_ns, symbolize_ns, ..., and a "samples" list) or speedscope's JSON."""
+    with open(path) as f:
+        doc = json.load(f)
+    if not isinstance(doc, dict):
+        raise RuntimeError(f"{path}: not a JSON object")
+    out = {"file": os.path.basename(path), "bytes": os.path.getsize(path)}
+    if "profiles" in doc:  # speedscope
+        out["samples"] = sum(len(p.get("samples", [])) for p in doc["profiles"])
+        return out
+    out.update({k: v for k, v in doc.items()
+                if k.endswith("_ns") and isinstance(v, (int, float))})
+    samples = doc.get("samples")
+    if not isinstance(samples, list):
+        raise RuntimeError(f"{path}: no samples list")
+    out["samples"] = len(samples)
+    return out
+
+
+def case_short(ctx):
+    """A ~10 ms request with ?profile=true at default settings: samples and slowdown."""
+    cfg = ctx.cfg
+    server, db = fresh_sqlite_server(ctx, "short", profile=True)
+    plain, profiled, samples = [], [], []
+    try:
+        warm_up(server, profile=True)
+        # Pick the row count that takes about the target time here, unprofiled.
+        probe = median([server.post(20_000, seed=s)[0] for s in range(3)])
+        n = max(1000, int(20_000 * cfg["short_target_ms"] / probe) // 500 * 500)
+        for i in range(cfg["short_pairs"]):
+            plain.append(server.post(n, seed=i)[0])
+            server.clear_profiles()
+            profiled.append(server.post(n, seed=i, profile=True, profile_format="json")[0])
+            samples.append(read_profile_summary(server.profile_file(".json"))["samples"])
+    finally:
+        server.stop()
+        db.remove()
+    p, q, s = median(plain), median(profiled), median(samples)
+    r = q / p
+    ctx.add(f"Short request: {fmt_n(n)} rows (~{cfg['short_target_ms']:.0f} ms), "
+            "?profile=true, default settings",
+            f"{fmt_ms(q)}, {s:.0f} samples", f"unprofiled {fmt_ms(p)}", r,
+            ">= 100 samples, <= +10%", s >= 100 and r <= 1.10, ratio_pct=True,
+            rows=n, plain_ms=plain, profiled_ms=profiled, samples=samples)
+
+
+def wrk_rps(ctx, port, seconds):
+    r = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "5s",
+                        f"http://127.0.0.1:{port}/health"],
+                       capture_output=True, text=True, timeout=seconds + 30,
+                       stdin=subprocess.DEVNULL)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
+    if r.returncode != 0 or not m:
+        raise RuntimeError(f"wrk failed: {r.stdout[-300:]} {r.stderr[-300:]}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
+    errors = re.search(r"Socket errors: (.*)", r.stdout)
+    return float(m.group(1)), {"non2xx": int(bad.group(1)) if bad else 0,
+                               "socket_errors": errors.group(1) if errors else None}
+
+
+def health_body(port):
+    """bolsa's answer to GET /health, so that bare_mhd answers the very same bytes."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.request("GET", "/health")
+        return c.getresponse().read().decode()
+    finally:
+        c.close()
+
+
+def case_http(ctx):
+    """GET /health with wrk: bolsa (profiling enabled, not asked) against bare_mhd."""
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed (scripts/deps.sh bench installs it)")
+    cfg = ctx.cfg
+    server, db = fresh_sqlite_server(ctx, "http", profile=True)
+    bare_port = free_port()
+    bare = PROCS.start([ctx.bench_bin("bare_mhd"), str(bare_port), str(THREADS),
+                        health_body(server.port)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    floor, served, notes = [], [], []
+    try:
+        wait_http(bare_port, bare)
+        for _ in range(cfg["wrk_pairs"]):
+            rps, note = wrk_rps(ctx, bare_port, cfg["wrk_seconds"])
+            floor.append(rps)
+            rps, note = wrk_rps(ctx, server.port, cfg["wrk_seconds"])
+            served.append(rps)
+            notes.append(note)
+    finally:
+        PROCS.stop(bare)
+        server.stop()
+        db.remove()
+    f, m = median(floor), median(served)
+    ctx.facts["get_rps"] = m
+    ctx.add(f"HTTP: GET /health, wrk -t2 -c32 -d{cfg['wrk_seconds']}s, {THREADS} threads, "
+            "profiling enabled", f"{m:,.0f} req/s", f"bare_mhd {f:,.0f} req/s", m / f,
+            ">= 0.75x bare", m / f >= 0.75, floor_rps=floor, measured_rps=served,
+            bolsa_errors=notes)
+
+
+def case_scale(ctx):
+    """Rows/s and the server's peak RSS per N; a fresh server and DB per request."""
+    cfg = ctx.cfg
+    per_n = {}
+    for n, runs in cfg["scale"]:
+        times, peaks = [], []
+        for i in range(runs):
+            server, db = fresh_sqlite_server(ctx, "scale")
+            try:
+                times.append(server.post(n, seed=i, timeout=900)[0])
+                peaks.append(server.peak_rss())
+            finally:
+                server.stop()
+                db.remove()
+        per_n[n] = {"ms": times, "rows_per_s": n / (median(times) / 1000),
+                    "peak_rss_bytes": max(peaks)}
+    ns = [n for n, _ in cfg["scale"]]
+    base_n = 50_000 if 50_000 in per_n else ns[min(1, len(ns) - 1)]
+    base = per_n[base_n]["rows_per_s"]
+    for n in ns:
+        d = per_n[n]
+        rss_ok = d["peak_rss_bytes"] < 64 * MB
+        measured = f"{d['rows_per_s']:,.0f} rows/s, peak RSS {d['peak_rss_bytes'] / MB:.1f} MB"
+        if n > base_n:
+            r = d["rows_per_s"] / base
+            ctx.add(f"Scale: {fmt_n(n)} rows (SQLite)", measured,
+                    f"{base:,.0f} rows/s at {fmt_n(base_n)}", r,
+                    f"rows/s >= 0.8x at {fmt_n(base_n)}; RSS < 64 MB", r >= 0.8 and rss_ok,
+                    **d)
+        else:
+            ctx.add(f"Scale: {fmt_n(n)} rows (SQLite)", measured, "-", None, "RSS < 64 MB",
+                    rss_ok, **d)
+
+
+def case_render(ctx):
+    cfg = ctx.cfg
+    r = run_json([ctx.bench_bin("render_bench"), "--samples", str(cfg["render_samples"]),
+                  "--repeat", str(cfg["render_repeat"])], 300)
+    for fmt in ("html", "speedscope", "text"):
+        ms = r[f"{fmt}_ms"]
+        ctx.add(f"Render a {fmt_n(r['samples'])}-sample session ({r['frames']} frames) "
+                f"to {fmt}", fmt_ms(ms), "-", None, "< 50 ms", ms < 50,
+                bytes=r[f"{fmt}_bytes"], **{k: r[k] for k in ("samples", "frames", "repeat")})
+    ctx.add(f"Render the same session to gargalo JSON", fmt_ms(r["json_ms"]), "-", None,
+            "reported", None, bytes=r["json_bytes"])
+
+
+def case_symbolize(ctx):
+    """gargalo_stop's address resolution for a naive-loop profile, cold and cached."""
+    cfg = ctx.cfg
+    n = cfg["symbolize_rows"]
+    r = run_json([ctx.bench_bin("symbolize_bench"), os.path.join(ctx.tmp, "sym.db"), str(n)],
+                 300)
+    for key, what in (("cold", "first session in the process, nothing cached"),
+                      ("warm", "a later session, addresses cached")):
+        d = r[key]
+        ctx.add(f"Symbolize a naive-loop profile ({fmt_n(n)} rows, {d['samples']} samples, "
+                f"{d['frames']} frames): {what}", fmt_ms(d["symbolize_ms"]), "-", None,
+                "< 50 ms", d["symbolize_ms"] < 50, **d)
+    srv = ctx.facts.get("server_profile_json")
+    if srv and "symbolize_ns" in srv:
+        ms = srv["symbolize_ns"] / 1e6
+        ctx.add(f"Symbolize bolsa's profile of a naive request ({srv['samples']} samples, "
+                "warm server)", fmt_ms(ms), "-", None, "< 50 ms", ms < 50, **srv)
+
+
+CASES = [
+    ("sqlite-save", case_sqlite_save),
+    ("pg-save", case_pg_save),
+    ("naive", case_naive),
+    ("overhead", case_overhead),
+    ("short", case_short),
+    ("http", case_http),
+    ("scale", case_scale),
+    ("render", case_render),
+    ("symbolize", case_symbolize),
+]
+
+
+# --- report -------------------------------------------------------------------------------
+
+def machine_info():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        commit = None
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "mem_bytes": mem, "loadavg_at_start": os.getloadavg(), "commit": commit,
+            "python": platform.python_version()}
+
+
+def met_str(met):
+    return {True: "yes", False: "**no**", None: "-"}.get(met, str(met))
+
+
+def print_table(ctx):
+    print("| case | measured | floor / anchor | ratio | goal | met? |")
+    print("|---|---|---|---|---|---|")
+    for r in ctx.results:
+        pct = r["details"].get("ratio_pct", False)
+        met = r["met"]
+        if r["details"].get("error"):
+            met = "ERROR"
+        elif r["details"].get("skipped"):
+            met = "skipped"
+        print(f"| {r['case']} | {r['measured']} | {r['floor']} | {ratio_str(r['ratio'], pct)} "
+              f"| {r['goal']} | {met_str(met)} |")
+
+
+def context_rows(ctx):
+    """The article's figures beside ours: (what, article, bolsa this run)."""
+    f, a = ctx.facts, ARTICLE
+    n = fmt_n(ctx.cfg["save_rows"])
+    pct = f.get("overhead_pct")
+    rps = f.get("get_rps")
+    return [
+        ("50,000 rows, SQLite, one transaction (article: add_all + commit; "
+         f"bolsa: default strategy, {n} rows)",
+         f"{a['sqlite_50k_add_all_s']:.2f} s", fmt_ms(f.get("sqlite_default_ms"))),
+        ("50,000 rows, SQLite, chunked (article: 1,000-row chunks; "
+         f"bolsa: 500-row prepared INSERTs, {n} rows)",
+         f"{a['sqlite_50k_chunks_1000_s']:.2f} s", fmt_ms(f.get("sqlite_default_ms"))),
+        (f"{fmt_n(ctx.cfg['naive_rows'])} rows, SQLite, one INSERT and commit per row "
+         "(bolsa's naive strategy)", "-", fmt_ms(f.get("sqlite_naive_ms"))),
+        ("cost of profiling a request", f"+{a['profiling_cost_pct']:.0f}%",
+         f"{pct:+.1f}%" if pct is not None else "-"),
+        ("GET throughput", f"{a['get_rps']:,.0f} req/s",
+         f"{rps:,.0f} req/s (GET /health)" if rps else "-"),
+        ("GET throughput with profiling installed, not asked",
+         f"{a['get_rps_with_profiling_middleware']:,.0f} req/s",
+         f"{rps:,.0f} req/s (bolsa runs with --profile=1)" if rps else "-"),
+    ]
+
+
+def print_context(ctx):
+    print()
+    print("Context: the article's own stack measured on the same machine (FastAPI 0.92 + "
+          "SQLAlchemy 1.4 + uvicorn, profiled with pyinstrument 5.1.2; figures recorded "
+          "once, in bench/README.md), beside bolsa in this run:")
+    print()
+    print("| figure | article's stack | bolsa, this run |")
+    print("|---|---|---|")
+    for what, article, ours in context_rows(ctx):
+        print(f"| {what} | {article} | {ours} |")
+
+
+def write_json(ctx, path, info, started, errors):
+    doc = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+        "quick": ctx.quick,
+        "machine": info,
+        "cases": ctx.results,
+        "context": {"article": ARTICLE,
+                    "rows": [{"figure": w, "article": a, "bolsa": o}
+                             for w, a, o in context_rows(ctx)]},
+        "errors": errors,
+    }
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2, default=str)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+def on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="each case once with small sizes: a smoke test of the harness")
+    ap.add_argument("--only", default=None, help="regex over case ids: "
+                    + ", ".join(c for c, _ in CASES))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--out", default=None, help="JSON results path")
+    args = ap.parse_args()
+    out = args.out or os.path.join(ROOT, "bench", "results",
+                                   "quick.json" if args.quick else "latest.json")
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+
+    started = time.time()
+    info = machine_info()
+    ctx = Ctx(args)
+    errors = []
+    try:
+        log(f"{'quick' if ctx.quick else 'full'} run; {info['nproc']} cores, {info['cpu']}, "
+            f"load {info['loadavg_at_start'][0]:.2f}; temp dir {ctx.tmp}")
+        for cid, fn in CASES:
+            if args.only and not re.search(args.only, cid):
+                continue
+            t0 = time.monotonic()
+            log(f"case {cid}")
+            try:
+                fn(ctx)
+            except CaseSkipped as e:
+                ctx.add(cid, "skipped", "-", None, "-", None, skipped=str(e))
+            except Exception as e:
+                traceback.print_exc(file=sys.stderr)
+                errors.append({"case": cid, "error": f"{type(e).__name__}: {e}"})
+                ctx.add(cid, "error", "-", None, "-", None, error=str(e))
+            log(f"case {cid} done in {time.monotonic() - t0:.1f} s")
+    finally:
+        PROCS.stop_all()
+    print_table(ctx)
+    print_context(ctx)
+    for e in errors:
+        print(f"\nERROR in {e['case']}: {e['error']}")
+    write_json(ctx, out, info, started, errors)
+    print(f"\n{len(ctx.results)} rows, {len(errors)} broken cases, "
+          f"{time.time() - started:.0f} s; figures in {os.path.relpath(out, ROOT)}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

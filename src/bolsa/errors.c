@@ -1,0 +1,97 @@
+/*
+ * errors.c: the service's error table made callable: status and type of each code, and
+ * the FastAPI-shaped JSON body of an error. The table itself lives in errors.h.
+ */
+#include "bolsa/errors.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    int status;
+    const char *type;
+} bolsa_error_table[] = {
+#define BOLSA_ERROR_ROW(name, status, type) {status, type},
+    BOLSA_ERROR_MAP(BOLSA_ERROR_ROW)
+#undef BOLSA_ERROR_ROW
+};
+
+#define BOLSA_ERROR_COUNT (sizeof(bolsa_error_table) / sizeof(bolsa_error_table[0]))
+
+/* Copies a loc part, truncating: a client-chosen field name may be longer than the slot. */
+static void bolsa_error_loc(char *dst, const char *src)
+{
+    if (src)
+        snprintf(dst, sizeof(((bolsa_error *)0)->loc[0]), "%s", src);
+}
+
+bolsa_errcode bolsa_error_set(bolsa_error *err, bolsa_errcode code, const char *loc0,
+                              const char *loc1, const char *fmt, ...)
+{
+    /* The first error wins: it is the one closest to the cause. */
+    if (!err || err->code != BOLSA_E_OK)
+        return code;
+    memset(err, 0, sizeof(*err));
+    err->code = code;
+    bolsa_error_loc(err->loc[0], loc0);
+    bolsa_error_loc(err->loc[1], loc1);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int bolsa_error_status(bolsa_errcode code)
+{
+    if ((unsigned)code >= BOLSA_ERROR_COUNT)
+        return 500;
+    return bolsa_error_table[code].status;
+}
+
+const char *bolsa_error_type(bolsa_errcode code)
+{
+    if ((unsigned)code >= BOLSA_ERROR_COUNT)
+        return "internal_error";
+    return bolsa_error_table[code].type;
+}
+
+/* A JSON string of s; a field name cut mid-character by truncation is not valid UTF-8, so
+ * then every non-ASCII byte becomes '?' rather than losing the whole error body. */
+static json_t *bolsa_error_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char copy[256];
+    size_t i = 0;
+    for (; s[i] && i < sizeof(copy) - 1; i++)
+        copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+    copy[i] = '\0';
+    return json_string(copy);
+}
+
+/* FastAPI's loc mixes strings and list indexes ("ativos", 2); an all-digit part is an index. */
+static json_t *bolsa_error_loc_json(const char *part)
+{
+    size_t n = strspn(part, "0123456789");
+    if (n > 0 && n < 10 && part[n] == '\0')
+        return json_integer(strtoll(part, NULL, 10));
+    return bolsa_error_text(part);
+}
+
+char *bolsa_error_json(const bolsa_error *err)
+{
+    json_t *loc = json_array();
+    for (int i = 0; i < 3 && err->loc[i][0]; i++)
+        json_array_append_new(loc, bolsa_error_loc_json(err->loc[i]));
+    json_t *item = json_pack("{s:o, s:o, s:s}", "loc", loc, "msg", bolsa_error_text(err->msg),
+                             "type", bolsa_error_type(err->code));
+    json_t *body = json_pack("{s:[o]}", "detail", item);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    return text;
+}

@@ -1,0 +1,105 @@
+/*
+ * http.h: the HTTP server (libmicrohttpd underneath) and the seam every request goes
+ * through: one handler, called on the worker thread that received the whole request.
+ *
+ * The seam. The server calls one bolsa_endpoint per request, once the body has been read
+ * completely, synchronously, on the MHD pool thread that owns the connection; the answer
+ * is sent when the handler returns. A middleware is just an endpoint whose ctx holds the
+ * next endpoint: it may look at the request, call the next one on the same thread, and
+ * then change the response, or answer by itself without calling it:
+ *
+ *     static void profiled(bolsa_request *req, bolsa_response *resp, void *ctx)
+ *     {
+ *         const bolsa_endpoint *next = ctx;
+ *         const char *p = bolsa_request_query(req, "profile");
+ *         if (p && strcmp(p, "1")) {
+ *             bolsa_error e = {0};
+ *             bolsa_error_set(&e, BOLSA_E_QUERY_INVALID, "query", "profile", "must be 1");
+ *             bolsa_response_error(resp, &e);   (status and body from the error table)
+ *             return;
+ *         }
+ *         ... start profiling this thread ...
+ *         bolsa_endpoint_call(next, req, resp);
+ *         ... stop; bolsa_response_set_header(resp, "X-Profile", path); ...
+ *     }
+ *
+ * Request and response live for one call of the handler chain; strings returned by the
+ * bolsa_request_* getters stay valid until then. None of these functions is thread-safe
+ * on the same request, and none needs to be: a request belongs to one thread.
+ * After the chain returns, the server adds Server-Timing (from bolsa_response_timing)
+ * and Content-Type, queues the answer and logs one line to stderr.
+ */
+#ifndef BOLSA_HTTP_H
+#define BOLSA_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "bolsa/errors.h"
+#include "bolsa/timing.h"
+
+typedef struct bolsa_request bolsa_request;
+typedef struct bolsa_response bolsa_response;
+
+/* Handles one request by filling resp. ctx is the endpoint's own. */
+typedef void (*bolsa_handler)(bolsa_request *req, bolsa_response *resp, void *ctx);
+
+typedef struct bolsa_endpoint {
+    bolsa_handler handle;
+    void *ctx;
+} bolsa_endpoint;
+
+/* Calls e->handle(req, resp, e->ctx): how a middleware hands over to the next one. */
+void bolsa_endpoint_call(const bolsa_endpoint *e, bolsa_request *req, bolsa_response *resp);
+
+/* "GET", "POST", ... */
+const char *bolsa_request_method(const bolsa_request *req);
+/* The path without the query string: "/api/v1/transaction". */
+const char *bolsa_request_path(const bolsa_request *req);
+/* The first value of query parameter name, URL-decoded; NULL when absent or given
+ * without "=". */
+const char *bolsa_request_query(const bolsa_request *req, const char *name);
+/* A request header's value, name matched case-insensitively; NULL when absent. */
+const char *bolsa_request_header(const bolsa_request *req, const char *name);
+/* The body (not NUL-terminated; *len may be 0). */
+const char *bolsa_request_body(const bolsa_request *req, size_t *len);
+
+/* Sets a header, replacing an earlier one of the same name. Returns 0, or -1 when out of
+ * memory or past 16 headers. Content-Type is set by the body setters below. */
+int bolsa_response_set_header(bolsa_response *resp, const char *name, const char *value);
+/* Replaces status and body. body is malloc'd and owned by the response from now on
+ * (also on failure); content_type is copied. Returns 0 or -1. */
+int bolsa_response_set_body(bolsa_response *resp, int status, const char *content_type, char *body,
+                            size_t len);
+/* Replaces status and body with body serialised as JSON; takes the reference to body. */
+int bolsa_response_json(bolsa_response *resp, int status, json_t *body);
+/* Replaces status and body with the error's, from the table in errors.h:
+ * {"detail": [{"loc": [...], "msg": ..., "type": ...}]}. */
+void bolsa_response_error(bolsa_response *resp, const bolsa_error *err);
+/* The status so far (0 before any handler set one) and the body so far (NULL if none). */
+int bolsa_response_status(const bolsa_response *resp);
+const char *bolsa_response_body(const bolsa_response *resp, size_t *len);
+/* The request's phase timings: add phases to them; the server adds "total". */
+bolsa_timing *bolsa_response_timing(bolsa_response *resp);
+
+/* --- the server ---------------------------------------------------------------------- */
+
+typedef struct bolsa_server bolsa_server;
+
+typedef struct bolsa_server_options {
+    const char *host; /* numeric address to listen on, e.g. "127.0.0.1" or "::1" */
+    int port;         /* 0: any free port, see bolsa_server_port */
+    int threads;      /* MHD worker threads, each handling its connections */
+    size_t max_body;  /* larger bodies are answered 413 without being buffered */
+    bolsa_endpoint endpoint;
+} bolsa_server_options;
+
+/* Binds, listens and starts the worker threads. On failure err says why (e.g. the port is
+ * in use) and nothing is left running. */
+int bolsa_server_start(bolsa_server **out, const bolsa_server_options *opt, bolsa_error *err);
+/* The port actually bound. */
+int bolsa_server_port(const bolsa_server *s);
+/* Stops accepting, waits for the workers, frees s. NULL is a no-op. */
+void bolsa_server_stop(bolsa_server *s);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * input.c: validation of the POST body and the query parameters, with FastAPI's error
+ * types and messages so clients of the original service see the same answers.
+ */
+#include "bolsa/input.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BOLSA_TICKER_PATTERN "^[A-Z0-9]{1,12}$"
+
+int bolsa_input_is_ticker(const char *s, size_t len)
+{
+    if (len < 1 || len > BOLSA_TICKER_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+int bolsa_input_parse_int(const char *s, int64_t *out)
+{
+    const char *digits = (*s == '-' || *s == '+') ? s + 1 : s;
+    if (*digits < '0' || *digits > '9')
+        return -1; /* strtoll would accept leading spaces and an empty string */
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* An error about one item of a body list: loc ["body", field, index]. */
+static bolsa_errcode bolsa_input_item_error(bolsa_error *err, bolsa_errcode code, const char *field,
+                                            size_t index, const char *msg)
+{
+    if (err->code != BOLSA_E_OK)
+        return err->code;
+    bolsa_error_set(err, code, "body", field, "%s", msg);
+    snprintf(err->loc[2], sizeof(err->loc[2]), "%zu", index);
+    return code;
+}
+
+static bolsa_errcode bolsa_input_tickers(json_t *list, bolsa_tx_input *in, bolsa_error *err)
+{
+    if (!list)
+        return bolsa_error_set(err, BOLSA_E_MISSING, "body", "ativos", "Field required");
+    if (!json_is_array(list))
+        return bolsa_error_set(err, BOLSA_E_LIST_TYPE, "body", "ativos",
+                               "Input should be a valid list");
+    size_t n = json_array_size(list);
+    if (n == 0)
+        return bolsa_error_set(err, BOLSA_E_TOO_SHORT, "body", "ativos",
+                               "List should have at least 1 item after validation, not 0");
+    in->tickers = calloc(n, sizeof(*in->tickers));
+    if (!in->tickers)
+        return bolsa_error_set(err, BOLSA_E_NOMEM, "body", "ativos", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_array_get(list, i);
+        if (!json_is_string(t))
+            return bolsa_input_item_error(err, BOLSA_E_STRING_TYPE, "ativos", i,
+                                          "Input should be a valid string");
+        size_t len = json_string_length(t);
+        if (!bolsa_input_is_ticker(json_string_value(t), len))
+            return bolsa_input_item_error(err, BOLSA_E_PATTERN, "ativos", i,
+                                          "String should match pattern '" BOLSA_TICKER_PATTERN "'");
+        memcpy(in->tickers[i], json_string_value(t), len);
+    }
+    in->n_tickers = n;
+    return BOLSA_E_OK;
+}
+
+static bolsa_errcode bolsa_input_count(json_t *v, int64_t max_rows, bolsa_tx_input *in,
+                                       bolsa_error *err)
+{
+    const char *f = "quantidadeAtivos";
+    if (!v)
+        return bolsa_error_set(err, BOLSA_E_MISSING, "body", f, "Field required");
+    /* Floats, booleans and numeric strings are refused: a count is an integer. */
+    if (!json_is_integer(v))
+        return bolsa_error_set(err, BOLSA_E_INT_TYPE, "body", f, "Input should be a valid integer");
+    json_int_t n = json_integer_value(v);
+    if (n <= 0)
+        return bolsa_error_set(err, BOLSA_E_GREATER_THAN, "body", f,
+                               "Input should be greater than 0");
+    if (n > max_rows)
+        return bolsa_error_set(err, BOLSA_E_LESS_EQUAL, "body", f,
+                               "Input should be less than or equal to %lld", (long long)max_rows);
+    in->count = n;
+    return BOLSA_E_OK;
+}
+
+static bolsa_errcode bolsa_input_seed(json_t *v, bolsa_tx_input *in, bolsa_error *err)
+{
+    if (!v || json_is_null(v))
+        return BOLSA_E_OK;
+    if (!json_is_integer(v))
+        return bolsa_error_set(err, BOLSA_E_INT_TYPE, "body", "seed",
+                               "Input should be a valid integer");
+    in->has_seed = 1;
+    in->seed = (uint64_t)json_integer_value(v);
+    return BOLSA_E_OK;
+}
+
+static bolsa_errcode bolsa_input_no_extra(json_t *obj, bolsa_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        if (strcmp(key, "ativos") && strcmp(key, "quantidadeAtivos") && strcmp(key, "seed"))
+            return bolsa_error_set(err, BOLSA_E_EXTRA, "body", key,
+                                   "Extra inputs are not permitted");
+    }
+    return BOLSA_E_OK;
+}
+
+/* Fields in the model's order, then unknown ones, as pydantic reports them. */
+static bolsa_errcode bolsa_input_fields(json_t *obj, int64_t max_rows, bolsa_tx_input *in,
+                                        bolsa_error *err)
+{
+    bolsa_errcode rc = bolsa_input_tickers(json_object_get(obj, "ativos"), in, err);
+    if (!rc)
+        rc = bolsa_input_count(json_object_get(obj, "quantidadeAtivos"), max_rows, in, err);
+    if (!rc)
+        rc = bolsa_input_seed(json_object_get(obj, "seed"), in, err);
+    if (!rc)
+        rc = bolsa_input_no_extra(obj, err);
+    return rc;
+}
+
+bolsa_errcode bolsa_input_tx_body(const char *body, size_t len, int64_t max_rows,
+                                  bolsa_tx_input *in, bolsa_error *err)
+{
+    memset(in, 0, sizeof(*in));
+    if (len == 0)
+        return bolsa_error_set(err, BOLSA_E_MISSING, "body", NULL, "Field required");
+    json_error_t jerr;
+    /* Any JSON value parses (a bare 42 is then "not an object", as in pydantic), and
+     * "\u0000" is allowed so that a ticker containing it fails the pattern instead. */
+    json_t *obj = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (!obj) {
+        char pos[24];
+        snprintf(pos, sizeof(pos), "%d", jerr.position);
+        return bolsa_error_set(err, BOLSA_E_JSON_INVALID, "body", pos, "JSON decode error: %s",
+                               jerr.text);
+    }
+    bolsa_errcode rc = BOLSA_E_OK;
+    if (!json_is_object(obj))
+        rc = bolsa_error_set(err, BOLSA_E_OBJECT_TYPE, "body", NULL,
+                             "Input should be a valid dictionary or object to extract fields "
+                             "from");
+    else
+        rc = bolsa_input_fields(obj, max_rows, in, err);
+    json_decref(obj);
+    if (rc)
+        bolsa_tx_input_free(in);
+    return rc;
+}
+
+void bolsa_tx_input_free(bolsa_tx_input *in)
+{
+    free(in->tickers);
+    memset(in, 0, sizeof(*in));
+}
+
+const char *bolsa_strategy_name(bolsa_strategy s)
+{
+    return s == BOLSA_SAVE_NAIVE ? "naive" : "chunked";
+}
+
+bolsa_errcode bolsa_input_strategy(const char *value, bolsa_strategy *out, bolsa_error *err)
+{
+    if (!value || !strcmp(value, "chunked"))
+        *out = BOLSA_SAVE_CHUNKED;
+    else if (!strcmp(value, "naive"))
+        *out = BOLSA_SAVE_NAIVE;
+    else
+        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "save_strategy",
+                               "Input should be 'chunked' or 'naive'");
+    return BOLSA_E_OK;
+}
+
+/* An optional integer query parameter within [min, max]. */
+static bolsa_errcode bolsa_input_query_int(const char *name, const char *value, int64_t min,
+                                           int64_t max, int64_t *out, bolsa_error *err)
+{
+    if (!value)
+        return BOLSA_E_OK;
+    int64_t v;
+    if (bolsa_input_parse_int(value, &v))
+        return bolsa_error_set(err, BOLSA_E_INT_TYPE, "query", name,
+                               "Input should be a valid integer, unable to parse string as "
+                               "an integer");
+    if (v < min)
+        return bolsa_error_set(err, BOLSA_E_GREATER_THAN, "query", name,
+                               "Input should be greater than or equal to %lld", (long long)min);
+    if (v > max)
+        return bolsa_error_set(err, BOLSA_E_LESS_EQUAL, "query", name,
+                               "Input should be less than or equal to %lld", (long long)max);
+    *out = v;
+    return BOLSA_E_OK;
+}
+
+bolsa_errcode bolsa_input_list_query(const char *ativo, const char *limit, const char *after_id,
+                                     bolsa_list_query *q, bolsa_error *err)
+{
+    q->ativo = NULL;
+    q->after_id = 0;
+    q->limit = BOLSA_LIST_LIMIT_DEFAULT;
+    if (ativo && !bolsa_input_is_ticker(ativo, strlen(ativo)))
+        return bolsa_error_set(err, BOLSA_E_PATTERN, "query", "ativo",
+                               "String should match pattern '" BOLSA_TICKER_PATTERN "'");
+    q->ativo = ativo;
+    int64_t lim = q->limit;
+    bolsa_errcode rc = bolsa_input_query_int("limit", limit, 1, BOLSA_LIST_LIMIT_MAX, &lim, err);
+    if (!rc)
+        rc = bolsa_input_query_int("after_id", after_id, 0, INT64_MAX, &q->after_id, err);
+    q->limit = (int)lim;
+    return rc;
+}

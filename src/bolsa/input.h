@@ -1,0 +1,48 @@
+/*
+ * input.h: checks what clients send, the POST body and the query parameters, and turns
+ * it into typed values or one FastAPI-style error (first problem found). No I/O here.
+ */
+#ifndef BOLSA_INPUT_H
+#define BOLSA_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bolsa/errors.h"
+#include "bolsa/store.h"
+
+#define BOLSA_LIST_LIMIT_DEFAULT 100
+#define BOLSA_LIST_LIMIT_MAX 1000
+
+/* A validated POST /api/v1/transaction body. */
+typedef struct bolsa_tx_input {
+    char (*tickers)[BOLSA_TICKER_MAX + 1]; /* malloc'd, n_tickers entries */
+    size_t n_tickers;
+    int64_t count; /* quantidadeAtivos: 1..max_rows */
+    int has_seed;
+    uint64_t seed;
+} bolsa_tx_input;
+
+/* Parses and validates a body of len bytes (need not be NUL-terminated). On success fills
+ * *in (free it with bolsa_tx_input_free) and returns BOLSA_E_OK; otherwise sets *err and
+ * returns its code, and *in holds nothing to free. */
+bolsa_errcode bolsa_input_tx_body(const char *body, size_t len, int64_t max_rows,
+                                  bolsa_tx_input *in, bolsa_error *err);
+void bolsa_tx_input_free(bolsa_tx_input *in);
+
+/* 1 when s is a ticker: 1 to BOLSA_TICKER_MAX characters of A-Z and 0-9. */
+int bolsa_input_is_ticker(const char *s, size_t len);
+
+/* save_strategy: NULL means the default, chunked. */
+bolsa_errcode bolsa_input_strategy(const char *value, bolsa_strategy *out, bolsa_error *err);
+const char *bolsa_strategy_name(bolsa_strategy s);
+
+/* The GET list parameters, each NULL when absent. q->ativo points into ativo. */
+bolsa_errcode bolsa_input_list_query(const char *ativo, const char *limit, const char *after_id,
+                                     bolsa_list_query *q, bolsa_error *err);
+
+/* Strict base-10 integer: optional sign, digits only, no spaces, no overflow.
+ * Returns 0 and sets *out, or -1. */
+int bolsa_input_parse_int(const char *s, int64_t *out);
+
+#endif

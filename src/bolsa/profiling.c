@@ -1,0 +1,221 @@
+/*
+ * profiling.c: the ?profile=true middleware, as in the article, on gargalo.
+ *
+ * Query parameters, read only when profiling is enabled and the request asks for it:
+ *   profile=true|1|yes, profile_format=html|speedscope|text|json,
+ *   profile_interval=<ms, 0.05..100> (default: gargalo's adaptive interval),
+ *   profile_mode=wall|cpu.
+ * Each profile goes to a file of its own, profile-<time>-<n>.<ext>, so concurrent requests
+ * never share one; profile.<ext> is then atomically replaced by a link to it, which keeps
+ * the article's "open profile.html" working. The query never chooses a path.
+ */
+#include "bolsa/profiling.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gargalo.h"
+
+#define PROFILE_TOKEN_HEADER "X-Profile-Token"
+#define PROFILE_INTERVAL_MIN_MS 0.05
+#define PROFILE_INTERVAL_MAX_MS 100.0
+
+/* What one request asked for. */
+typedef struct profile_request {
+    int wanted;
+    gargalo_format format;
+    gargalo_options options;
+} profile_request;
+
+int bolsa_host_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &v6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&v6);
+    return 0;
+}
+
+static int parse_flag(const char *v, int *on)
+{
+    static const char *yes[] = {"true", "1", "yes"}, *no[] = {"false", "0", "no"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *on = 1, 0;
+        if (strcasecmp(v, no[i]) == 0)
+            return *on = 0, 0;
+    }
+    return -1;
+}
+
+static int parse_interval(const char *v, unsigned *interval_us)
+{
+    char *end;
+    double ms = strtod(v, &end);
+    if (end == v || *end || !isfinite(ms) || ms < PROFILE_INTERVAL_MIN_MS ||
+        ms > PROFILE_INTERVAL_MAX_MS)
+        return -1;
+    *interval_us = (unsigned)lround(ms * 1000.0);
+    return 0;
+}
+
+/* Reads the profile_* parameters. Returns 0, or an error code with err filled. */
+static bolsa_errcode profile_request_parse(const bolsa_request *req, profile_request *pr,
+                                           bolsa_error *err)
+{
+    const char *v = bolsa_request_query(req, "profile");
+    memset(pr, 0, sizeof(*pr));
+    gargalo_options_init(&pr->options);
+    pr->format = GARGALO_FORMAT_HTML;
+    if (!v)
+        return BOLSA_E_OK;
+    if (parse_flag(v, &pr->wanted))
+        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile",
+                               "Input should be 'true', '1', 'yes', 'false', '0' or 'no'");
+    if (!pr->wanted)
+        return BOLSA_E_OK;
+    if ((v = bolsa_request_query(req, "profile_format")) && gargalo_format_parse(v, &pr->format))
+        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_format",
+                               "Input should be 'html', 'speedscope', 'text' or 'json'");
+    if ((v = bolsa_request_query(req, "profile_mode"))) {
+        if (strcmp(v, "wall") && strcmp(v, "cpu"))
+            return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_mode",
+                                   "Input should be 'wall' or 'cpu'");
+        pr->options.clock = strcmp(v, "cpu") ? GARGALO_CLOCK_WALL : GARGALO_CLOCK_CPU;
+    }
+    if ((v = bolsa_request_query(req, "profile_interval")) &&
+        parse_interval(v, &pr->options.interval_us))
+        return bolsa_error_set(err, BOLSA_E_QUERY_INVALID, "query", "profile_interval",
+                               "Input should be a number of milliseconds from %g to %g",
+                               PROFILE_INTERVAL_MIN_MS, PROFILE_INTERVAL_MAX_MS);
+    return BOLSA_E_OK;
+}
+
+/* Compares without stopping at the first difference, so timing tells nothing. */
+static int token_matches(const char *given, const char *want)
+{
+    size_t gl = strlen(given), wl = strlen(want);
+    unsigned char diff = (unsigned char)(gl != wl);
+    for (size_t i = 0; i < wl; i++)
+        diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
+    return diff == 0;
+}
+
+static bolsa_errcode check_token(const bolsa_profiling *p, const bolsa_request *req,
+                                 bolsa_error *err)
+{
+    if (!p->token[0] && !p->require_token)
+        return BOLSA_E_OK;
+    if (!p->token[0])
+        return bolsa_error_set(err, BOLSA_E_UNAUTHORIZED, "header", PROFILE_TOKEN_HEADER,
+                               "Profiling on a non-loopback address needs "
+                               "BOLSA_PROFILE_TOKEN to be set");
+    const char *given = bolsa_request_header(req, PROFILE_TOKEN_HEADER);
+    if (!given || !token_matches(given, p->token))
+        return bolsa_error_set(err, BOLSA_E_UNAUTHORIZED, "header", PROFILE_TOKEN_HEADER,
+                               "Profiling needs the right token in " PROFILE_TOKEN_HEADER);
+    return BOLSA_E_OK;
+}
+
+/* Writes the session to its own file, then points profile.<ext> at it. Returns 0 or a
+ * gargalo error; name gets the file's name (inside p->dir). */
+static int write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_format fmt,
+                         char *name, size_t size)
+{
+    const char *ext = gargalo_format_extension(fmt);
+    char path[2048], latest[2048], tmp[2100];
+    unsigned long n = atomic_fetch_add(&p->sequence, 1) + 1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(name, size, "profile-%lld%03ld-%lu.%s", (long long)now.tv_sec,
+             now.tv_nsec / 1000000, n, ext);
+    snprintf(path, sizeof(path), "%s/%s", p->dir, name);
+    int rc = gargalo_render_file(s, fmt, NULL, path);
+    if (rc)
+        return rc;
+    snprintf(latest, sizeof(latest), "%s/profile.%s", p->dir, ext);
+    snprintf(tmp, sizeof(tmp), "%s.%lu.tmp", latest, n);
+    /* A hard link then a rename: readers of profile.<ext> see the old file or the new. */
+    if (link(path, tmp) || rename(tmp, latest)) {
+        unlink(tmp);
+        return GARGALO_EIO;
+    }
+    return 0;
+}
+
+static void report_failure(bolsa_response *resp, const char *what, int rc)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s: %s", what, gargalo_strerror(rc));
+    bolsa_response_set_header(resp, "X-Profile-Error", msg);
+    fprintf(stderr, "bolsa: profiling: %s\n", msg);
+}
+
+/* Runs the next endpoint under gargalo, then writes the profile before returning. */
+static void run_profiled(bolsa_profiling *p, const profile_request *pr, bolsa_request *req,
+                         bolsa_response *resp)
+{
+    gargalo_session *s = NULL;
+    int rc = gargalo_start(&s, &pr->options);
+    if (rc) {
+        bolsa_endpoint_call(&p->next, req, resp);
+        report_failure(resp, "could not start", rc);
+        return;
+    }
+    bolsa_endpoint_call(&p->next, req, resp);
+    uint64_t t0 = bolsa_now_ns();
+    char name[256], samples[32];
+    gargalo_stats st = {0};
+    if (!(rc = gargalo_stop(s)) && !(rc = write_profile(p, s, pr->format, name, sizeof(name)))) {
+        gargalo_session_stats(s, &st);
+        snprintf(samples, sizeof(samples), "%zu", st.samples);
+        bolsa_response_set_header(resp, "X-Profile-File", name);
+        bolsa_response_set_header(resp, "X-Profile-Samples", samples);
+    } else {
+        report_failure(resp, "could not write the profile", rc);
+    }
+    gargalo_session_free(s);
+    bolsa_timing_add(bolsa_response_timing(resp), "profile", bolsa_now_ns() - t0);
+}
+
+static void profiling_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
+{
+    bolsa_profiling *p = ctx;
+    profile_request pr;
+    bolsa_error err = {0};
+    if (!p->enabled) {
+        bolsa_endpoint_call(&p->next, req, resp);
+    } else if (profile_request_parse(req, &pr, &err) ||
+               (pr.wanted && check_token(p, req, &err))) {
+        bolsa_response_error(resp, &err);
+    } else if (!pr.wanted) {
+        bolsa_endpoint_call(&p->next, req, resp);
+    } else {
+        run_profiled(p, &pr, req, resp);
+    }
+}
+
+void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_endpoint next)
+{
+    p->enabled = cfg->profile;
+    p->dir = cfg->profile_dir[0] ? cfg->profile_dir : ".";
+    p->token = cfg->profile_token;
+    p->require_token = !bolsa_host_is_loopback(cfg->host);
+    p->next = next;
+    atomic_init(&p->sequence, 0);
+}
+
+bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p)
+{
+    return (bolsa_endpoint){profiling_handle, p};
+}

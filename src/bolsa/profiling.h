@@ -1,0 +1,32 @@
+/*
+ * profiling.h: the ?profile=true middleware. With profiling enabled in the settings, a
+ * request that asks for it runs under gargalo, and its profile file is written (atomically,
+ * complete) before the response is sent. Disabled, it costs one branch per request.
+ */
+#ifndef BOLSA_PROFILING_H
+#define BOLSA_PROFILING_H
+
+#include <stdatomic.h>
+
+#include "bolsa/config.h"
+#include "bolsa/http.h"
+
+typedef struct bolsa_profiling {
+    int enabled;
+    const char *dir;       /* where profile files go */
+    const char *token;     /* "" when none is configured */
+    int require_token;     /* listening beyond loopback: no token, no profiling */
+    bolsa_endpoint next;   /* the endpoint being profiled */
+    atomic_ulong sequence; /* makes each request's file name unique */
+} bolsa_profiling;
+
+/* Sets p up from the configuration, wrapping next. cfg must outlive p. */
+void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_endpoint next);
+
+/* The endpoint to give the server: p wrapped around its next endpoint. */
+bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p);
+
+/* 1 when host ("127.0.0.1", "::1", "localhost", ...) only accepts local connections. */
+int bolsa_host_is_loopback(const char *host);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * routes.c: the endpoints: POST and GET /api/v1/transaction, GET
+ * /api/v1/transaction/summary and GET /health. Each parses its input, calls the store
+ * and writes JSON, recording its phases for Server-Timing.
+ */
+#include "bolsa/routes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bolsa/generate.h"
+#include "bolsa/input.h"
+#include "bolsa/timing.h"
+
+static double bolsa_ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+static double bolsa_reais(int64_t cents)
+{
+    return (double)cents / 100.0;
+}
+
+/* Adds the time since *t0 to phase name, and restarts *t0. */
+static void bolsa_phase(bolsa_response *resp, const char *name, uint64_t *t0)
+{
+    uint64_t now = bolsa_now_ns();
+    bolsa_timing_add(bolsa_response_timing(resp), name, now - *t0);
+    *t0 = now;
+}
+
+/* --- POST /api/v1/transaction -------------------------------------------------------- */
+
+static int bolsa_post_parse(bolsa_app *app, bolsa_request *req, bolsa_tx_input *in,
+                            bolsa_strategy *strategy, bolsa_error *err)
+{
+    size_t len;
+    const char *body = bolsa_request_body(req, &len);
+    int rc = bolsa_input_strategy(bolsa_request_query(req, "save_strategy"), strategy, err);
+    if (!rc)
+        rc = bolsa_input_tx_body(body, len, app->max_rows, in, err);
+    return rc;
+}
+
+static void bolsa_post_answer(bolsa_response *resp, bolsa_strategy strategy, uint64_t seed,
+                              const bolsa_save_result *res)
+{
+    bolsa_timing *t = bolsa_response_timing(resp);
+    json_t *body = json_pack("{s:I, s:s, s:I, s:f, s:f, s:f}", "saved", (json_int_t)res->saved,
+                             "strategy", bolsa_strategy_name(strategy), "seed", (json_int_t)seed,
+                             "elapsed_ms", bolsa_ms(bolsa_timing_elapsed(t)), "generate_ms",
+                             bolsa_ms(res->generate_ns), "db_ms", bolsa_ms(res->db_ns));
+    bolsa_response_json(resp, 201, body);
+}
+
+static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_response *resp)
+{
+    uint64_t t0 = bolsa_now_ns();
+    bolsa_error err = {0};
+    bolsa_tx_input in;
+    bolsa_strategy strategy;
+    if (bolsa_post_parse(app, req, &in, &strategy, &err)) {
+        bolsa_response_error(resp, &err);
+        return;
+    }
+    bolsa_gen gen;
+    uint64_t seed = in.has_seed ? in.seed : bolsa_rng_entropy();
+    bolsa_gen_init(&gen, (const char(*)[BOLSA_TICKER_MAX + 1]) in.tickers, in.n_tickers,
+                   (uint64_t)in.count, seed);
+    bolsa_row_source src = bolsa_gen_source(&gen);
+    bolsa_phase(resp, "parse", &t0);
+    bolsa_save_result res = {0};
+    int rc = bolsa_store_save(app->store, strategy, &src, &res, &err);
+    bolsa_timing_add(bolsa_response_timing(resp), "generate", res.generate_ns);
+    bolsa_timing_add(bolsa_response_timing(resp), "db", res.db_ns);
+    bolsa_tx_input_free(&in);
+    if (rc)
+        bolsa_response_error(resp, &err);
+    else
+        bolsa_post_answer(resp, strategy, seed, &res);
+}
+
+/* --- GET /api/v1/transaction --------------------------------------------------------- */
+
+static json_t *bolsa_list_json(const bolsa_tx *tx, size_t n, int limit)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items,
+                              json_pack("{s:I, s:s, s:f, s:s}", "id", (json_int_t)tx[i].id, "ativo",
+                                        tx[i].ativo, "valor", bolsa_reais(tx[i].valor_cents),
+                                        "created_at", tx[i].created_at));
+    /* A full page may have a next one; a short page is the last. */
+    json_t *next = n == (size_t)limit && n ? json_integer(tx[n - 1].id) : json_null();
+    return json_pack("{s:o, s:o}", "items", items, "next_after_id", next);
+}
+
+static void bolsa_list_transactions(bolsa_app *app, bolsa_request *req, bolsa_response *resp)
+{
+    uint64_t t0 = bolsa_now_ns();
+    bolsa_error err = {0};
+    bolsa_list_query q;
+    bolsa_tx *tx = NULL;
+    size_t n = 0;
+    int rc =
+        bolsa_input_list_query(bolsa_request_query(req, "ativo"), bolsa_request_query(req, "limit"),
+                               bolsa_request_query(req, "after_id"), &q, &err);
+    bolsa_phase(resp, "parse", &t0);
+    if (!rc && !(tx = malloc((size_t)q.limit * sizeof(*tx))))
+        rc = bolsa_error_set(&err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    if (!rc)
+        rc = bolsa_store_list(app->store, &q, tx, &n, &err);
+    bolsa_phase(resp, "db", &t0);
+    if (rc)
+        bolsa_response_error(resp, &err);
+    else
+        bolsa_response_json(resp, 200, bolsa_list_json(tx, n, q.limit));
+    bolsa_phase(resp, "serialize", &t0);
+    free(tx);
+}
+
+/* --- GET /api/v1/transaction/summary ------------------------------------------------- */
+
+static json_t *bolsa_summary_json(const bolsa_summary_row *rows, size_t n)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, json_pack("{s:s, s:I, s:f, s:f, s:f}", "ativo", rows[i].ativo,
+                                               "count", (json_int_t)rows[i].count, "min",
+                                               bolsa_reais(rows[i].min_cents), "max",
+                                               bolsa_reais(rows[i].max_cents), "mean",
+                                               round(rows[i].mean * 100.0) / 100.0));
+    return json_pack("{s:o}", "items", items);
+}
+
+static void bolsa_summary(bolsa_app *app, bolsa_request *req, bolsa_response *resp)
+{
+    uint64_t t0 = bolsa_now_ns();
+    bolsa_error err = {0};
+    bolsa_summary_row *rows = NULL;
+    size_t n = 0;
+    int rc = bolsa_store_summary(app->store, &rows, &n, &err);
+    bolsa_phase(resp, "db", &t0);
+    if (rc)
+        bolsa_response_error(resp, &err);
+    else
+        bolsa_response_json(resp, 200, bolsa_summary_json(rows, n));
+    bolsa_phase(resp, "serialize", &t0);
+    free(rows);
+}
+
+/* --- GET /health --------------------------------------------------------------------- */
+
+static void bolsa_health(bolsa_app *app, bolsa_request *req, bolsa_response *resp)
+{
+    uint64_t t0 = bolsa_now_ns();
+    bolsa_error err = {0};
+    int rc = bolsa_store_ping(app->store, &err);
+    bolsa_phase(resp, "db", &t0);
+    const char *db = bolsa_store_name(app->store);
+    if (rc)
+        bolsa_response_json(resp, 503,
+                            json_pack("{s:s, s:s, s:s}", "status", "unavailable", "database", db,
+                                      "detail", err.msg));
+    else
+        bolsa_response_json(resp, 200, json_pack("{s:s, s:s}", "status", "ok", "database", db));
+}
+
+/* --- dispatch ------------------------------------------------------------------------ */
+
+typedef struct bolsa_route {
+    const char *method;
+    const char *path;
+    void (*handle)(bolsa_app *app, bolsa_request *req, bolsa_response *resp);
+} bolsa_route;
+
+static const bolsa_route bolsa_routes[] = {
+    {"POST", "/api/v1/transaction", bolsa_post_transaction},
+    {"GET", "/api/v1/transaction", bolsa_list_transactions},
+    {"GET", "/api/v1/transaction/summary", bolsa_summary},
+    {"GET", "/health", bolsa_health},
+};
+
+#define BOLSA_ROUTE_COUNT (sizeof(bolsa_routes) / sizeof(bolsa_routes[0]))
+
+/* 405 with the methods the path does take, or 404 when no route has the path. */
+static void bolsa_routes_refuse(bolsa_request *req, bolsa_response *resp)
+{
+    char allow[64] = "";
+    for (size_t i = 0; i < BOLSA_ROUTE_COUNT; i++) {
+        if (!strcmp(bolsa_routes[i].path, bolsa_request_path(req)))
+            snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+                     allow[0] ? ", " : "", bolsa_routes[i].method);
+    }
+    bolsa_error err = {0};
+    if (allow[0]) {
+        bolsa_error_set(&err, BOLSA_E_METHOD, NULL, NULL, "Method Not Allowed");
+        bolsa_response_set_header(resp, "Allow", allow);
+    } else {
+        bolsa_error_set(&err, BOLSA_E_NOT_FOUND, NULL, NULL, "Not Found");
+    }
+    bolsa_response_error(resp, &err);
+}
+
+void bolsa_routes_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
+{
+    const char *method = bolsa_request_method(req), *path = bolsa_request_path(req);
+    for (size_t i = 0; i < BOLSA_ROUTE_COUNT; i++) {
+        const bolsa_route *r = &bolsa_routes[i];
+        if (!strcmp(r->method, method) && !strcmp(r->path, path)) {
+            r->handle(ctx, req, resp);
+            return;
+        }
+    }
+    bolsa_routes_refuse(req, resp);
+}

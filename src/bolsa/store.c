@@ -1,0 +1,204 @@
+/*
+ * store.c: the backend-independent half of the store: URL to backend, one migration at
+ * start-up, and a fixed pool of connections handed to one request at a time.
+ */
+#include "bolsa/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bolsa_slot {
+    void *conn; /* NULL: not connected yet, or dropped after a failure */
+    int busy;
+} bolsa_slot;
+
+struct bolsa_store {
+    const bolsa_store_backend *be;
+    char *url;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    int size;
+    bolsa_slot *slots;
+};
+
+int bolsa_store_backend_for(const char *url, const bolsa_store_backend **out, bolsa_error *err)
+{
+    if (!strncmp(url, "sqlite:", 7) && url[7] != '\0')
+        *out = &bolsa_store_sqlite;
+    else if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11))
+        *out = &bolsa_store_pg;
+    else
+        return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL,
+                               "unsupported database URL '%s' (want sqlite:PATH, "
+                               "postgresql://... or postgres://...)",
+                               url);
+    return BOLSA_E_OK;
+}
+
+/* Returns a slot to the pool. A connection whose database became unreachable is
+ * dropped, so the next user reconnects instead of failing the same way again. */
+static void bolsa_store_release(bolsa_store *s, bolsa_slot *slot, int rc)
+{
+    if (rc == BOLSA_E_DB_UNAVAILABLE && slot->conn) {
+        s->be->disconnect(slot->conn);
+        slot->conn = NULL;
+    }
+    pthread_mutex_lock(&s->lock);
+    slot->busy = 0;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static bolsa_slot *bolsa_store_wait_slot(bolsa_store *s)
+{
+    bolsa_slot *slot = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        for (int i = 0; i < s->size && !slot; i++)
+            slot = s->slots[i].busy ? NULL : &s->slots[i];
+        if (slot)
+            break;
+        pthread_cond_wait(&s->freed, &s->lock);
+    }
+    slot->busy = 1;
+    pthread_mutex_unlock(&s->lock);
+    return slot;
+}
+
+/* Checks out a connected slot, waiting for one to be free. */
+static int bolsa_store_acquire(bolsa_store *s, bolsa_slot **out, bolsa_error *err)
+{
+    bolsa_slot *slot = bolsa_store_wait_slot(s);
+    /* Connecting happens outside the lock: it may take a network round trip or a timeout. */
+    int rc = slot->conn ? 0 : s->be->connect(s->url, &slot->conn, err);
+    if (rc) {
+        slot->conn = NULL;
+        bolsa_store_release(s, slot, rc);
+        return rc;
+    }
+    *out = slot;
+    return 0;
+}
+
+static void bolsa_store_free(bolsa_store *s)
+{
+    for (int i = 0; i < s->size; i++) {
+        if (s->slots[i].conn)
+            s->be->disconnect(s->slots[i].conn);
+    }
+    pthread_cond_destroy(&s->freed);
+    pthread_mutex_destroy(&s->lock);
+    free(s->slots);
+    free(s->url);
+    free(s);
+}
+
+static bolsa_store *bolsa_store_alloc(const bolsa_store_backend *be, const char *url, int size)
+{
+    bolsa_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->be = be;
+    s->size = size;
+    s->url = strdup(url);
+    s->slots = calloc((size_t)size, sizeof(*s->slots));
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->freed, NULL);
+    if (!s->url || !s->slots) {
+        bolsa_store_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int bolsa_store_open(bolsa_store **out, const char *url, int pool_size, bolsa_error *err)
+{
+    const bolsa_store_backend *be;
+    int rc = bolsa_store_backend_for(url, &be, err);
+    return rc ? rc : bolsa_store_open_backend(out, be, url, pool_size, err);
+}
+
+int bolsa_store_open_backend(bolsa_store **out, const bolsa_store_backend *be, const char *url,
+                             int pool_size, bolsa_error *err)
+{
+    bolsa_store *s = bolsa_store_alloc(be, url, pool_size > 0 ? pool_size : 1);
+    if (!s)
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    /* The first connection both proves the database is reachable and migrates it. */
+    int rc = be->connect(url, &s->slots[0].conn, err);
+    if (!rc)
+        rc = be->migrate(s->slots[0].conn, err);
+    if (rc) {
+        bolsa_store_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void bolsa_store_close(bolsa_store *s)
+{
+    if (s)
+        bolsa_store_free(s);
+}
+
+const char *bolsa_store_name(const bolsa_store *s)
+{
+    return s->be->name;
+}
+
+/* Runs one backend call on a pooled connection: acquire, call, release. */
+#define BOLSA_WITH_CONN(s, err, call)                                                              \
+    do {                                                                                           \
+        bolsa_slot *slot_;                                                                         \
+        int rc_ = bolsa_store_acquire((s), &slot_, (err));                                         \
+        if (rc_)                                                                                   \
+            return rc_;                                                                            \
+        void *conn = slot_->conn;                                                                  \
+        rc_ = (call);                                                                              \
+        bolsa_store_release((s), slot_, rc_);                                                      \
+        return rc_;                                                                                \
+    } while (0)
+
+int bolsa_store_save(bolsa_store *s, bolsa_strategy strategy, const bolsa_row_source *src,
+                     bolsa_save_result *res, bolsa_error *err)
+{
+    BOLSA_WITH_CONN(s, err, s->be->save(conn, strategy, src, res, err));
+}
+
+int bolsa_store_list(bolsa_store *s, const bolsa_list_query *query, bolsa_tx *out, size_t *n,
+                     bolsa_error *err)
+{
+    BOLSA_WITH_CONN(s, err, s->be->list(conn, query, out, n, err));
+}
+
+int bolsa_store_summary(bolsa_store *s, bolsa_summary_row **out, size_t *n, bolsa_error *err)
+{
+    BOLSA_WITH_CONN(s, err, s->be->summary(conn, out, n, err));
+}
+
+int bolsa_store_count(bolsa_store *s, int64_t *n, bolsa_error *err)
+{
+    BOLSA_WITH_CONN(s, err, s->be->count(conn, n, err));
+}
+
+/* Any failed ping drops the connection, so the next try reconnects. */
+static int bolsa_store_ping_once(bolsa_store *s, bolsa_error *err)
+{
+    bolsa_slot *slot;
+    int rc = bolsa_store_acquire(s, &slot, err);
+    if (rc)
+        return rc;
+    rc = s->be->ping(slot->conn, err);
+    bolsa_store_release(s, slot, rc ? BOLSA_E_DB_UNAVAILABLE : 0);
+    return rc;
+}
+
+int bolsa_store_ping(bolsa_store *s, bolsa_error *err)
+{
+    bolsa_error first = {0};
+    if (bolsa_store_ping_once(s, &first) == 0)
+        return 0;
+    return bolsa_store_ping_once(s, err);
+}

@@ -1,0 +1,401 @@
+/*
+ * store_sqlite.c: the SQLite backend, the embedded default. WAL journal, synchronous=NORMAL
+ * and a busy timeout, so readers never block the writer and concurrent writers queue.
+ * One connection per pool slot; prepared statements are cached on the connection.
+ */
+#include "bolsa/store.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BOLSA_SQLITE_BUSY_MS 30000
+
+typedef struct bolsa_sqlite {
+    sqlite3 *db;
+    sqlite3_stmt *insert_chunk; /* BOLSA_CHUNK_ROWS rows */
+    sqlite3_stmt *insert_one;
+    sqlite3_stmt *list_all;
+    sqlite3_stmt *list_ativo;
+} bolsa_sqlite;
+
+/* Each entry upgrades the schema by one version (PRAGMA user_version). Only append. */
+static const char *const bolsa_sqlite_migrations[] = {
+    /* 1: the table. No index on ativo: with a handful of tickers a filtered page scans
+     * only a few times its size in id order, and an index would slow every insert. */
+    "CREATE TABLE transactions ("
+    " id INTEGER PRIMARY KEY,"
+    " ativo TEXT NOT NULL CHECK (length(ativo) BETWEEN 1 AND 12),"
+    " valor REAL NOT NULL,"
+    " created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+};
+
+#define BOLSA_SQLITE_VERSION                                                                       \
+    (int)(sizeof(bolsa_sqlite_migrations) / sizeof(bolsa_sqlite_migrations[0]))
+
+static uint64_t bolsa_sqlite_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Records a failed SQLite call. Busy and unopenable databases are "unavailable" (503,
+ * worth retrying); everything else is a database error (500). */
+static int bolsa_sqlite_fail(sqlite3 *db, int src, const char *what, bolsa_error *err)
+{
+    int prim = src & 0xff;
+    bolsa_errcode code = (prim == SQLITE_BUSY || prim == SQLITE_LOCKED || prim == SQLITE_CANTOPEN ||
+                          prim == SQLITE_NOTADB)
+                             ? BOLSA_E_DB_UNAVAILABLE
+                             : BOLSA_E_DB_ERROR;
+    return bolsa_error_set(err, code, NULL, NULL, "sqlite: %s: %s", what,
+                           db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+}
+
+static int bolsa_sqlite_exec(bolsa_sqlite *c, const char *sql, bolsa_error *err)
+{
+    int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    return src == SQLITE_OK ? 0 : bolsa_sqlite_fail(c->db, src, sql, err);
+}
+
+/* Prepares sql into *stmt once; later calls reuse it. */
+static int bolsa_sqlite_prepare(bolsa_sqlite *c, sqlite3_stmt **stmt, const char *sql,
+                                bolsa_error *err)
+{
+    if (*stmt)
+        return 0;
+    int src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+    return src == SQLITE_OK ? 0 : bolsa_sqlite_fail(c->db, src, "prepare", err);
+}
+
+/* --- connection ---------------------------------------------------------------------- */
+
+static void bolsa_sqlite_disconnect(void *conn)
+{
+    bolsa_sqlite *c = conn;
+    if (!c)
+        return;
+    sqlite3_finalize(c->insert_chunk);
+    sqlite3_finalize(c->insert_one);
+    sqlite3_finalize(c->list_all);
+    sqlite3_finalize(c->list_ativo);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static int bolsa_sqlite_connect(const char *url, void **out, bolsa_error *err)
+{
+    const char *path = !strncmp(url, "sqlite:", 7) ? url + 7 : url;
+    bolsa_sqlite *c = calloc(1, sizeof(*c));
+    if (!c)
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    /* NOMUTEX: the pool guarantees one thread per connection at a time. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int src = sqlite3_open_v2(path, &c->db, flags, NULL);
+    int rc = 0;
+    if (src != SQLITE_OK) {
+        rc =
+            bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "sqlite: cannot open '%s': %s",
+                            path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
+    } else {
+        sqlite3_busy_timeout(c->db, BOLSA_SQLITE_BUSY_MS);
+        /* The first real I/O happens here, so an unusable file fails now, not later. */
+        rc = bolsa_sqlite_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+    }
+    if (rc) {
+        bolsa_sqlite_disconnect(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* --- schema -------------------------------------------------------------------------- */
+
+static int bolsa_sqlite_user_version(bolsa_sqlite *c, int *version, bolsa_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = bolsa_sqlite_prepare(c, &st, "PRAGMA user_version", err);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    *version = src == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return src == SQLITE_ROW ? 0 : bolsa_sqlite_fail(c->db, src, "PRAGMA user_version", err);
+}
+
+static int bolsa_sqlite_upgrade(bolsa_sqlite *c, bolsa_error *err)
+{
+    int version, rc = bolsa_sqlite_user_version(c, &version, err);
+    if (rc)
+        return rc;
+    if (version > BOLSA_SQLITE_VERSION)
+        return bolsa_error_set(err, BOLSA_E_DB_ERROR, NULL, NULL,
+                               "sqlite: schema version %d is newer than this program's %d", version,
+                               BOLSA_SQLITE_VERSION);
+    for (; version < BOLSA_SQLITE_VERSION && !rc; version++)
+        rc = bolsa_sqlite_exec(c, bolsa_sqlite_migrations[version], err);
+    if (rc)
+        return rc;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", BOLSA_SQLITE_VERSION);
+    return bolsa_sqlite_exec(c, sql, err);
+}
+
+static int bolsa_sqlite_migrate(void *conn, bolsa_error *err)
+{
+    bolsa_sqlite *c = conn;
+    /* IMMEDIATE: two processes starting at once take turns instead of both migrating. */
+    int rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    rc = bolsa_sqlite_upgrade(c, err);
+    if (!rc)
+        rc = bolsa_sqlite_exec(c, "COMMIT", err);
+    if (rc)
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* --- saving -------------------------------------------------------------------------- */
+
+/* Prepares "INSERT ... VALUES (?,?),(?,?),..." for n rows into *stmt. */
+static int bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, sqlite3_stmt **stmt,
+                                       bolsa_error *err)
+{
+    static const char head[] = "INSERT INTO transactions (ativo, valor) VALUES ";
+    size_t size = sizeof(head) + n * 6;
+    char *sql = malloc(size);
+    if (!sql)
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    memcpy(sql, head, sizeof(head));
+    char *p = sql + sizeof(head) - 1;
+    for (size_t i = 0; i < n; i++, p += 6)
+        memcpy(p, i ? ",(?,?)" : "(?,?) ", 6);
+    *p = '\0';
+    int rc = bolsa_sqlite_prepare(c, stmt, sql, err);
+    free(sql);
+    return rc;
+}
+
+/* Binds rows[0..n) to stmt, runs it once and resets it for reuse. */
+static int bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_row *rows, size_t n,
+                               bolsa_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* STATIC: rows stay untouched until the statement has run. */
+        sqlite3_bind_text(stmt, (int)(2 * i + 1), rows[i].ativo, -1, SQLITE_STATIC);
+        sqlite3_bind_double(stmt, (int)(2 * i + 2), (double)rows[i].valor_cents / 100.0);
+    }
+    int src = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return src == SQLITE_DONE ? 0 : bolsa_sqlite_fail(c->db, src, "insert", err);
+}
+
+/* One chunk of rows: the cached full-chunk statement, or a one-off one for the tail. */
+static int bolsa_sqlite_insert_chunk(bolsa_sqlite *c, const bolsa_row *rows, size_t n,
+                                     bolsa_error *err)
+{
+    sqlite3_stmt *tail = NULL, **stmt = n == BOLSA_CHUNK_ROWS ? &c->insert_chunk : &tail;
+    int rc = bolsa_sqlite_prepare_insert(c, n, stmt, err);
+    if (!rc)
+        rc = bolsa_sqlite_insert(c, *stmt, rows, n, err);
+    sqlite3_finalize(tail);
+    return rc;
+}
+
+/* All or nothing: one transaction, 500-row INSERTs, rolled back on any failure. */
+static int bolsa_sqlite_save_chunked(bolsa_sqlite *c, const bolsa_row_source *src,
+                                     bolsa_save_result *res, bolsa_error *err)
+{
+    bolsa_row rows[BOLSA_CHUNK_ROWS];
+    uint64_t saved = 0;
+    int rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
+    while (!rc) {
+        uint64_t t0 = bolsa_sqlite_now();
+        size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);
+        res->generate_ns += bolsa_sqlite_now() - t0;
+        if (n == 0)
+            break;
+        rc = bolsa_sqlite_insert_chunk(c, rows, n, err);
+        saved += rc ? 0 : n;
+    }
+    if (!rc)
+        rc = bolsa_sqlite_exec(c, "COMMIT", err);
+    if (rc && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    res->saved = rc ? 0 : saved;
+    return rc;
+}
+
+/* The article's slow path, kept on purpose for comparison: one single-row INSERT per row,
+ * each in autocommit, so every row is its own transaction and commit. It is slow (a
+ * journal commit per row) and not atomic: a failure part-way leaves the rows before it
+ * saved, and res->saved says how many. */
+static int bolsa_sqlite_save_naive(bolsa_sqlite *c, const bolsa_row_source *src,
+                                   bolsa_save_result *res, bolsa_error *err)
+{
+    bolsa_row rows[BOLSA_CHUNK_ROWS];
+    int rc = bolsa_sqlite_prepare_insert(c, 1, &c->insert_one, err);
+    while (!rc) {
+        uint64_t t0 = bolsa_sqlite_now();
+        size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);
+        res->generate_ns += bolsa_sqlite_now() - t0;
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n && !rc; i++) {
+            rc = bolsa_sqlite_insert(c, c->insert_one, &rows[i], 1, err);
+            res->saved += rc ? 0 : 1;
+        }
+    }
+    return rc;
+}
+
+static int bolsa_sqlite_save(void *conn, bolsa_strategy strategy, const bolsa_row_source *src,
+                             bolsa_save_result *res, bolsa_error *err)
+{
+    memset(res, 0, sizeof(*res));
+    uint64_t t0 = bolsa_sqlite_now();
+    int rc = strategy == BOLSA_SAVE_NAIVE ? bolsa_sqlite_save_naive(conn, src, res, err)
+                                          : bolsa_sqlite_save_chunked(conn, src, res, err);
+    res->db_ns = bolsa_sqlite_now() - t0 - res->generate_ns;
+    return rc;
+}
+
+/* --- reading ------------------------------------------------------------------------- */
+
+static int64_t bolsa_sqlite_cents(double reais)
+{
+    return llround(reais * 100.0);
+}
+
+static void bolsa_sqlite_copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    snprintf(dst, size, "%s", s ? (const char *)s : "");
+}
+
+static int bolsa_sqlite_list(void *conn, const bolsa_list_query *q, bolsa_tx *out, size_t *n,
+                             bolsa_error *err)
+{
+    bolsa_sqlite *c = conn;
+    sqlite3_stmt **stmt = q->ativo ? &c->list_ativo : &c->list_all;
+    int rc = bolsa_sqlite_prepare(c, stmt,
+                                  q->ativo ? "SELECT id, ativo, valor, created_at FROM "
+                                             "transactions WHERE id > ?1 AND ativo = ?3 "
+                                             "ORDER BY id LIMIT ?2"
+                                           : "SELECT id, ativo, valor, created_at FROM "
+                                             "transactions WHERE id > ?1 ORDER BY id LIMIT ?2",
+                                  err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(*stmt, 1, q->after_id);
+    sqlite3_bind_int(*stmt, 2, q->limit);
+    if (q->ativo)
+        sqlite3_bind_text(*stmt, 3, q->ativo, -1, SQLITE_STATIC);
+    int src = SQLITE_DONE;
+    for (*n = 0; *n < (size_t)q->limit && (src = sqlite3_step(*stmt)) == SQLITE_ROW; ++*n) {
+        bolsa_tx *tx = &out[*n];
+        tx->id = sqlite3_column_int64(*stmt, 0);
+        bolsa_sqlite_copy_text(tx->ativo, sizeof(tx->ativo), *stmt, 1);
+        tx->valor_cents = bolsa_sqlite_cents(sqlite3_column_double(*stmt, 2));
+        bolsa_sqlite_copy_text(tx->created_at, sizeof(tx->created_at), *stmt, 3);
+    }
+    if (*n < (size_t)q->limit && src != SQLITE_DONE)
+        rc = bolsa_sqlite_fail(c->db, src, "list", err);
+    sqlite3_reset(*stmt);
+    sqlite3_clear_bindings(*stmt);
+    return rc;
+}
+
+/* Appends the current row of st to *rows, growing it as needed. */
+static int bolsa_sqlite_summary_row(sqlite3_stmt *st, bolsa_summary_row **rows, size_t *n,
+                                    size_t *cap)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        bolsa_summary_row *p = realloc(*rows, ncap * sizeof(*p));
+        if (!p)
+            return -1;
+        *rows = p;
+        *cap = ncap;
+    }
+    bolsa_summary_row *r = &(*rows)[(*n)++];
+    bolsa_sqlite_copy_text(r->ativo, sizeof(r->ativo), st, 0);
+    r->count = sqlite3_column_int64(st, 1);
+    r->min_cents = bolsa_sqlite_cents(sqlite3_column_double(st, 2));
+    r->max_cents = bolsa_sqlite_cents(sqlite3_column_double(st, 3));
+    r->mean = sqlite3_column_double(st, 4);
+    return 0;
+}
+
+static int bolsa_sqlite_summary(void *conn, bolsa_summary_row **out, size_t *n, bolsa_error *err)
+{
+    bolsa_sqlite *c = conn;
+    sqlite3_stmt *st = NULL;
+    int rc = bolsa_sqlite_prepare(c, &st,
+                                  "SELECT ativo, COUNT(*), MIN(valor), MAX(valor), AVG(valor) "
+                                  "FROM transactions GROUP BY ativo ORDER BY ativo",
+                                  err);
+    size_t cap = 0;
+    int src = SQLITE_DONE;
+    *out = NULL;
+    *n = 0;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (bolsa_sqlite_summary_row(st, out, n, &cap))
+            rc = bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = bolsa_sqlite_fail(c->db, src, "summary", err);
+    sqlite3_finalize(st);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* Runs a one-value query ("SELECT 1", "SELECT COUNT(*) ...") into *value. */
+static int bolsa_sqlite_scalar(bolsa_sqlite *c, const char *sql, int64_t *value, bolsa_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = bolsa_sqlite_prepare(c, &st, sql, err);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *value = sqlite3_column_int64(st, 0);
+    else
+        rc = bolsa_sqlite_fail(c->db, src, sql, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int bolsa_sqlite_ping(void *conn, bolsa_error *err)
+{
+    int64_t one;
+    /* Reading the schema, not just "SELECT 1": that touches the file itself. */
+    return bolsa_sqlite_scalar(conn, "SELECT COUNT(*) FROM sqlite_schema", &one, err);
+}
+
+static int bolsa_sqlite_count(void *conn, int64_t *n, bolsa_error *err)
+{
+    return bolsa_sqlite_scalar(conn, "SELECT COUNT(*) FROM transactions", n, err);
+}
+
+const bolsa_store_backend bolsa_store_sqlite = {
+    .name = "sqlite",
+    .connect = bolsa_sqlite_connect,
+    .disconnect = bolsa_sqlite_disconnect,
+    .migrate = bolsa_sqlite_migrate,
+    .save = bolsa_sqlite_save,
+    .list = bolsa_sqlite_list,
+    .summary = bolsa_sqlite_summary,
+    .ping = bolsa_sqlite_ping,
+    .count = bolsa_sqlite_count,
+};

@@ -1,0 +1,56 @@
+/*
+ * timing.c: phase timing of a request and its Server-Timing header.
+ */
+#include "bolsa/timing.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t bolsa_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void bolsa_timing_start(bolsa_timing *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->start_ns = bolsa_now_ns();
+}
+
+void bolsa_timing_add(bolsa_timing *t, const char *name, uint64_t ns)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (!strcmp(t->phase[i].name, name)) {
+            t->phase[i].ns += ns;
+            return;
+        }
+    }
+    if (t->n == BOLSA_TIMING_MAX)
+        return;
+    t->phase[t->n].name = name;
+    t->phase[t->n].ns = ns;
+    t->n++;
+}
+
+uint64_t bolsa_timing_elapsed(const bolsa_timing *t)
+{
+    return bolsa_now_ns() - t->start_ns;
+}
+
+void bolsa_timing_header(const bolsa_timing *t, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i <= t->n && len < size; i++) {
+        const char *name = i < t->n ? t->phase[i].name : "total";
+        uint64_t ns = i < t->n ? t->phase[i].ns : bolsa_timing_elapsed(t);
+        int w =
+            snprintf(out + len, size - len, "%s%s;dur=%.3f", i ? ", " : "", name, (double)ns / 1e6);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}

@@ -1,0 +1,146 @@
+/*
+ * render_speedscope.c: speedscope's file format, as one "sampled" profile in nanoseconds
+ * with the samples in time order (https://www.speedscope.app/file-format-schema.json).
+ *
+ * One speedscope frame per function, so that lines of one function do not split it in
+ * the flame graph; its line is the smallest seen, the nearest we know to where it
+ * starts. Unless show_all, a run of library frames becomes its outermost function, as in
+ * the call tree. Each distinct stack is written once and copied for each of its samples.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gargalo/render.h"
+#include "gargalo/tree.h"
+
+#define GG_SPEEDSCOPE_SCHEMA "https://www.speedscope.app/file-format-schema.json"
+#define GG_EXPORTER "gargalo 0.1.0"
+
+typedef struct gg_scope {
+    const gargalo_session *s;
+    gg_buf *b;
+    bool show_all;
+    uint32_t *fid;   /* per frame: first frame of its function */
+    uint32_t *out;   /* per first frame: its speedscope frame index */
+    int *line;       /* per first frame: smallest non-zero line of its function */
+    gg_buf stacks;   /* every stack as "[i,j,k]", back to back */
+    size_t *soff;    /* stack i is stacks.data[soff[i] .. soff[i + 1]) */
+} gg_scope;
+
+static void put_frame(gg_scope *x, uint32_t i, gg_buf *label)
+{
+    const gg_frame *f = &x->s->frames[i];
+    gg_buf_free(label);
+    gg_frame_label(label, f);
+    gg_buf_puts(x->b, "{\"name\":");
+    gg_render_json_str(x->b, label->data ? label->data : "", false);
+    if (f->file) {
+        gg_buf_puts(x->b, ",\"file\":");
+        gg_render_json_str(x->b, f->file, false);
+        if (x->line[i])
+            gg_buf_printf(x->b, ",\"line\":%d", x->line[i]);
+    }
+    gg_buf_putc(x->b, '}');
+}
+
+static int put_frames(gg_scope *x)
+{
+    const gargalo_session *s = x->s;
+    size_t n = s->nframes ? s->nframes : 1;
+    x->out = malloc(n * sizeof(*x->out));
+    x->line = calloc(n, sizeof(*x->line));
+    if (!x->out || !x->line)
+        return GARGALO_ENOMEM;
+    for (size_t i = 0; i < s->nframes; i++) {
+        int *l = &x->line[x->fid[i]];
+        if (s->frames[i].line > 0 && (!*l || s->frames[i].line < *l))
+            *l = s->frames[i].line;
+    }
+    gg_buf label;
+    gg_buf_init(&label, 0);
+    uint32_t k = 0;
+    gg_buf_puts(x->b, "\"shared\":{\"frames\":[");
+    for (uint32_t i = 0; i < s->nframes; i++) {
+        if (x->fid[i] != i)
+            continue;
+        gg_buf_puts(x->b, k ? ",\n" : "\n");
+        put_frame(x, i, &label);
+        x->out[i] = k++;
+    }
+    gg_buf_free(&label);
+    return gg_buf_puts(x->b, "]},\n");
+}
+
+/* Writes each stack once into x->stacks, folding library runs unless show_all. */
+static int encode_stacks(gg_scope *x)
+{
+    const gargalo_session *s = x->s;
+    x->soff = malloc((s->nstacks + 1) * sizeof(*x->soff));
+    if (!x->soff)
+        return GARGALO_ENOMEM;
+    for (uint32_t st = 0; st < s->nstacks; st++) {
+        uint32_t depth;
+        const uint32_t *fr = gg_stack_frames(s, st, &depth);
+        x->soff[st] = x->stacks.len;
+        gg_buf_putc(&x->stacks, '[');
+        for (uint32_t i = 0, k = 0; i < depth; i++) {
+            bool lib = s->frames[fr[i]].is_library;
+            if (!x->show_all && lib && i > 0 && s->frames[fr[i - 1]].is_library)
+                continue;
+            if (k++)
+                gg_buf_putc(&x->stacks, ',');
+            gg_render_u64(&x->stacks, x->out[x->fid[fr[i]]]);
+        }
+        gg_buf_putc(&x->stacks, ']');
+    }
+    x->soff[s->nstacks] = x->stacks.len;
+    return x->stacks.err;
+}
+
+static void put_profile(gg_scope *x, const char *title)
+{
+    const gargalo_session *s = x->s;
+    uint64_t end = 0;
+    for (size_t i = 0; i < s->nsamples; i++)
+        end += s->samples[i].weight_ns;
+    gg_buf_puts(x->b, "\"profiles\":[{\"type\":\"sampled\",\"name\":");
+    gg_render_json_str(x->b, title, false);
+    gg_buf_puts(x->b, ",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":");
+    gg_render_u64(x->b, end);
+    gg_buf_puts(x->b, ",\n\"samples\":[");
+    for (size_t i = 0; i < s->nsamples; i++) {
+        uint32_t st = s->samples[i].stack;
+        if (i)
+            gg_buf_puts(x->b, i % 16 ? "," : ",\n");
+        gg_buf_add(x->b, x->stacks.data + x->soff[st], x->soff[st + 1] - x->soff[st]);
+    }
+    gg_buf_puts(x->b, "],\n\"weights\":[");
+    for (size_t i = 0; i < s->nsamples; i++) {
+        if (i)
+            gg_buf_puts(x->b, i % 32 ? "," : ",\n");
+        gg_render_u64(x->b, s->samples[i].weight_ns);
+    }
+    gg_buf_puts(x->b, "]}]}\n");
+}
+
+int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro,
+                         gg_buf *b)
+{
+    gg_scope x = {.s = s, .b = b, .show_all = ro->show_all};
+    gg_buf_init(&x.stacks, 0);
+    int rc = gg_function_ids(s, &x.fid);
+    if (!rc) {
+        gg_buf_puts(b, "{\"$schema\":\"" GG_SPEEDSCOPE_SCHEMA "\",\n\"exporter\":\""
+                       GG_EXPORTER "\",\"activeProfileIndex\":0,\"name\":");
+        gg_render_json_str(b, gg_render_title(ro), false);
+        gg_buf_puts(b, ",\n");
+        rc = put_frames(&x);
+    }
+    if (!rc)
+        rc = encode_stacks(&x);
+    if (!rc)
+        put_profile(&x, gg_render_title(ro));
+    free(x.fid), free(x.out), free(x.line), free(x.soff);
+    gg_buf_free(&x.stacks);
+    return rc ? rc : b->err;
+}

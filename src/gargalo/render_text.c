@@ -1,0 +1,174 @@
+/*
+ * render_text.c: the call tree for a terminal, pyinstrument style: a header, then one
+ * line per node (time, share, function, file:line) under tree glyphs, heaviest first.
+ * Nodes under min_percent are left out; colours are ANSI escapes, only when asked.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gargalo/render.h"
+#include "gargalo/tree.h"
+
+#define ANSI_RESET "\033[0m"
+#define ANSI_BOLD "\033[1m"
+#define ANSI_DIM "\033[2m"
+#define ANSI_RED "\033[31m"
+#define ANSI_YELLOW "\033[33m"
+
+/* Shares from which a node's time is coloured red, then yellow. */
+#define GG_TEXT_HOT 50.0
+#define GG_TEXT_WARM 20.0
+
+typedef struct gg_text {
+    const gargalo_session *s;
+    const gg_tree *t;
+    gg_buf *b;
+    bool color;
+    double min_percent;
+    char *prefix;  /* the glyph columns of the ancestors */
+    size_t *plen;  /* prefix length in use at each depth */
+} gg_text;
+
+static void color(gg_text *x, const char *code)
+{
+    if (x->color)
+        gg_buf_puts(x->b, code);
+}
+
+static double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+static void header(gg_text *x, const gargalo_render_options *ro)
+{
+    const gargalo_session *s = x->s;
+    color(x, ANSI_BOLD);
+    gg_buf_puts(x->b, gg_render_title(ro));
+    color(x, ANSI_RESET);
+    gg_buf_printf(x->b, "\nDuration %.1f ms   Samples %zu   ", ms(s->duration_ns), s->nsamples);
+    if (s->duration_ns)
+        gg_buf_printf(x->b, "CPU %.1f%%   ", 100.0 * (double)s->cpu_ns / (double)s->duration_ns);
+    gg_buf_printf(x->b, "Clock %s", gg_render_clock_name(s->opt.clock));
+    if (s->thread_name[0] || s->tid)
+        gg_buf_printf(x->b, "   Thread %s (%ld)", s->thread_name, (long)s->tid);
+    if (s->dropped)
+        gg_buf_printf(x->b, "   Dropped %zu", s->dropped);
+    gg_buf_putc(x->b, '\n');
+    if (x->min_percent > 0)
+        gg_buf_printf(x->b, "(calls under %.1f%% of the total are not shown)\n",
+                      x->min_percent);
+    gg_buf_putc(x->b, '\n');
+}
+
+static bool visible(const gg_text *x, uint32_t n)
+{
+    return n != GG_TREE_NONE && gg_tree_percent(x->t, n) >= x->min_percent;
+}
+
+/* Siblings come heaviest first, so the visible ones are a prefix of the list. */
+static bool last_visible(const gg_text *x, uint32_t n)
+{
+    return !visible(x, x->t->nodes[n].next);
+}
+
+/* The last two components of a path: enough to recognise, short enough to read. */
+static const char *short_path(const char *path)
+{
+    const char *cut = path;
+    int slashes = 0;
+    for (const char *p = path + strlen(path); p > path; p--)
+        if (p[-1] == '/' && ++slashes == 2) {
+            cut = p;
+            break;
+        }
+    return cut;
+}
+
+static void time_share(gg_text *x, uint32_t n)
+{
+    double pct = gg_tree_percent(x->t, n);
+    color(x, pct >= GG_TEXT_HOT ? ANSI_RED : pct >= GG_TEXT_WARM ? ANSI_YELLOW : "");
+    gg_buf_printf(x->b, "%.1f ms  %.1f%%", ms(x->t->nodes[n].total_ns), pct);
+    color(x, pct >= GG_TEXT_WARM ? ANSI_RESET : "");
+}
+
+static void node_line(gg_text *x, uint32_t n)
+{
+    const gg_node *nd = &x->t->nodes[n];
+    const gg_frame *f = &x->s->frames[nd->frame];
+    gg_buf_add(x->b, x->prefix, x->plen[nd->depth]);
+    if (nd->depth > 1)
+        gg_buf_puts(x->b, last_visible(x, n) ? "└─ " : "├─ ");
+    time_share(x, n);
+    gg_buf_puts(x->b, "  ");
+    color(x, f->is_library ? ANSI_DIM : ANSI_BOLD);
+    gg_tree_label(x->b, x->s, x->t, n);
+    color(x, ANSI_RESET);
+    if (f->file) {
+        color(x, ANSI_DIM);
+        gg_buf_printf(x->b, "  %s", short_path(f->file));
+        if (f->line)
+            gg_buf_printf(x->b, ":%d", f->line);
+        color(x, ANSI_RESET);
+    }
+    gg_buf_putc(x->b, '\n');
+}
+
+/* The glyph column n's children draw for n: a bar while n has visible siblings below. */
+static void push_prefix(gg_text *x, uint32_t n)
+{
+    uint32_t d = x->t->nodes[n].depth;
+    const char *col = d < 2 ? "" : last_visible(x, n) ? "   " : "│  ";
+    size_t len = strlen(col);
+    memcpy(x->prefix + x->plen[d], col, len);
+    x->plen[d + 1] = x->plen[d] + len;
+}
+
+/* The visible node after n in depth-first order, or GG_TREE_NONE. */
+static uint32_t next_visible(gg_text *x, uint32_t n)
+{
+    const gg_node *nodes = x->t->nodes;
+    if (visible(x, nodes[n].first_child)) {
+        push_prefix(x, n);
+        return nodes[n].first_child;
+    }
+    for (; n != 0; n = nodes[n].parent)
+        if (visible(x, nodes[n].next))
+            return nodes[n].next;
+    return GG_TREE_NONE;
+}
+
+static int body(gg_text *x)
+{
+    uint32_t maxd = 0;
+    for (size_t i = 0; i < x->t->n; i++)
+        if (x->t->nodes[i].depth > maxd)
+            maxd = x->t->nodes[i].depth;
+    x->plen = calloc(maxd + 2, sizeof(*x->plen));
+    x->prefix = malloc((maxd + 2) * sizeof("│  "));
+    if (!x->plen || !x->prefix)
+        return GARGALO_ENOMEM;
+    uint32_t n = x->t->nodes[0].first_child;
+    if (!visible(x, n))
+        gg_buf_puts(x->b, x->s->nsamples ? "(no call above the threshold)\n"
+                                         : "(no samples were recorded)\n");
+    for (n = visible(x, n) ? n : GG_TREE_NONE; n != GG_TREE_NONE; n = next_visible(x, n))
+        node_line(x, n);
+    return 0;
+}
+
+int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b)
+{
+    gg_tree t;
+    int rc = gg_tree_build(&t, s, ro->show_all);
+    if (rc)
+        return rc;
+    gg_text x = {.s = s, .t = &t, .b = b, .color = ro->color > 0,
+                 .min_percent = ro->min_percent};
+    header(&x, ro);
+    rc = body(&x);
+    free(x.prefix), free(x.plen);
+    gg_tree_free(&t);
+    return rc ? rc : b->err;
+}

@@ -1,0 +1,37 @@
+/*
+ * symbols.h: resolves code addresses of this process to functions, files and lines.
+ *
+ * One process-wide cache (elfutils libdwfl underneath), guarded by a mutex: the sampler
+ * resolves every stack of a session inside one gg_symbols_lock/gg_symbols_unlock pair.
+ * Not for signal handlers: it allocates, locks and reads files.
+ */
+#ifndef GG_SYMBOLS_H
+#define GG_SYMBOLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gargalo/session.h"
+
+/* Take and release the cache. Every other gg_symbols_* call except reset needs it held. */
+void gg_symbols_lock(void);
+void gg_symbols_unlock(void);
+
+/* Resolves the code address pc. A return address (is_return) is looked up as pc - 1, so
+ * the line is the call's, not the next statement's. Sets *frames to the frames found,
+ * innermost first: the inlined functions (inlined = true), then the function they were
+ * inlined into. Never fails to name a location: an address without a symbol gets only
+ * module and offset. Returns the frame count (>= 1), or -1 when out of memory.
+ * The frames and their strings belong to the cache and stay valid until the next
+ * gg_symbols_resolve or gg_symbols_unlock; copy them (gg_session_add_frame does). */
+int gg_symbols_resolve(uintptr_t pc, bool is_return, const gg_frame **frames);
+
+/* Empties the cache and closes the debug information (takes the lock itself). The next
+ * resolution starts cold: for tests and measurements, or after heavy dlclose use. */
+void gg_symbols_reset(void);
+
+/* True for a module path inside the system library directories (/lib, /usr/lib, /lib64,
+ * /usr/lib64), whose frames renderers may fold. */
+bool gg_symbols_is_system_path(const char *path);
+
+#endif

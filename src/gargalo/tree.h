@@ -1,0 +1,71 @@
+/*
+ * tree.h: the call tree of a stopped session, shared by the text and HTML renderers.
+ *
+ * Stacks merge by function (not by line), root first. Unless show_all, each run of
+ * consecutive library frames folds into one node named after its outermost function.
+ */
+#ifndef GG_TREE_H
+#define GG_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gargalo/buf.h"
+#include "gargalo/session.h"
+
+#define GG_TREE_NONE UINT32_MAX
+
+typedef struct gg_node {
+    /* The frame of this node's function that carried most of its time (ties: the lower
+     * index). Its line is therefore, for a leaf, where the time went and, for a caller,
+     * the call leading to most of the time below. For a library group, the outermost
+     * library frame of the run. */
+    uint32_t frame;
+    uint32_t parent;      /* GG_TREE_NONE for the root */
+    uint32_t first_child; /* heaviest first; GG_TREE_NONE for a leaf */
+    uint32_t next;        /* next lighter sibling; GG_TREE_NONE for the last */
+    uint32_t depth;       /* 0 for the root, 1 for the outermost functions */
+    uint32_t hidden;      /* group only: most frames folded below the first in a stack */
+    bool group;           /* a folded run of library frames */
+    uint64_t total_ns;    /* weight of every sample passing through this node */
+    uint64_t self_ns;     /* weight of the samples ending here */
+    uint64_t samples;     /* number of samples passing through */
+} gg_node;
+
+typedef struct gg_tree {
+    /* nodes[0] is a synthetic root holding every sample; the others come in depth-first
+     * order (a parent before its children, heavier siblings first). */
+    gg_node *nodes;
+    size_t n;
+    size_t cap;
+    uint32_t *stack_leaf; /* for each stack of the session, the node where it ends */
+    uint64_t total_ns;    /* sum of all sample weights: 100% */
+} gg_tree;
+
+/* Builds the tree of a stopped session. Returns 0 or GARGALO_ENOMEM; on failure t is
+ * left empty. Free with gg_tree_free. */
+int gg_tree_build(gg_tree *t, const gargalo_session *s, bool show_all);
+void gg_tree_free(gg_tree *t);
+
+/* Share of the whole session, in percent (0 when nothing was sampled). */
+double gg_tree_percent(const gg_tree *t, uint32_t node);
+
+/* The hot path: from the root, the heaviest child of each node down to a leaf.
+ * Fills up to max node indices (root excluded) and returns how many there are. */
+size_t gg_tree_hot_path(const gg_tree *t, uint32_t *out, size_t max);
+
+/* Appends what a node is called: the function (or "module+0xOFFSET" when unknown),
+ * " [module]" for library code and " (+N frames)" for a group folding N more. */
+void gg_tree_label(gg_buf *b, const gargalo_session *s, const gg_tree *t, uint32_t node);
+
+/* Gives every frame of s the index of the first frame of the same function (same name,
+ * file and module; an unnamed frame is its module and offset). On success *out is a
+ * malloc'd array of s->nframes entries. Returns 0 or GARGALO_ENOMEM. */
+int gg_function_ids(const gargalo_session *s, uint32_t **out);
+
+/* Appends the display name of one frame: its function, or "module+0xOFFSET". */
+void gg_frame_name(gg_buf *b, const gg_frame *f);
+/* The same, followed by " [module]" for a named function of a library. */
+void gg_frame_label(gg_buf *b, const gg_frame *f);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * render_profile.c: writes one profile in every format for the browser tests, and times
+ * the renderers. The session is the synthetic one of the unit tests, a big synthetic one,
+ * or a real recording of a small CPU-bound workload (qsort with a callback, recursion).
+ *
+ *   render_profile [--big N | --real] [--bench] OUTDIR
+ *
+ * Writes OUTDIR/profile.txt, .html, .speedscope.json and .json.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../unit/render_fixture.h"
+
+/* ---- a small real workload, kept out of line so it shows in the profile ---- */
+
+static volatile uint64_t sink;
+
+__attribute__((noinline)) static int compare_keys(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+__attribute__((noinline)) static void sort_keys(uint64_t *keys, size_t n)
+{
+    uint64_t seed = 88172645463325252u;
+    for (size_t i = 0; i < n; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        keys[i] = seed;
+    }
+    qsort(keys, n, sizeof(*keys), compare_keys);
+}
+
+__attribute__((noinline)) static uint64_t fib(unsigned n)
+{
+    return n < 2 ? n : fib(n - 1) + fib(n - 2);
+}
+
+__attribute__((noinline)) static void checksum(const uint64_t *keys, size_t n)
+{
+    uint64_t h = 1469598103934665603u;
+    for (int r = 0; r < 40; r++)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ keys[i]) * 1099511628211u;
+    sink = h;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((noinline)) static void workload(void)
+{
+    size_t n = 200000;
+    uint64_t *keys = malloc(n * sizeof(*keys));
+    if (!keys)
+        abort();
+    uint64_t end = now_ns() + 400000000u;
+    while (now_ns() < end) {
+        sort_keys(keys, n);
+        sink += fib(24);
+        checksum(keys, n);
+    }
+    free(keys);
+}
+
+static gargalo_session *record_real(void)
+{
+    gargalo_session *s;
+    int rc = gargalo_start(&s, NULL);
+    if (rc) {
+        fprintf(stderr, "gargalo_start: %s\n", gargalo_strerror(rc));
+        exit(1);
+    }
+    workload();
+    rc = gargalo_stop(s);
+    if (rc) {
+        fprintf(stderr, "gargalo_stop: %s\n", gargalo_strerror(rc));
+        exit(1);
+    }
+    return s;
+}
+
+/* ---- output ---- */
+
+static const gargalo_format formats[] = {GARGALO_FORMAT_TEXT, GARGALO_FORMAT_HTML,
+                                         GARGALO_FORMAT_SPEEDSCOPE, GARGALO_FORMAT_JSON};
+
+static void write_all(const gargalo_session *s, const char *dir)
+{
+    gargalo_render_options ro;
+    gargalo_render_options_init(&ro);
+    ro.title = "render_profile <test>";
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/profile.%s", dir, gargalo_format_extension(formats[i]));
+        int rc = gargalo_render_file(s, formats[i], &ro, path);
+        if (rc) {
+            fprintf(stderr, "%s: %s\n", path, gargalo_strerror(rc));
+            exit(1);
+        }
+    }
+}
+
+/* Best of five, so other work on the machine disturbs it less. */
+static void bench(const gargalo_session *s)
+{
+    static const char *const names[] = {"text", "html", "speedscope", "json"};
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+        double best = 1e9;
+        size_t bytes = 0;
+        for (int r = 0; r < 5; r++) {
+            char *out;
+            uint64_t t0 = now_ns();
+            if (gargalo_render(s, formats[i], NULL, &out, &bytes))
+                exit(1);
+            double ms = (double)(now_ns() - t0) / 1e6;
+            best = ms < best ? ms : best;
+            free(out);
+        }
+        printf("%-10s %8.2f ms  %9zu bytes  (%zu samples)\n", names[i], best, bytes,
+               s->nsamples);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    size_t big = 0;
+    int real = 0, timing = 0;
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--big") == 0 && i + 1 < argc)
+            big = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--real") == 0)
+            real = 1;
+        else if (strcmp(argv[i], "--bench") == 0)
+            timing = 1;
+        else
+            dir = argv[i];
+    }
+    if (!dir && !timing) {
+        fprintf(stderr, "usage: %s [--big N | --real] [--bench] OUTDIR\n", argv[0]);
+        return 2;
+    }
+    gargalo_session *s = real ? record_real() : big ? fx_big_session(big, 300) : fx_session();
+    if (dir)
+        write_all(s, dir);
+    if (timing)
+        bench(s);
+    gargalo_session_free(s);
+    return 0;
+}

@@ -1,0 +1,131 @@
+/*
+ * render_fixture.h: synthetic sessions for the tree and renderer tests, built through the
+ * session builders as gargalo_stop would leave them, so no sampling is involved.
+ */
+#ifndef RENDER_FIXTURE_H
+#define RENDER_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gargalo.h"
+#include "gargalo/session.h"
+
+#define FX_MS 1000000u
+
+enum {
+    FX_MAIN_10, FX_MAIN_12, FX_HANDLE, FX_STEP, FX_VDBE, FX_CALLBACK, FX_MEMCPY, FX_PARSE,
+    FX_UNKNOWN, FX_NFRAMES
+};
+
+static inline void fx_frames(gargalo_session *s)
+{
+    static const gg_frame frames[FX_NFRAMES] = {
+        [FX_MAIN_10] = {"main", "/home/dev/app/src/main.c", 10, "app", 0x1100, false, false},
+        [FX_MAIN_12] = {"main", "/home/dev/app/src/main.c", 12, "app", 0x1120, false, false},
+        [FX_HANDLE] = {"handle_request", "/home/dev/app/src/server.c", 40, "app", 0x2000,
+                       false, false},
+        [FX_STEP] = {"sqlite3_step", NULL, 0, "libsqlite3.so.0", 0x5000, true, false},
+        [FX_VDBE] = {"sqlite3VdbeExec", NULL, 0, "libsqlite3.so.0", 0x6000, true, false},
+        [FX_CALLBACK] = {"my_callback", "/home/dev/app/src/cb.c", 7, "app", 0x3000, false,
+                         false},
+        [FX_MEMCPY] = {"memcpy", NULL, 0, "libc.so.6", 0x7000, true, false},
+        [FX_PARSE] = {"parse_json", "/home/dev/app/src/parse.c", 20, "app", 0x4000, false,
+                      true},
+        [FX_UNKNOWN] = {NULL, NULL, 0, "app", 0x1234, false, false},
+    };
+    for (int i = 0; i < FX_NFRAMES; i++)
+        if (gg_session_add_frame(s, &frames[i]) != i)
+            abort();
+}
+
+/*
+ * 100 samples of 1 ms, interleaved in time:
+ *   50  main@10 > handle_request > sqlite3_step > sqlite3VdbeExec
+ *   20  main@10 > handle_request > sqlite3_step > sqlite3VdbeExec > my_callback
+ *   15  main@12 > parse_json > memcpy
+ *   10  main@12 > parse_json
+ *    4  main@12 > app+0x1234
+ *    1  main@10
+ * Grouped: main 100% > handle_request 70% > sqlite3_step [libsqlite3.so.0] (+1 frame)
+ * 70% > my_callback 20%; main > parse_json 25% > memcpy [libc.so.6] 15%; main > app+0x1234.
+ */
+static inline gargalo_session *fx_session(void)
+{
+    static const uint32_t st[][6] = {
+        {4, FX_MAIN_10, FX_HANDLE, FX_STEP, FX_VDBE},
+        {5, FX_MAIN_10, FX_HANDLE, FX_STEP, FX_VDBE, FX_CALLBACK},
+        {3, FX_MAIN_12, FX_PARSE, FX_MEMCPY},
+        {2, FX_MAIN_12, FX_PARSE},
+        {2, FX_MAIN_12, FX_UNKNOWN},
+        {1, FX_MAIN_10},
+    };
+    static const int counts[] = {50, 20, 15, 10, 4, 1};
+    gargalo_session *s = gg_session_new();
+    if (!s)
+        abort();
+    fx_frames(s);
+    for (int i = 0; i < 6; i++)
+        if (gg_session_add_stack(s, st[i] + 1, st[i][0]) != i)
+            abort();
+    int left[6];
+    memcpy(left, counts, sizeof(left));
+    for (uint64_t t = 1, k = 0; t <= 100; k++) {
+        if (!left[k % 6])
+            continue;
+        left[k % 6]--;
+        if (gg_session_add_sample(s, t * FX_MS, FX_MS, (uint32_t)(k % 6)))
+            abort();
+        t++;
+    }
+    gg_session_finish(s);
+    s->duration_ns = 100 * FX_MS + 500000;
+    s->cpu_ns = s->duration_ns / 2;
+    s->start_unix_ns = 1700000000000000000u;
+    s->symbolize_ns = 3 * FX_MS;
+    s->tid = 4242;
+    snprintf(s->thread_name, sizeof(s->thread_name), "worker");
+    return s;
+}
+
+/* A bigger, irregular session: n samples over nfuncs functions, stacks 8 to 39 deep
+ * with library runs, about a tenth of the samples repeating a few hot stacks. */
+static inline gargalo_session *fx_big_session(size_t n, int nfuncs)
+{
+    gargalo_session *s = gg_session_new();
+    uint32_t seed = 12345, frames[40];
+    char name[64], file[64];
+    if (!s)
+        abort();
+    for (int i = 0; i < nfuncs; i++) {
+        bool lib = i % 5 == 4;
+        snprintf(name, sizeof(name), lib ? "lib_func_%d" : "app_func_%d", i);
+        snprintf(file, sizeof(file), "/src/app/module%d.c", i % 17);
+        gg_frame f = {name, lib ? NULL : file, lib ? 0 : 10 + i, lib ? "libfoo.so.1" : "app",
+                      (uint64_t)i * 64, lib, false};
+        if (gg_session_add_frame(s, &f) < 0)
+            abort();
+    }
+    for (size_t k = 0; k < n; k++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t r = seed >> 8;
+        uint32_t depth = 8 + r % 32;
+        if (r % 10 == 0)
+            depth = 12; /* a hot stack */
+        frames[0] = 0;
+        for (uint32_t d = 1; d < depth; d++) {
+            seed = seed * 1103515245u + 12345u;
+            frames[d] = r % 10 == 0 ? d : (frames[d - 1] * 7 + (seed >> 16) % 3 + 1) % nfuncs;
+        }
+        int64_t st = gg_session_add_stack(s, frames, depth);
+        if (st < 0 || gg_session_add_sample(s, (k + 1) * 100000, 100000, (uint32_t)st))
+            abort();
+    }
+    gg_session_finish(s);
+    s->duration_ns = n * 100000;
+    s->cpu_ns = s->duration_ns * 9 / 10;
+    return s;
+}
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * test_bolsa_config.c: settings from defaults, BOLSA_* variables and flags, flags winning
+ * over the environment, and clear errors for bad values.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bolsa/config.h"
+
+static const char *const vars[] = {"BOLSA_HOST",        "BOLSA_PORT",         "BOLSA_DATABASE_URL",
+                                   "BOLSA_THREADS",     "BOLSA_MAX_ROWS",     "BOLSA_PROFILE",
+                                   "BOLSA_PROFILE_DIR", "BOLSA_PROFILE_TOKEN"};
+
+static int clear_env(void **state)
+{
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    return 0;
+}
+
+/* Loads from a NULL-terminated flag list (program name added). */
+static bolsa_config_status load(bolsa_config *cfg, char *msg, const char *const *flags)
+{
+    char *argv[16] = {"bolsa"};
+    int argc = 1;
+    while (flags && flags[argc - 1])
+        argv[argc] = (char *)flags[argc - 1], argc++;
+    return bolsa_config_load(cfg, argc, argv, msg, 256);
+}
+
+static void test_defaults(void **state)
+{
+    bolsa_config cfg;
+    char msg[256];
+    assert_int_equal(load(&cfg, msg, NULL), BOLSA_CONFIG_OK);
+    assert_string_equal(cfg.host, "127.0.0.1");
+    assert_int_equal(cfg.port, 8000);
+    assert_string_equal(cfg.database_url, "sqlite:bolsa.db");
+    assert_int_equal(cfg.threads, 4);
+    assert_true(cfg.max_rows == 10000000);
+    assert_int_equal(cfg.profile, 0);
+    assert_string_equal(cfg.profile_dir, ".");
+    assert_string_equal(cfg.profile_token, "");
+}
+
+static void test_env(void **state)
+{
+    setenv("BOLSA_PORT", "9001", 1);
+    setenv("BOLSA_DATABASE_URL", "postgresql://u@localhost/db", 1);
+    setenv("BOLSA_PROFILE", "true", 1);
+    setenv("BOLSA_MAX_ROWS", "20000000000", 1);
+    setenv("BOLSA_PROFILE_TOKEN", "s3cret", 1);
+    bolsa_config cfg;
+    char msg[256];
+    assert_int_equal(load(&cfg, msg, NULL), BOLSA_CONFIG_OK);
+    assert_int_equal(cfg.port, 9001);
+    assert_string_equal(cfg.database_url, "postgresql://u@localhost/db");
+    assert_int_equal(cfg.profile, 1);
+    assert_true(cfg.max_rows == 20000000000LL);
+    assert_string_equal(cfg.profile_token, "s3cret");
+}
+
+static void test_flags_override_env(void **state)
+{
+    setenv("BOLSA_PORT", "9001", 1);
+    setenv("BOLSA_THREADS", "2", 1);
+    setenv("BOLSA_PROFILE_DIR", "/env", 1);
+    const char *const flags[] = {"--port",    "9002", "--threads=8", "--profile-dir", "/flag",
+                                 "--profile", "1",    "--host",      "0.0.0.0",       NULL};
+    bolsa_config cfg;
+    char msg[256];
+    assert_int_equal(load(&cfg, msg, flags), BOLSA_CONFIG_OK);
+    assert_int_equal(cfg.port, 9002);
+    assert_int_equal(cfg.threads, 8);
+    assert_string_equal(cfg.profile_dir, "/flag");
+    assert_int_equal(cfg.profile, 1);
+    assert_string_equal(cfg.host, "0.0.0.0");
+}
+
+/* Expects flags to be refused with a message mentioning what. */
+static void expect_error(const char *const *flags, const char *what)
+{
+    bolsa_config cfg;
+    char msg[256];
+    assert_int_equal(load(&cfg, msg, flags), BOLSA_CONFIG_ERROR);
+    assert_non_null(strstr(msg, what));
+}
+
+static void test_bad_values(void **state)
+{
+    expect_error((const char *const[]){"--port", "http", NULL}, "--port");
+    expect_error((const char *const[]){"--port", "65536", NULL}, "65536");
+    expect_error((const char *const[]){"--port=-1", NULL}, "--port");
+    expect_error((const char *const[]){"--port", "80x", NULL}, "80x");
+    expect_error((const char *const[]){"--threads", "0", NULL}, "--threads");
+    expect_error((const char *const[]){"--max-rows", "0", NULL}, "--max-rows");
+    expect_error((const char *const[]){"--profile", "maybe", NULL}, "--profile");
+    expect_error((const char *const[]){"--port", NULL}, "needs a value");
+    expect_error((const char *const[]){"--nope", "1", NULL}, "unknown option");
+    expect_error((const char *const[]){"port", NULL}, "unknown option");
+}
+
+static void test_bad_env(void **state)
+{
+    setenv("BOLSA_THREADS", "many", 1);
+    bolsa_config cfg;
+    char msg[256];
+    assert_int_equal(load(&cfg, msg, NULL), BOLSA_CONFIG_ERROR);
+    assert_non_null(strstr(msg, "BOLSA_THREADS"));
+    /* A good flag does not rescue a bad variable: the mistake is still reported. */
+    assert_int_equal(load(&cfg, msg, (const char *const[]){"--threads", "2", NULL}),
+                     BOLSA_CONFIG_ERROR);
+}
+
+static void test_help_lists_everything(void **state)
+{
+    bolsa_config cfg;
+    char msg[256];
+    assert_int_equal(load(&cfg, msg, (const char *const[]){"--help", NULL}), BOLSA_CONFIG_HELP);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    bolsa_config_usage(f, "bolsa");
+    fclose(f);
+    static const char *const want[] = {
+        "--host",         "BOLSA_HOST",      "127.0.0.1",    "--port",     "8000",
+        "--database-url", "sqlite:bolsa.db", "--threads",    "--max-rows", "10000000",
+        "--profile-dir",  "--profile-token", "BOLSA_PROFILE"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        assert_non_null(strstr(text, want[i]));
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults, clear_env),
+        cmocka_unit_test_setup(test_env, clear_env),
+        cmocka_unit_test_setup(test_flags_override_env, clear_env),
+        cmocka_unit_test_setup(test_bad_values, clear_env),
+        cmocka_unit_test_setup(test_bad_env, clear_env),
+        cmocka_unit_test_setup(test_help_lists_everything, clear_env),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

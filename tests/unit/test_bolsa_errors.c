@@ -1,0 +1,141 @@
+/*
+ * test_bolsa_errors.c: the error table (status and type of each code), bolsa_error_set's
+ * first-error-wins rule, and the FastAPI-shaped JSON body.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "bolsa/errors.h"
+#include "bolsa/timing.h"
+
+static void test_table(void **state)
+{
+    assert_int_equal(bolsa_error_status(BOLSA_E_JSON_INVALID), 400);
+    assert_string_equal(bolsa_error_type(BOLSA_E_JSON_INVALID), "json_invalid");
+    assert_int_equal(bolsa_error_status(BOLSA_E_PATTERN), 422);
+    assert_string_equal(bolsa_error_type(BOLSA_E_PATTERN), "string_pattern_mismatch");
+    assert_int_equal(bolsa_error_status(BOLSA_E_EXTRA), 422);
+    assert_string_equal(bolsa_error_type(BOLSA_E_EXTRA), "extra_forbidden");
+    assert_int_equal(bolsa_error_status(BOLSA_E_NOT_FOUND), 404);
+    assert_int_equal(bolsa_error_status(BOLSA_E_METHOD), 405);
+    assert_int_equal(bolsa_error_status(BOLSA_E_TOO_LARGE), 413);
+    assert_int_equal(bolsa_error_status(BOLSA_E_DB_UNAVAILABLE), 503);
+    assert_int_equal(bolsa_error_status(BOLSA_E_INTERNAL), 500);
+    assert_int_equal(bolsa_error_status((bolsa_errcode)999), 500);
+    assert_string_equal(bolsa_error_type((bolsa_errcode)-1), "internal_error");
+}
+
+static void test_first_error_wins(void **state)
+{
+    bolsa_error err = {0};
+    assert_int_equal(
+        bolsa_error_set(&err, BOLSA_E_MISSING, "body", "ativos", "Field %s", "required"),
+        BOLSA_E_MISSING);
+    assert_int_equal(bolsa_error_set(&err, BOLSA_E_EXTRA, "body", "x", "later"), BOLSA_E_EXTRA);
+    assert_int_equal(err.code, BOLSA_E_MISSING);
+    assert_string_equal(err.loc[1], "ativos");
+    assert_string_equal(err.msg, "Field required");
+    assert_int_equal(bolsa_error_set(NULL, BOLSA_E_NOMEM, NULL, NULL, "x"), BOLSA_E_NOMEM);
+}
+
+static void test_long_loc_truncated(void **state)
+{
+    char name[200];
+    memset(name, 'k', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    bolsa_error err = {0};
+    bolsa_error_set(&err, BOLSA_E_EXTRA, "body", name, "Extra inputs are not permitted");
+    assert_int_equal(strlen(err.loc[1]), sizeof(err.loc[1]) - 1);
+}
+
+static json_t *parse_error_json(const bolsa_error *err)
+{
+    char *text = bolsa_error_json(err);
+    assert_non_null(text);
+    json_t *j = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+static void test_json_shape(void **state)
+{
+    bolsa_error err = {0};
+    bolsa_error_set(&err, BOLSA_E_PATTERN, "body", "ativos", "String should match");
+    strcpy(err.loc[2], "2");
+    json_t *j = parse_error_json(&err);
+    json_t *item = json_array_get(json_object_get(j, "detail"), 0);
+    assert_int_equal(json_array_size(json_object_get(j, "detail")), 1);
+    json_t *loc = json_object_get(item, "loc");
+    assert_int_equal(json_array_size(loc), 3);
+    assert_string_equal(json_string_value(json_array_get(loc, 0)), "body");
+    assert_string_equal(json_string_value(json_array_get(loc, 1)), "ativos");
+    /* A list index is a number in FastAPI's loc. */
+    assert_true(json_is_integer(json_array_get(loc, 2)));
+    assert_int_equal(json_integer_value(json_array_get(loc, 2)), 2);
+    assert_string_equal(json_string_value(json_object_get(item, "msg")), "String should match");
+    assert_string_equal(json_string_value(json_object_get(item, "type")),
+                        "string_pattern_mismatch");
+    json_decref(j);
+}
+
+static void test_json_invalid_utf8(void **state)
+{
+    /* A client's field name cut inside a UTF-8 sequence must not lose the error body. */
+    bolsa_error err = {0};
+    bolsa_error_set(&err, BOLSA_E_EXTRA, "body", "caf\xc3", "bad \xff name");
+    json_t *j = parse_error_json(&err);
+    json_t *item = json_array_get(json_object_get(j, "detail"), 0);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(item, "loc"), 1)), "caf?");
+    assert_string_equal(json_string_value(json_object_get(item, "msg")), "bad ? name");
+    json_decref(j);
+}
+
+static void test_json_empty_loc(void **state)
+{
+    bolsa_error err = {0};
+    bolsa_error_set(&err, BOLSA_E_NOT_FOUND, NULL, NULL, "Not Found");
+    json_t *j = parse_error_json(&err);
+    json_t *item = json_array_get(json_object_get(j, "detail"), 0);
+    assert_int_equal(json_array_size(json_object_get(item, "loc")), 0);
+    assert_string_equal(json_string_value(json_object_get(item, "type")), "not_found");
+    json_decref(j);
+}
+
+static void test_timing_header(void **state)
+{
+    bolsa_timing t;
+    bolsa_timing_start(&t);
+    bolsa_timing_add(&t, "parse", 100000);
+    bolsa_timing_add(&t, "db", 5000000);
+    bolsa_timing_add(&t, "parse", 50000);
+    char h[256];
+    bolsa_timing_header(&t, h, sizeof(h));
+    assert_non_null(strstr(h, "parse;dur=0.150, db;dur=5.000, total;dur="));
+    char tiny[10];
+    bolsa_timing_header(&t, tiny, sizeof(tiny));
+    assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+    for (int i = 0; i < 20; i++)
+        bolsa_timing_add(&t, i % 2 ? "a" : "b", 1);
+    assert_true(t.n <= BOLSA_TIMING_MAX);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_first_error_wins),
+        cmocka_unit_test(test_long_loc_truncated),
+        cmocka_unit_test(test_json_shape),
+        cmocka_unit_test(test_json_invalid_utf8),
+        cmocka_unit_test(test_json_empty_loc),
+        cmocka_unit_test(test_timing_header),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
