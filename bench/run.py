@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICKERS = ["PETR4", "BRFS3", "AMBV3", "ITAU4", "CMIN3", "VALE3", "SUZB3", "RAIL3", "B3SA3"]
 THREADS = 4  # bolsa's default --threads; bare_mhd gets the same
-PROFILE_QUERY = "1"  # ?profile=1 asks bolsa (started with --profile=1) to profile a request
+PROFILE_QUERY = "true"  # ?profile=true: bolsa started with --profile=1 profiles the request
 MB = 1024 * 1024
 
 # Sizes and repetitions. "pairs" are floor/measured alternations; medians are taken.
@@ -237,24 +237,32 @@ class Bolsa:
                                f"{data[:300].decode(errors='replace')}")
         if self.proc.poll() is not None:
             raise RuntimeError(f"bolsa exited ({self.proc.returncode}): {self.tail()}")
-        return ms, dict(r.getheaders())
+        return ms, {k.lower(): v for k, v in r.getheaders()}
 
     def clear_profiles(self):
         for name in os.listdir(self.profile_dir):
             os.unlink(os.path.join(self.profile_dir, name))
 
-    def profile_file(self, suffix, timeout=5.0):
-        """The profile the last profiled request wrote (waits briefly if written late)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            names = [n for n in os.listdir(self.profile_dir)
-                     if n.endswith(suffix) and not n.startswith(".")]
-            if names:
-                return os.path.join(self.profile_dir, sorted(names)[-1])
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no *{suffix} profile in {self.profile_dir} "
-                                   f"(files: {os.listdir(self.profile_dir)})")
-            time.sleep(0.05)
+    def profile_file(self, headers):
+        """The profile a profiled request wrote, named by its X-Profile-File header."""
+        name = headers.get("x-profile-file")
+        if not name:
+            raise RuntimeError("profiled request wrote no profile: "
+                               f"{headers.get('x-profile-error', 'no X-Profile-File header')}")
+        path = os.path.join(self.profile_dir, os.path.basename(name))
+        if not os.path.isfile(path):
+            raise RuntimeError(f"X-Profile-File {name} is not in {self.profile_dir}")
+        return path
+
+    def post_profiled(self, n, fmt=None, **kw):
+        """A profiled POST; returns (wall ms, summary of the profile file it wrote)."""
+        self.clear_profiles()
+        ms, headers = self.post(n, profile=True, profile_format=fmt, **kw)
+        path = self.profile_file(headers)
+        summary = read_profile_summary(path) if fmt in ("json", "speedscope") else {
+            "file": os.path.basename(path), "bytes": os.path.getsize(path)}
+        summary["header_samples"] = headers.get("x-profile-samples")
+        return ms, summary
 
 
 class SqliteDb:
@@ -285,7 +293,7 @@ def warm_up(server, strategy=None, profile=False):
     """A small request first: the connection, prepared statements and caches are ready."""
     server.post(100, seed=7, strategy=strategy)
     if profile:
-        server.post(100, seed=7, strategy=strategy, profile=True, profile_format="json")
+        server.post_profiled(100, "json", seed=7, strategy=strategy)
 
 
 def sqlite_post_fresh(ctx, name, n, seed, strategy=None):
@@ -479,20 +487,17 @@ def case_overhead(ctx):
     cfg = ctx.cfg
     n = cfg["overhead_rows"]
     server, db = fresh_sqlite_server(ctx, "overhead", profile=True)
-    plain, profiled = [], []
+    plain, profiled, samples = [], [], []
     try:
         warm_up(server, strategy="naive", profile=True)
         for i in range(cfg["overhead_pairs"]):
             plain.append(server.post(n, seed=i, strategy="naive", timeout=600)[0])
-            server.clear_profiles()
-            profiled.append(server.post(n, seed=i, strategy="naive", profile=True,
-                                        timeout=600)[0])
-            server.profile_file(".html")
+            ms, prof = server.post_profiled(n, seed=i, strategy="naive", timeout=600)
+            profiled.append(ms)
+            samples.append(int(prof["header_samples"] or 0))
         # One more, as gargalo's own JSON, for the symbolization figure of a real request.
-        server.clear_profiles()
-        server.post(n, seed=99, strategy="naive", profile=True, profile_format="json",
-                    timeout=600)
-        ctx.facts["server_profile_json"] = read_profile_summary(server.profile_file(".json"))
+        ctx.facts["server_profile_json"] = server.post_profiled(
+            n, "json", seed=99, strategy="naive", timeout=600)[1]
     finally:
         server.stop()
         db.remove()
@@ -501,7 +506,7 @@ def case_overhead(ctx):
     ctx.facts["overhead_pct"] = (r - 1) * 100
     ctx.add(f"Profiler overhead: naive request, {fmt_n(n)} rows, ?profile=true (html)",
             fmt_ms(q), f"unprofiled {fmt_ms(p)}", r, "<= +3%", r <= 1.03,
-            ratio_pct=True, plain_ms=plain, profiled_ms=profiled)
+            ratio_pct=True, plain_ms=plain, profiled_ms=profiled, samples=samples)
 
 
 def read_profile_summary(path):
@@ -536,9 +541,9 @@ def case_short(ctx):
         n = max(1000, int(20_000 * cfg["short_target_ms"] / probe) // 500 * 500)
         for i in range(cfg["short_pairs"]):
             plain.append(server.post(n, seed=i)[0])
-            server.clear_profiles()
-            profiled.append(server.post(n, seed=i, profile=True, profile_format="json")[0])
-            samples.append(read_profile_summary(server.profile_file(".json"))["samples"])
+            ms, prof = server.post_profiled(n, "json", seed=i)
+            profiled.append(ms)
+            samples.append(prof["samples"])
     finally:
         server.stop()
         db.remove()

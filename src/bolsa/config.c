@@ -128,7 +128,12 @@ static bolsa_config_status bolsa_config_flag(bolsa_config *cfg, int argc, char *
         snprintf(errbuf, errlen, "unknown option '%.*s' (see --help)", (int)len, arg);
         return BOLSA_CONFIG_ERROR;
     }
-    const char *value = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+    const char *value = eq ? eq + 1 : (*i + 1 < argc ? argv[*i + 1] : NULL);
+    /* A bare boolean flag ("--profile", or followed by another flag) means 1. */
+    if (!eq && o->kind == BOLSA_OPT_BOOL && (!value || !strncmp(value, "--", 2)))
+        value = "1";
+    else if (!eq && value)
+        ++*i;
     if (!value) {
         snprintf(errbuf, errlen, "--%s needs a value", o->flag);
         return BOLSA_CONFIG_ERROR;

@@ -4,6 +4,7 @@
  * One connection per pool slot; prepared statements are cached on the connection.
  */
 #include "bolsa/store.h"
+#include "bolsa/timing.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -35,13 +36,6 @@ static const char *const bolsa_sqlite_migrations[] = {
 
 #define BOLSA_SQLITE_VERSION                                                                       \
     (int)(sizeof(bolsa_sqlite_migrations) / sizeof(bolsa_sqlite_migrations[0]))
-
-static uint64_t bolsa_sqlite_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Records a failed SQLite call. Busy and unopenable databases are "unavailable" (503,
  * worth retrying); everything else is a database error (500). */
@@ -167,29 +161,46 @@ static int bolsa_sqlite_migrate(void *conn, bolsa_error *err)
 static int bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, sqlite3_stmt **stmt,
                                        bolsa_error *err)
 {
-    static const char head[] = "INSERT INTO transactions (ativo, valor) VALUES ";
-    size_t size = sizeof(head) + n * 6;
+    /* ?1 is the request's timestamp, bound once: evaluating the column's strftime()
+     * default for every row costs more than the rest of the insert. Each plain "?" then
+     * numbers on from the largest so far, so row i binds ativo at 2i+2, valor at 2i+3. */
+    static const char head[] = "INSERT INTO transactions (created_at, ativo, valor) VALUES ";
+    static const char row[] = ",(?1,?,?)";
+    size_t size = sizeof(head) + n * (sizeof(row) - 1);
     char *sql = malloc(size);
     if (!sql)
         return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     memcpy(sql, head, sizeof(head));
     char *p = sql + sizeof(head) - 1;
-    for (size_t i = 0; i < n; i++, p += 6)
-        memcpy(p, i ? ",(?,?)" : "(?,?) ", 6);
+    for (size_t i = 0; i < n; i++, p += sizeof(row) - 1)
+        memcpy(p, row, sizeof(row) - 1);
     *p = '\0';
+    sql[sizeof(head) - 1] = ' '; /* the first row has no leading comma */
     int rc = bolsa_sqlite_prepare(c, stmt, sql, err);
     free(sql);
     return rc;
 }
 
-/* Binds rows[0..n) to stmt, runs it once and resets it for reuse. */
-static int bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_row *rows, size_t n,
-                               bolsa_error *err)
+/* The save's timestamp in the column's format: 2026-11-25T08:00:00.123Z. */
+static void bolsa_sqlite_now(char *out, size_t size)
 {
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t len = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + len, size - len, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* Binds rows[0..n) and their timestamp to stmt, runs it once and resets it for reuse. */
+static int bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_row *rows, size_t n,
+                               const char *created_at, bolsa_error *err)
+{
+    /* STATIC: rows and the timestamp stay untouched until the statement has run. */
+    sqlite3_bind_text(stmt, 1, created_at, -1, SQLITE_STATIC);
     for (size_t i = 0; i < n; i++) {
-        /* STATIC: rows stay untouched until the statement has run. */
-        sqlite3_bind_text(stmt, (int)(2 * i + 1), rows[i].ativo, -1, SQLITE_STATIC);
-        sqlite3_bind_double(stmt, (int)(2 * i + 2), (double)rows[i].valor_cents / 100.0);
+        sqlite3_bind_text(stmt, (int)(2 * i + 2), rows[i].ativo, -1, SQLITE_STATIC);
+        sqlite3_bind_double(stmt, (int)(2 * i + 3), (double)rows[i].valor_cents / 100.0);
     }
     int src = sqlite3_step(stmt);
     sqlite3_reset(stmt);
@@ -198,12 +209,12 @@ static int bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_
 
 /* One chunk of rows: the cached full-chunk statement, or a one-off one for the tail. */
 static int bolsa_sqlite_insert_chunk(bolsa_sqlite *c, const bolsa_row *rows, size_t n,
-                                     bolsa_error *err)
+                                     const char *created_at, bolsa_error *err)
 {
     sqlite3_stmt *tail = NULL, **stmt = n == BOLSA_CHUNK_ROWS ? &c->insert_chunk : &tail;
     int rc = bolsa_sqlite_prepare_insert(c, n, stmt, err);
     if (!rc)
-        rc = bolsa_sqlite_insert(c, *stmt, rows, n, err);
+        rc = bolsa_sqlite_insert(c, *stmt, rows, n, created_at, err);
     sqlite3_finalize(tail);
     return rc;
 }
@@ -213,15 +224,17 @@ static int bolsa_sqlite_save_chunked(bolsa_sqlite *c, const bolsa_row_source *sr
                                      bolsa_save_result *res, bolsa_error *err)
 {
     bolsa_row rows[BOLSA_CHUNK_ROWS];
+    char created_at[40];
     uint64_t saved = 0;
+    bolsa_sqlite_now(created_at, sizeof(created_at));
     int rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
     while (!rc) {
-        uint64_t t0 = bolsa_sqlite_now();
+        uint64_t t0 = bolsa_now_ns();
         size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);
-        res->generate_ns += bolsa_sqlite_now() - t0;
+        res->generate_ns += bolsa_now_ns() - t0;
         if (n == 0)
             break;
-        rc = bolsa_sqlite_insert_chunk(c, rows, n, err);
+        rc = bolsa_sqlite_insert_chunk(c, rows, n, created_at, err);
         saved += rc ? 0 : n;
     }
     if (!rc)
@@ -240,15 +253,17 @@ static int bolsa_sqlite_save_naive(bolsa_sqlite *c, const bolsa_row_source *src,
                                    bolsa_save_result *res, bolsa_error *err)
 {
     bolsa_row rows[BOLSA_CHUNK_ROWS];
+    char created_at[40];
+    bolsa_sqlite_now(created_at, sizeof(created_at));
     int rc = bolsa_sqlite_prepare_insert(c, 1, &c->insert_one, err);
     while (!rc) {
-        uint64_t t0 = bolsa_sqlite_now();
+        uint64_t t0 = bolsa_now_ns();
         size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);
-        res->generate_ns += bolsa_sqlite_now() - t0;
+        res->generate_ns += bolsa_now_ns() - t0;
         if (n == 0)
             break;
         for (size_t i = 0; i < n && !rc; i++) {
-            rc = bolsa_sqlite_insert(c, c->insert_one, &rows[i], 1, err);
+            rc = bolsa_sqlite_insert(c, c->insert_one, &rows[i], 1, created_at, err);
             res->saved += rc ? 0 : 1;
         }
     }
@@ -259,10 +274,10 @@ static int bolsa_sqlite_save(void *conn, bolsa_strategy strategy, const bolsa_ro
                              bolsa_save_result *res, bolsa_error *err)
 {
     memset(res, 0, sizeof(*res));
-    uint64_t t0 = bolsa_sqlite_now();
+    uint64_t t0 = bolsa_now_ns();
     int rc = strategy == BOLSA_SAVE_NAIVE ? bolsa_sqlite_save_naive(conn, src, res, err)
                                           : bolsa_sqlite_save_chunked(conn, src, res, err);
-    res->db_ns = bolsa_sqlite_now() - t0 - res->generate_ns;
+    res->db_ns = bolsa_now_ns() - t0 - res->generate_ns;
     return rc;
 }
 

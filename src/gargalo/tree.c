@@ -10,13 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An open-addressing map from 64-bit keys to two 64-bit values; UINT64_MAX marks a free
+/* An open-addressing map from 64-bit keys to 64-bit values; UINT64_MAX marks a free
  * slot (no key built here can reach it: node indices stay below UINT32_MAX). A key and
- * its values share one entry, so a lookup costs one cache miss. */
+ * its value share one entry, so a lookup costs one cache miss. */
 typedef struct gg_entry {
     uint64_t key;
     uint64_t val;
-    uint64_t aux;
 } gg_entry;
 
 typedef struct gg_map {
@@ -53,7 +52,7 @@ static int map_resize(gg_map *m, size_t cap)
     return 0;
 }
 
-/* The entry of key, created (as *fresh, values 0) when missing; NULL on ENOMEM. The
+/* The entry of key, created (as *fresh, value 0) when missing; NULL on ENOMEM. The
  * pointer holds until the next insertion into the same map. */
 static gg_entry *map_get(gg_map *m, uint64_t key, bool *fresh)
 {
@@ -64,7 +63,7 @@ static gg_entry *map_get(gg_map *m, uint64_t key, bool *fresh)
         i = (i + 1) & (m->cap - 1);
     *fresh = m->e[i].key == UINT64_MAX;
     if (*fresh) {
-        m->e[i] = (gg_entry){key, 0, 0};
+        m->e[i] = (gg_entry){key, 0};
         m->used++;
     }
     return &m->e[i];
@@ -82,8 +81,11 @@ typedef struct gg_builder {
     gg_tree *t;
     bool show_all;
     uint32_t *fid;    /* per frame: the first frame of the same function */
-    gg_map edges;     /* (parent, frame) -> node and weight: the usual, one-lookup path */
-    gg_map children;  /* (parent, fid, group) -> node, for a frame new under a parent */
+    gg_map children;  /* (parent, fid, group) -> node */
+    gg_map lines;     /* (node, frame) -> weight, for frames other than a node's first */
+    const uint32_t *prev; /* the stack walked last, whose prefix the next may share */
+    uint32_t prev_depth;
+    uint32_t *at;     /* the node of each position of the last stack */
 } gg_builder;
 
 static bool str_same(const char *a, const char *b)
@@ -175,75 +177,93 @@ static int64_t function_child(gg_builder *b, uint32_t parent, uint32_t frame, bo
     return (int64_t)e->val;
 }
 
-/* Adds weight w (n samples) to the child of parent reached through frame. Each
- * (parent, frame) edge also keeps its weight, from which pick_frames chooses the line
- * each node shows. */
-static int64_t add_edge(gg_builder *b, uint32_t parent, uint32_t frame, bool group,
-                        uint64_t w, uint64_t n)
+/* Adds weight w (n samples) passing through frame to node. The weight of the node's
+ * first frame stays in the node; only the other frames of the same function (other
+ * lines) need the map, so most nodes never touch it. */
+static int visit(gg_builder *b, uint32_t node, uint32_t frame, uint64_t w, uint64_t n)
 {
-    bool fresh;
-    gg_entry *e = map_get(&b->edges, (uint64_t)parent << 32 | frame, &fresh);
-    if (!e)
-        return -1;
-    if (fresh) {
-        int64_t node = function_child(b, parent, frame, group);
-        if (node < 0)
-            return -1;
-        e->val = (uint64_t)node;
-    }
-    e->aux += w;
-    gg_node *nd = &b->t->nodes[e->val];
+    gg_node *nd = &b->t->nodes[node];
     nd->total_ns += w;
     nd->samples += n;
-    return (int64_t)e->val;
+    if (frame == nd->frame) {
+        nd->frame_ns += w;
+        return 0;
+    }
+    if (nd->group)
+        return 0; /* keeps the outermost frame of its first run */
+    bool fresh;
+    gg_entry *e = map_get(&b->lines, (uint64_t)node << 32 | frame, &fresh);
+    if (!e)
+        return GARGALO_ENOMEM;
+    e->val += w;
+    return 0;
+}
+
+static bool is_lib(const gg_builder *b, uint32_t frame)
+{
+    return b->s->frames[frame].is_library;
+}
+
+/* How many leading positions this stack shares with the last one, so their nodes can
+ * be reused without lookups. When a library run continues past the shared part, the
+ * whole run is walked again, as its group's folded count may grow. */
+static uint32_t shared_prefix(const gg_builder *b, const uint32_t *fr, uint32_t depth)
+{
+    uint32_t k = 0, m = depth < b->prev_depth ? depth : b->prev_depth;
+    while (k < m && fr[k] == b->prev[k])
+        k++;
+    if (!b->show_all && k > 0 && k < depth && is_lib(b, fr[k]) && is_lib(b, fr[k - 1]))
+        while (k > 0 && is_lib(b, fr[k - 1]))
+            k--;
+    return k;
 }
 
 /* Walks one stack from the root, adding its weight w (n samples) to every node passed. */
 static int add_stack(gg_builder *b, uint32_t stack, uint64_t w, uint64_t n)
 {
-    uint32_t depth, cur = 0;
+    uint32_t depth;
     const uint32_t *fr = gg_stack_frames(b->s, stack, &depth);
-    b->t->nodes[0].total_ns += w;
-    b->t->nodes[0].samples += n;
-    for (uint32_t i = 0; i < depth;) {
+    uint32_t k = shared_prefix(b, fr, depth), cur = k ? b->at[k - 1] : 0;
+    int rc = visit(b, 0, 0, w, n);
+    for (uint32_t i = 0; i < k && !rc; i++)
+        if (i == 0 || b->at[i] != b->at[i - 1]) /* once per run */
+            rc = visit(b, b->at[i], fr[i], w, n);
+    for (uint32_t i = k; i < depth && !rc;) {
         uint32_t end = i + 1;
-        bool group = !b->show_all && b->s->frames[fr[i]].is_library;
-        while (group && end < depth && b->s->frames[fr[end]].is_library)
+        bool group = !b->show_all && is_lib(b, fr[i]);
+        while (group && end < depth && is_lib(b, fr[end]))
             end++;
-        int64_t node = add_edge(b, cur, fr[i], group, w, n);
+        int64_t node = function_child(b, cur, fr[i], group);
         if (node < 0)
             return GARGALO_ENOMEM;
         cur = (uint32_t)node;
+        rc = visit(b, cur, fr[i], w, n);
         if (group && end - i - 1 > b->t->nodes[cur].hidden)
             b->t->nodes[cur].hidden = end - i - 1;
-        i = end;
+        for (; i < end; i++)
+            b->at[i] = cur;
     }
     b->t->nodes[cur].self_ns += w;
     b->t->stack_leaf[stack] = cur;
-    return 0;
+    b->prev = fr, b->prev_depth = depth;
+    return rc;
 }
 
-/* Points each node at the frame of its function that carried most of its weight. */
-static int pick_frames(gg_builder *b)
+/* Points each node at the frame of its function that carried most of its weight
+ * (ties: the lower frame index). */
+static void pick_frames(gg_builder *b)
 {
-    uint64_t *best = calloc(b->t->n, sizeof(*best));
-    if (!best)
-        return GARGALO_ENOMEM;
-    for (size_t i = 0; i < b->edges.cap; i++) {
-        const gg_entry *e = &b->edges.e[i];
+    for (size_t i = 0; i < b->lines.cap; i++) {
+        const gg_entry *e = &b->lines.e[i];
         if (e->key == UINT64_MAX)
             continue;
+        gg_node *nd = &b->t->nodes[e->key >> 32];
         uint32_t frame = (uint32_t)e->key;
-        gg_node *nd = &b->t->nodes[e->val];
-        if (nd->group)
-            continue; /* keeps the outermost frame of its first run */
-        if (e->aux > best[e->val] || (e->aux == best[e->val] && frame < nd->frame)) {
-            best[e->val] = e->aux;
+        if (e->val > nd->frame_ns || (e->val == nd->frame_ns && frame < nd->frame)) {
+            nd->frame_ns = e->val;
             nd->frame = frame;
         }
     }
-    free(best);
-    return 0;
 }
 
 typedef struct gg_order {
@@ -347,6 +367,17 @@ static int sum_stacks(const gargalo_session *s, uint64_t **w, uint64_t **n)
     return 0;
 }
 
+/* Room for the node of each position of the deepest stack. */
+static int alloc_path(gg_builder *b)
+{
+    uint32_t max = 1;
+    for (size_t i = 0; i < b->s->nstacks; i++)
+        if (b->s->stacks[i].depth > max)
+            max = b->s->stacks[i].depth;
+    b->at = malloc(max * sizeof(*b->at));
+    return b->at ? 0 : GARGALO_ENOMEM;
+}
+
 static int build(gg_builder *b)
 {
     const gargalo_session *s = b->s;
@@ -356,14 +387,13 @@ static int build(gg_builder *b)
         return GARGALO_ENOMEM;
     b->t->stack_leaf = calloc(s->nstacks ? s->nstacks : 1, sizeof(uint32_t));
     if (!b->t->stack_leaf || new_node(b->t, GG_TREE_NONE, 0, false) < 0 ||
-        gg_function_ids(s, &b->fid) || sum_stacks(s, &w, &n))
+        gg_function_ids(s, &b->fid) || alloc_path(b) || sum_stacks(s, &w, &n))
         goto out;
     for (size_t i = 0; i < s->nstacks; i++)
         if (n[i] && (rc = add_stack(b, (uint32_t)i, w[i], n[i])))
             goto out;
-    rc = pick_frames(b);
-    if (!rc)
-        rc = link_children(b->t);
+    pick_frames(b);
+    rc = link_children(b->t);
     if (!rc)
         rc = renumber(b->t, s->nstacks);
     b->t->total_ns = b->t->nodes[0].total_ns;
@@ -378,8 +408,9 @@ int gg_tree_build(gg_tree *t, const gargalo_session *s, bool show_all)
     gg_builder b = {.s = s, .t = t, .show_all = show_all};
     int rc = build(&b);
     free(b.fid);
-    map_free(&b.edges);
     map_free(&b.children);
+    map_free(&b.lines);
+    free(b.at);
     if (rc)
         gg_tree_free(t);
     return rc;

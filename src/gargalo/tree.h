@@ -30,6 +30,7 @@ typedef struct gg_node {
     uint64_t total_ns;    /* weight of every sample passing through this node */
     uint64_t self_ns;     /* weight of the samples ending here */
     uint64_t samples;     /* number of samples passing through */
+    uint64_t frame_ns;    /* the part of total_ns that went through frame itself */
 } gg_node;
 
 typedef struct gg_tree {

@@ -3,7 +3,7 @@
  * the renderers. The session is the synthetic one of the unit tests, a big synthetic one,
  * or a real recording of a small CPU-bound workload (qsort with a callback, recursion).
  *
- *   render_profile [--big N | --real] [--bench] OUTDIR
+ *   render_profile [--big N | --real [--real-ms MS --interval-us US]] [--bench] OUTDIR
  *
  * Writes OUTDIR/profile.txt, .html, .speedscope.json and .json.
  */
@@ -55,13 +55,13 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-__attribute__((noinline)) static void workload(void)
+__attribute__((noinline)) static void workload(unsigned ms)
 {
     size_t n = 200000;
     uint64_t *keys = malloc(n * sizeof(*keys));
     if (!keys)
         abort();
-    uint64_t end = now_ns() + 400000000u;
+    uint64_t end = now_ns() + (uint64_t)ms * 1000000u;
     while (now_ns() < end) {
         sort_keys(keys, n);
         sink += fib(24);
@@ -70,15 +70,18 @@ __attribute__((noinline)) static void workload(void)
     free(keys);
 }
 
-static gargalo_session *record_real(void)
+static gargalo_session *record_real(unsigned ms, unsigned interval_us)
 {
     gargalo_session *s;
-    int rc = gargalo_start(&s, NULL);
+    gargalo_options opt;
+    gargalo_options_init(&opt);
+    opt.interval_us = interval_us;
+    int rc = gargalo_start(&s, &opt);
     if (rc) {
         fprintf(stderr, "gargalo_start: %s\n", gargalo_strerror(rc));
         exit(1);
     }
-    workload();
+    workload(ms);
     rc = gargalo_stop(s);
     if (rc) {
         fprintf(stderr, "gargalo_stop: %s\n", gargalo_strerror(rc));
@@ -133,22 +136,28 @@ int main(int argc, char **argv)
 {
     size_t big = 0;
     int real = 0, timing = 0;
+    unsigned real_ms = 400, interval_us = 0;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--big") == 0 && i + 1 < argc)
             big = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--real") == 0)
             real = 1;
+        else if (strcmp(argv[i], "--real-ms") == 0 && i + 1 < argc)
+            real_ms = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--interval-us") == 0 && i + 1 < argc)
+            interval_us = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--bench") == 0)
             timing = 1;
         else
             dir = argv[i];
     }
     if (!dir && !timing) {
-        fprintf(stderr, "usage: %s [--big N | --real] [--bench] OUTDIR\n", argv[0]);
+        fprintf(stderr, "usage: %s [--big N | --real [--real-ms MS] [--interval-us US]] "
+                        "[--bench] OUTDIR\n", argv[0]);
         return 2;
     }
-    gargalo_session *s = real ? record_real() : big ? fx_big_session(big, 300) : fx_session();
+    gargalo_session *s = real ? record_real(real_ms, interval_us) : big ? fx_big_session(big, 300) : fx_session();
     if (dir)
         write_all(s, dir);
     if (timing)

@@ -89,8 +89,9 @@ static inline gargalo_session *fx_session(void)
     return s;
 }
 
-/* A bigger, irregular session: n samples over nfuncs functions, stacks 8 to 39 deep
- * with library runs, about a tenth of the samples repeating a few hot stacks. */
+/* A bigger session shaped like a real program: n samples of 0.1 ms over nfuncs functions,
+ * each calling three others (the first most often), stacks 8 to 39 deep, every fifth
+ * function in a library, a tenth of the samples on one hot stack. */
 static inline gargalo_session *fx_big_session(size_t n, int nfuncs)
 {
     gargalo_session *s = gg_session_new();
@@ -116,7 +117,8 @@ static inline gargalo_session *fx_big_session(size_t n, int nfuncs)
         frames[0] = 0;
         for (uint32_t d = 1; d < depth; d++) {
             seed = seed * 1103515245u + 12345u;
-            frames[d] = r % 10 == 0 ? d : (frames[d - 1] * 7 + (seed >> 16) % 3 + 1) % nfuncs;
+            uint32_t pick = (seed >> 16) % 10, callee = pick < 7 ? 1 : pick < 9 ? 2 : 3;
+            frames[d] = r % 10 == 0 ? d : (frames[d - 1] * 7 + callee) % (uint32_t)nfuncs;
         }
         int64_t st = gg_session_add_stack(s, frames, depth);
         if (st < 0 || gg_session_add_sample(s, (k + 1) * 100000, 100000, (uint32_t)st))

@@ -92,6 +92,21 @@ static void expect_error(const char *const *flags, const char *what)
     assert_non_null(strstr(msg, what));
 }
 
+static void test_bare_bool_flag(void **state)
+{
+    bolsa_config cfg;
+    char msg[256];
+    assert_int_equal(load(&cfg, msg, (const char *const[]){"--profile", NULL}), BOLSA_CONFIG_OK);
+    assert_int_equal(cfg.profile, 1);
+    assert_int_equal(load(&cfg, msg, (const char *const[]){"--profile", "--port", "1", NULL}),
+                     BOLSA_CONFIG_OK);
+    assert_int_equal(cfg.profile, 1);
+    assert_int_equal(cfg.port, 1);
+    assert_int_equal(load(&cfg, msg, (const char *const[]){"--profile", "0", NULL}),
+                     BOLSA_CONFIG_OK);
+    assert_int_equal(cfg.profile, 0);
+}
+
 static void test_bad_values(void **state)
 {
     expect_error((const char *const[]){"--port", "http", NULL}, "--port");
@@ -143,6 +158,7 @@ int main(void)
         cmocka_unit_test_setup(test_defaults, clear_env),
         cmocka_unit_test_setup(test_env, clear_env),
         cmocka_unit_test_setup(test_flags_override_env, clear_env),
+        cmocka_unit_test_setup(test_bare_bool_flag, clear_env),
         cmocka_unit_test_setup(test_bad_values, clear_env),
         cmocka_unit_test_setup(test_bad_env, clear_env),
         cmocka_unit_test_setup(test_help_lists_everything, clear_env),

@@ -1,0 +1,159 @@
+/*
+ * test_bolsa_store_pool.c: the connection pool over a fake backend: a database that goes
+ * away and comes back (ping fails, then the next ping reconnects), connection failures,
+ * and threads queueing for a pool smaller than themselves.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bolsa/store.h"
+
+/* The fake database: "down" makes every call fail as a dropped server would. */
+static atomic_int down, connects, disconnects, in_use, max_in_use;
+
+typedef struct fake_conn {
+    int generation; /* which connect made it */
+} fake_conn;
+
+static int fake_connect(const char *url, void **conn, bolsa_error *err)
+{
+    if (atomic_load(&down))
+        return bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "refused");
+    fake_conn *c = malloc(sizeof(*c));
+    c->generation = atomic_fetch_add(&connects, 1) + 1;
+    *conn = c;
+    return 0;
+}
+
+static void fake_disconnect(void *conn)
+{
+    atomic_fetch_add(&disconnects, 1);
+    free(conn);
+}
+
+static int fake_ok(void *conn, bolsa_error *err)
+{
+    return 0;
+}
+
+static int fake_ping(void *conn, bolsa_error *err)
+{
+    if (atomic_load(&down))
+        return bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "connection lost");
+    return 0;
+}
+
+/* Counts how many connections are busy at once, holding each a little while. */
+static int fake_count(void *conn, int64_t *n, bolsa_error *err)
+{
+    int now = atomic_fetch_add(&in_use, 1) + 1;
+    int seen = atomic_load(&max_in_use);
+    while (now > seen && !atomic_compare_exchange_weak(&max_in_use, &seen, now))
+        ;
+    usleep(2000);
+    atomic_fetch_sub(&in_use, 1);
+    *n = ((fake_conn *)conn)->generation;
+    return 0;
+}
+
+static const bolsa_store_backend fake = {
+    .name = "fake",
+    .connect = fake_connect,
+    .disconnect = fake_disconnect,
+    .migrate = fake_ok,
+    .ping = fake_ping,
+    .count = fake_count,
+};
+
+static int reset(void **state)
+{
+    atomic_store(&down, 0);
+    atomic_store(&connects, 0);
+    atomic_store(&disconnects, 0);
+    atomic_store(&max_in_use, 0);
+    return 0;
+}
+
+static void test_health_recovers(void **state)
+{
+    bolsa_store *s;
+    bolsa_error err = {0};
+    assert_int_equal(bolsa_store_open_backend(&s, &fake, "fake:", 1, &err), 0);
+    assert_string_equal(bolsa_store_name(s), "fake");
+    assert_int_equal(bolsa_store_ping(s, &err), 0);
+    assert_int_equal(atomic_load(&connects), 1);
+
+    atomic_store(&down, 1);
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(bolsa_store_ping(s, &err), BOLSA_E_DB_UNAVAILABLE);
+    assert_string_equal(err.msg, "refused"); /* the reconnect was tried, and failed */
+    assert_int_equal(atomic_load(&disconnects), 1);
+
+    atomic_store(&down, 0);
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(bolsa_store_ping(s, &err), 0); /* the first ping after recovery works */
+    assert_int_equal(atomic_load(&connects), 2);
+    int64_t gen = 0;
+    assert_int_equal(bolsa_store_count(s, &gen, &err), 0);
+    assert_int_equal(gen, 2); /* the pool now hands out the new connection */
+    bolsa_store_close(s);
+    assert_int_equal(atomic_load(&disconnects), 2);
+}
+
+static void test_open_fails_when_down(void **state)
+{
+    bolsa_store *s = NULL;
+    bolsa_error err = {0};
+    atomic_store(&down, 1);
+    assert_int_equal(bolsa_store_open_backend(&s, &fake, "fake:", 2, &err), BOLSA_E_DB_UNAVAILABLE);
+    assert_null(s);
+}
+
+static void *count_many(void *arg)
+{
+    bolsa_store *s = arg;
+    for (int i = 0; i < 20; i++) {
+        int64_t n;
+        bolsa_error err = {0};
+        if (bolsa_store_count(s, &n, &err))
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_pool_bounds_concurrency(void **state)
+{
+    bolsa_store *s;
+    bolsa_error err = {0};
+    assert_int_equal(bolsa_store_open_backend(&s, &fake, "fake:", 2, &err), 0);
+    pthread_t th[6];
+    for (int i = 0; i < 6; i++)
+        pthread_create(&th[i], NULL, count_many, s);
+    for (int i = 0; i < 6; i++) {
+        void *rc;
+        pthread_join(th[i], &rc);
+        assert_null(rc);
+    }
+    /* Never more connections in use than the pool has, and they are opened lazily. */
+    assert_int_equal(atomic_load(&max_in_use), 2);
+    assert_int_equal(atomic_load(&connects), 2);
+    bolsa_store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_health_recovers, reset),
+        cmocka_unit_test_setup(test_open_fails_when_down, reset),
+        cmocka_unit_test_setup(test_pool_bounds_concurrency, reset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

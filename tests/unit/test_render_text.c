@@ -1,0 +1,145 @@
+/*
+ * test_render_text.c: the terminal call tree: header, lines with time, share, function and
+ * file:line under tree glyphs, the min_percent cut, library grouping, colours.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "render_fixture.h"
+
+static char *render(const gargalo_session *s, const gargalo_render_options *ro)
+{
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(gargalo_render(s, GARGALO_FORMAT_TEXT, ro, &out, &len), 0);
+    assert_non_null(out);
+    assert_int_equal(strlen(out), len);
+    return out;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle))
+        fail_msg("missing \"%s\" in:\n%s", needle, hay);
+}
+
+static void test_lines(void **state)
+{
+    gargalo_session *s = fx_session();
+    char *out = render(s, NULL);
+    assert_contains(out, "gargalo profile\n");
+    assert_contains(out, "Duration 100.5 ms   Samples 100   CPU 50.0%   Clock wall");
+    assert_contains(out, "Thread worker (4242)");
+    assert_contains(out, "\n100.0 ms  100.0%  main  src/main.c:10\n"
+                         "├─ 70.0 ms  70.0%  handle_request  src/server.c:40\n"
+                         "│  └─ 70.0 ms  70.0%  sqlite3_step [libsqlite3.so.0] (+1 frame)\n"
+                         "│     └─ 20.0 ms  20.0%  my_callback  src/cb.c:7\n"
+                         "├─ 25.0 ms  25.0%  parse_json  src/parse.c:20\n"
+                         "│  └─ 15.0 ms  15.0%  memcpy [libc.so.6]\n"
+                         "└─ 4.0 ms  4.0%  app+0x1234\n");
+    assert_null(strstr(out, "sqlite3VdbeExec"));
+    assert_null(strstr(out, "\033["));
+    free(out);
+    gargalo_session_free(s);
+}
+
+static void test_show_all_and_title(void **state)
+{
+    gargalo_session *s = fx_session();
+    gargalo_render_options ro;
+    gargalo_render_options_init(&ro);
+    ro.show_all = 1;
+    ro.title = "nightly run";
+    char *out = render(s, &ro);
+    assert_true(strncmp(out, "nightly run\n", 12) == 0);
+    assert_contains(out, "│  └─ 70.0 ms  70.0%  sqlite3_step [libsqlite3.so.0]\n"
+                         "│     └─ 70.0 ms  70.0%  sqlite3VdbeExec [libsqlite3.so.0]\n"
+                         "│        └─ 20.0 ms  20.0%  my_callback  src/cb.c:7\n");
+    free(out);
+    gargalo_session_free(s);
+}
+
+static void test_min_percent(void **state)
+{
+    gargalo_session *s = fx_session();
+    gargalo_render_options ro;
+    gargalo_render_options_init(&ro);
+    ro.min_percent = 5;
+    char *out = render(s, &ro);
+    assert_null(strstr(out, "app+0x1234"));
+    assert_contains(out, "(calls under 5.0% of the total are not shown)");
+    /* parse_json is now the last visible child of main */
+    assert_contains(out, "└─ 25.0 ms  25.0%  parse_json  src/parse.c:20\n"
+                         "   └─ 15.0 ms  15.0%  memcpy [libc.so.6]\n");
+    free(out);
+    ro.min_percent = 100.5;
+    out = render(s, &ro);
+    assert_contains(out, "(no call above the threshold)");
+    free(out);
+    ro.min_percent = -1;
+    char *bad;
+    size_t len;
+    assert_int_equal(gargalo_render(s, GARGALO_FORMAT_TEXT, &ro, &bad, &len), GARGALO_EINVAL);
+    gargalo_session_free(s);
+}
+
+static void test_colors(void **state)
+{
+    gargalo_session *s = fx_session();
+    gargalo_render_options ro;
+    gargalo_render_options_init(&ro);
+    ro.color = 1;
+    char *out = render(s, &ro);
+    assert_contains(out, "\033[31m100.0 ms  100.0%\033[0m");       /* hot */
+    assert_contains(out, "\033[33m25.0 ms  25.0%\033[0m");         /* warm */
+    assert_contains(out, "\033[2mmemcpy [libc.so.6]\033[0m");      /* library */
+    free(out);
+    ro.color = -1; /* gargalo_render never writes to a terminal: off */
+    out = render(s, &ro);
+    assert_null(strstr(out, "\033["));
+    free(out);
+    gargalo_session_free(s);
+}
+
+static void test_empty(void **state)
+{
+    gargalo_session *s = gg_session_new();
+    char *out = render(s, NULL);
+    assert_contains(out, "Samples 0");
+    assert_contains(out, "(no samples were recorded)");
+    assert_null(strstr(out, "CPU")); /* no duration, no utilisation */
+    free(out);
+    gargalo_session_free(s);
+}
+
+static void test_deep_stack(void **state)
+{
+    gargalo_session *s = gg_session_new();
+    gg_frame f = {"recurse", "r.c", 1, "app", 0, false, false};
+    assert_int_equal(gg_session_add_frame(s, &f), 0);
+    uint32_t fr[3000] = {0};
+    assert_int_equal(gg_session_add_stack(s, fr, 3000), 0);
+    assert_int_equal(gg_session_add_sample(s, 1, 1, 0), 0);
+    char *out = render(s, NULL);
+    size_t lines = 0;
+    for (char *p = out; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 4 + 3000);
+    free(out);
+    gargalo_session_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_show_all_and_title),
+        cmocka_unit_test(test_min_percent),
+        cmocka_unit_test(test_colors),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_deep_stack),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
