@@ -5,11 +5,11 @@
  *
  *     floor_pg DATABASE_URL ROWS [SEED]
  *
- * Drops and recreates its own table (bench_floor: the columns and index of the service's
- * table), warms the connection up with a small COPY and a TRUNCATE (a server's pooled
- * connection has its catalog caches filled too), then a CHECKPOINT, as the harness does
- * before each of the service's saves, so both start from the same state. Times only the
- * COPY and prints one JSON line: {"rows": N, "save_ms": T}.
+ * Drops and recreates its own table (bench_floor: the columns of the service's table),
+ * warms the connection up with a small COPY and a TRUNCATE (a server's pooled connection
+ * has its catalog caches filled too), then a CHECKPOINT, as the harness does before each
+ * of the service's saves, so both start from the same state. Times only the COPY and
+ * prints one JSON line: {"rows": N, "save_ms": T}.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -26,8 +26,7 @@ static const char schema[] =
     " id BIGSERIAL PRIMARY KEY,"
     " ativo VARCHAR(12) NOT NULL,"
     " valor NUMERIC(12,2) NOT NULL,"
-    " created_at TIMESTAMPTZ NOT NULL DEFAULT now());"
-    "CREATE INDEX bench_floor_ativo_id ON bench_floor (ativo, id)";
+    " created_at TIMESTAMPTZ NOT NULL DEFAULT now())";
 
 static void die(PGconn *pg, const char *what)
 {

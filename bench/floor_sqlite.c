@@ -48,13 +48,14 @@ static void exec(sqlite3 *db, const char *sql)
         die(db, sql);
 }
 
-/* "INSERT INTO transactions (ativo, valor, created_at) VALUES (?,?,?),(?,?,?),..." */
+/* "INSERT INTO transactions (created_at, ativo, valor) VALUES (?1,?,?),(?1,?,?),...":
+ * ?1 is the one timestamp, bound once per statement; each plain ? takes the next number. */
 static sqlite3_stmt *prepare_insert(const floor_save *f, size_t n)
 {
     const char *head = f->row_default
                            ? "INSERT INTO transactions (ativo, valor) VALUES "
-                           : "INSERT INTO transactions (ativo, valor, created_at) VALUES ";
-    const char *tuple = f->row_default ? "(?,?)" : "(?,?,?)";
+                           : "INSERT INTO transactions (created_at, ativo, valor) VALUES ";
+    const char *tuple = f->row_default ? "(?,?)" : "(?1,?,?)";
     char *sql = malloc(strlen(head) + n * (strlen(tuple) + 1) + 1), *p = sql;
     sqlite3_stmt *st;
     if (!sql)
@@ -70,13 +71,15 @@ static sqlite3_stmt *prepare_insert(const floor_save *f, size_t n)
 
 static void insert_chunk(const floor_save *f, sqlite3_stmt *st, const bench_row *rows, size_t n)
 {
-    int cols = f->row_default ? 2 : 3;
+    int first = 1; /* the parameter number of the first row's ativo */
+    if (!f->row_default) {
+        sqlite3_bind_text(st, 1, f->now, -1, SQLITE_STATIC);
+        first = 2;
+    }
     for (size_t i = 0; i < n; i++) {
-        int c = (int)i * cols;
-        sqlite3_bind_text(st, c + 1, rows[i].ativo, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, c + 2, (double)rows[i].valor_cents / 100.0);
-        if (!f->row_default)
-            sqlite3_bind_text(st, c + 3, f->now, -1, SQLITE_STATIC);
+        int c = first + (int)i * 2;
+        sqlite3_bind_text(st, c, rows[i].ativo, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, c + 1, (double)rows[i].valor_cents / 100.0);
     }
     if (sqlite3_step(st) != SQLITE_DONE)
         die(f->db, "insert");

@@ -143,6 +143,10 @@ static int cmp_double(const void *a, const void *b)
 static double time_render(const gargalo_session *s, gargalo_format fmt, int r, size_t *bytes)
 {
     double *ms = calloc((size_t)r, sizeof *ms);
+    if (!ms) {
+        fprintf(stderr, "render_bench: out of memory\n");
+        exit(1);
+    }
     for (int i = 0; i < r; i++) {
         char *out;
         double t0 = bench_now_ms();
@@ -165,7 +169,7 @@ static void parse_args(int argc, char **argv, render_args *a)
     static const char usage[] = "usage: render_bench [--samples N] [--repeat R] "
                                 "[--load SESSION.json] [--save SESSION.json]\n";
     *a = (render_args){.samples = 20000, .repeat = 5};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "%s", usage);
@@ -183,7 +187,6 @@ static void parse_args(int argc, char **argv, render_args *a)
             fprintf(stderr, "%s", usage);
             exit(2);
         }
-        i++;
     }
 }
 

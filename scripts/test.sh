@@ -12,7 +12,7 @@ LOG_DIR=build/test-logs
 mkdir -p "$LOG_DIR"
 passed=0 failed=0 failed_suites=()
 
-# count_results LOG STATUS: adds the suite's counts to the totals.
+# count_results LOG STATUS: adds the suite's counts to the totals; sets suite_failed.
 count_results() {
     local log=$1 status=$2 p f line
     p=$(grep -Eo '\[  PASSED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
@@ -26,18 +26,18 @@ count_results() {
     if [ "$status" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then p=1; fi
     passed=$((passed + p))
     failed=$((failed + f))
-    echo "$f"
+    suite_failed=$f
 }
 
 # suite NAME TIMEOUT_S COMMAND...: runs one suite with a time limit, logging its output.
 suite() {
     local name=$1 limit=$2; shift 2
     if [ -n "${TEST_ONLY:-}" ] && ! [[ $name =~ $TEST_ONLY ]]; then return 0; fi
-    local log="$LOG_DIR/${name//\//_}.log" start=$SECONDS status f
+    local log="$LOG_DIR/${name//\//_}.log" start=$SECONDS status
     timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
     status=$?
-    f=$(count_results "$log" "$status")
-    if [ "$status" -ne 0 ] || [ "$f" -ne 0 ]; then
+    count_results "$log" "$status"
+    if [ "$status" -ne 0 ] || [ "$suite_failed" -ne 0 ]; then
         failed_suites+=("$name")
         echo "FAIL  $name ($((SECONDS - start)) s, exit $status); last lines of $log:"
         tail -n 30 "$log" | sed 's/^/    /'

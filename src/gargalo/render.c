@@ -162,15 +162,48 @@ const char *gg_render_title(const gargalo_render_options *ro)
     return ro->title && *ro->title ? ro->title : "gargalo profile";
 }
 
+/* Writes v's digits ending just before end; returns where they start. */
+static char *digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 void gg_render_u64(gg_buf *b, uint64_t v)
 {
     char d[20];
-    size_t i = sizeof(d);
-    do {
-        d[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    gg_buf_add(b, d + i, sizeof(d) - i);
+    char *start = digits(d + sizeof(d), v);
+    gg_buf_add(b, start, (size_t)(d + sizeof(d) - start));
+}
+
+void gg_render_column(gg_buf *b, const void *base, size_t n, size_t stride, size_t offset,
+                      size_t width)
+{
+    char out[8192], num[24];
+    size_t len = 0;
+    const unsigned char *p = (const unsigned char *)base + offset;
+    for (size_t i = 0; i < n; i++, p += stride) {
+        uint64_t v;
+        uint32_t v32;
+        if (width == 4)
+            memcpy(&v32, p, 4), v = v32;
+        else
+            memcpy(&v, p, 8);
+        const char *d = width == 4 && v == UINT32_MAX ? "-1" : digits(num + sizeof(num), v);
+        size_t k = width == 4 && v == UINT32_MAX ? 2 : (size_t)(num + sizeof(num) - d);
+        if (len + k + 1 > sizeof(out)) {
+            gg_buf_add(b, out, len);
+            len = 0;
+        }
+        if (i)
+            out[len++] = ',';
+        memcpy(out + len, d, k);
+        len += k;
+    }
+    gg_buf_add(b, out, len);
 }
 
 /* Length of the valid UTF-8 sequence at p (2 to 4), or 0 if it is not one. Rejects

@@ -27,6 +27,12 @@ const char *gg_render_title(const gargalo_render_options *ro);
 
 /* Appends v in decimal, faster than printf for the long number arrays. */
 void gg_render_u64(gg_buf *b, uint64_t v);
+/* Appends n comma-separated numbers read from an array of structs: the unsigned field of
+ * width bytes (4 or 8) at offset in each element of stride bytes. A 4-byte field holding
+ * UINT32_MAX (none) is written as -1. Digits go through a local buffer, as these
+ * columns run to millions of numbers. */
+void gg_render_column(gg_buf *b, const void *base, size_t n, size_t stride, size_t offset,
+                      size_t width);
 /* Appends s as a quoted JSON string, or null when s is NULL. Bytes that are not valid
  * UTF-8 become U+FFFD so any JSON parser accepts the output. With html, '<' is written
  * as \u003c so the string cannot close the <script> element holding it. */

@@ -15,45 +15,30 @@ extern const unsigned char gg_asset_profile_html[], gg_asset_profile_css[],
 extern const size_t gg_asset_profile_html_len, gg_asset_profile_css_len,
     gg_asset_profile_js_len;
 
-enum gg_column { COL_PARENT, COL_FRAME, COL_HIDDEN, COL_TOTAL, COL_SELF, COL_COUNT };
+/* The node fields the page needs, as columns. */
+static const struct {
+    const char *name;
+    size_t offset;
+    size_t width;
+} columns[] = {
+    {"parent", offsetof(gg_node, parent), 4}, {"frame", offsetof(gg_node, frame), 4},
+    {"hidden", offsetof(gg_node, hidden), 4}, {"total", offsetof(gg_node, total_ns), 8},
+    {"self", offsetof(gg_node, self_ns), 8},  {"count", offsetof(gg_node, samples), 8},
+};
 
-static const char *const column_names[] = {"parent", "frame", "hidden",
-                                           "total", "self", "count"};
-
-static uint64_t column(const gg_node *n, enum gg_column c)
-{
-    switch (c) {
-    case COL_PARENT: return n->parent;
-    case COL_FRAME: return n->frame;
-    case COL_HIDDEN: return n->hidden;
-    case COL_TOTAL: return n->total_ns;
-    case COL_SELF: return n->self_ns;
-    default: return n->samples;
-    }
-}
-
-/* A tree as columns: nodes in depth-first order, node 0 the root (parent -1). */
+/* A tree as columns: nodes in depth-first order, node 0 the root (parent -1), and for
+ * each stack of the session the node where it ends. */
 static void put_tree(gg_buf *b, const gargalo_session *s, const gg_tree *t)
 {
     gg_buf_putc(b, '{');
-    for (int c = COL_PARENT; c <= COL_COUNT; c++) {
-        gg_buf_printf(b, "\"%s\":[", column_names[c]);
-        for (size_t i = 0; i < t->n; i++) {
-            if (i)
-                gg_buf_putc(b, ',');
-            if (c == COL_PARENT && i == 0)
-                gg_buf_puts(b, "-1");
-            else
-                gg_render_u64(b, column(&t->nodes[i], (enum gg_column)c));
-        }
+    for (size_t c = 0; c < sizeof(columns) / sizeof(columns[0]); c++) {
+        gg_buf_printf(b, "\"%s\":[", columns[c].name);
+        gg_render_column(b, t->nodes, t->n, sizeof(gg_node), columns[c].offset,
+                         columns[c].width);
         gg_buf_puts(b, "],\n");
     }
     gg_buf_puts(b, "\"leaf\":[");
-    for (size_t i = 0; i < s->nstacks; i++) {
-        if (i)
-            gg_buf_putc(b, ',');
-        gg_render_u64(b, t->stack_leaf[i]);
-    }
+    gg_render_column(b, t->stack_leaf, s->nstacks, sizeof(uint32_t), 0, 4);
     gg_buf_puts(b, "]}");
 }
 
@@ -96,19 +81,16 @@ static void put_frames(gg_buf *b, const gargalo_session *s, gg_buf *tmp)
 
 static void put_samples(gg_buf *b, const gargalo_session *s)
 {
-    static const char *const keys[] = {"t", "w", "s"};
-    gg_buf_puts(b, "\"samples\":{");
-    for (int k = 0; k < 3; k++) {
-        gg_buf_printf(b, "%s\"%s\":[", k ? ",\n" : "", keys[k]);
-        for (size_t i = 0; i < s->nsamples; i++) {
-            const gg_sample *sm = &s->samples[i];
-            if (i)
-                gg_buf_putc(b, ',');
-            gg_render_u64(b, k == 0 ? sm->time_ns : k == 1 ? sm->weight_ns : sm->stack);
-        }
-        gg_buf_putc(b, ']');
-    }
-    gg_buf_puts(b, "}");
+    gg_buf_puts(b, "\"samples\":{\"t\":[");
+    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample),
+                     offsetof(gg_sample, time_ns), 8);
+    gg_buf_puts(b, "],\n\"w\":[");
+    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample),
+                     offsetof(gg_sample, weight_ns), 8);
+    gg_buf_puts(b, "],\n\"s\":[");
+    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample),
+                     offsetof(gg_sample, stack), 4);
+    gg_buf_puts(b, "]}");
 }
 
 static void put_header(gg_buf *b, const gargalo_session *s, const gargalo_render_options *ro)

@@ -5,7 +5,8 @@
  * One speedscope frame per function, so that lines of one function do not split it in
  * the flame graph; its line is the smallest seen, the nearest we know to where it
  * starts. Unless show_all, a run of library frames becomes its outermost function, as in
- * the call tree. Each distinct stack is written once and copied for each of its samples.
+ * the call tree, and functions only seen inside such runs are left out. Each distinct
+ * stack is written once and copied for each of its samples.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,63 +22,36 @@ typedef struct gg_scope {
     gg_buf *b;
     bool show_all;
     uint32_t *fid;   /* per frame: first frame of its function */
-    uint32_t *out;   /* per first frame: its speedscope frame index */
-    int *line;       /* per first frame: smallest non-zero line of its function */
+    uint32_t *out;   /* per first frame: its speedscope index, once a stack uses it */
+    uint32_t *order; /* per speedscope index: the first frame it stands for */
+    uint32_t nout;
     gg_buf stacks;   /* every stack as "[i,j,k]", back to back */
     size_t *soff;    /* stack i is stacks.data[soff[i] .. soff[i + 1]) */
 } gg_scope;
 
-static void put_frame(gg_scope *x, uint32_t i, gg_buf *label)
+/* The speedscope index of frame's function, numbered in order of first use, so that
+ * functions only folded inside library runs are not listed at all. */
+static uint32_t output_index(gg_scope *x, uint32_t frame)
 {
-    const gg_frame *f = &x->s->frames[i];
-    gg_buf_free(label);
-    gg_frame_label(label, f);
-    gg_buf_puts(x->b, "{\"name\":");
-    gg_render_json_str(x->b, label->data ? label->data : "", false);
-    if (f->file) {
-        gg_buf_puts(x->b, ",\"file\":");
-        gg_render_json_str(x->b, f->file, false);
-        if (x->line[i])
-            gg_buf_printf(x->b, ",\"line\":%d", x->line[i]);
+    uint32_t f = x->fid[frame];
+    if (x->out[f] == UINT32_MAX) {
+        x->order[x->nout] = f;
+        x->out[f] = x->nout++;
     }
-    gg_buf_putc(x->b, '}');
-}
-
-static int put_frames(gg_scope *x)
-{
-    const gargalo_session *s = x->s;
-    size_t n = s->nframes ? s->nframes : 1;
-    x->out = malloc(n * sizeof(*x->out));
-    x->line = calloc(n, sizeof(*x->line));
-    if (!x->out || !x->line)
-        return GARGALO_ENOMEM;
-    for (size_t i = 0; i < s->nframes; i++) {
-        int *l = &x->line[x->fid[i]];
-        if (s->frames[i].line > 0 && (!*l || s->frames[i].line < *l))
-            *l = s->frames[i].line;
-    }
-    gg_buf label;
-    gg_buf_init(&label, 0);
-    uint32_t k = 0;
-    gg_buf_puts(x->b, "\"shared\":{\"frames\":[");
-    for (uint32_t i = 0; i < s->nframes; i++) {
-        if (x->fid[i] != i)
-            continue;
-        gg_buf_puts(x->b, k ? ",\n" : "\n");
-        put_frame(x, i, &label);
-        x->out[i] = k++;
-    }
-    gg_buf_free(&label);
-    return gg_buf_puts(x->b, "]},\n");
+    return x->out[f];
 }
 
 /* Writes each stack once into x->stacks, folding library runs unless show_all. */
 static int encode_stacks(gg_scope *x)
 {
     const gargalo_session *s = x->s;
+    size_t n = s->nframes ? s->nframes : 1;
+    x->out = malloc(n * sizeof(*x->out));
+    x->order = malloc(n * sizeof(*x->order));
     x->soff = malloc((s->nstacks + 1) * sizeof(*x->soff));
-    if (!x->soff)
+    if (!x->out || !x->order || !x->soff)
         return GARGALO_ENOMEM;
+    memset(x->out, 0xff, n * sizeof(*x->out));
     for (uint32_t st = 0; st < s->nstacks; st++) {
         uint32_t depth;
         const uint32_t *fr = gg_stack_frames(s, st, &depth);
@@ -89,12 +63,51 @@ static int encode_stacks(gg_scope *x)
                 continue;
             if (k++)
                 gg_buf_putc(&x->stacks, ',');
-            gg_render_u64(&x->stacks, x->out[x->fid[fr[i]]]);
+            gg_render_u64(&x->stacks, output_index(x, fr[i]));
         }
         gg_buf_putc(&x->stacks, ']');
     }
     x->soff[s->nstacks] = x->stacks.len;
     return x->stacks.err;
+}
+
+static void put_frame(gg_scope *x, uint32_t f, int line, gg_buf *label)
+{
+    const gg_frame *fr = &x->s->frames[f];
+    gg_buf_free(label);
+    gg_frame_label(label, fr);
+    gg_buf_puts(x->b, "{\"name\":");
+    gg_render_json_str(x->b, label->data ? label->data : "", false);
+    if (fr->file) {
+        gg_buf_puts(x->b, ",\"file\":");
+        gg_render_json_str(x->b, fr->file, false);
+        if (line)
+            gg_buf_printf(x->b, ",\"line\":%d", line);
+    }
+    gg_buf_putc(x->b, '}');
+}
+
+static int put_frames(gg_scope *x)
+{
+    const gargalo_session *s = x->s;
+    int *lines = calloc(s->nframes ? s->nframes : 1, sizeof(*lines));
+    if (!lines)
+        return GARGALO_ENOMEM;
+    for (size_t i = 0; i < s->nframes; i++) {
+        int *l = &lines[x->fid[i]];
+        if (s->frames[i].line > 0 && (!*l || s->frames[i].line < *l))
+            *l = s->frames[i].line;
+    }
+    gg_buf label;
+    gg_buf_init(&label, 0);
+    gg_buf_puts(x->b, "\"shared\":{\"frames\":[");
+    for (uint32_t k = 0; k < x->nout; k++) {
+        gg_buf_puts(x->b, k ? ",\n" : "\n");
+        put_frame(x, x->order[k], lines[x->order[k]], &label);
+    }
+    gg_buf_free(&label);
+    free(lines);
+    return gg_buf_puts(x->b, "]},\n");
 }
 
 static void put_profile(gg_scope *x, const char *title)
@@ -129,6 +142,8 @@ int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options 
     gg_scope x = {.s = s, .b = b, .show_all = ro->show_all};
     gg_buf_init(&x.stacks, 0);
     int rc = gg_function_ids(s, &x.fid);
+    if (!rc)
+        rc = encode_stacks(&x);
     if (!rc) {
         gg_buf_puts(b, "{\"$schema\":\"" GG_SPEEDSCOPE_SCHEMA "\",\n\"exporter\":\""
                        GG_EXPORTER "\",\"activeProfileIndex\":0,\"name\":");
@@ -137,10 +152,8 @@ int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options 
         rc = put_frames(&x);
     }
     if (!rc)
-        rc = encode_stacks(&x);
-    if (!rc)
         put_profile(&x, gg_render_title(ro));
-    free(x.fid), free(x.out), free(x.line), free(x.soff);
+    free(x.fid), free(x.out), free(x.order), free(x.soff);
     gg_buf_free(&x.stacks);
     return rc ? rc : b->err;
 }

@@ -1,9 +1,11 @@
 /*
  * render_profile.c: writes one profile in every format for the browser tests, and times
  * the renderers. The session is the synthetic one of the unit tests, a big synthetic one,
- * or a real recording of a small CPU-bound workload (qsort with a callback, recursion).
+ * an empty one, or a real recording of a small CPU-bound workload (qsort with a callback,
+ * recursion).
  *
- *   render_profile [--big N | --real [--real-ms MS --interval-us US]] [--bench] OUTDIR
+ *   render_profile [--big N | --empty | --real [--real-ms MS --interval-us US]] [--bench]
+ *                  OUTDIR
  *
  * Writes OUTDIR/profile.txt, .html, .speedscope.json and .json.
  */
@@ -135,12 +137,14 @@ static void bench(const gargalo_session *s)
 int main(int argc, char **argv)
 {
     size_t big = 0;
-    int real = 0, timing = 0;
+    int real = 0, timing = 0, empty = 0;
     unsigned real_ms = 400, interval_us = 0;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--big") == 0 && i + 1 < argc)
             big = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--empty") == 0)
+            empty = 1;
         else if (strcmp(argv[i], "--real") == 0)
             real = 1;
         else if (strcmp(argv[i], "--real-ms") == 0 && i + 1 < argc)
@@ -153,11 +157,14 @@ int main(int argc, char **argv)
             dir = argv[i];
     }
     if (!dir && !timing) {
-        fprintf(stderr, "usage: %s [--big N | --real [--real-ms MS] [--interval-us US]] "
-                        "[--bench] OUTDIR\n", argv[0]);
+        fprintf(stderr, "usage: %s [--big N | --empty | --real [--real-ms MS] "
+                        "[--interval-us US]] [--bench] OUTDIR\n", argv[0]);
         return 2;
     }
-    gargalo_session *s = real ? record_real(real_ms, interval_us) : big ? fx_big_session(big, 300) : fx_session();
+    gargalo_session *s = real    ? record_real(real_ms, interval_us)
+                         : big   ? fx_big_session(big, 300)
+                         : empty ? gg_session_new()
+                                 : fx_session();
     if (dir)
         write_all(s, dir);
     if (timing)

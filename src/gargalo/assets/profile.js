@@ -108,7 +108,7 @@
     if (st.match && st.match[i]) cls.push('match');
     const hasKids = kid(st, i) > 0, open = hasKids && isOpen(st, i);
     const file = F.file[f], line = F.line[f];
-    const loc = file ? shortPath(file) + (line ? ':' + line : '') : (F.module[f] || '');
+    const loc = file ? shortPath(file) + (line ? ':' + line : '') : '';
     const tip = `self ${fmtMs(T.self[i])}, ${T.count[i]} sample${T.count[i] === 1 ? '' : 's'}` +
       (F.module[f] ? `, ${F.module[f]}` : '');
     const indent = Math.min(st.depth[i] - 1, 60) * 14 + 4;

@@ -1,0 +1,146 @@
+/*
+ * test_render_html.c: the HTML page is self-contained and offline (no URL, no src= or
+ * href=, a strict Content-Security-Policy), carries the session as parseable JSON, and
+ * no function name or title can break out of its element. (The browser test runs it.)
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "render_fixture.h"
+
+#define DATA_OPEN "<script type=\"application/json\" id=\"gg-data\">"
+
+static char *render(const gargalo_session *s, const char *title, size_t *len)
+{
+    gargalo_render_options ro;
+    gargalo_render_options_init(&ro);
+    ro.title = title;
+    char *out;
+    assert_int_equal(gargalo_render(s, GARGALO_FORMAT_HTML, &ro, &out, len), 0);
+    assert_int_equal(strlen(out), *len);
+    return out;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strcasestr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* The session JSON embedded in the page. */
+static json_t *page_data(const char *html)
+{
+    const char *start = strstr(html, DATA_OPEN);
+    assert_non_null(start);
+    start += strlen(DATA_OPEN);
+    const char *end = strstr(start, "</script>");
+    assert_non_null(end);
+    json_error_t err;
+    json_t *d = json_loadb(start, (size_t)(end - start), 0, &err);
+    if (!d)
+        fail_msg("page data is not JSON: %s", err.text);
+    return d;
+}
+
+static void test_offline(void **state)
+{
+    gargalo_session *s = fx_session();
+    size_t len;
+    char *html = render(s, NULL, &len);
+    assert_non_null(strstr(html, "<meta http-equiv=\"Content-Security-Policy\" "
+                                 "content=\"default-src 'none';"));
+    static const char *const forbidden[] = {"http://", "https://", "src=", "href=", "url(",
+                                            "@import", "fetch(", "XMLHttpRequest",
+                                            "WebSocket", "<!--gg:"};
+    for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
+        if (strcasestr(html, forbidden[i]))
+            fail_msg("page contains %s", forbidden[i]);
+    assert_non_null(strstr(html, "<title>gargalo profile</title>"));
+    assert_non_null(strstr(html, "</html>"));
+    free(html);
+    gargalo_session_free(s);
+}
+
+static void test_data(void **state)
+{
+    gargalo_session *s = fx_session();
+    size_t len;
+    char *html = render(s, NULL, &len);
+    json_t *d = page_data(html);
+    assert_string_equal(json_string_value(json_object_get(d, "title")), "gargalo profile");
+    assert_string_equal(json_string_value(json_object_get(d, "clock")), "wall");
+    assert_int_equal(json_integer_value(json_object_get(d, "duration_ns")), 100 * FX_MS + 500000);
+    json_t *names = json_object_get(json_object_get(d, "frames"), "name");
+    assert_int_equal(json_array_size(names), FX_NFRAMES);
+    assert_string_equal(json_string_value(json_array_get(names, FX_STEP)),
+                        "sqlite3_step [libsqlite3.so.0]");
+    assert_string_equal(json_string_value(json_array_get(names, FX_UNKNOWN)), "app+0x1234");
+    json_t *trees = json_object_get(d, "trees");
+    assert_int_equal(json_array_size(trees), 2);
+    json_t *grouped = json_array_get(trees, 0), *all = json_array_get(trees, 1);
+    assert_int_equal(json_array_size(json_object_get(grouped, "total")), 8);
+    assert_int_equal(json_array_size(json_object_get(all, "total")), 9);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(grouped, "total"), 0)),
+                     100 * FX_MS);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(grouped, "parent"), 0)),
+                     -1);
+    assert_int_equal(json_array_size(json_object_get(grouped, "leaf")), 6);
+    json_t *samples = json_object_get(d, "samples");
+    assert_int_equal(json_array_size(json_object_get(samples, "t")), 100);
+    assert_int_equal(json_array_size(json_object_get(samples, "s")), 100);
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
+/* A title or function name holding markup stays text. */
+static void test_no_breakout(void **state)
+{
+    gargalo_session *s = gg_session_new();
+    gg_frame f = {"</script><script>alert(1)</script>", "<!--x.c", 1, "app", 0, false, false};
+    assert_int_equal(gg_session_add_frame(s, &f), 0);
+    uint32_t fr = 0;
+    assert_int_equal(gg_session_add_stack(s, &fr, 1), 0);
+    assert_int_equal(gg_session_add_sample(s, 1, 1, 0), 0);
+    size_t len;
+    char *html = render(s, "</title><script>alert(2)</script>", &len);
+    assert_int_equal(count(html, "</script"), 2); /* the data and the page script */
+    assert_int_equal(count(html, "<script"), 2);
+    assert_non_null(strstr(html, "<title>&lt;/title&gt;&lt;script&gt;alert(2)&lt;/script&gt;"));
+    json_t *d = page_data(html);
+    json_t *names = json_object_get(json_object_get(d, "frames"), "name");
+    assert_string_equal(json_string_value(json_array_get(names, 0)), f.function);
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
+static void test_too_big(void **state)
+{
+    gargalo_session *s = fx_session();
+    gargalo_render_options ro;
+    gargalo_render_options_init(&ro);
+    ro.max_bytes = 1000;
+    char *out = NULL;
+    size_t len;
+    assert_int_equal(gargalo_render(s, GARGALO_FORMAT_HTML, &ro, &out, &len), GARGALO_ETOOBIG);
+    assert_null(out);
+    gargalo_session_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_offline),
+        cmocka_unit_test(test_data),
+        cmocka_unit_test(test_no_breakout),
+        cmocka_unit_test(test_too_big),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
