@@ -37,12 +37,12 @@ MB = 1024 * 1024
 
 # Sizes and repetitions. "pairs" are floor/measured alternations; medians are taken.
 FULL = {
-    "save_rows": 50_000, "save_pairs": 7,
+    "save_rows": 50_000, "save_pairs": 9,
     "naive_rows": 50_000, "naive_pairs_sqlite": 3, "naive_pairs_pg": 2,
-    "overhead_rows": 50_000, "overhead_pairs": 7,
-    "short_target_ms": 10.0, "short_pairs": 15,
+    "overhead_rows": 50_000, "overhead_pairs": 15,
+    "short_target_ms": 10.0, "short_pairs": 21,
     "wrk_seconds": 10, "wrk_pairs": 3,
-    "scale": [(1_000, 5), (50_000, 5), (1_000_000, 3), (10_000_000, 1)],
+    "scale": [(1_000, 5), (50_000, 7), (1_000_000, 3), (10_000_000, 1)],
     "render_samples": 20_000, "render_repeat": 5,
     "symbolize_rows": 20_000,
 }
@@ -78,6 +78,12 @@ def log(msg):
 
 def median(xs):
     return statistics.median(xs) if xs else None
+
+
+def pair_ratios(floor, measured):
+    """measured/floor per alternation, and their median: a second, drift-proof estimate."""
+    rs = [m / f for f, m in zip(floor, measured) if f]
+    return {"pair_ratios": [round(r, 4) for r in rs], "pair_ratio_median": median(rs)}
 
 
 def fmt_ms(ms):
@@ -413,7 +419,7 @@ def case_sqlite_save(ctx):
     ctx.facts["sqlite_default_ms"] = m
     ctx.add(f"SQLite save, {fmt_n(n)} rows (HTTP, default strategy)", fmt_ms(m),
             f"floor_sqlite {fmt_ms(f)}", m / f, "<= 1.5x floor", m / f <= 1.5,
-            floor_ms=floor, measured_ms=served)
+            floor_ms=floor, measured_ms=served, **pair_ratios(floor, served))
     ctx.add("SQLite floor with created_at left to its per-row DEFAULT", fmt_ms(fd),
             f"floor_sqlite {fmt_ms(f)}", fd / f, "reported", None, ms=floor_default)
 
@@ -442,7 +448,7 @@ def case_pg_save(ctx):
     f, m = median(floor), median(served)
     ctx.facts["pg_default_ms"] = m
     ctx.add(name, fmt_ms(m), f"floor_pg {fmt_ms(f)}", m / f, "<= 1.5x floor", m / f <= 1.5,
-            floor_ms=floor, measured_ms=served)
+            floor_ms=floor, measured_ms=served, **pair_ratios(floor, served))
 
 
 def case_naive(ctx):
@@ -507,7 +513,8 @@ def case_overhead(ctx):
     ctx.facts["overhead_pct"] = (r - 1) * 100
     ctx.add(f"Profiler overhead: naive request, {fmt_n(n)} rows, ?profile=true (html)",
             fmt_ms(q), f"unprofiled {fmt_ms(p)}", r, "<= +3%", r <= 1.03,
-            ratio_pct=True, plain_ms=plain, profiled_ms=profiled, samples=samples)
+            ratio_pct=True, plain_ms=plain, profiled_ms=profiled, samples=samples,
+            **pair_ratios(plain, profiled))
 
 
 def read_profile_summary(path):
@@ -561,7 +568,8 @@ def case_short(ctx):
             "?profile=true (html), default settings",
             f"{fmt_ms(q)}, {s:.0f} samples", f"unprofiled {fmt_ms(p)}", r,
             ">= 100 samples, <= +10%", s >= 100 and r <= 1.10, ratio_pct=True,
-            rows=n, plain_ms=plain, profiled_ms=profiled, samples=samples)
+            rows=n, plain_ms=plain, profiled_ms=profiled, samples=samples,
+            **pair_ratios(plain, profiled))
 
 
 def wrk_rps(ctx, port, seconds):
@@ -616,7 +624,7 @@ def case_http(ctx):
     ctx.add(f"HTTP: GET /health, wrk -t2 -c32 -d{cfg['wrk_seconds']}s, {THREADS} threads, "
             "profiling enabled", f"{m:,.0f} req/s", f"bare_mhd {f:,.0f} req/s", m / f,
             ">= 0.75x bare", m / f >= 0.75, floor_rps=floor, measured_rps=served,
-            bolsa_errors=notes)
+            bolsa_errors=notes, **pair_ratios(floor, served))
 
 
 def case_scale(ctx):
@@ -628,6 +636,7 @@ def case_scale(ctx):
         for i in range(runs):
             server, db = fresh_sqlite_server(ctx, "scale")
             try:
+                warm_up(server)
                 times.append(server.post(n, seed=i, timeout=900)[0])
                 peaks.append(server.peak_rss())
             finally:

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,45 @@ static bolsa_errcode bolsa_input_fields(json_t *obj, int64_t max_rows, bolsa_tx_
     return rc;
 }
 
+/* After a re-parse with every integer read as a real: puts field back as an integer.
+ * A literal beyond 64 bits was valid JSON, just too big for the field: that is a 422
+ * on the field, not a 400. The count is clamped so its range check names the limit. */
+static bolsa_errcode bolsa_input_unreal(json_t *obj, const char *field, bolsa_error *err)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, field) : NULL;
+    if (!json_is_real(v))
+        return BOLSA_E_OK;
+    double x = json_real_value(v);
+    if (x != floor(x))
+        return BOLSA_E_OK; /* a real fraction in the body: the field check refuses it */
+    int fits = x > -9.2e18 && x < 9.2e18;
+    if (!fits && strcmp(field, "seed") == 0)
+        return bolsa_error_set(err, x < 0 ? BOLSA_E_GREATER_THAN : BOLSA_E_LESS_EQUAL, "body",
+                               field, "Input should be a 64-bit integer");
+    json_int_t n = fits ? (json_int_t)x : x < 0 ? INT64_MIN : INT64_MAX;
+    return json_object_set_new(obj, field, json_integer(n)) ? BOLSA_E_NOMEM : BOLSA_E_OK;
+}
+
+/* Parses body; a too-big integer literal is read again with integers as reals, so the
+ * field it belongs to can be named in the error. */
+static json_t *bolsa_input_parse(const char *body, size_t len, json_error_t *jerr,
+                                 bolsa_error *err)
+{
+    /* Any JSON value parses (a bare 42 is then "not an object", as in pydantic), and
+     * "\u0000" is allowed so that a ticker containing it fails the pattern instead. */
+    size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL;
+    json_t *obj = json_loadb(body, len, flags, jerr);
+    if (obj || json_error_code(jerr) != json_error_numeric_overflow)
+        return obj;
+    obj = json_loadb(body, len, flags | JSON_DECODE_INT_AS_REAL, jerr);
+    if (obj && (bolsa_input_unreal(obj, "quantidadeAtivos", err) ||
+                bolsa_input_unreal(obj, "seed", err))) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
 bolsa_errcode bolsa_input_tx_body(const char *body, size_t len, int64_t max_rows,
                                   bolsa_tx_input *in, bolsa_error *err)
 {
@@ -144,9 +184,9 @@ bolsa_errcode bolsa_input_tx_body(const char *body, size_t len, int64_t max_rows
     if (len == 0)
         return bolsa_error_set(err, BOLSA_E_MISSING, "body", NULL, "Field required");
     json_error_t jerr;
-    /* Any JSON value parses (a bare 42 is then "not an object", as in pydantic), and
-     * "\u0000" is allowed so that a ticker containing it fails the pattern instead. */
-    json_t *obj = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    json_t *obj = bolsa_input_parse(body, len, &jerr, err);
+    if (!obj && err->code != BOLSA_E_OK)
+        return err->code;
     if (!obj) {
         char pos[24];
         snprintf(pos, sizeof(pos), "%d", jerr.position);

@@ -75,9 +75,7 @@ static int pg_fail(pg_conn *c, const PGresult *res, const char *what, bolsa_erro
 
 /* libpq prints notices on stderr by default; the only ones we cause are the expected
  * "already exists, skipping" of an idempotent migration. */
-static void pg_ignore_notice(void *arg, const char *message)
-{
-}
+static void pg_ignore_notice(void *arg, const char *message) {}
 
 static int pg_connect(const char *url, void **out, bolsa_error *err)
 {
@@ -192,7 +190,7 @@ static void pg_migration_lock(pg_conn *c)
     if (pg_command(c, "SAVEPOINT bolsa_lock", &(bolsa_error){0}) != BOLSA_E_OK)
         return;
     /* 0x626f6c7361 is "bolsa": any constant works, as long as every server uses it. */
-    if (pg_command(c, "SELECT pg_advisory_xact_lock(423408890721)", &(bolsa_error){0}))
+    if (pg_command(c, "SELECT pg_advisory_xact_lock(422776173409)", &(bolsa_error){0}))
         pg_command(c, "ROLLBACK TO SAVEPOINT bolsa_lock", &(bolsa_error){0});
     else
         pg_command(c, "RELEASE SAVEPOINT bolsa_lock", &(bolsa_error){0});
@@ -221,6 +219,10 @@ static int pg_migrate_steps(pg_conn *c, bolsa_error *err)
                         err);
     if (!rc)
         rc = pg_schema_version(c, &version, err);
+    if (!rc && version > PG_MIGRATIONS)
+        rc = bolsa_error_set(err, BOLSA_E_DB_ERROR, NULL, NULL,
+                             "postgresql: schema version %d is newer than this program's %d",
+                             version, PG_MIGRATIONS);
     for (int v = version; !rc && v < PG_MIGRATIONS; v++) {
         char sql[96];
         snprintf(sql, sizeof(sql), "INSERT INTO schema_version (version) VALUES (%d)", v + 1);
@@ -351,10 +353,12 @@ static int pg_copy_finish(pg_conn *c, int rc, bolsa_error *err)
         rc = pg_fail(c, NULL, "COPY end", err);
     PGresult *res;
     while ((res = PQgetResult(c->pg)) != NULL) {
-        if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+        ExecStatusType st = PQresultStatus(res);
+        if (!rc && st != PGRES_COMMAND_OK)
             rc = pg_fail(c, res, "COPY", err);
         PQclear(res);
-        if (PQstatus(c->pg) != CONNECTION_OK)
+        /* Still in COPY after the end was refused: libpq would hand this back forever. */
+        if (st == PGRES_COPY_IN || PQstatus(c->pg) != CONNECTION_OK)
             break;
     }
     return rc;
@@ -514,8 +518,7 @@ static int pg_list(void *conn, const bolsa_list_query *q, bolsa_tx *out, size_t 
         out[i].id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
         pg_copy_ticker(out[i].ativo, PQgetvalue(res, (int)i, 1));
         out[i].valor_cents = pg_parse_cents(PQgetvalue(res, (int)i, 2));
-        pg_format_epoch(PQgetvalue(res, (int)i, 3), out[i].created_at,
-                        sizeof(out[i].created_at));
+        pg_format_epoch(PQgetvalue(res, (int)i, 3), out[i].created_at, sizeof(out[i].created_at));
     }
     *n = rows < (size_t)q->limit ? rows : (size_t)q->limit;
     PQclear(res);

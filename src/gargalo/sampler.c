@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -25,11 +26,27 @@
 #include "gargalo/session.h"
 #include "gargalo/symbols.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define GG_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GG_TSAN 1
+#endif
+#endif
+#ifndef GG_TSAN
+#define GG_TSAN 0
+#endif
+
 /* Frames the handler asks for beyond max_depth: its own frames and the signal trampoline
  * come first in what unw_backtrace returns and are cut off right away. */
 #define GG_SKIP_MAX 16u
 
 enum { GG_RAW_LEAF_IS_PC = 1 }; /* pcs[0] is the interrupted pc, not a return address */
+
+/* Who still needs a sampler whose session was freed on another thread (orphaned) or
+ * whose thread exited first (gone). Whichever side comes second frees it; only one side
+ * deletes the timer (a deleted timer's id may be reused by a new timer at once). */
+enum { GG_LIVE, GG_HANDING, GG_ORPHANED, GG_GONE };
 
 typedef struct gg_raw_sample {
     uint64_t time_ns;   /* session clock since start */
@@ -41,7 +58,7 @@ typedef struct gg_raw_sample {
 
 struct gg_sampler {
     atomic_int running;  /* the handler records only while set */
-    atomic_int orphaned; /* session freed on another thread: the owner reclaims this */
+    atomic_int owner;    /* GG_LIVE until an orphan or a thread exit: see above */
     bool warming;        /* the one self-sent warm-up signal is expected */
     bool reblock;        /* SIGPROF was blocked on the thread before start */
     gargalo_options opt;
@@ -62,6 +79,8 @@ struct gg_sampler {
  * go through __tls_get_addr, which may allocate in a shared library. */
 static __thread struct gg_sampler *gg_current __attribute__((tls_model("initial-exec")));
 static __thread bool gg_thread_warm __attribute__((tls_model("initial-exec")));
+static pthread_key_t gg_exit_key; /* its destructor cleans up after a thread that exits
+                                     with a session still running or orphaned */
 
 unsigned gg_sampler_interval_us(const gargalo_options *opt, uint64_t n)
 {
@@ -98,6 +117,29 @@ static void arm(struct gg_sampler *sp, unsigned us)
     timer_settime(sp->timer, 0, &its, NULL);
 }
 
+/* The current stack's return addresses, innermost first. unw_backtrace is the fast path
+ * (a per-thread cache of frame layouts). Under TSan that cache's thread-exit destructor
+ * locks a mutex after TSan has torn the thread down and crashes, so step uncached. */
+static int unwind(void **buf, int max)
+{
+#if GG_TSAN
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    unw_word_t ip;
+    int n = 0;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
+        return 0;
+    do {
+        if (n >= max || unw_get_reg(&cur, UNW_REG_IP, &ip) != 0)
+            break;
+        buf[n++] = (void *)(uintptr_t)ip;
+    } while (unw_step(&cur) > 0);
+    return n;
+#else
+    return unw_backtrace(buf, max);
+#endif
+}
+
 /* Unwinds into the buffer at pcs_used and cuts the handler's own frames: everything
  * before the interrupted pc. When the pc is not found (TSan delivers signals late, from
  * its own frames), keeps the whole stack; gargalo_stop cuts it by symbol instead. */
@@ -105,7 +147,7 @@ static void record_stack(struct gg_sampler *sp, uint64_t now, const void *uc)
 {
     void **buf = sp->pcs + sp->pcs_used;
     uint64_t pc = interrupted_pc(uc);
-    int n = unw_backtrace(buf, (int)(sp->opt.max_depth + GG_SKIP_MAX));
+    int n = unwind(buf, (int)(sp->opt.max_depth + GG_SKIP_MAX));
     uint32_t flags = 0, depth = n > 0 ? (uint32_t)n : 0;
     for (uint32_t i = 0; pc && i < depth && i < GG_SKIP_MAX; i++) {
         if ((uint64_t)(uintptr_t)buf[i] != pc)
@@ -159,12 +201,32 @@ static void gg_sampler_on_signal(int sig, siginfo_t *si, void *uc)
     } else if (sp->warming && si->si_code == SI_TKILL) {
         /* warm-up: the first unwind from a signal frame on this thread, outside any
          * lock the user code could hold; also faults in the buffer's first page */
-        unw_backtrace(sp->pcs, (int)GG_SKIP_MAX);
+        unwind(sp->pcs, (int)GG_SKIP_MAX);
     }
     errno = saved_errno;
 }
 
 /* ---- end of signal handler code ---- */
+
+static void sampler_free(struct gg_sampler *sp);
+
+/* Runs on a thread that exits while it still has a sampler: a session never stopped (its
+ * timer would fire on forever) or one orphaned since. */
+static void on_thread_exit(void *arg)
+{
+    struct gg_sampler *sp = arg;
+    int live = GG_LIVE;
+    atomic_store(&sp->running, 0);
+    gg_current = NULL;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (atomic_compare_exchange_strong(&sp->owner, &live, GG_GONE)) {
+        timer_delete(sp->timer); /* the session still holds sp: gargalo_session_free frees */
+        return;
+    }
+    while (atomic_load(&sp->owner) == GG_HANDING)
+        sched_yield();
+    sampler_free(sp);
+}
 
 /* A foreign SIGPROF handler is not chained: its owner (another profiler, setitimer) would
  * get our timer signals and we its. So gargalo_start fails instead, and tries again next
@@ -176,6 +238,17 @@ static bool foreign_handler(const struct sigaction *sa)
     return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
 }
 
+static pthread_once_t gg_init_once = PTHREAD_ONCE_INIT;
+static int gg_init_err;
+
+static void init_once(void)
+{
+    void *warm[32];
+    unwind(warm, 32); /* libunwind initializes itself here, not in a handler */
+    if (pthread_key_create(&gg_exit_key, on_thread_exit) != 0)
+        gg_init_err = GARGALO_ENOMEM;
+}
+
 /* Installs the handler once per process; afterwards only checks it is still ours. */
 static int install_handler(void)
 {
@@ -183,14 +256,15 @@ static int install_handler(void)
     static atomic_int installed;
     struct sigaction cur, sa;
     int rc = 0;
+    pthread_once(&gg_init_once, init_once);
+    if (gg_init_err)
+        return gg_init_err;
     if (sigaction(SIGPROF, NULL, &cur) != 0 || foreign_handler(&cur))
         return GARGALO_ESIGNAL;
     if (atomic_load(&installed))
         return 0;
     pthread_mutex_lock(&lock);
     if (!atomic_load(&installed)) {
-        void *warm[32];
-        unw_backtrace(warm, 32); /* libunwind initializes itself here, not in a handler */
         memset(&sa, 0, sizeof(sa));
         sa.sa_sigaction = gg_sampler_on_signal;
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -268,10 +342,14 @@ static int claim_thread(void)
     struct gg_sampler *sp = gg_current;
     if (!sp)
         return 0;
-    if (!atomic_load(&sp->orphaned))
+    int st;
+    while ((st = atomic_load(&sp->owner)) == GG_HANDING)
+        sched_yield();
+    if (st != GG_ORPHANED)
         return GARGALO_EBUSY;
     gg_current = NULL;
     atomic_signal_fence(memory_order_seq_cst);
+    pthread_setspecific(gg_exit_key, NULL);
     sampler_free(sp);
     return 0;
 }
@@ -338,6 +416,7 @@ static void disarm(struct gg_sampler *sp)
     gg_current = NULL;
     atomic_signal_fence(memory_order_seq_cst);
     timer_delete(sp->timer);
+    pthread_setspecific(gg_exit_key, NULL);
     if (sp->reblock) {
         sigset_t set;
         sigemptyset(&set);
@@ -377,6 +456,7 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt)
         free(s);
         return rc;
     }
+    pthread_setspecific(gg_exit_key, sp);
     s->sampler = sp;
     s->state = GG_RUNNING;
     *out = s;
@@ -585,9 +665,14 @@ int gargalo_stop(gargalo_session *s)
  * sampler alive, since a signal may be running on the owner right now. */
 static void orphan(struct gg_sampler *sp)
 {
+    int live = GG_LIVE;
     atomic_store(&sp->running, 0);
-    timer_delete(sp->timer);
-    atomic_store(&sp->orphaned, 1);
+    if (atomic_compare_exchange_strong(&sp->owner, &live, GG_HANDING)) {
+        timer_delete(sp->timer);
+        atomic_store(&sp->owner, GG_ORPHANED);
+    } else { /* GG_GONE: the thread has exited and deleted the timer */
+        sampler_free(sp);
+    }
 }
 
 void gargalo_session_free(gargalo_session *s)

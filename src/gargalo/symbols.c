@@ -219,40 +219,135 @@ static const char *call_site(Dwarf_Die *cu, Dwarf_Die *inl, int *line)
     return dwarf_filesrc(files, fileidx, NULL, NULL);
 }
 
-/* The DIEs containing addr, innermost first, through the concrete inlined instances.
- * dwarf_getscopes alone continues past the first inlined instance with its abstract
- * origin's parents; dwarf_getscopes_die walks the real parent chain. */
-static int scopes_of(Dwfl_Module *mod, uintptr_t addr, Dwarf_Die **cu, Dwarf_Die **chain)
+/* One address range of a function or inlined copy in a compilation unit. */
+typedef struct gg_scope {
+    uint64_t low, high; /* [low, high), module-relative like DWARF addresses */
+    Dwarf_Off die;
+    uint32_t depth;     /* nesting: an inlined copy is deeper than what holds it */
+} gg_scope;
+
+/* The scopes of one CU, read once: asking libdw for the scopes of each address walks
+ * the whole CU every time (0.7 ms an address in libc's printf). */
+typedef struct gg_cu_index {
+    Dwarf *dbg;
+    Dwarf_Off cu;
+    gg_scope *v;
+    size_t n, cap;
+    struct gg_cu_index *next;
+} gg_cu_index;
+
+static gg_cu_index *gg_cus[256];
+
+static int add_ranges(gg_cu_index *ix, Dwarf_Die *die, uint32_t depth)
 {
-    Dwarf_Addr cubias;
-    Dwarf_Die *scopes = NULL;
-    *chain = NULL;
-    *cu = dwfl_module_addrdie(mod, addr, &cubias);
-    int n = *cu ? dwarf_getscopes(*cu, addr - cubias, &scopes) : 0;
-    n = n > 0 ? dwarf_getscopes_die(&scopes[0], chain) : 0;
-    free(scopes);
+    Dwarf_Addr base, start, end;
+    for (ptrdiff_t off = 0; (off = dwarf_ranges(die, off, &base, &start, &end)) > 0;) {
+        if (ix->n == ix->cap) {
+            size_t ncap = ix->cap ? ix->cap * 2 : 64;
+            gg_scope *nv = realloc(ix->v, ncap * sizeof(*nv));
+            if (!nv)
+                return -1;
+            ix->v = nv, ix->cap = ncap;
+        }
+        ix->v[ix->n++] = (gg_scope){start, end, dwarf_dieoffset(die), depth};
+    }
+    return 0;
+}
+
+/* Collects functions and inlined copies below die; only code-holding DIEs are entered. */
+static int index_children(gg_cu_index *ix, Dwarf_Die *die, uint32_t depth)
+{
+    Dwarf_Die child;
+    if (dwarf_child(die, &child) != 0)
+        return 0;
+    do {
+        int tag = dwarf_tag(&child);
+        bool scope = tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+        if (scope && add_ranges(ix, &child, depth))
+            return -1;
+        if ((scope || tag == DW_TAG_lexical_block) &&
+            index_children(ix, &child, scope ? depth + 1 : depth))
+            return -1;
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return 0;
+}
+
+static gg_cu_index *cu_index(Dwarf *dbg, Dwarf_Die *cu)
+{
+    Dwarf_Off off = dwarf_dieoffset(cu);
+    size_t b = (hash_addr((uintptr_t)dbg) ^ off) & 255;
+    for (gg_cu_index *ix = gg_cus[b]; ix; ix = ix->next)
+        if (ix->dbg == dbg && ix->cu == off)
+            return ix;
+    gg_cu_index *ix = calloc(1, sizeof(*ix));
+    if (!ix)
+        return NULL;
+    ix->dbg = dbg, ix->cu = off;
+    if (index_children(ix, cu, 0)) {
+        free(ix->v);
+        free(ix);
+        return NULL;
+    }
+    ix->next = gg_cus[b];
+    gg_cus[b] = ix;
+    return ix;
+}
+
+static void cu_index_free(void)
+{
+    for (size_t b = 0; b < 256; b++) {
+        while (gg_cus[b]) {
+            gg_cu_index *next = gg_cus[b]->next;
+            free(gg_cus[b]->v);
+            free(gg_cus[b]);
+            gg_cus[b] = next;
+        }
+    }
+}
+
+/* The scopes holding pc, innermost first (deepest first). At most max. */
+static int scopes_at(const gg_cu_index *ix, uint64_t pc, gg_scope *out, int max)
+{
+    int n = 0;
+    for (size_t i = 0; i < ix->n; i++) {
+        if (pc < ix->v[i].low || pc >= ix->v[i].high)
+            continue;
+        int j = n < max ? n++ : max - 1;
+        if (n == max && j == max - 1 && out[j].depth >= ix->v[i].depth)
+            continue;
+        for (; j > 0 && out[j - 1].depth < ix->v[i].depth; j--)
+            out[j] = out[j - 1];
+        out[j] = ix->v[i];
+    }
     return n;
 }
+
+#define GG_MAX_INLINE 32
 
 /* Pushes the frames of addr innermost first: each inlined function, at the line reached
  * in it, then the real function at the line where the outermost inlined copy sits. */
 static int push_frames(Dwfl_Module *mod, uintptr_t addr, const char *symname,
                        const gg_module_info *mi, uint64_t entry)
 {
-    int line, rc = 0;
+    int line, rc = 0, n = 0;
     const char *file = source_of(mod, addr, &line), *outer = NULL;
-    Dwarf_Die *cu, *chain;
-    int n = scopes_of(mod, addr, &cu, &chain);
+    Dwarf_Addr cubias, dbias;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &cubias), die;
+    Dwarf *dbg = cu ? dwfl_module_getdwarf(mod, &dbias) : NULL;
+    gg_cu_index *ix = dbg ? cu_index(dbg, cu) : NULL;
+    gg_scope sc[GG_MAX_INLINE];
+    if (ix)
+        n = scopes_at(ix, addr - cubias, sc, GG_MAX_INLINE);
     for (int i = 0; i < n && rc == 0 && !outer; i++) {
-        int tag = dwarf_tag(&chain[i]);
-        if (tag == DW_TAG_subprogram) {
-            outer = dwarf_diename(&chain[i]);
-        } else if (tag == DW_TAG_inlined_subroutine) {
-            rc = push_frame(dwarf_diename(&chain[i]), file, line, mi, entry, true);
-            file = call_site(cu, &chain[i], &line);
+        if (!dwarf_offdie(dbg, sc[i].die, &die))
+            break;
+        if (dwarf_tag(&die) == DW_TAG_subprogram) {
+            outer = dwarf_diename(&die);
+        } else {
+            rc = push_frame(dwarf_diename(&die), file, line, mi, entry, true);
+            file = call_site(cu, &die, &line);
         }
     }
-    free(chain);
     if (rc == 0)
         rc = push_frame(outer ? outer : symname, file, line, mi, entry, false);
     return rc;
@@ -331,6 +426,7 @@ int gg_symbols_resolve(uintptr_t pc, bool is_return, const gg_frame **frames)
 void gg_symbols_reset(void)
 {
     pthread_mutex_lock(&gg_syms.lock);
+    cu_index_free();
     if (gg_syms.dwfl)
         dwfl_end(gg_syms.dwfl);
     for (size_t i = 0; i < gg_syms.strings_cap; i++)

@@ -135,6 +135,29 @@ static void test_count_errors(void **state)
                       NULL);
 }
 
+/* Integers past 64 bits are valid JSON: a 422 naming the field, never a 400. */
+static void test_huge_integers(void **state)
+{
+    const char *f = "quantidadeAtivos";
+    expect_body_error("{\"ativos\": [\"A\"], \"quantidadeAtivos\": 99999999999999999999}",
+                      BOLSA_E_LESS_EQUAL, f, NULL);
+    expect_body_error("{\"ativos\": [\"A\"], \"quantidadeAtivos\": -99999999999999999999}",
+                      BOLSA_E_GREATER_THAN, f, NULL);
+    expect_body_error("{\"ativos\": [\"A\"], \"quantidadeAtivos\": 1, "
+                      "\"seed\": 99999999999999999999}",
+                      BOLSA_E_LESS_EQUAL, "seed", NULL);
+    /* Another field too big does not make a fraction acceptable. */
+    expect_body_error("{\"ativos\": [\"A\"], \"quantidadeAtivos\": 1.5, "
+                      "\"zzz\": 99999999999999999999}",
+                      BOLSA_E_INT_TYPE, f, NULL);
+    bolsa_tx_input in;
+    bolsa_error err = {0};
+    const char *ok = "{\"ativos\": [\"A\"], \"quantidadeAtivos\": 7, "
+                     "\"other\": 99999999999999999999}";
+    assert_int_equal(bolsa_input_tx_body(ok, strlen(ok), MAX_ROWS, &in, &err), BOLSA_E_EXTRA);
+    assert_string_equal(err.loc[1], "other");
+}
+
 static void test_seed_and_extra_errors(void **state)
 {
     expect_body_error("{\"ativos\": [\"A\"], \"quantidadeAtivos\": 1, \"seed\": \"7\"}",
@@ -232,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_ativos_errors),
         cmocka_unit_test(test_ticker_pattern),
         cmocka_unit_test(test_count_errors),
+        cmocka_unit_test(test_huge_integers),
         cmocka_unit_test(test_seed_and_extra_errors),
         cmocka_unit_test(test_strategy),
         cmocka_unit_test(test_list_query_defaults),

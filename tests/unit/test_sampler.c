@@ -118,6 +118,27 @@ static void test_free_running_from_other_thread(void **state)
     gargalo_session_free(s);
 }
 
+static void *start_and_exit(void *arg)
+{
+    gargalo_session **out = arg;
+    if (gargalo_start(out, NULL) == 0)
+        busy_work(2000000);
+    return NULL;
+}
+
+/* A thread that exits with its session running: the timer goes with it; the session can
+ * no longer be stopped, only freed (from any thread). */
+static void test_thread_exits_while_running(void **state)
+{
+    gargalo_session *s = NULL;
+    pthread_t t;
+    pthread_create(&t, NULL, start_and_exit, &s);
+    pthread_join(t, NULL);
+    assert_non_null(s);
+    assert_int_equal(gargalo_stop(s), GARGALO_ESTATE);
+    gargalo_session_free(s);
+}
+
 static void test_adaptive_schedule(void **state)
 {
     gargalo_options o;
@@ -264,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_double_start_is_busy),
         cmocka_unit_test(test_stop_from_other_thread),
         cmocka_unit_test(test_free_running_from_other_thread),
+        cmocka_unit_test(test_thread_exits_while_running),
         cmocka_unit_test(test_adaptive_schedule),
         cmocka_unit_test(test_short_session_gets_100_samples),
         cmocka_unit_test(test_stacks_are_clean),

@@ -18,7 +18,7 @@
 #define NTHREADS 16
 #define NKINDS 4
 
-static volatile uint64_t sink;
+static __thread volatile uint64_t sink;
 
 /* Four distinct functions, so a stack says which thread it came from. */
 #define KIND(n)                                                                            \

@@ -1,0 +1,409 @@
+"""checks.py: the API tests that need code rather than one request and one answer: data
+read back and checked row by row, pagination, concurrency, big saves, bad configuration,
+and the all-or-nothing guarantee under real database failures. Registered in run order."""
+
+import os
+import re
+import statistics
+import subprocess
+import threading
+import time
+
+from cases import check_error_shape, check_server_timing
+from harness import (ARTICLE_TICKERS, SANITIZER_REPORT, Bolsa, SqliteDb, TestFailure, check,
+                     path_with, run_bolsa_once)
+
+TESTS = []  # (name, fn(ctx), slow, timeout_s, db or None)
+T = "/api/v1/transaction"
+VALOR_TEXT = re.compile(r"^\d{1,3}(\.\d{1,2})?$")
+
+
+def test(name, slow=False, timeout=120, db=None):
+    def register(fn):
+        TESTS.append((name, fn, slow, timeout, db))
+        return fn
+    return register
+
+
+def post_ok(server, body, strategy=None, timeout=300):
+    resp = server.post(body, strategy, timeout=timeout)
+    check(resp.status == 201, "POST %r: %r" % (body.get("quantidadeAtivos"), resp))
+    return resp.json()
+
+
+def check_rows(rows, tickers, n):
+    """rows as read from the database: n of them, tickers from the list, valor in
+    1.00..100.00 with at most two decimals."""
+    check(len(rows) == n, "%d new rows in the table, want %d" % (len(rows), n))
+    allowed = set(tickers)
+    for rid, ativo, valor in rows:
+        check(ativo in allowed, "row %d: ativo %r not in the request" % (rid, ativo))
+        check(VALOR_TEXT.match(valor), "row %d: valor %r has more than 2 decimals" % (rid, valor))
+        check(1.0 <= float(valor) <= 100.0, "row %d: valor %s outside 1.00..100.00" % (rid, valor))
+
+
+def walk(server, limit=1000, max_pages=100000, **filters):
+    """Every row through keyset pagination (or the first max_pages pages):
+    [(id, ativo, valor)]."""
+    out, after, pages = [], None, 0
+    while pages < max_pages:
+        resp = server.get(path_with(T, limit=limit, after_id=after, **filters))
+        check(resp.status == 200, "GET page after %r: %r" % (after, resp))
+        body = resp.json()
+        out += [(it["id"], it["ativo"], it["valor"]) for it in body["items"]]
+        pages += 1
+        if body["next_after_id"] is None:
+            return out
+        check(body["next_after_id"] == body["items"][-1]["id"],
+              "next_after_id %r is not the last id of the page" % body["next_after_id"])
+        after = body["next_after_id"]
+    check(max_pages < 100000, "pagination does not end")
+    return out
+
+
+# --- the data ---------------------------------------------------------------------------
+
+
+@test("health_and_server_timing")
+def t_health(ctx):
+    resp = ctx.server.get("/health")
+    check(resp.status == 200, "/health: %r" % resp)
+    check(resp.json().get("database") == ctx.db.kind, "/health names no database: %r" % resp)
+    for method, path in (("GET", "/health"), ("GET", T + "?limit=1"), ("GET", T + "/summary"),
+                         ("GET", "/nope"), ("DELETE", T), ("POST", T + "?save_strategy=x")):
+        check_server_timing(ctx.server.request(method, path))
+
+
+@test("article_request_50000_chunked")
+def t_article(ctx):
+    before, last = ctx.db.count(), ctx.db.max_id()
+    t0 = time.monotonic()
+    body = post_ok(ctx.server, {"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 50000})
+    ctx.note("50,000 rows chunked in %.0f ms (server db_ms %.0f)"
+             % ((time.monotonic() - t0) * 1000, body.get("db_ms", -1)))
+    check(body["saved"] == 50000 and body["strategy"] == "chunked", "answer: %r" % body)
+    check(ctx.db.count() == before + 50000, "count did not grow by 50,000")
+    rows = ctx.db.rows_after(last)
+    check_rows(rows, ARTICLE_TICKERS, 50000)
+    check({r[1] for r in rows} == set(ARTICLE_TICKERS), "some ticker never drawn in 50,000 rows")
+
+
+@test("article_tickers_naive_2000")
+def t_naive(ctx):
+    before, last = ctx.db.count(), ctx.db.max_id()
+    body = post_ok(ctx.server, {"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 2000}, "naive")
+    check(body["saved"] == 2000 and body["strategy"] == "naive", "answer: %r" % body)
+    check(ctx.db.count() == before + 2000, "count did not grow by 2,000")
+    check_rows(ctx.db.rows_after(last), ARTICLE_TICKERS, 2000)
+
+
+@test("valor_and_created_at_through_get")
+def t_get_format(ctx):
+    last = ctx.db.max_id()
+    post_ok(ctx.server, {"ativos": ["PETR4", "VALE3"], "quantidadeAtivos": 500, "seed": 3})
+    items = ctx.server.get(path_with(T, after_id=last, limit=1000)).json()["items"]
+    check(len(items) == 500, "GET after the save returned %d items" % len(items))
+    iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+    for it in items:
+        check(set(it) >= {"id", "ativo", "valor", "created_at"}, "item fields: %r" % it)
+        check(iso.match(it["created_at"]), "created_at %r is not ISO 8601 UTC with ms" % it["created_at"])
+        check(abs(round(it["valor"] * 100) - it["valor"] * 100) < 1e-6,
+              "valor %r has more than 2 decimals" % it["valor"])
+        check(1 <= it["valor"] <= 100, "valor %r outside 1..100" % it["valor"])
+    year = int(items[0]["created_at"][:4])
+    check(abs(year - time.gmtime().tm_year) <= 1, "created_at %r is not now" % items[0]["created_at"])
+
+
+@test("seed_reproducible")
+def t_seed(ctx):
+    def rows_for(seed, strategy=None):
+        last = ctx.db.max_id()
+        body = post_ok(ctx.server, {"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 700, "seed": seed},
+                       strategy)
+        check(body.get("seed") == seed, "answer does not echo the seed: %r" % body)
+        items = ctx.server.get(path_with(T, after_id=last, limit=1000)).json()["items"]
+        check(len(items) == 700, "read back %d rows, want 700" % len(items))
+        return [(it["ativo"], it["valor"]) for it in items]
+    a, b = rows_for(12345), rows_for(12345)
+    check(a == b, "same seed gave different rows")
+    check(rows_for(12345, "naive") == a, "same seed, naive strategy: different rows")
+    check(rows_for(54321) != a, "a different seed gave the same rows")
+
+
+@test("pagination_walks_every_row")
+def t_pagination(ctx):
+    rows = walk(ctx.server)
+    ids = [r[0] for r in rows]
+    check(ids == sorted(set(ids)), "ids not strictly increasing (duplicates or disorder)")
+    db_ids = [r[0] for r in ctx.db.rows_after(0)]
+    check(ids == db_ids, "pagination saw %d rows, the table has %d (gaps or extras)"
+          % (len(ids), len(db_ids)))
+    small = walk(ctx.server, limit=7, max_pages=8)
+    check(small == rows[:56], "limit=7 pages disagree with limit=1000 pages")
+
+
+@test("pagination_filter_by_ativo")
+def t_filter(ctx):
+    counts = {a: n for a, (n, _, _, _) in ctx.db.aggregates().items()}
+    for ticker in ("PETR4", "B3SA3"):
+        rows = walk(ctx.server, ativo=ticker)
+        check(all(r[1] == ticker for r in rows), "filter %s returned other tickers" % ticker)
+        check(len(rows) == counts.get(ticker, 0),
+              "filter %s: %d rows, table has %d" % (ticker, len(rows), counts.get(ticker, 0)))
+        ids = [r[0] for r in rows]
+        check(ids == sorted(set(ids)), "filter %s: ids not strictly increasing" % ticker)
+
+
+@test("summary_matches_table")
+def t_summary(ctx):
+    resp = ctx.server.get(T + "/summary")
+    check(resp.status == 200, "summary: %r" % resp)
+    items = resp.json()["items"]
+    agg = ctx.db.aggregates()
+    check(sum(it["count"] for it in items) == ctx.db.count(), "summary counts do not add up to the table")
+    check([it["ativo"] for it in items] == sorted(agg), "summary tickers/order: %r" % [it["ativo"] for it in items])
+    for it in items:
+        n, lo, hi, mean = agg[it["ativo"]]
+        check(it["count"] == n, "%s count %d, table %d" % (it["ativo"], it["count"], n))
+        check(round(it["min"] * 100) == lo and round(it["max"] * 100) == hi,
+              "%s min/max %r/%r, table %d/%d cents" % (it["ativo"], it["min"], it["max"], lo, hi))
+        check(it["min"] <= it["mean"] <= it["max"], "%s mean %r outside min..max" % (it["ativo"], it["mean"]))
+        check(abs(it["mean"] - mean) <= 0.006, "%s mean %r, table %r" % (it["ativo"], it["mean"], mean))
+
+
+# --- concurrency, size, timing ------------------------------------------------------------
+
+
+@test("concurrent_posts", timeout=240)
+def t_concurrent(ctx):
+    before = ctx.db.count()
+    saved, errors, lock = [], [], threading.Lock()
+
+    def worker(i):
+        for j in range(4):
+            strategy = "naive" if (i + j) % 4 == 0 else "chunked"
+            n = 1 + (i * 37 + j * 101) % (150 if strategy == "naive" else 4000)
+            try:
+                resp = ctx.server.post({"ativos": ARTICLE_TICKERS, "quantidadeAtivos": n}, strategy,
+                                       timeout=120)
+                with lock:
+                    if resp.status == 201 and resp.json().get("saved") == n:
+                        saved.append(n)
+                    else:
+                        errors.append("%s %d: %r" % (strategy, n, resp))
+            except Exception as e:  # noqa: BLE001 - any failure is a test failure
+                with lock:
+                    errors.append("%s %d: %r" % (strategy, n, e))
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(16)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 200
+    for t in threads:
+        t.join(max(0, deadline - time.monotonic()))
+    check(not any(t.is_alive() for t in threads), "concurrent POSTs still running after 200 s")
+    check(not errors, "%d failed requests, first: %s" % (len(errors), errors[:3]))
+    check(ctx.db.count() == before + sum(saved),
+          "count grew by %d, answers said %d" % (ctx.db.count() - before, sum(saved)))
+    check(ctx.server.get("/health").status == 200, "unhealthy after the concurrent POSTs")
+
+
+@test("timing_50000_rows", slow=True, timeout=300)
+def t_timing(ctx):
+    """Not a pass/fail speed limit (the machine is shared): prints medians for the record."""
+    def median_ms(strategy, runs):
+        times = []
+        for _ in range(runs):
+            t0 = time.monotonic()
+            post_ok(ctx.server, {"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 50000}, strategy)
+            times.append((time.monotonic() - t0) * 1000)
+        return statistics.median(times), times
+    chunked, all_c = median_ms("chunked", 5)
+    naive, all_n = median_ms("naive", 1 if ctx.db.kind == "postgresql" else 3)
+    ctx.note("50,000 rows: chunked median %.0f ms %s; naive median %.0f ms %s"
+             % (chunked, [round(t) for t in all_c], naive, [round(t) for t in all_n]))
+    check(chunked < naive, "chunked (%.0f ms) not faster than naive (%.0f ms)" % (chunked, naive))
+
+
+@test("one_million_rows_chunked", slow=True, timeout=400)
+def t_million(ctx):
+    before = ctx.db.count()
+    t0 = time.monotonic()
+    body = post_ok(ctx.server, {"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 1000000}, timeout=360)
+    ctx.note("1,000,000 rows chunked in %.1f s" % (time.monotonic() - t0))
+    check(body["saved"] == 1000000, "answer: %r" % body)
+    check(ctx.db.count() == before + 1000000, "count did not grow by 1,000,000")
+
+
+@test("concurrent_start_migrates_once", timeout=120)
+def t_concurrent_start(ctx):
+    """Three servers start at once on an empty database: all come up, and the schema is
+    created once (no duplicate-object errors, one version row per migration)."""
+    if ctx.db.kind == "postgresql":
+        ctx.db.query("CREATE DATABASE race")
+        url = ctx.db.url.rsplit("/", 1)[0] + "/race"
+        versions = lambda: ctx.db.query("SELECT version FROM schema_version ORDER BY version",
+                                        database="race")
+    else:
+        url = "sqlite:" + os.path.join(ctx.workdir, "race.db")
+        versions = None
+    servers = [ctx.track(Bolsa(ctx.args.bolsa, url, ctx.workdir, "bolsa-race%d" % i))
+               for i in range(3)]
+    try:
+        for srv in servers:
+            srv.launch()
+        for srv in servers:
+            srv.wait_ready(60)
+        for i, srv in enumerate(servers):
+            post_ok(srv, {"ativos": ["PETR4"], "quantidadeAtivos": 10 + i})
+            check(srv.get(T + "/summary").json()["items"][0]["count"] >= 10 + i, "summary after race")
+        if versions:
+            v = [int(r[0]) for r in versions()]
+            check(v == list(range(1, len(v) + 1)) and v, "schema_version rows: %r" % v)
+    finally:
+        ctx.stop_tracked()
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def expect_refused(ctx, args, words, env=None):
+    code, out = run_bolsa_once(ctx.args.bolsa, args, env=env)
+    check(code != 0, "bolsa %s exited 0" % " ".join(args))
+    check(not SANITIZER_REPORT.search(out), "sanitizer report:\n" + out[-2000:])
+    for w in words:
+        check(w.lower() in out.lower(), "bolsa %s: message lacks %r:\n%s" % (" ".join(args), w, out[-500:]))
+
+
+@test("bad_config_is_refused")
+def t_bad_config(ctx):
+    db = ["--database-url", ctx.db.url, "--port", "0"]
+    expect_refused(ctx, ["--port", "70000"] + db[:2], ["port"])
+    expect_refused(ctx, ["--port", "abc"] + db[:2], ["port", "abc"])
+    expect_refused(ctx, ["--port", "-1"] + db[:2], ["port"])
+    expect_refused(ctx, ["--threads", "0"] + db, ["threads"])
+    expect_refused(ctx, ["--max-rows", "0"] + db, ["max-rows"])
+    expect_refused(ctx, ["--bogus"] + db, ["bogus"])
+    expect_refused(ctx, ["--port"], ["port"])
+    expect_refused(ctx, db[2:], ["port"], env={"BOLSA_PORT": "x"})
+    expect_refused(ctx, ["--port", "0", "--database-url", "mysql://x"], ["mysql://x"])
+    expect_refused(ctx, ["--port", "0", "--database-url",
+                         "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=3"],
+                   ["database", "refused"])
+    expect_refused(ctx, ["--port", "0", "--database-url", "sqlite:/nonexistent-dir/x/bolsa.db"],
+                   ["database", "nonexistent-dir"])
+    expect_refused(ctx, ["--host", "256.1.1.1"] + db[:2] + ["--port", "0"], ["256.1.1.1"])
+
+
+@test("port_in_use_is_refused")
+def t_port_in_use(ctx):
+    expect_refused(ctx, ["--port", str(ctx.server.port), "--database-url", ctx.db.url],
+                   [str(ctx.server.port)])
+
+
+# --- all or nothing -----------------------------------------------------------------------
+
+
+@test("sqlite_disk_full_saves_nothing", db="sqlite", timeout=180)
+def t_sqlite_full(ctx):
+    """A real failure half-way through a chunked save: the database lives on a 2 MiB tmpfs,
+    so the transaction runs out of space part-way. Nothing of it may remain."""
+    mnt = os.path.join(ctx.workdir, "small-fs")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        return sqlite_locked_saves_nothing(ctx)
+    try:
+        db = SqliteDb(mnt, "full.db")
+        srv = ctx.track(Bolsa(ctx.args.bolsa, db.url, ctx.workdir, "bolsa-full").start())
+        post_ok(srv, {"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 1000})
+        check(db.count() == 1000, "the first 1,000 rows did not fit")
+        resp = srv.post({"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 300000}, timeout=120)
+        check(resp.status in (500, 503, 507), "save on a full disk: %r" % resp)
+        ctx.note("full disk: %d %s" % (resp.status, resp.json()["detail"][0]["msg"]))
+        d = check_error_shape(resp)
+        check(d["type"].startswith("database"), "error type %r" % d["type"])
+        check(db.count() == 1000, "a failed chunked save left %d rows behind" % (db.count() - 1000))
+        check(srv.get("/health").status in (200, 503), "/health broken after a full disk")
+        srv.stop()
+        check(db.count() == 1000, "rows appeared after the server stopped")
+    finally:
+        ctx.stop_tracked()
+        subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+
+
+def sqlite_locked_saves_nothing(ctx):
+    """Where tmpfs cannot be mounted (not root): another process holds the write lock for
+    longer than the server's busy timeout, so the save cannot start and must save nothing."""
+    import sqlite3
+    ctx.note("tmpfs mount not permitted: testing a held write lock instead (takes ~30 s)")
+    before = ctx.db.count()
+    con = sqlite3.connect(ctx.db.path, timeout=5, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        resp = ctx.server.post({"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 20000}, timeout=120)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    check(resp.status in (500, 503), "save while locked: %r" % resp)
+    check_error_shape(resp)
+    check(ctx.db.count() == before, "a failed save changed the row count")
+
+
+def wait_copy_running(db, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = int(db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%'"
+                         " AND state = 'active'")[0][0])
+        if n:
+            return
+        time.sleep(0.02)
+    raise TestFailure("the COPY never showed up in pg_stat_activity")
+
+
+@test("pg_crash_during_copy_saves_nothing", db="postgresql", timeout=240)
+def t_pg_crash(ctx):
+    before = ctx.db.count()
+    result = {}
+
+    def big_post():
+        try:
+            result["resp"] = ctx.server.post({"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 3000000},
+                                             timeout=180)
+        except Exception as e:  # noqa: BLE001
+            result["exc"] = e
+
+    t = threading.Thread(target=big_post, daemon=True)
+    t.start()
+    wait_copy_running(ctx.db)
+    time.sleep(0.3)  # let some rows stream in
+    ctx.db.crash()
+    try:
+        t.join(120)
+        check(not t.is_alive(), "the request did not end after the database died")
+        resp = result.get("resp")
+        check(resp is not None, "no HTTP answer: %r" % result.get("exc"))
+        check(resp.status in (500, 503), "save interrupted by a crash: %r" % resp)
+        check_error_shape(resp)
+        health = ctx.server.get("/health", timeout=30)
+        check(health.status == 503, "/health while the database is down: %r" % health)
+        check_server_timing(health)
+        down = ctx.server.post({"ativos": ["PETR4"], "quantidadeAtivos": 5}, timeout=30)
+        check(down.status == 503, "POST while the database is down: %r" % down)
+        check(ctx.server.get(T + "?limit=1", timeout=30).status == 503, "GET while down is not 503")
+    finally:
+        ctx.db.resume()
+    ctx.server.wait_healthy(30)
+    check(ctx.db.count() == before, "%d rows of the interrupted COPY survived" % (ctx.db.count() - before))
+    post_ok(ctx.server, {"ativos": ["PETR4"], "quantidadeAtivos": 10})
+    check(ctx.db.count() == before + 10, "saving after the restart did not work")
+
+
+@test("server_stops_cleanly", timeout=60)
+def t_stop(ctx):
+    """Last: SIGTERM ends the server with 0, and no sanitizer complained in any log."""
+    code = ctx.server.stop()
+    check(code == 0, "bolsa exited with %r on SIGTERM:\n%s" % (code, ctx.server.tail()))
+    for srv in ctx.all_servers:
+        m = SANITIZER_REPORT.search(srv.log_text())
+        check(not m, "sanitizer report in %s:\n%s" % (srv.log_path, srv.log_text()[m.start() - 200:][:3000] if m else ""))
