@@ -5,22 +5,30 @@
 #include "bolsa/store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct bolsa_slot {
-    void *conn; /* NULL: not connected yet, or dropped after a failure */
-    int busy;
+    void *conn;       /* NULL: not connected yet, or dropped after a failure */
+    atomic_int busy;  /* taken with a compare-and-swap */
 } bolsa_slot;
 
+/* Checking a slot out is lock-free while one is free: under load the pool's mutex was a
+ * hot spot. Only a thread that finds every slot busy takes the mutex and sleeps. */
 struct bolsa_store {
     const bolsa_store_backend *be;
     char *url;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* only for sleeping until a slot is freed */
     pthread_cond_t freed;
+    atomic_int waiters;
     int size;
     bolsa_slot *slots;
 };
+
+/* The slot this thread used last: with one connection per HTTP worker, each worker
+ * usually finds its own slot free and never touches another's cache line. */
+static __thread int bolsa_store_hint;
 
 int bolsa_store_backend_for(const char *url, const bolsa_store_backend **out, bolsa_error *err)
 {
@@ -44,24 +52,40 @@ static void bolsa_store_release(bolsa_store *s, bolsa_slot *slot, int rc)
         s->be->disconnect(slot->conn);
         slot->conn = NULL;
     }
-    pthread_mutex_lock(&s->lock);
-    slot->busy = 0;
-    pthread_cond_signal(&s->freed);
-    pthread_mutex_unlock(&s->lock);
+    /* Sequentially consistent with the waiter's count-then-scan: either it sees this
+     * slot free, or this sees it waiting and wakes it under the lock it sleeps with. */
+    atomic_store(&slot->busy, 0);
+    if (atomic_load(&s->waiters) > 0) {
+        pthread_mutex_lock(&s->lock);
+        pthread_cond_signal(&s->freed);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+/* A free slot taken without waiting, starting from this thread's last one; or NULL. */
+static bolsa_slot *bolsa_store_try_slot(bolsa_store *s)
+{
+    for (int k = 0; k < s->size; k++) {
+        int i = (bolsa_store_hint + k) % s->size;
+        int free_ = 0;
+        if (atomic_compare_exchange_strong(&s->slots[i].busy, &free_, 1)) {
+            bolsa_store_hint = i;
+            return &s->slots[i];
+        }
+    }
+    return NULL;
 }
 
 static bolsa_slot *bolsa_store_wait_slot(bolsa_store *s)
 {
-    bolsa_slot *slot = NULL;
+    bolsa_slot *slot = bolsa_store_try_slot(s);
+    if (slot)
+        return slot;
     pthread_mutex_lock(&s->lock);
-    for (;;) {
-        for (int i = 0; i < s->size && !slot; i++)
-            slot = s->slots[i].busy ? NULL : &s->slots[i];
-        if (slot)
-            break;
+    atomic_fetch_add(&s->waiters, 1);
+    while (!(slot = bolsa_store_try_slot(s)))
         pthread_cond_wait(&s->freed, &s->lock);
-    }
-    slot->busy = 1;
+    atomic_fetch_sub(&s->waiters, 1);
     pthread_mutex_unlock(&s->lock);
     return slot;
 }

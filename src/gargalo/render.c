@@ -93,19 +93,6 @@ static char *temp_name(const char *path)
     return t;
 }
 
-/* Makes the rename itself durable; a failure here loses nothing already written. */
-static void sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
-    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 static int write_atomic(const char *path, const char *p, size_t n)
 {
     char *tmp = temp_name(path);
@@ -116,16 +103,16 @@ static int write_atomic(const char *path, const char *p, size_t n)
         free(tmp);
         return GARGALO_EIO;
     }
-    /* mkstemp makes the file private; a profile is an ordinary readable document. */
-    int rc = fchmod(fd, 0644) || write_all(fd, p, n) || fsync(fd) ? GARGALO_EIO : 0;
+    /* mkstemp makes the file private; a profile is an ordinary readable document.
+     * No fsync: rename alone makes readers see the whole old file or the whole new one,
+     * and surviving a power cut is not worth milliseconds on a live server's response. */
+    int rc = fchmod(fd, 0644) || write_all(fd, p, n) ? GARGALO_EIO : 0;
     if (close(fd) != 0)
         rc = GARGALO_EIO;
     if (!rc && rename(tmp, path) != 0)
         rc = GARGALO_EIO;
     if (rc)
         unlink(tmp);
-    else
-        sync_dir(path);
     free(tmp);
     return rc;
 }
