@@ -108,13 +108,13 @@ static uint64_t interrupted_pc(const void *ucv)
 #endif
 }
 
-static void arm(struct gg_sampler *sp, unsigned us)
+static int arm(struct gg_sampler *sp, unsigned us)
 {
     struct itimerspec its;
     its.it_interval.tv_sec = us / 1000000;
     its.it_interval.tv_nsec = (long)(us % 1000000) * 1000;
     its.it_value = its.it_interval;
-    timer_settime(sp->timer, 0, &its, NULL);
+    return timer_settime(sp->timer, 0, &its, NULL);
 }
 
 /* The current stack's return addresses, innermost first. unw_backtrace is the fast path
@@ -397,15 +397,23 @@ static int arm_timer(struct gg_sampler *sp)
     gg_current = sp;
     atomic_store(&sp->running, 1);
     atomic_signal_fence(memory_order_seq_cst);
-    struct itimerspec its = {{sp->interval_us / 1000000, (long)(sp->interval_us % 1000000) * 1000},
-                             {sp->interval_us / 1000000, (long)(sp->interval_us % 1000000) * 1000}};
-    if (timer_settime(sp->timer, 0, &its, NULL) != 0) {
+    if (arm(sp, sp->interval_us) != 0) {
         atomic_store(&sp->running, 0);
         gg_current = NULL;
         timer_delete(sp->timer);
         return GARGALO_ETIMER;
     }
     return 0;
+}
+
+static void restore_mask(const struct gg_sampler *sp)
+{
+    if (sp->reblock) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPROF);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+    }
 }
 
 /* Order matters: the handler must stop looking at sp (TLS cleared) before the timer goes,
@@ -417,12 +425,7 @@ static void disarm(struct gg_sampler *sp)
     atomic_signal_fence(memory_order_seq_cst);
     timer_delete(sp->timer);
     pthread_setspecific(gg_exit_key, NULL);
-    if (sp->reblock) {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGPROF);
-        pthread_sigmask(SIG_BLOCK, &set, NULL);
-    }
+    restore_mask(sp);
 }
 
 static void describe_thread(gargalo_session *s, const gargalo_options *o)
@@ -452,6 +455,7 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt)
     unblock_sigprof(sp);
     warm_up_thread(sp);
     if ((rc = arm_timer(sp))) {
+        restore_mask(sp);
         sampler_free(sp);
         free(s);
         return rc;
