@@ -62,7 +62,7 @@ typedef struct gargalo_options {
      * 10 ms session still has about 100 samples, and slows down as the session grows so a
      * long one costs only a few percent. Any other value is fixed (min 50, max 1000000). */
     unsigned interval_us;
-    /* With an adaptive interval: the interval it never grows past (default 1000). */
+    /* With an adaptive interval: the interval it never grows past (default 2000). */
     unsigned max_interval_us;
     /* Room for raw stack frames, in program counters (default 4 Mi, about 32 MiB of
      * address space, touched only as it fills). When full, later samples are counted in
@@ -93,6 +93,12 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt);
  * started the session. After it the session is self-contained and may be rendered from
  * any thread. Errors: GARGALO_EINVAL, GARGALO_ESTATE (not running or wrong thread). */
 int gargalo_stop(gargalo_session *s);
+
+/* Optional, at start-up: reads the symbol tables and debug information of the program and
+ * of every library loaded now, so that the first gargalo_stop does not pay for it (tens
+ * of milliseconds with libc's debug file). Later gargalo_stop calls load what is missing
+ * anyway. Errors: GARGALO_EIO when /proc/self/maps cannot be read. Thread-safe. */
+int gargalo_preload(void);
 
 /* Frees a session, stopping it first if it is still running (on its own thread).
  * NULL is a no-op. */

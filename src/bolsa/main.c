@@ -40,6 +40,7 @@ static int bolsa_run(const bolsa_config *cfg)
     /* The request chain: the profiling middleware around the routes. */
     bolsa_profiling profiling;
     bolsa_profiling_init(&profiling, cfg, (bolsa_endpoint){bolsa_routes_handle, &app});
+    bolsa_profiling_prepare(&profiling);
     bolsa_server_options opt = {.host = cfg->host, .port = cfg->port,
                                 .threads = cfg->threads, .max_body = BOLSA_MAX_BODY,
                                 .endpoint = bolsa_profiling_endpoint(&profiling)};

@@ -215,6 +215,14 @@ void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_end
     atomic_init(&p->sequence, 0);
 }
 
+void bolsa_profiling_prepare(const bolsa_profiling *p)
+{
+    int rc = p->enabled ? gargalo_preload() : 0;
+    if (rc)
+        fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n",
+                gargalo_strerror(rc));
+}
+
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p)
 {
     return (bolsa_endpoint){profiling_handle, p};

@@ -23,6 +23,10 @@ typedef struct bolsa_profiling {
 /* Sets p up from the configuration, wrapping next. cfg must outlive p. */
 void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_endpoint next);
 
+/* When enabled: loads symbols and debug information now, at start-up, so the first
+ * profiled request does not wait for them. */
+void bolsa_profiling_prepare(const bolsa_profiling *p);
+
 /* The endpoint to give the server: p wrapped around its next endpoint. */
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p);
 

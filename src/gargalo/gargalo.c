@@ -6,6 +6,7 @@
 
 #include "gargalo.h"
 #include "gargalo/session.h"
+#include "gargalo/symbols.h"
 
 const char *gargalo_strerror(int err)
 {
@@ -22,12 +23,17 @@ const char *gargalo_strerror(int err)
     }
 }
 
+int gargalo_preload(void)
+{
+    return gg_symbols_preload() == 0 ? 0 : GARGALO_EIO;
+}
+
 void gargalo_options_init(gargalo_options *opt)
 {
     memset(opt, 0, sizeof(*opt));
     opt->clock = GARGALO_CLOCK_WALL;
     opt->interval_us = 0;
-    opt->max_interval_us = 1000;
+    opt->max_interval_us = 2000;
     opt->max_frames = (size_t)4 << 20;
     opt->max_depth = 256;
 }

@@ -280,21 +280,21 @@ static int install_handler(void)
 
 static int check_options(const gargalo_options *in, gargalo_options *o)
 {
-    gargalo_options_init(o);
-    if (in)
-        *o = *in;
+    gargalo_options def;
+    gargalo_options_init(&def);
+    *o = in ? *in : def;
     if (o->clock != GARGALO_CLOCK_WALL && o->clock != GARGALO_CLOCK_CPU)
         return GARGALO_EINVAL;
     if (o->interval_us && (o->interval_us < GG_INTERVAL_MIN_US || o->interval_us > GG_INTERVAL_MAX_US))
         return GARGALO_EINVAL;
     if (!o->max_interval_us) /* zero members mean the defaults */
-        o->max_interval_us = 1000;
+        o->max_interval_us = def.max_interval_us;
     if (o->max_interval_us < GG_INTERVAL_MIN_US || o->max_interval_us > GG_INTERVAL_MAX_US)
         return GARGALO_EINVAL;
     if (!o->max_depth)
-        o->max_depth = 256;
+        o->max_depth = def.max_depth;
     if (!o->max_frames)
-        o->max_frames = (size_t)4 << 20;
+        o->max_frames = def.max_frames;
     if (o->max_depth > GG_DEPTH_MAX || o->max_frames < o->max_depth + GG_SKIP_MAX ||
         o->max_frames > ((size_t)1 << 32))
         return GARGALO_EINVAL;

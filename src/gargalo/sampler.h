@@ -13,7 +13,7 @@
 
 /* The adaptive interval (options.interval_us == 0) starts here and doubles every
  * GG_ADAPT_STEP timer signals until it reaches options.max_interval_us. At 70 us a 10 ms
- * session gets about 120 samples; after about 120 ms the interval is 1 ms. */
+ * session gets about 120 samples; after about a quarter second the interval is 2 ms. */
 #define GG_ADAPT_START_US 70u
 #define GG_ADAPT_STEP 100u
 

@@ -514,6 +514,26 @@ int gg_symbols_resolve(uintptr_t pc, bool is_return, const gg_frame **frames)
     return (int)slot->count;
 }
 
+/* Loads one module's debug information and builds its symbol index now. */
+static int preload_module(Dwfl_Module *mod, void **userdata, const char *name,
+                          Dwarf_Addr base, void *arg)
+{
+    Dwarf_Addr bias;
+    dwfl_module_getdwarf(mod, &bias); /* none is fine: the symbol table still names code */
+    module_sym_lookup(mod, (uintptr_t)base);
+    return DWARF_CB_OK;
+}
+
+int gg_symbols_preload(void)
+{
+    gg_symbols_lock();
+    int rc = report_modules();
+    if (rc == 0)
+        dwfl_getmodules(gg_syms.dwfl, preload_module, NULL, 0);
+    gg_symbols_unlock();
+    return rc == 0 ? 0 : -1;
+}
+
 void gg_symbols_reset(void)
 {
     pthread_mutex_lock(&gg_syms.lock);

@@ -26,6 +26,11 @@ void gg_symbols_unlock(void);
  * gg_symbols_resolve or gg_symbols_unlock; copy them (gg_session_add_frame does). */
 int gg_symbols_resolve(uintptr_t pc, bool is_return, const gg_frame **frames);
 
+/* Reads the module list, then every module's symbols and debug information, so later
+ * resolutions find them loaded (takes the lock itself). Returns 0, or -1 when the module
+ * list could not be read. */
+int gg_symbols_preload(void);
+
 /* Empties the cache and closes the debug information (takes the lock itself). The next
  * resolution starts cold: for tests and measurements, or after heavy dlclose use. */
 void gg_symbols_reset(void);
