@@ -3,6 +3,7 @@
  * start-up, and a fixed pool of connections handed to one request at a time.
  */
 #include "bolsa/store.h"
+#include "bolsa/timing.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,6 +43,15 @@ int bolsa_store_backend_for(const char *url, const bolsa_store_backend **out, bo
                                "postgresql://... or postgres://...)",
                                url);
     return BOLSA_E_OK;
+}
+
+size_t bolsa_row_source_pull(const bolsa_row_source *src, bolsa_row *rows,
+                             bolsa_save_result *res)
+{
+    uint64_t t0 = bolsa_now_ns();
+    size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);
+    res->generate_ns += bolsa_now_ns() - t0;
+    return n;
 }
 
 /* Returns a slot to the pool. A connection whose database became unreachable is

@@ -37,6 +37,11 @@ typedef struct bolsa_save_result {
     uint64_t db_ns;        /* time spent in the database */
 } bolsa_save_result;
 
+/* Pulls the next chunk (up to BOLSA_CHUNK_ROWS rows) from src, adding the time it took to
+ * res->generate_ns so that generating and saving are timed apart. Returns the count. */
+size_t bolsa_row_source_pull(const bolsa_row_source *src, bolsa_row *rows,
+                             bolsa_save_result *res);
+
 typedef struct bolsa_list_query {
     const char *ativo; /* NULL: every ticker */
     int64_t after_id;  /* rows with id > after_id, in id order */

@@ -5,6 +5,7 @@
  * Not thread-safe per connection: store.c hands each connection to one thread at a time.
  */
 #include "bolsa/store.h"
+#include "bolsa/timing.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -25,13 +26,6 @@ typedef struct pg_conn {
 } pg_conn;
 
 /* --- errors ------------------------------------------------------------------------ */
-
-static uint64_t pg_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* libpq's messages span lines ("ERROR: ...\nDETAIL: ..."); the first says what failed. */
 static const char *pg_first_line(const char *msg, char *buf, size_t size)
@@ -311,15 +305,6 @@ static size_t pg_copy_line(char *dst, const bolsa_row *row)
     return n;
 }
 
-/* Pulls the next rows from the source, timing it apart from the database work. */
-static size_t pg_pull(const bolsa_row_source *src, bolsa_row *rows, bolsa_save_result *res)
-{
-    uint64_t t0 = pg_now_ns();
-    size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);
-    res->generate_ns += pg_now_ns() - t0;
-    return n;
-}
-
 /* Streams every row into an open COPY; *rows_sent counts what went out. */
 static int pg_copy_rows(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
                         uint64_t *rows_sent, bolsa_error *err)
@@ -330,7 +315,7 @@ static int pg_copy_rows(pg_conn *c, const bolsa_row_source *src, bolsa_save_resu
         return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     size_t used = 0, n;
     int rc = BOLSA_E_OK;
-    while (!rc && (n = pg_pull(src, rows, res)) > 0) {
+    while (!rc && (n = bolsa_row_source_pull(src, rows, res)) > 0) {
         for (size_t i = 0; i < n; i++)
             used += pg_copy_line(buf + used, &rows[i]);
         *rows_sent += n;
@@ -428,7 +413,7 @@ static int pg_save_naive(pg_conn *c, const bolsa_row_source *src, bolsa_save_res
     bolsa_row rows[BOLSA_CHUNK_ROWS];
     int rc = pg_prepare_insert(c, err);
     size_t n;
-    while (!rc && (n = pg_pull(src, rows, res)) > 0) {
+    while (!rc && (n = bolsa_row_source_pull(src, rows, res)) > 0) {
         for (size_t i = 0; i < n && !rc; i++) {
             rc = pg_insert_one(c, &rows[i], err);
             if (!rc)
@@ -442,13 +427,13 @@ static int pg_save(void *conn, bolsa_strategy strategy, const bolsa_row_source *
                    bolsa_save_result *res, bolsa_error *err)
 {
     pg_conn *c = conn;
-    uint64_t t0 = pg_now_ns();
+    uint64_t t0 = bolsa_now_ns();
     memset(res, 0, sizeof(*res));
     int rc = pg_ready(c, err);
     if (!rc)
         rc = strategy == BOLSA_SAVE_NAIVE ? pg_save_naive(c, src, res, err)
                                           : pg_save_chunked(c, src, res, err);
-    res->db_ns = pg_now_ns() - t0 - res->generate_ns;
+    res->db_ns = bolsa_now_ns() - t0 - res->generate_ns;
     return rc;
 }
 

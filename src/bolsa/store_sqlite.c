@@ -231,9 +231,7 @@ static int bolsa_sqlite_save_chunked(bolsa_sqlite *c, const bolsa_row_source *sr
     bolsa_sqlite_now(created_at, sizeof(created_at));
     int rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
     while (!rc) {
-        uint64_t t0 = bolsa_now_ns();
-        size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);
-        res->generate_ns += bolsa_now_ns() - t0;
+        size_t n = bolsa_row_source_pull(src, rows, res);
         if (n == 0)
             break;
         rc = bolsa_sqlite_insert_chunk(c, rows, n, created_at, err);
@@ -259,9 +257,7 @@ static int bolsa_sqlite_save_naive(bolsa_sqlite *c, const bolsa_row_source *src,
     bolsa_sqlite_now(created_at, sizeof(created_at));
     int rc = bolsa_sqlite_prepare_insert(c, 1, &c->insert_one, err);
     while (!rc) {
-        uint64_t t0 = bolsa_now_ns();
-        size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);
-        res->generate_ns += bolsa_now_ns() - t0;
+        size_t n = bolsa_row_source_pull(src, rows, res);
         if (n == 0)
             break;
         for (size_t i = 0; i < n && !rc; i++) {
