@@ -45,6 +45,7 @@ FULL = {
     "scale": [(1_000, 5), (50_000, 7), (1_000_000, 3), (10_000_000, 1)],
     "render_samples": 20_000, "render_repeat": 5,
     "symbolize_rows": 20_000,
+    "signal_runs": 9, "signal_loop_ms": 40,
 }
 QUICK = {
     "save_rows": 5_000, "save_pairs": 1,
@@ -55,6 +56,7 @@ QUICK = {
     "scale": [(1_000, 1), (20_000, 1), (100_000, 1)],
     "render_samples": 2_000, "render_repeat": 1,
     "symbolize_rows": 2_000,
+    "signal_runs": 1, "signal_loop_ms": 20,
 }
 
 # The article's own stack on this machine: FastAPI 0.92 + SQLAlchemy 1.4 + uvicorn,
@@ -488,6 +490,46 @@ def case_naive(ctx):
             default_ms=default, naive_ms=naive)
 
 
+def signal_floor(ctx):
+    """signal_floor's figures, run once per harness run: what one SIGPROF from a
+    per-thread timer costs the interrupted thread here, with no profiler at all."""
+    if "signal_floor" not in ctx.facts:
+        cfg = ctx.cfg
+        ctx.facts["signal_floor"] = run_json(
+            [ctx.bench_bin("signal_floor"), "--runs", str(cfg["signal_runs"]),
+             "--ms", str(cfg["signal_loop_ms"])], 120)
+    return ctx.facts["signal_floor"]
+
+
+def case_signal(ctx):
+    """The machine's cost of one timer signal: empty handler, and with unw_backtrace."""
+    r = signal_floor(ctx)
+    others = "; ".join(f"at {iv['interval_us']} us {iv['empty']['cost_us']:.1f} / "
+                       f"{iv['unwind']['cost_us']:.1f} us"
+                       for iv in r["intervals"] if iv["interval_us"] != r["interval_us"])
+    ctx.add("Signal floor: one timer signal (empty handler / with unwind)",
+            f"{r['empty_us']:.1f} / {r['unwind_us']:.1f} us",
+            f"no profiler: {r['loop_ms']:.0f} ms loop, SIGPROF every {r['interval_us']} us "
+            f"({r['signals']} signals); {others}", None, "reported", None, **r)
+
+
+def signal_floor_row(ctx, case, samples, request_ms, measured_pct):
+    """A derived row: `samples` signals at the machine's per-signal cost, as a share of a
+    `request_ms` request, beside the profiler's measured overhead on that request."""
+    try:
+        r = signal_floor(ctx)
+    except Exception as e:  # the request's own row stands; say why this one is missing
+        log(f"no signal floor for {case!r}: {e}")
+        return None
+    empty = samples * r["empty_us"] / 1000 / request_ms * 100
+    unwind = samples * r["unwind_us"] / 1000 / request_ms * 100
+    ctx.add(case, f"+{empty:.1f}% / +{unwind:.1f}%",
+            f"profiled request measured {measured_pct:+.1f}%", None,
+            "reported", None, samples=samples, request_ms=request_ms,
+            empty_pct=empty, unwind_pct=unwind, measured_pct=measured_pct)
+    return empty
+
+
 def case_overhead(ctx):
     """The naive request, seconds long, with and without ?profile=true."""
     cfg = ctx.cfg
@@ -515,6 +557,9 @@ def case_overhead(ctx):
             fmt_ms(q), f"unprofiled {fmt_ms(p)}", r, "<= +3%", r <= 1.03,
             ratio_pct=True, plain_ms=plain, profiled_ms=profiled, samples=samples,
             **pair_ratios(plain, profiled))
+    s = median(samples)
+    signal_floor_row(ctx, f"Profiler overhead, signal floor: {s:.0f} samples x one signal "
+                     f"(empty / unwind) in {fmt_ms(p)}", s, p, (r - 1) * 100)
 
 
 def read_profile_summary(path):
@@ -570,6 +615,10 @@ def case_short(ctx):
             ">= 100 samples, <= +10%", s >= 100 and r <= 1.10, ratio_pct=True,
             rows=n, plain_ms=plain, profiled_ms=profiled, samples=samples,
             **pair_ratios(plain, profiled))
+    # What the goal asks for (100 samples in 10 ms) costs this much in signals alone.
+    target = cfg["short_target_ms"]
+    signal_floor_row(ctx, f"Short request, signal floor: 100 samples x one signal "
+                     f"(empty / unwind) in {target:.0f} ms", 100, target, (r - 1) * 100)
 
 
 def wrk_rps(ctx, port, seconds):
@@ -698,6 +747,7 @@ CASES = [
     ("sqlite-save", case_sqlite_save),
     ("pg-save", case_pg_save),
     ("naive", case_naive),
+    ("signal", case_signal),
     ("overhead", case_overhead),
     ("short", case_short),
     ("http", case_http),
@@ -730,18 +780,24 @@ def machine_info():
                                 capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         commit = None
+    try:
+        dirty = bool(subprocess.run(["git", "-C", ROOT, "status", "--porcelain",
+                                     "--untracked-files=no"], capture_output=True,
+                                    text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.TimeoutExpired):
+        dirty = None
     return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
             "mem_bytes": mem, "loadavg_at_start": os.getloadavg(), "commit": commit,
-            "python": platform.python_version()}
+            "dirty": dirty, "python": platform.python_version()}
 
 
 def met_str(met):
     return {True: "yes", False: "**no**", None: "-"}.get(met, str(met))
 
 
-def print_table(ctx):
-    print("| case | measured | floor / anchor | ratio | goal | met? |")
-    print("|---|---|---|---|---|---|")
+def table_lines(ctx):
+    lines = ["| case | measured | floor / anchor | ratio | goal | met? |",
+             "|---|---|---|---|---|---|"]
     for r in ctx.results:
         pct = r["details"].get("ratio_pct", False)
         met = r["met"]
@@ -749,8 +805,9 @@ def print_table(ctx):
             met = "ERROR"
         elif r["details"].get("skipped"):
             met = "skipped"
-        print(f"| {r['case']} | {r['measured']} | {r['floor']} | {ratio_str(r['ratio'], pct)} "
-              f"| {r['goal']} | {met_str(met)} |")
+        lines.append(f"| {r['case']} | {r['measured']} | {r['floor']} "
+                     f"| {ratio_str(r['ratio'], pct)} | {r['goal']} | {met_str(met)} |")
+    return lines
 
 
 def context_rows(ctx):
@@ -778,23 +835,50 @@ def context_rows(ctx):
     ]
 
 
-def print_context(ctx):
-    print()
-    print("Context: the article's own stack measured on the same machine (FastAPI 0.92 + "
-          "SQLAlchemy 1.4 + uvicorn, profiled with pyinstrument 5.1.2; figures recorded "
-          "once, in bench/README.md), beside bolsa in this run:")
-    print()
-    print("| figure | article's stack | bolsa, this run |")
-    print("|---|---|---|")
+def context_lines(ctx):
+    lines = ["",
+             "Context: the article's own stack measured on the same machine (FastAPI 0.92 + "
+             "SQLAlchemy 1.4 + uvicorn, profiled with pyinstrument 5.1.2; figures recorded "
+             "once, in bench/README.md), beside bolsa in this run:",
+             "",
+             "| figure | article's stack | bolsa, this run |",
+             "|---|---|---|"]
     for what, article, ours in context_rows(ctx):
-        print(f"| {what} | {article} | {ours} |")
+        lines.append(f"| {what} | {article} | {ours} |")
+    return lines
+
+
+def command_line():
+    return " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+
+
+def machine_line(info, started):
+    mem = f", {info['mem_bytes'] / 1024 ** 3:.1f} GiB RAM" if info.get("mem_bytes") else ""
+    commit = info.get("commit") or "unknown"
+    if info.get("dirty"):
+        commit += " (with uncommitted changes)"
+    return (f"Machine: {info['nproc']} cores, {info['cpu']}{mem}, Linux {info['kernel']}, "
+            f"load {info['loadavg_at_start'][0]:.2f} at start; commit {commit}; "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
+            f"{time.time() - started:.0f} s")
+
+
+def write_markdown(path, lines, info, started):
+    """The report as printed, with the machine and the command that produced it."""
+    make = {(): "make bench", ("--quick",): "make bench QUICK=1"}.get(tuple(sys.argv[1:]))
+    doc = [f"Command: `{command_line()}`" + (f" (what `{make}` runs)" if make else ""),
+           "", machine_line(info, started), ""] + lines
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(doc) + "\n")
+    os.replace(tmp, path)
 
 
 def write_json(ctx, path, info, started, errors):
     doc = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "duration_s": round(time.time() - started, 1),
-        "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+        "command": command_line(),
         "quick": ctx.quick,
         "machine": info,
         "cases": ctx.results,
@@ -854,13 +938,16 @@ def main():
             log(f"case {cid} done in {time.monotonic() - t0:.1f} s")
     finally:
         PROCS.stop_all()
-    print_table(ctx)
-    print_context(ctx)
+    lines = table_lines(ctx) + context_lines(ctx)
     for e in errors:
-        print(f"\nERROR in {e['case']}: {e['error']}")
+        lines += ["", f"ERROR in {e['case']}: {e['error']}"]
+    print("\n".join(lines))
     write_json(ctx, out, info, started, errors)
+    md = os.path.splitext(out)[0] + ".md"
+    write_markdown(md, lines, info, started)
     print(f"\n{len(ctx.results)} rows, {len(errors)} broken cases, "
-          f"{time.time() - started:.0f} s; figures in {os.path.relpath(out, ROOT)}")
+          f"{time.time() - started:.0f} s; figures in {os.path.relpath(out, ROOT)}, "
+          f"table in {os.path.relpath(md, ROOT)}")
     return 1 if errors else 0
 
 

@@ -349,6 +349,17 @@ static int pg_copy_finish(pg_conn *c, int rc, bolsa_error *err)
     return rc;
 }
 
+/* A pooled connection looks fine until its first command after a server restart fails.
+ * Nothing has been written at that point, so the first command of a save may reconnect
+ * and run once more. */
+static int pg_retry_if_dropped(pg_conn *c, int rc, bolsa_error *err)
+{
+    if (rc != BOLSA_E_DB_UNAVAILABLE || PQstatus(c->pg) == CONNECTION_OK)
+        return 0;
+    memset(err, 0, sizeof(*err));
+    return pg_ready(c, err) == BOLSA_E_OK;
+}
+
 /* One transaction, one COPY: the rows all land or none do. If the connection dies half
  * way, the server rolls the transaction back itself. */
 static int pg_save_chunked(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
@@ -356,6 +367,8 @@ static int pg_save_chunked(pg_conn *c, const bolsa_row_source *src, bolsa_save_r
 {
     uint64_t sent = 0;
     int rc = pg_command(c, "BEGIN", err);
+    if (rc && pg_retry_if_dropped(c, rc, err))
+        rc = pg_command(c, "BEGIN", err);
     if (rc)
         return rc;
     PGresult *start = PQexec(c->pg, "COPY transactions (ativo, valor) FROM STDIN");
@@ -416,6 +429,11 @@ static int pg_save_naive(pg_conn *c, const bolsa_row_source *src, bolsa_save_res
     while (!rc && (n = bolsa_row_source_pull(src, rows, res)) > 0) {
         for (size_t i = 0; i < n && !rc; i++) {
             rc = pg_insert_one(c, &rows[i], err);
+            if (rc && res->saved == 0 && pg_retry_if_dropped(c, rc, err)) {
+                rc = pg_prepare_insert(c, err);
+                if (!rc)
+                    rc = pg_insert_one(c, &rows[i], err);
+            }
             if (!rc)
                 res->saved++;
         }
