@@ -72,7 +72,7 @@ typedef struct gargalo_options {
     unsigned max_depth;
 } gargalo_options;
 
-/* Fills *opt with the defaults above. */
+/* Fills *opt (caller-owned, not NULL) with the defaults above. Thread-safe. */
 void gargalo_options_init(gargalo_options *opt);
 
 typedef struct gargalo_session gargalo_session;
@@ -91,7 +91,9 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt);
 /* Stops sampling and resolves every recorded address to function, file and line (cached
  * process-wide, so later sessions resolve faster). Must be called on the thread that
  * started the session. After it the session is self-contained and may be rendered from
- * any thread. Errors: GARGALO_EINVAL, GARGALO_ESTATE (not running or wrong thread). */
+ * any thread. Errors: GARGALO_EINVAL, GARGALO_ESTATE (not running or wrong thread),
+ * GARGALO_ENOMEM (resolving ran out of memory: the session is stopped and keeps only its
+ * statistics). Not async-signal-safe. */
 int gargalo_stop(gargalo_session *s);
 
 /* Optional, at start-up: reads the symbol tables and debug information of the program and
@@ -115,7 +117,8 @@ typedef struct gargalo_stats {
     gargalo_clock clock;
 } gargalo_stats;
 
-/* Fills *st for a stopped or loaded session. Errors: GARGALO_EINVAL, GARGALO_ESTATE. */
+/* Fills *st (caller-owned) for a stopped or loaded session. Errors: GARGALO_EINVAL,
+ * GARGALO_ESTATE. Thread-safe; reads the session only. */
 int gargalo_session_stats(const gargalo_session *s, gargalo_stats *st);
 
 typedef enum gargalo_format {
@@ -125,9 +128,11 @@ typedef enum gargalo_format {
     GARGALO_FORMAT_JSON        /* gargalo's own session JSON, loadable again */
 } gargalo_format;
 
-/* Parses "text", "html", "speedscope" or "json". Returns 0 or GARGALO_EINVAL. */
+/* Parses "text", "html", "speedscope" or "json" (NULL is refused). Returns 0 or
+ * GARGALO_EINVAL. Thread-safe. */
 int gargalo_format_parse(const char *name, gargalo_format *out);
-/* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json". */
+/* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json"; a
+ * static string, or NULL for an unknown format. Thread-safe. */
 const char *gargalo_format_extension(gargalo_format fmt);
 
 typedef struct gargalo_render_options {
@@ -146,7 +151,7 @@ typedef struct gargalo_render_options {
     size_t max_bytes;
 } gargalo_render_options;
 
-/* Fills *ro with the defaults above. */
+/* Fills *ro (caller-owned, not NULL) with the defaults above. Thread-safe. */
 void gargalo_render_options_init(gargalo_render_options *ro);
 
 /* Renders a stopped or loaded session. On success *out is a malloc'd, NUL-terminated
