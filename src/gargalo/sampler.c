@@ -25,6 +25,7 @@
 
 #include "gargalo/session.h"
 #include "gargalo/symbols.h"
+#include "gargalo/ticker.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define GG_TSAN 1
@@ -61,6 +62,7 @@ struct gg_sampler {
     atomic_int owner;    /* GG_LIVE until an orphan or a thread exit: see above */
     bool warming;        /* the one self-sent warm-up signal is expected */
     bool reblock;        /* SIGPROF was blocked on the thread before start */
+    bool ticked;         /* wall clock: signalled by the ticker thread, not a timer */
     gargalo_options opt;
     timer_t timer;
     clockid_t clock;             /* session clock: CLOCK_MONOTONIC or the thread's CPU clock */
@@ -180,7 +182,7 @@ static void take_sample(struct gg_sampler *sp, const void *uc)
     else
         sp->dropped++;
     sp->last_ns = now;
-    if (!sp->opt.interval_us) {
+    if (!sp->ticked && !sp->opt.interval_us) { /* the ticker adapts its own interval */
         unsigned next = gg_sampler_interval_us(&sp->opt, ++sp->ticks);
         if (next != sp->interval_us) {
             sp->interval_us = next;
@@ -195,7 +197,8 @@ static void gg_sampler_on_signal(int sig, siginfo_t *si, void *uc)
     struct gg_sampler *sp = gg_current;
     if (!sp) {
         /* not profiled, or a signal still pending from a stopped session */
-    } else if (si->si_code == SI_TIMER && si->si_value.sival_ptr == sp &&
+    } else if ((si->si_code == SI_TIMER || si->si_code == SI_QUEUE) &&
+               si->si_value.sival_ptr == sp &&
                atomic_load_explicit(&sp->running, memory_order_relaxed)) {
         take_sample(sp, uc);
     } else if (sp->warming && si->si_code == SI_TKILL) {
@@ -210,6 +213,15 @@ static void gg_sampler_on_signal(int sig, siginfo_t *si, void *uc)
 
 static void sampler_free(struct gg_sampler *sp);
 
+/* Stops whatever sends this sampler its signals: the ticker, or the CPU-time timer. */
+static void source_delete(struct gg_sampler *sp)
+{
+    if (sp->ticked)
+        gg_ticker_remove(sp);
+    else
+        timer_delete(sp->timer);
+}
+
 /* Runs on a thread that exits while it still has a sampler: a session never stopped (its
  * timer would fire on forever) or one orphaned since. */
 static void on_thread_exit(void *arg)
@@ -220,7 +232,7 @@ static void on_thread_exit(void *arg)
     gg_current = NULL;
     atomic_signal_fence(memory_order_seq_cst);
     if (atomic_compare_exchange_strong(&sp->owner, &live, GG_GONE)) {
-        timer_delete(sp->timer); /* the session still holds sp: gargalo_session_free frees */
+        source_delete(sp); /* the session still holds sp: gargalo_session_free frees */
         return;
     }
     while (atomic_load(&sp->owner) == GG_HANDING)
@@ -332,6 +344,7 @@ static struct gg_sampler *sampler_new(const gargalo_options *o)
         return NULL;
     }
     sp->clock = o->clock == GARGALO_CLOCK_CPU ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+    sp->ticked = o->clock == GARGALO_CLOCK_WALL;
     return sp;
 }
 
@@ -379,16 +392,33 @@ static void warm_up_thread(struct gg_sampler *sp)
     gg_thread_warm = true;
 }
 
-static int arm_timer(struct gg_sampler *sp)
+/* CPU-clock sessions get a timer on the thread's CPU clock; wall-clock ones need none:
+ * the ticker thread signals them. */
+static int create_source(struct gg_sampler *sp)
 {
+    if (sp->ticked)
+        return 0;
     struct sigevent sev;
     memset(&sev, 0, sizeof(sev));
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = SIGPROF;
     sev.sigev_value.sival_ptr = sp;
     sev._sigev_un._tid = gettid(); /* sigev_notify_thread_id, unnamed in glibc 2.36 */
-    if (timer_create(sp->clock, &sev, &sp->timer) != 0)
-        return GARGALO_ETIMER;
+    return timer_create(sp->clock, &sev, &sp->timer) == 0 ? 0 : GARGALO_ETIMER;
+}
+
+static int start_source(struct gg_sampler *sp)
+{
+    if (sp->ticked)
+        return gg_ticker_add(sp, gettid(), &sp->opt);
+    return arm(sp, sp->interval_us) == 0 ? 0 : GARGALO_ETIMER;
+}
+
+static int arm_timer(struct gg_sampler *sp)
+{
+    int rc = create_source(sp);
+    if (rc)
+        return rc;
     sp->mono_start = gg_clock_ns(CLOCK_MONOTONIC);
     sp->cpu_start = gg_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     sp->start_ns = sp->last_ns =
@@ -397,13 +427,13 @@ static int arm_timer(struct gg_sampler *sp)
     gg_current = sp;
     atomic_store(&sp->running, 1);
     atomic_signal_fence(memory_order_seq_cst);
-    if (arm(sp, sp->interval_us) != 0) {
+    if ((rc = start_source(sp))) {
         atomic_store(&sp->running, 0);
         gg_current = NULL;
-        timer_delete(sp->timer);
-        return GARGALO_ETIMER;
+        if (!sp->ticked)
+            timer_delete(sp->timer);
     }
-    return 0;
+    return rc;
 }
 
 static void restore_mask(const struct gg_sampler *sp)
@@ -423,7 +453,7 @@ static void disarm(struct gg_sampler *sp)
     atomic_store(&sp->running, 0);
     gg_current = NULL;
     atomic_signal_fence(memory_order_seq_cst);
-    timer_delete(sp->timer);
+    source_delete(sp);
     pthread_setspecific(gg_exit_key, NULL);
     restore_mask(sp);
 }
@@ -672,7 +702,7 @@ static void orphan(struct gg_sampler *sp)
     int live = GG_LIVE;
     atomic_store(&sp->running, 0);
     if (atomic_compare_exchange_strong(&sp->owner, &live, GG_HANDING)) {
-        timer_delete(sp->timer);
+        source_delete(sp);
         atomic_store(&sp->owner, GG_ORPHANED);
     } else { /* GG_GONE: the thread has exited and deleted the timer */
         sampler_free(sp);

@@ -1,6 +1,7 @@
 /*
- * sampler.h: the running side of a session: a per-thread timer, the SIGPROF handler that
- * unwinds into preallocated memory, and the step from raw stacks to resolved ones.
+ * sampler.h: the running side of a session: its signal source (ticker.c, or a CPU-time
+ * timer), the SIGPROF handler that unwinds into preallocated memory, and the step from
+ * raw stacks to resolved ones.
  * sampler.c implements gargalo_start, gargalo_stop and gargalo_session_free (gargalo.h);
  * docs/sampling.md explains the design. Nothing here is for renderers.
  */

@@ -1,0 +1,167 @@
+/*
+ * ticker.c: the sampling clock of wall-clock sessions: a thread that wakes at the next
+ * due time of any session and queues SIGPROF to the threads that are due.
+ *
+ * The ticker holds its lock while it sends, so once gg_ticker_remove has taken and
+ * released the lock, no signal for that session can be sent any more.
+ */
+#define _GNU_SOURCE
+#include "gargalo/ticker.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gargalo/sampler.h"
+#include "gargalo/session.h"
+
+typedef struct gg_tick {
+    void *key;
+    pid_t tid;
+    const gargalo_options *opt;
+    uint64_t sent;    /* signals sent: drives the adaptive interval */
+    uint64_t next_ns; /* CLOCK_MONOTONIC time of the next signal */
+} gg_tick;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* a session was added: the next wake-up may be sooner */
+    gg_tick *ticks;
+    size_t n, cap;
+    int started;
+} gg_ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0};
+
+static uint64_t next_due(const gg_tick *t, uint64_t from)
+{
+    return from + 1000u * (uint64_t)gg_sampler_interval_us(t->opt, t->sent);
+}
+
+/* Queues SIGPROF with the session's key, so the handler can tell it from anyone else's. */
+static void send_tick(const gg_tick *t)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    si.si_signo = SIGPROF;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    si.si_value.sival_ptr = t->key;
+    syscall(SYS_rt_tgsigqueueinfo, getpid(), t->tid, SIGPROF, &si);
+}
+
+/* Signals every due session; returns the earliest next due time (UINT64_MAX: none). */
+static uint64_t tick_due(uint64_t now)
+{
+    uint64_t earliest = UINT64_MAX;
+    for (size_t i = 0; i < gg_ticker.n; i++) {
+        gg_tick *t = &gg_ticker.ticks[i];
+        if (t->next_ns <= now) {
+            send_tick(t);
+            t->sent++;
+            t->next_ns = next_due(t, t->next_ns);
+            if (t->next_ns <= now) /* the ticker woke late: skip what was missed, no burst */
+                t->next_ns = next_due(t, now);
+        }
+        if (t->next_ns < earliest)
+            earliest = t->next_ns;
+    }
+    return earliest;
+}
+
+static void *ticker_main(void *arg)
+{
+    /* Wake-ups as precise as the kernel allows: the default 50 us slack would stretch a
+     * 70 us interval by most of its length. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    /* Where the process may (root, or an RLIMIT_RTPRIO), the lowest real-time priority:
+     * busy threads then cannot delay the ticks. It only ever sleeps or sends a signal.
+     * Otherwise a saturated machine delays samples; their weights keep totals right. */
+    struct sched_param prio = {.sched_priority = 1};
+    pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio);
+    pthread_mutex_lock(&gg_ticker.lock);
+    for (;;) {
+        uint64_t next = tick_due(gg_clock_ns(CLOCK_MONOTONIC));
+        if (next == UINT64_MAX) {
+            pthread_cond_wait(&gg_ticker.changed, &gg_ticker.lock);
+            continue;
+        }
+        struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+        pthread_cond_timedwait(&gg_ticker.changed, &gg_ticker.lock, &ts);
+    }
+    return arg;
+}
+
+/* Under the lock. The thread blocks every signal, so SIGPROF and the application's own
+ * signals never land on it. */
+static int start_thread(void)
+{
+    pthread_condattr_t ca;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    pthread_t th;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&gg_ticker.changed);
+    pthread_cond_init(&gg_ticker.changed, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&th, &attr, ticker_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return GARGALO_ETIMER;
+    pthread_setname_np(th, "gargalo-ticker");
+    gg_ticker.started = 1;
+    return 0;
+}
+
+static int grow(void)
+{
+    if (gg_ticker.n < gg_ticker.cap)
+        return 0;
+    size_t cap = gg_ticker.cap ? gg_ticker.cap * 2 : 16;
+    gg_tick *p = realloc(gg_ticker.ticks, cap * sizeof(*p));
+    if (!p)
+        return GARGALO_ENOMEM;
+    gg_ticker.ticks = p;
+    gg_ticker.cap = cap;
+    return 0;
+}
+
+int gg_ticker_add(void *key, pid_t tid, const gargalo_options *opt)
+{
+    pthread_mutex_lock(&gg_ticker.lock);
+    int rc = gg_ticker.started ? 0 : start_thread();
+    if (!rc)
+        rc = grow();
+    if (!rc) {
+        gg_tick *t = &gg_ticker.ticks[gg_ticker.n++];
+        *t = (gg_tick){key, tid, opt, 0, 0};
+        t->next_ns = next_due(t, gg_clock_ns(CLOCK_MONOTONIC));
+        pthread_cond_signal(&gg_ticker.changed);
+    }
+    pthread_mutex_unlock(&gg_ticker.lock);
+    return rc;
+}
+
+void gg_ticker_remove(void *key)
+{
+    pthread_mutex_lock(&gg_ticker.lock);
+    for (size_t i = 0; i < gg_ticker.n; i++) {
+        if (gg_ticker.ticks[i].key == key) {
+            gg_ticker.ticks[i] = gg_ticker.ticks[--gg_ticker.n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&gg_ticker.lock);
+}

@@ -1,0 +1,25 @@
+/*
+ * ticker.h: one process-wide thread that sends SIGPROF to each thread profiled on the
+ * wall clock, at that session's interval. Not a timer of the profiled thread's own: a
+ * signal sent from another CPU costs the interrupted thread less than a timer interrupt
+ * taken on its own CPU (docs/sampling.md has the figures). CPU-clock sessions keep a
+ * per-thread CPU-time timer, since only the kernel knows when a thread's CPU time passes.
+ */
+#ifndef GG_TICKER_H
+#define GG_TICKER_H
+
+#include <sys/types.h>
+
+#include "gargalo.h"
+
+/* Starts sending SIGPROF to thread tid, carrying key in si_value with si_code SI_QUEUE,
+ * at the (adaptive) interval of opt, which must stay valid until gg_ticker_remove.
+ * Starts the ticker thread on first use. Returns 0, GARGALO_ENOMEM or GARGALO_ETIMER.
+ * Thread-safe; not async-signal-safe. */
+int gg_ticker_add(void *key, pid_t tid, const gargalo_options *opt);
+
+/* Stops the signals for key. After it returns no new signal for key is sent; one sent
+ * just before may still be pending on the thread. Unknown keys are ignored. Thread-safe. */
+void gg_ticker_remove(void *key);
+
+#endif
