@@ -1,11 +1,15 @@
 /*
- * signal_floor.c: what one timer signal costs the thread it interrupts, with no profiler.
+ * signal_floor.c: what one SIGPROF costs the thread it interrupts, with no profiler.
  *
  *     signal_floor [--runs R] [--ms MS]
  *
  * A CPU-bound loop of about MS milliseconds (default 40) is timed plain, then timed again
- * while a per-thread POSIX timer (CLOCK_MONOTONIC, SIGEV_THREAD_ID to this very thread)
- * delivers SIGPROF every 70 us, 100 us and 1000 us, to
+ * while SIGPROF arrives every 70 us, 100 us and 1000 us from one of two sources:
+ *   - "timer":  a per-thread POSIX timer (CLOCK_MONOTONIC, SIGEV_THREAD_ID to this very
+ *               thread): the timer interrupt is taken on the loop's own CPU;
+ *   - "queued": a pacer thread that sleeps until each due time and queues the signal with
+ *               rt_tgsigqueueinfo, as gargalo's ticker does for wall-clock sessions;
+ * each to
  *   - "empty":  a SA_SIGINFO handler that only counts the signal, and
  *   - "unwind": the same handler that also takes a backtrace with libunwind's
  *               unw_backtrace into a static buffer (what a sampling profiler does at least).
@@ -19,13 +23,17 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #define MAX_FRAMES 128
@@ -84,15 +92,61 @@ static void set_timer(timer_t timer, unsigned us)
     }
 }
 
-/* One timed run: the loop with the timer armed; stores the signals it received. */
-static double time_spin_signalled(timer_t timer, unsigned us, uint64_t iterations,
+/* The queued source: a thread with the same settings as gargalo's ticker. */
+typedef struct pacer {
+    pid_t target;
+    unsigned us;
+    atomic_int stop;
+} pacer;
+
+static void *pacer_main(void *arg)
+{
+    pacer *p = arg;
+    struct sched_param prio = {.sched_priority = 1};
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio); /* where permitted */
+    struct timespec due;
+    clock_gettime(CLOCK_MONOTONIC, &due);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGPROF;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    while (!atomic_load(&p->stop)) {
+        due.tv_nsec += (long)p->us * 1000;
+        while (due.tv_nsec >= 1000000000L) {
+            due.tv_nsec -= 1000000000L;
+            due.tv_sec++;
+        }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+        syscall(SYS_rt_tgsigqueueinfo, getpid(), p->target, SIGPROF, &si);
+    }
+    return NULL;
+}
+
+/* One timed run: the loop while a source sends signals (timer NULL: the pacer thread);
+ * stores the signals it received. */
+static double time_spin_signalled(timer_t *timer, unsigned us, uint64_t iterations,
                                   long *received)
 {
+    pacer p = {(pid_t)syscall(SYS_gettid), us, 0};
+    pthread_t th;
     sig_atomic_t before = signals;
-    set_timer(timer, us);
+    if (timer)
+        set_timer(*timer, us);
+    else if (pthread_create(&th, NULL, pacer_main, &p) != 0) {
+        perror("pthread_create");
+        exit(1);
+    }
     double ms = time_spin(iterations);
     *received = signals - before;
-    set_timer(timer, 0);
+    if (timer) {
+        set_timer(*timer, 0);
+    } else {
+        atomic_store(&p.stop, 1);
+        pthread_join(th, NULL);
+    }
     return ms;
 }
 
@@ -112,7 +166,7 @@ typedef struct result {
     double plain_ms, timed_ms, signals, cost_us;
 } result;
 
-static result measure(timer_t timer, unsigned us, void (*handler)(int, siginfo_t *, void *),
+static result measure(timer_t *timer, unsigned us, void (*handler)(int, siginfo_t *, void *),
                       uint64_t iterations, int runs)
 {
     struct sigaction sa;
@@ -137,6 +191,13 @@ static result measure(timer_t timer, unsigned us, void (*handler)(int, siginfo_t
     r.signals = median(got, runs);
     r.cost_us = r.signals > 0 ? (r.timed_ms - r.plain_ms) * 1000.0 / r.signals : 0;
     return r;
+}
+
+static void print_result(const char *name, const result *r, const char *after)
+{
+    printf("\"%s\": {\"cost_us\": %.2f, \"signals\": %.0f, \"plain_ms\": %.3f, "
+           "\"timed_ms\": %.3f}%s",
+           name, r->cost_us, r->signals, r->plain_ms, r->timed_ms, after);
 }
 
 int main(int argc, char **argv)
@@ -186,27 +247,28 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    result empty[N_INTERVALS], unwind[N_INTERVALS];
+    result empty[N_INTERVALS], unwind[N_INTERVALS], qempty[N_INTERVALS], qunwind[N_INTERVALS];
     for (size_t k = 0; k < N_INTERVALS; k++) {
-        empty[k] = measure(timer, intervals_us[k], on_signal_empty, iterations, runs);
-        unwind[k] = measure(timer, intervals_us[k], on_signal_unwind, iterations, runs);
+        empty[k] = measure(&timer, intervals_us[k], on_signal_empty, iterations, runs);
+        unwind[k] = measure(&timer, intervals_us[k], on_signal_unwind, iterations, runs);
+        qempty[k] = measure(NULL, intervals_us[k], on_signal_empty, iterations, runs);
+        qunwind[k] = measure(NULL, intervals_us[k], on_signal_unwind, iterations, runs);
     }
     timer_delete(timer);
 
     size_t head = 1; /* 100 us */
     printf("{\"runs\": %d, \"loop_ms\": %.3f, \"empty_us\": %.2f, \"unwind_us\": %.2f, "
+           "\"queued_empty_us\": %.2f, \"queued_unwind_us\": %.2f, "
            "\"signals\": %.0f, \"interval_us\": %u, \"intervals\": [",
            runs, empty[head].plain_ms, empty[head].cost_us, unwind[head].cost_us,
-           empty[head].signals, intervals_us[head]);
+           qempty[head].cost_us, qunwind[head].cost_us, empty[head].signals,
+           intervals_us[head]);
     for (size_t k = 0; k < N_INTERVALS; k++) {
-        const result *e = &empty[k], *u = &unwind[k];
-        printf("%s{\"interval_us\": %u, "
-               "\"empty\": {\"cost_us\": %.2f, \"signals\": %.0f, \"plain_ms\": %.3f, "
-               "\"timed_ms\": %.3f}, "
-               "\"unwind\": {\"cost_us\": %.2f, \"signals\": %.0f, \"plain_ms\": %.3f, "
-               "\"timed_ms\": %.3f}}",
-               k ? ", " : "", intervals_us[k], e->cost_us, e->signals, e->plain_ms,
-               e->timed_ms, u->cost_us, u->signals, u->plain_ms, u->timed_ms);
+        printf("%s{\"interval_us\": %u, ", k ? ", " : "", intervals_us[k]);
+        print_result("empty", &empty[k], ", ");
+        print_result("unwind", &unwind[k], ", ");
+        print_result("queued_empty", &qempty[k], ", ");
+        print_result("queued_unwind", &qunwind[k], "}");
     }
     printf("]}\n");
     return 0;

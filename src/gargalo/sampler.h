@@ -13,9 +13,9 @@
 #include "gargalo.h"
 
 /* The adaptive interval (options.interval_us == 0) starts here and doubles every
- * GG_ADAPT_STEP timer signals until it reaches options.max_interval_us. At 70 us a 10 ms
- * session gets about 120 samples; after about a quarter second the interval is 2 ms. */
-#define GG_ADAPT_START_US 70u
+ * GG_ADAPT_STEP signals until it reaches options.max_interval_us. At 80 us a 10 ms
+ * session gets about 110 samples; after about a quarter second the interval is 2 ms. */
+#define GG_ADAPT_START_US 80u
 #define GG_ADAPT_STEP 100u
 
 /* Bounds of the options (gargalo_start answers GARGALO_EINVAL outside them). */
