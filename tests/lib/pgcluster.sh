@@ -81,7 +81,7 @@ cmd_start() {
     local dir=${1:-}
     [ -x "$PG_BIN/initdb" ] || die "no PostgreSQL server found (install the postgresql package)"
     if [ -z "$dir" ]; then dir=$(mktemp -d "${TMPDIR:-/tmp}/pgcluster.XXXXXX"); fi
-    dir=$(cd "$dir" 2>/dev/null && pwd) || { mkdir -p "$dir"; dir=$(cd "$dir" && pwd); }
+    mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || die "cannot use $dir as the cluster directory"
     init_cluster "$dir"
     start_server "$dir"
     echo "PGCLUSTER_URL=$(url_of "$dir")"
