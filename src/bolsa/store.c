@@ -4,6 +4,7 @@
  */
 #include "bolsa/store.h"
 #include "bolsa/timing.h"
+#include "bolsa/upkeep.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,7 +26,11 @@ struct bolsa_store {
     atomic_int waiters;
     int size;
     bolsa_slot *slots;
+    bolsa_upkeep *upkeep; /* NULL when the backend has no maintain() */
 };
+
+/* How often a backend's maintain() runs: SQLite's write-ahead log then stays small. */
+#define BOLSA_UPKEEP_MS 100
 
 /* The slot this thread used last: with one connection per HTTP worker, each worker
  * usually finds its own slot free and never touches another's cache line. */
@@ -117,6 +122,7 @@ static int bolsa_store_acquire(bolsa_store *s, bolsa_slot **out, bolsa_error *er
 
 static void bolsa_store_free(bolsa_store *s)
 {
+    bolsa_upkeep_stop(s->upkeep);
     for (int i = 0; i < s->size; i++) {
         if (s->slots[i].conn)
             s->be->disconnect(s->slots[i].conn);
@@ -163,6 +169,8 @@ int bolsa_store_open_backend(bolsa_store **out, const bolsa_store_backend *be, c
     int rc = be->connect(url, &s->slots[0].conn, err);
     if (!rc)
         rc = be->migrate(s->slots[0].conn, err);
+    if (!rc && be->maintain && bolsa_upkeep_start(&s->upkeep, be, s->url, BOLSA_UPKEEP_MS))
+        rc = bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "cannot start the upkeep thread");
     if (rc) {
         bolsa_store_free(s);
         return rc;

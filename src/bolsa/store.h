@@ -81,6 +81,9 @@ typedef struct bolsa_store_backend {
     int (*ping)(void *conn, bolsa_error *err);
     /* Rows in the table (tests and start-up log). */
     int (*count)(void *conn, int64_t *n, bolsa_error *err);
+    /* Optional periodic work off the request path (upkeep.c), on a connection of its own;
+     * a failure closes that connection. NULL: none. */
+    int (*maintain)(void *conn, bolsa_error *err);
 } bolsa_store_backend;
 
 extern const bolsa_store_backend bolsa_store_sqlite;

@@ -99,8 +99,16 @@ static int bolsa_sqlite_connect(const char *url, void **out, bolsa_error *err)
                             path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
     } else {
         sqlite3_busy_timeout(c->db, BOLSA_SQLITE_BUSY_MS);
+        /* Checkpoints run in the store's upkeep thread (bolsa_sqlite_maintain), not in
+         * whichever request's COMMIT finds the log past 1000 pages. */
+        sqlite3_wal_autocheckpoint(c->db, 0);
         /* The first real I/O happens here, so an unusable file fails now, not later. */
-        rc = bolsa_sqlite_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+        /* journal_size_limit: after a huge request the log file shrinks back to 64 MiB
+         * once checkpointed, instead of keeping its largest size for good. */
+        rc = bolsa_sqlite_exec(c,
+                               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                               " PRAGMA journal_size_limit=67108864;",
+                               err);
     }
     if (rc) {
         bolsa_sqlite_disconnect(c);
@@ -408,6 +416,18 @@ static int bolsa_sqlite_count(void *conn, int64_t *n, bolsa_error *err)
     return bolsa_sqlite_scalar(conn, "SELECT COUNT(*) FROM transactions", n, err);
 }
 
+/* Copies the write-ahead log into the database file. PASSIVE: it never waits for, nor
+ * blocks, the requests writing and reading meanwhile; what it cannot copy yet waits for
+ * the next period. */
+static int bolsa_sqlite_maintain(void *conn, bolsa_error *err)
+{
+    bolsa_sqlite *c = conn;
+    int src = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (src == SQLITE_OK || src == SQLITE_BUSY) /* busy: another checkpoint is running */
+        return 0;
+    return bolsa_sqlite_fail(c->db, src, "checkpoint", err);
+}
+
 const bolsa_store_backend bolsa_store_sqlite = {
     .name = "sqlite",
     .connect = bolsa_sqlite_connect,
@@ -418,4 +438,5 @@ const bolsa_store_backend bolsa_store_sqlite = {
     .summary = bolsa_sqlite_summary,
     .ping = bolsa_sqlite_ping,
     .count = bolsa_sqlite_count,
+    .maintain = bolsa_sqlite_maintain,
 };

@@ -15,6 +15,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "bolsa/generate.h"
 #include "bolsa/store.h"
 
@@ -372,6 +375,33 @@ static void test_pool_concurrent_saves(void **state)
     bolsa_store_close(store);
 }
 
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Saves leave their pages in the write-ahead log; the store's upkeep thread, not the
+ * saving request, copies them into the database file soon after. */
+static void test_upkeep_checkpoints_in_background(void **state)
+{
+    fixture *f = *state;
+    bolsa_store *store;
+    bolsa_error err = {0};
+    assert_int_equal(bolsa_store_open(&store, f->url, 1, &err), 0);
+    off_t before = file_size(f->path);
+    saver sv = {store, 0, 0};
+    saver_run(&sv);
+    assert_int_equal(sv.rc, 0);
+    off_t after = before;
+    for (int i = 0; i < 100 && after <= before; i++) {
+        usleep(20000);
+        after = file_size(f->path);
+    }
+    assert_true(after > before);
+    bolsa_store_close(store);
+}
+
 static void test_pool_open_failure(void **state)
 {
     bolsa_store *store = NULL;
@@ -401,6 +431,7 @@ int main(void)
         T(test_ping_and_open_failure),
         T(test_backend_for_url),
         T(test_pool_concurrent_saves),
+        T(test_upkeep_checkpoints_in_background),
         cmocka_unit_test(test_pool_open_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
