@@ -256,6 +256,11 @@ static int gg_init_err;
 static void init_once(void)
 {
     void *warm[32];
+#if !GG_TSAN
+    /* The default, process-wide cache takes a lock and masks signals around every use;
+     * one cache per thread needs neither, which matters inside a signal handler. */
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+#endif
     unwind(warm, 32); /* libunwind initializes itself here, not in a handler */
     if (pthread_key_create(&gg_exit_key, on_thread_exit) != 0)
         gg_init_err = GARGALO_ENOMEM;
