@@ -44,7 +44,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     return MHD_queue_response(conn, MHD_HTTP_OK, health);
 }
 
-static void on_signal(int sig) { stop = 1; }
+static void on_signal(int sig)
+{
+    stop = 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -62,15 +65,13 @@ int main(int argc, char **argv)
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-    health = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                             MHD_RESPMEM_PERSISTENT);
+    health = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(health, "Content-Type", "application/json");
 
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port,
-        NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-        MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+        NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "bare_mhd: cannot listen on 127.0.0.1:%d\n", port);
         return 1;

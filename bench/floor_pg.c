@@ -20,13 +20,12 @@
 #define BUF_BYTES (256 * 1024)
 
 /* Keep in step with the service's PostgreSQL schema (src/bolsa/store_pg.c). */
-static const char schema[] =
-    "DROP TABLE IF EXISTS bench_floor;"
-    "CREATE TABLE bench_floor ("
-    " id BIGSERIAL PRIMARY KEY,"
-    " ativo VARCHAR(12) NOT NULL,"
-    " valor NUMERIC(12,2) NOT NULL,"
-    " created_at TIMESTAMPTZ NOT NULL DEFAULT now())";
+static const char schema[] = "DROP TABLE IF EXISTS bench_floor;"
+                             "CREATE TABLE bench_floor ("
+                             " id BIGSERIAL PRIMARY KEY,"
+                             " ativo VARCHAR(12) NOT NULL,"
+                             " valor NUMERIC(12,2) NOT NULL,"
+                             " created_at TIMESTAMPTZ NOT NULL DEFAULT now())";
 
 static void die(PGconn *pg, const char *what)
 {

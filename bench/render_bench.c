@@ -70,8 +70,8 @@ static void __attribute__((noinline)) work_for(double ms)
     sqlite3 *db;
     sqlite3_stmt *ins;
     sqlite3_open(":memory:", &db);
-    sqlite3_exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, ativo TEXT, valor INTEGER)",
-                 NULL, NULL, NULL);
+    sqlite3_exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, ativo TEXT, valor INTEGER)", NULL,
+                 NULL, NULL);
     sqlite3_prepare_v2(db, "INSERT INTO t (ativo, valor) VALUES (?, ?)", -1, &ins, NULL);
     double end = bench_now_ms() + ms;
     for (uint64_t round = 1; bench_now_ms() < end; round++) {
@@ -212,13 +212,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "render_bench: cannot save %s\n", a.save);
         return 1;
     }
-    printf("{\"samples\": %zu, \"frames\": %zu, \"duration_ms\": %.1f, \"repeat\": %d",
-           st.samples, st.frames, st.duration_ns / 1e6, a.repeat);
+    printf("{\"samples\": %zu, \"frames\": %zu, \"duration_ms\": %.1f, \"repeat\": %d", st.samples,
+           st.frames, st.duration_ns / 1e6, a.repeat);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
         size_t bytes = 0;
         double ms = time_render(s, formats[i].fmt, a.repeat, &bytes);
-        printf(", \"%s_ms\": %.3f, \"%s_bytes\": %zu", formats[i].name, ms, formats[i].name,
-               bytes);
+        printf(", \"%s_ms\": %.3f, \"%s_bytes\": %zu", formats[i].name, ms, formats[i].name, bytes);
     }
     printf("}\n");
     gargalo_session_free(s);

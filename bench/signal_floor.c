@@ -127,8 +127,7 @@ static void *pacer_main(void *arg)
 
 /* One timed run: the loop while a source sends signals (timer NULL: the pacer thread);
  * stores the signals it received. */
-static double time_spin_signalled(timer_t *timer, unsigned us, uint64_t iterations,
-                                  long *received)
+static double time_spin_signalled(timer_t *timer, unsigned us, uint64_t iterations, long *received)
 {
     pacer p = {(pid_t)syscall(SYS_gettid), us, 0};
     pthread_t th;
@@ -261,8 +260,7 @@ int main(int argc, char **argv)
            "\"queued_empty_us\": %.2f, \"queued_unwind_us\": %.2f, "
            "\"signals\": %.0f, \"interval_us\": %u, \"intervals\": [",
            runs, empty[head].plain_ms, empty[head].cost_us, unwind[head].cost_us,
-           qempty[head].cost_us, qunwind[head].cost_us, empty[head].signals,
-           intervals_us[head]);
+           qempty[head].cost_us, qunwind[head].cost_us, empty[head].signals, intervals_us[head]);
     for (size_t k = 0; k < N_INTERVALS; k++) {
         printf("%s{\"interval_us\": %u, ", k ? ", " : "", intervals_us[k]);
         print_result("empty", &empty[k], ", ");

@@ -26,8 +26,8 @@ static void die(sqlite3 *db, const char *what)
 }
 
 /* The slow path: every row its own statement execution and its own commit. */
-static void __attribute__((noinline)) save_naive(sqlite3 *db, sqlite3_stmt *ins,
-                                                 const bench_row *rows, size_t n)
+static void __attribute__((noinline))
+save_naive(sqlite3 *db, sqlite3_stmt *ins, const bench_row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_text(ins, 1, rows[i].ativo, -1, SQLITE_STATIC);
@@ -38,8 +38,7 @@ static void __attribute__((noinline)) save_naive(sqlite3 *db, sqlite3_stmt *ins,
     }
 }
 
-static void profile_once(sqlite3 *db, sqlite3_stmt *ins, size_t n, uint64_t seed,
-                         gargalo_stats *st)
+static void profile_once(sqlite3 *db, sqlite3_stmt *ins, size_t n, uint64_t seed, gargalo_stats *st)
 {
     bench_row *rows = bench_rows_make(n, seed);
     gargalo_session *s;
@@ -72,8 +71,8 @@ static sqlite3 *open_db(const char *path, sqlite3_stmt **ins)
                      " valor_cents INTEGER NOT NULL)",
                      NULL, NULL, NULL) != SQLITE_OK)
         die(db, "open");
-    if (sqlite3_prepare_v2(db, "INSERT INTO transactions (ativo, valor_cents) VALUES (?, ?)",
-                           -1, ins, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "INSERT INTO transactions (ativo, valor_cents) VALUES (?, ?)", -1,
+                           ins, NULL) != SQLITE_OK)
         die(db, "prepare");
     return db;
 }

@@ -28,15 +28,15 @@ extern "C" {
 #endif
 
 /* Error codes: X(name, message). Every function returning int returns 0 or one of these. */
-#define GARGALO_ERRNO_MAP(X)                                                                \
-    X(EINVAL, -1, "invalid argument")                                                      \
-    X(ENOMEM, -2, "out of memory")                                                         \
-    X(EBUSY, -3, "this thread is already being profiled")                                  \
-    X(ESTATE, -4, "session is in the wrong state for this call")                           \
-    X(ETIMER, -5, "could not create or arm the sampling timer")                            \
-    X(ESIGNAL, -6, "could not install the sampling signal handler")                        \
-    X(EIO, -7, "could not write the output")                                               \
-    X(EFORMAT, -8, "malformed profile data")                                               \
+#define GARGALO_ERRNO_MAP(X)                                                                       \
+    X(EINVAL, -1, "invalid argument")                                                              \
+    X(ENOMEM, -2, "out of memory")                                                                 \
+    X(EBUSY, -3, "this thread is already being profiled")                                          \
+    X(ESTATE, -4, "session is in the wrong state for this call")                                   \
+    X(ETIMER, -5, "could not create or arm the sampling timer")                                    \
+    X(ESIGNAL, -6, "could not install the sampling signal handler")                                \
+    X(EIO, -7, "could not write the output")                                                       \
+    X(EFORMAT, -8, "malformed profile data")                                                       \
     X(ETOOBIG, -9, "output exceeds the size limit")
 
 enum {
@@ -98,8 +98,10 @@ int gargalo_stop(gargalo_session *s);
 
 /* Optional, at start-up: reads the symbol tables and debug information of the program and
  * of every library loaded now, so that the first gargalo_stop does not pay for it (tens
- * of milliseconds with libc's debug file). Later gargalo_stop calls load what is missing
- * anyway. Errors: GARGALO_EIO when /proc/self/maps cannot be read. Thread-safe. */
+ * of milliseconds with libc's debug file), and starts the thread that paces wall-clock
+ * sessions, so that the first session is sampled from its start. Later calls load what
+ * is missing anyway. Errors: GARGALO_EIO when /proc/self/maps cannot be read,
+ * GARGALO_ETIMER when the thread cannot be started. Thread-safe. */
 int gargalo_preload(void);
 
 /* Frees a session, stopping it first if it is still running (on its own thread).
@@ -107,13 +109,13 @@ int gargalo_preload(void);
 void gargalo_session_free(gargalo_session *s);
 
 typedef struct gargalo_stats {
-    uint64_t duration_ns;   /* wall time from start to stop */
-    uint64_t cpu_ns;        /* CPU time used by the profiled thread in that span */
-    uint64_t sampled_ns;    /* sum of all sample weights */
-    uint64_t symbolize_ns;  /* time gargalo_stop spent resolving addresses */
-    size_t samples;         /* samples recorded */
-    size_t dropped;         /* samples lost because the frame buffer was full */
-    size_t frames;          /* distinct frames after symbolization */
+    uint64_t duration_ns;  /* wall time from start to stop */
+    uint64_t cpu_ns;       /* CPU time used by the profiled thread in that span */
+    uint64_t sampled_ns;   /* sum of all sample weights */
+    uint64_t symbolize_ns; /* time gargalo_stop spent resolving addresses */
+    size_t samples;        /* samples recorded */
+    size_t dropped;        /* samples lost because the frame buffer was full */
+    size_t frames;         /* distinct frames after symbolization */
     gargalo_clock clock;
 } gargalo_stats;
 
@@ -159,8 +161,8 @@ void gargalo_render_options_init(gargalo_render_options *ro);
  * ro may be NULL for the defaults. Errors: GARGALO_EINVAL, GARGALO_ESTATE, GARGALO_ENOMEM,
  * GARGALO_ETOOBIG. Thread-safe for distinct sessions; a session may be rendered from
  * several threads at once. */
-int gargalo_render(const gargalo_session *s, gargalo_format fmt,
-                   const gargalo_render_options *ro, char **out, size_t *len);
+int gargalo_render(const gargalo_session *s, gargalo_format fmt, const gargalo_render_options *ro,
+                   char **out, size_t *len);
 
 /* Renders into path atomically: a temporary file in the same directory, then rename, so
  * a reader never sees a partial file. path "-" writes to stdout.

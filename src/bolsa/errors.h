@@ -7,29 +7,29 @@
 #define BOLSA_ERRORS_H
 
 /* X(name, http status, type string) */
-#define BOLSA_ERROR_MAP(X)                                                                  \
-    X(OK, 200, "ok")                                                                       \
-    X(JSON_INVALID, 400, "json_invalid")                                                   \
-    X(MISSING, 422, "missing")                                                             \
-    X(INT_TYPE, 422, "int_type")                                                           \
-    X(LIST_TYPE, 422, "list_type")                                                         \
-    X(STRING_TYPE, 422, "string_type")                                                     \
-    X(OBJECT_TYPE, 422, "model_type")                                                      \
-    X(TOO_SHORT, 422, "too_short")                                                         \
-    X(PATTERN, 422, "string_pattern_mismatch")                                             \
-    X(GREATER_THAN, 422, "greater_than")                                                   \
-    X(LESS_EQUAL, 422, "less_than_equal")                                                  \
-    X(ENUM, 422, "enum")                                                                   \
-    X(EXTRA, 422, "extra_forbidden")                                                       \
-    X(QUERY_INVALID, 422, "query_invalid")                                                 \
-    X(UNAUTHORIZED, 403, "profile_token")                                                  \
-    X(NOT_FOUND, 404, "not_found")                                                         \
-    X(METHOD, 405, "method_not_allowed")                                                   \
-    X(TOO_LARGE, 413, "body_too_large")                                                    \
-    X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                    \
-    X(DB_UNAVAILABLE, 503, "database_unavailable")                                         \
-    X(DB_ERROR, 500, "database_error")                                                     \
-    X(NOMEM, 500, "out_of_memory")                                                         \
+#define BOLSA_ERROR_MAP(X)                                                                         \
+    X(OK, 200, "ok")                                                                               \
+    X(JSON_INVALID, 400, "json_invalid")                                                           \
+    X(MISSING, 422, "missing")                                                                     \
+    X(INT_TYPE, 422, "int_type")                                                                   \
+    X(LIST_TYPE, 422, "list_type")                                                                 \
+    X(STRING_TYPE, 422, "string_type")                                                             \
+    X(OBJECT_TYPE, 422, "model_type")                                                              \
+    X(TOO_SHORT, 422, "too_short")                                                                 \
+    X(PATTERN, 422, "string_pattern_mismatch")                                                     \
+    X(GREATER_THAN, 422, "greater_than")                                                           \
+    X(LESS_EQUAL, 422, "less_than_equal")                                                          \
+    X(ENUM, 422, "enum")                                                                           \
+    X(EXTRA, 422, "extra_forbidden")                                                               \
+    X(QUERY_INVALID, 422, "query_invalid")                                                         \
+    X(UNAUTHORIZED, 403, "profile_token")                                                          \
+    X(NOT_FOUND, 404, "not_found")                                                                 \
+    X(METHOD, 405, "method_not_allowed")                                                           \
+    X(TOO_LARGE, 413, "body_too_large")                                                            \
+    X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \
+    X(DB_UNAVAILABLE, 503, "database_unavailable")                                                 \
+    X(DB_ERROR, 500, "database_error")                                                             \
+    X(NOMEM, 500, "out_of_memory")                                                                 \
     X(INTERNAL, 500, "internal_error")
 
 typedef enum bolsa_errcode {

@@ -211,7 +211,8 @@ static enum MHD_Result bolsa_http_send(struct MHD_Connection *conn, const char *
     char line[512];
     int n = snprintf(line, sizeof(line), "%s %.400s %d %.1f ms\n", method, url, resp->status,
                      (double)bolsa_timing_elapsed(&resp->timing) / 1e6);
-    if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0) {
+    if (n > 0 &&
+        write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0) {
         /* nowhere left to report a failed log write */
     }
     bolsa_response_free(resp);

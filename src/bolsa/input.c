@@ -159,8 +159,7 @@ static bolsa_errcode bolsa_input_unreal(json_t *obj, const char *field, bolsa_er
 
 /* Parses body; a too-big integer literal is read again with integers as reals, so the
  * field it belongs to can be named in the error. */
-static json_t *bolsa_input_parse(const char *body, size_t len, json_error_t *jerr,
-                                 bolsa_error *err)
+static json_t *bolsa_input_parse(const char *body, size_t len, json_error_t *jerr, bolsa_error *err)
 {
     /* Any JSON value parses (a bare 42 is then "not an object", as in pydantic), and
      * "\u0000" is allowed so that a ticker containing it fails the pattern instead. */

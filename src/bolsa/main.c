@@ -30,8 +30,7 @@ static int bolsa_run(const bolsa_config *cfg)
     bolsa_error err = {0};
     bolsa_store *store = NULL;
     if (bolsa_store_open(&store, cfg->database_url, cfg->threads, &err)) {
-        fprintf(stderr, "bolsa: cannot open the database %s: %s\n", cfg->database_url,
-                err.msg);
+        fprintf(stderr, "bolsa: cannot open the database %s: %s\n", cfg->database_url, err.msg);
         return 1;
     }
     sigset_t stop;
@@ -41,8 +40,10 @@ static int bolsa_run(const bolsa_config *cfg)
     bolsa_profiling profiling;
     bolsa_profiling_init(&profiling, cfg, (bolsa_endpoint){bolsa_routes_handle, &app});
     bolsa_profiling_prepare(&profiling);
-    bolsa_server_options opt = {.host = cfg->host, .port = cfg->port,
-                                .threads = cfg->threads, .max_body = BOLSA_MAX_BODY,
+    bolsa_server_options opt = {.host = cfg->host,
+                                .port = cfg->port,
+                                .threads = cfg->threads,
+                                .max_body = BOLSA_MAX_BODY,
                                 .endpoint = bolsa_profiling_endpoint(&profiling)};
     bolsa_server *srv = NULL;
     if (bolsa_server_start(&srv, &opt, &err)) {
@@ -50,8 +51,8 @@ static int bolsa_run(const bolsa_config *cfg)
         bolsa_store_close(store);
         return 1;
     }
-    fprintf(stderr, "bolsa listening on http://%s:%d (%s)\n", cfg->host,
-            bolsa_server_port(srv), cfg->database_url);
+    fprintf(stderr, "bolsa listening on http://%s:%d (%s)\n", cfg->host, bolsa_server_port(srv),
+            cfg->database_url);
     int sig;
     sigwait(&stop, &sig);
     fprintf(stderr, "bolsa: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

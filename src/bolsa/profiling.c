@@ -137,8 +137,8 @@ static int write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_f
     unsigned long n = atomic_fetch_add(&p->sequence, 1) + 1;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(name, size, "profile-%lld%03ld-%lu.%s", (long long)now.tv_sec,
-             now.tv_nsec / 1000000, n, ext);
+    snprintf(name, size, "profile-%lld%03ld-%lu.%s", (long long)now.tv_sec, now.tv_nsec / 1000000,
+             n, ext);
     snprintf(path, sizeof(path), "%s/%s", p->dir, name);
     int rc = gargalo_render_file(s, fmt, NULL, path);
     if (rc)
@@ -195,8 +195,7 @@ static void profiling_handle(bolsa_request *req, bolsa_response *resp, void *ctx
     bolsa_error err = {0};
     if (!p->enabled) {
         bolsa_endpoint_call(&p->next, req, resp);
-    } else if (profile_request_parse(req, &pr, &err) ||
-               (pr.wanted && check_token(p, req, &err))) {
+    } else if (profile_request_parse(req, &pr, &err) || (pr.wanted && check_token(p, req, &err))) {
         bolsa_response_error(resp, &err);
     } else if (!pr.wanted) {
         bolsa_endpoint_call(&p->next, req, resp);
@@ -219,8 +218,7 @@ void bolsa_profiling_prepare(const bolsa_profiling *p)
 {
     int rc = p->enabled ? gargalo_preload() : 0;
     if (rc)
-        fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n",
-                gargalo_strerror(rc));
+        fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n", gargalo_strerror(rc));
 }
 
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p)

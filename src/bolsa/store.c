@@ -12,8 +12,8 @@
 #include <string.h>
 
 typedef struct bolsa_slot {
-    void *conn;       /* NULL: not connected yet, or dropped after a failure */
-    atomic_int busy;  /* taken with a compare-and-swap */
+    void *conn;      /* NULL: not connected yet, or dropped after a failure */
+    atomic_int busy; /* taken with a compare-and-swap */
 } bolsa_slot;
 
 /* Checking a slot out is lock-free while one is free: under load the pool's mutex was a
@@ -50,8 +50,7 @@ int bolsa_store_backend_for(const char *url, const bolsa_store_backend **out, bo
     return BOLSA_E_OK;
 }
 
-size_t bolsa_row_source_pull(const bolsa_row_source *src, bolsa_row *rows,
-                             bolsa_save_result *res)
+size_t bolsa_row_source_pull(const bolsa_row_source *src, bolsa_row *rows, bolsa_save_result *res)
 {
     uint64_t t0 = bolsa_now_ns();
     size_t n = src->next(src->ctx, rows, BOLSA_CHUNK_ROWS);

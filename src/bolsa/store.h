@@ -32,15 +32,14 @@ typedef struct bolsa_row_source {
 } bolsa_row_source;
 
 typedef struct bolsa_save_result {
-    uint64_t saved;        /* rows committed */
-    uint64_t generate_ns;  /* time spent in source->next() */
-    uint64_t db_ns;        /* time spent in the database */
+    uint64_t saved;       /* rows committed */
+    uint64_t generate_ns; /* time spent in source->next() */
+    uint64_t db_ns;       /* time spent in the database */
 } bolsa_save_result;
 
 /* Pulls the next chunk (up to BOLSA_CHUNK_ROWS rows) from src, adding the time it took to
  * res->generate_ns so that generating and saving are timed apart. Returns the count. */
-size_t bolsa_row_source_pull(const bolsa_row_source *src, bolsa_row *rows,
-                             bolsa_save_result *res);
+size_t bolsa_row_source_pull(const bolsa_row_source *src, bolsa_row *rows, bolsa_save_result *res);
 
 typedef struct bolsa_list_query {
     const char *ativo; /* NULL: every ticker */

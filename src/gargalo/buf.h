@@ -12,11 +12,11 @@
 #include <stddef.h>
 
 typedef struct gg_buf {
-    char *data;   /* NUL-terminated while len > 0 */
+    char *data; /* NUL-terminated while len > 0 */
     size_t len;
     size_t cap;
-    size_t max;   /* hard cap on len */
-    int err;      /* first error: GARGALO_ENOMEM or GARGALO_ETOOBIG, else 0 */
+    size_t max; /* hard cap on len */
+    int err;    /* first error: GARGALO_ENOMEM or GARGALO_ETOOBIG, else 0 */
 } gg_buf;
 
 /* Starts an empty buffer that may grow to max bytes (0: 256 MiB). */

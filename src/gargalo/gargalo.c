@@ -7,14 +7,15 @@
 #include "gargalo.h"
 #include "gargalo/session.h"
 #include "gargalo/symbols.h"
+#include "gargalo/ticker.h"
 
 const char *gargalo_strerror(int err)
 {
     switch (err) {
     case 0:
         return "success";
-#define GARGALO_ERRNO_CASE(name, value, msg)                                                \
-    case value:                                                                            \
+#define GARGALO_ERRNO_CASE(name, value, msg)                                                       \
+    case value:                                                                                    \
         return msg;
         GARGALO_ERRNO_MAP(GARGALO_ERRNO_CASE)
 #undef GARGALO_ERRNO_CASE
@@ -25,7 +26,9 @@ const char *gargalo_strerror(int err)
 
 int gargalo_preload(void)
 {
-    return gg_symbols_preload() == 0 ? 0 : GARGALO_EIO;
+    if (gg_symbols_preload() != 0)
+        return GARGALO_EIO;
+    return gg_ticker_prepare();
 }
 
 void gargalo_options_init(gargalo_options *opt)

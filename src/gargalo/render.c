@@ -13,8 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef int (*gg_renderer)(const gargalo_session *, const gargalo_render_options *,
-                           gg_buf *);
+typedef int (*gg_renderer)(const gargalo_session *, const gargalo_render_options *, gg_buf *);
 
 static const gg_renderer renderers[] = {
     [GARGALO_FORMAT_TEXT] = gg_render_text,
@@ -37,8 +36,8 @@ static int resolve_options(const gargalo_render_options *ro, gargalo_render_opti
     return 0;
 }
 
-int gargalo_render(const gargalo_session *s, gargalo_format fmt,
-                   const gargalo_render_options *ro, char **out, size_t *len)
+int gargalo_render(const gargalo_session *s, gargalo_format fmt, const gargalo_render_options *ro,
+                   char **out, size_t *len)
 {
     gargalo_render_options o;
     if (!s || !out || !len || (unsigned)fmt >= sizeof(renderers) / sizeof(renderers[0]))

@@ -16,8 +16,7 @@
  * defaults. They return 0 or the first error (GARGALO_ENOMEM, GARGALO_ETOOBIG). */
 int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
 int gg_render_html(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
-int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro,
-                         gg_buf *b);
+int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
 int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
 
 /* "wall" or "cpu". */

@@ -10,10 +10,8 @@
 #include "gargalo/render.h"
 #include "gargalo/tree.h"
 
-extern const unsigned char gg_asset_profile_html[], gg_asset_profile_css[],
-    gg_asset_profile_js[];
-extern const size_t gg_asset_profile_html_len, gg_asset_profile_css_len,
-    gg_asset_profile_js_len;
+extern const unsigned char gg_asset_profile_html[], gg_asset_profile_css[], gg_asset_profile_js[];
+extern const size_t gg_asset_profile_html_len, gg_asset_profile_css_len, gg_asset_profile_js_len;
 
 /* The node fields the page needs, as columns. */
 static const struct {
@@ -33,8 +31,7 @@ static void put_tree(gg_buf *b, const gargalo_session *s, const gg_tree *t)
     gg_buf_putc(b, '{');
     for (size_t c = 0; c < sizeof(columns) / sizeof(columns[0]); c++) {
         gg_buf_printf(b, "\"%s\":[", columns[c].name);
-        gg_render_column(b, t->nodes, t->n, sizeof(gg_node), columns[c].offset,
-                         columns[c].width);
+        gg_render_column(b, t->nodes, t->n, sizeof(gg_node), columns[c].offset, columns[c].width);
         gg_buf_puts(b, "],\n");
     }
     gg_buf_puts(b, "\"leaf\":[");
@@ -42,8 +39,7 @@ static void put_tree(gg_buf *b, const gargalo_session *s, const gg_tree *t)
     gg_buf_puts(b, "]}");
 }
 
-static void put_strings(gg_buf *b, const char *key, const gargalo_session *s,
-                        size_t field)
+static void put_strings(gg_buf *b, const char *key, const gargalo_session *s, size_t field)
 {
     gg_buf_printf(b, "\"%s\":[", key);
     for (size_t i = 0; i < s->nframes; i++) {
@@ -82,14 +78,13 @@ static void put_frames(gg_buf *b, const gargalo_session *s, gg_buf *tmp)
 static void put_samples(gg_buf *b, const gargalo_session *s)
 {
     gg_buf_puts(b, "\"samples\":{\"t\":[");
-    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample),
-                     offsetof(gg_sample, time_ns), 8);
+    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample), offsetof(gg_sample, time_ns),
+                     8);
     gg_buf_puts(b, "],\n\"w\":[");
-    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample),
-                     offsetof(gg_sample, weight_ns), 8);
+    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample), offsetof(gg_sample, weight_ns),
+                     8);
     gg_buf_puts(b, "],\n\"s\":[");
-    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample),
-                     offsetof(gg_sample, stack), 4);
+    gg_render_column(b, s->samples, s->nsamples, sizeof(gg_sample), offsetof(gg_sample, stack), 4);
     gg_buf_puts(b, "]}");
 }
 

@@ -105,8 +105,7 @@ typedef struct gg_loader {
 /* A non-negative integer no larger than max. */
 static bool get_uint(const json_t *v, uint64_t max, uint64_t *out)
 {
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) > max)
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
         return false;
     *out = (uint64_t)json_integer_value(v);
     return true;
@@ -140,9 +139,10 @@ static bool get_hex(const json_t *o, const char *key, uint64_t *out)
         return false;
     *out = 0;
     for (p += 2; *p; p++) {
-        int d = *p >= '0' && *p <= '9' ? *p - '0'
-              : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-              : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
+        int d = *p >= '0' && *p <= '9'   ? *p - '0'
+                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                                         : -1;
         if (d < 0)
             return false;
         *out = *out << 4 | (uint64_t)d;
@@ -184,9 +184,9 @@ static int load_frame(gg_loader *l, const json_t *o, size_t i)
     uint64_t line;
     if (!json_is_object(o) || !get_str(o, "function", (const char **)&f.function) ||
         !get_str(o, "file", (const char **)&f.file) ||
-        !get_str(o, "module", (const char **)&f.module) ||
-        !get_field(o, "line", INT_MAX, &line) || !get_hex(o, "offset", &f.offset) ||
-        !get_bool(o, "library", &f.is_library) || !get_bool(o, "inlined", &f.inlined))
+        !get_str(o, "module", (const char **)&f.module) || !get_field(o, "line", INT_MAX, &line) ||
+        !get_hex(o, "offset", &f.offset) || !get_bool(o, "library", &f.is_library) ||
+        !get_bool(o, "inlined", &f.inlined))
         return GARGALO_EFORMAT;
     f.line = (int)line;
     int64_t idx = gg_session_add_frame(l->s, &f); /* copies the strings */
@@ -221,16 +221,15 @@ static int load_sample(gg_loader *l, const json_t *a, uint64_t *last_t, uint64_t
     if (!json_is_array(a) || json_array_size(a) != 3 || !l->nstacks ||
         !get_uint(json_array_get(a, 0), INT64_MAX, &t) ||
         !get_uint(json_array_get(a, 1), INT64_MAX, &w) ||
-        !get_uint(json_array_get(a, 2), l->nstacks - 1, &st) || t < *last_t ||
-        *sum + w < *sum)
+        !get_uint(json_array_get(a, 2), l->nstacks - 1, &st) || t < *last_t || *sum + w < *sum)
         return GARGALO_EFORMAT;
     *last_t = t, *sum += w;
     return gg_session_add_sample(l->s, t, w, l->stack_map[st]);
 }
 
 /* The array under key, with room in *map for one index per element. */
-static int load_array(const json_t *root, const char *key, const json_t **arr,
-                      uint32_t **map, size_t *n)
+static int load_array(const json_t *root, const char *key, const json_t **arr, uint32_t **map,
+                      size_t *n)
 {
     *arr = json_object_get(root, key);
     if (!json_is_array(*arr) || json_array_size(*arr) >= UINT32_MAX)
@@ -271,8 +270,7 @@ int gargalo_session_load(const char *json, size_t len, gargalo_session **out)
     json_error_t err;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
-        return json_error_code(&err) == json_error_out_of_memory ? GARGALO_ENOMEM
-                                                                 : GARGALO_EFORMAT;
+        return json_error_code(&err) == json_error_out_of_memory ? GARGALO_ENOMEM : GARGALO_EFORMAT;
     gg_loader l = {.s = gg_session_new()};
     int rc = l.s ? load_header(l.s, root) : GARGALO_ENOMEM;
     if (!rc)

@@ -25,8 +25,8 @@ typedef struct gg_scope {
     uint32_t *out;   /* per first frame: its speedscope index, once a stack uses it */
     uint32_t *order; /* per speedscope index: the first frame it stands for */
     uint32_t nout;
-    gg_buf stacks;   /* every stack as "[i,j,k]", back to back */
-    size_t *soff;    /* stack i is stacks.data[soff[i] .. soff[i + 1]) */
+    gg_buf stacks; /* every stack as "[i,j,k]", back to back */
+    size_t *soff;  /* stack i is stacks.data[soff[i] .. soff[i + 1]) */
 } gg_scope;
 
 /* The speedscope index of frame's function, numbered in order of first use, so that
@@ -136,8 +136,7 @@ static void put_profile(gg_scope *x, const char *title)
     gg_buf_puts(x->b, "]}]}\n");
 }
 
-int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro,
-                         gg_buf *b)
+int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b)
 {
     gg_scope x = {.s = s, .b = b, .show_all = ro->show_all};
     gg_buf_init(&x.stacks, 0);
@@ -145,8 +144,8 @@ int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options 
     if (!rc)
         rc = encode_stacks(&x);
     if (!rc) {
-        gg_buf_puts(b, "{\"$schema\":\"" GG_SPEEDSCOPE_SCHEMA "\",\n\"exporter\":\""
-                       GG_EXPORTER "\",\"activeProfileIndex\":0,\"name\":");
+        gg_buf_puts(b, "{\"$schema\":\"" GG_SPEEDSCOPE_SCHEMA "\",\n\"exporter\":\"" GG_EXPORTER
+                       "\",\"activeProfileIndex\":0,\"name\":");
         gg_render_json_str(b, gg_render_title(ro), false);
         gg_buf_puts(b, ",\n");
         rc = put_frames(&x);

@@ -25,8 +25,8 @@ typedef struct gg_text {
     gg_buf *b;
     bool color;
     double min_percent;
-    char *prefix;  /* the glyph columns of the ancestors */
-    size_t *plen;  /* prefix length in use at each depth */
+    char *prefix; /* the glyph columns of the ancestors */
+    size_t *plen; /* prefix length in use at each depth */
 } gg_text;
 
 static void color(gg_text *x, const char *code)
@@ -56,8 +56,7 @@ static void header(gg_text *x, const gargalo_render_options *ro)
         gg_buf_printf(x->b, "   Dropped %zu", s->dropped);
     gg_buf_putc(x->b, '\n');
     if (x->min_percent > 0)
-        gg_buf_printf(x->b, "(calls under %.1f%% of the total are not shown)\n",
-                      x->min_percent);
+        gg_buf_printf(x->b, "(calls under %.1f%% of the total are not shown)\n", x->min_percent);
     gg_buf_putc(x->b, '\n');
 }
 
@@ -164,8 +163,7 @@ int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, g
     int rc = gg_tree_build(&t, s, ro->show_all);
     if (rc)
         return rc;
-    gg_text x = {.s = s, .t = &t, .b = b, .color = ro->color > 0,
-                 .min_percent = ro->min_percent};
+    gg_text x = {.s = s, .t = &t, .b = b, .color = ro->color > 0, .min_percent = ro->min_percent};
     header(&x, ro);
     rc = body(&x);
     free(x.prefix), free(x.plen);

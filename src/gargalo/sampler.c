@@ -58,21 +58,21 @@ typedef struct gg_raw_sample {
 } gg_raw_sample;
 
 struct gg_sampler {
-    atomic_int running;  /* the handler records only while set */
-    atomic_int owner;    /* GG_LIVE until an orphan or a thread exit: see above */
-    bool warming;        /* the one self-sent warm-up signal is expected */
-    bool reblock;        /* SIGPROF was blocked on the thread before start */
-    bool ticked;         /* wall clock: signalled by the ticker thread, not a timer */
+    atomic_int running; /* the handler records only while set */
+    atomic_int owner;   /* GG_LIVE until an orphan or a thread exit: see above */
+    bool warming;       /* the one self-sent warm-up signal is expected */
+    bool reblock;       /* SIGPROF was blocked on the thread before start */
+    bool ticked;        /* wall clock: signalled by the ticker thread, not a timer */
     gargalo_options opt;
     timer_t timer;
-    clockid_t clock;             /* session clock: CLOCK_MONOTONIC or the thread's CPU clock */
-    uint64_t start_ns, last_ns;  /* on the session clock */
+    clockid_t clock;            /* session clock: CLOCK_MONOTONIC or the thread's CPU clock */
+    uint64_t start_ns, last_ns; /* on the session clock */
     uint64_t mono_start, cpu_start;
-    uint64_t ticks;              /* timer signals seen: drives the adaptive interval */
+    uint64_t ticks; /* timer signals seen: drives the adaptive interval */
     unsigned interval_us;
-    void **pcs;                  /* mmap'd, max_frames entries */
+    void **pcs; /* mmap'd, max_frames entries */
     size_t pcs_cap, pcs_used;
-    gg_raw_sample *recs;         /* mmap'd, max_frames entries */
+    gg_raw_sample *recs; /* mmap'd, max_frames entries */
     size_t recs_cap, nrecs;
     size_t dropped;
 };
@@ -166,8 +166,8 @@ static void record_stack(struct gg_sampler *sp, uint64_t now, const void *uc)
         depth = 1;
         flags = GG_RAW_LEAF_IS_PC;
     }
-    sp->recs[sp->nrecs++] = (gg_raw_sample){now - sp->start_ns, now - sp->last_ns,
-                                            sp->pcs_used, depth, flags};
+    sp->recs[sp->nrecs++] =
+        (gg_raw_sample){now - sp->start_ns, now - sp->last_ns, sp->pcs_used, depth, flags};
     sp->pcs_used += depth;
 }
 
@@ -176,8 +176,7 @@ static void take_sample(struct gg_sampler *sp, const void *uc)
     struct timespec ts;
     clock_gettime(sp->clock, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    if (sp->nrecs < sp->recs_cap &&
-        sp->pcs_cap - sp->pcs_used >= sp->opt.max_depth + GG_SKIP_MAX)
+    if (sp->nrecs < sp->recs_cap && sp->pcs_cap - sp->pcs_used >= sp->opt.max_depth + GG_SKIP_MAX)
         record_stack(sp, now, uc);
     else
         sp->dropped++;
@@ -302,7 +301,8 @@ static int check_options(const gargalo_options *in, gargalo_options *o)
     *o = in ? *in : def;
     if (o->clock != GARGALO_CLOCK_WALL && o->clock != GARGALO_CLOCK_CPU)
         return GARGALO_EINVAL;
-    if (o->interval_us && (o->interval_us < GG_INTERVAL_MIN_US || o->interval_us > GG_INTERVAL_MAX_US))
+    if (o->interval_us &&
+        (o->interval_us < GG_INTERVAL_MIN_US || o->interval_us > GG_INTERVAL_MAX_US))
         return GARGALO_EINVAL;
     if (!o->max_interval_us) /* zero members mean the defaults */
         o->max_interval_us = def.max_interval_us;
@@ -320,8 +320,8 @@ static int check_options(const gargalo_options *in, gargalo_options *o)
 
 static void *map_lazy(size_t bytes)
 {
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -426,8 +426,7 @@ static int arm_timer(struct gg_sampler *sp)
         return rc;
     sp->mono_start = gg_clock_ns(CLOCK_MONOTONIC);
     sp->cpu_start = gg_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    sp->start_ns = sp->last_ns =
-        sp->clock == CLOCK_MONOTONIC ? sp->mono_start : sp->cpu_start;
+    sp->start_ns = sp->last_ns = sp->clock == CLOCK_MONOTONIC ? sp->mono_start : sp->cpu_start;
     sp->interval_us = gg_sampler_interval_us(&sp->opt, 0);
     gg_current = sp;
     atomic_store(&sp->running, 1);
@@ -609,8 +608,8 @@ static const gg_frame *outer_frame(uintptr_t pc, bool is_return, int *rc)
 static bool is_runtime_frame(const gg_frame *f)
 {
     static const char *const mods[] = {"libtsan", "libasan", "libubsan", "libclang_rt"};
-    static const char *const fns[] = {"__restore_rt", "__tsan", "_ZN6__tsan", "__sanitizer",
-                                      "_ZN11__sanitizer", "__interceptor_"};
+    static const char *const fns[] = {"__restore_rt", "__tsan",           "_ZN6__tsan",
+                                      "__sanitizer",  "_ZN11__sanitizer", "__interceptor_"};
     for (size_t i = 0; f->module && i < sizeof(mods) / sizeof(mods[0]); i++)
         if (strncmp(f->module, mods[i], strlen(mods[i])) == 0)
             return true;

@@ -80,8 +80,7 @@ static uint64_t stack_hash(const uint32_t *frames, uint32_t depth)
     return hash_bytes(1469598103934665603u, frames, depth * sizeof(*frames));
 }
 
-static bool stack_eq(const gargalo_session *s, uint32_t idx, const uint32_t *frames,
-                     uint32_t depth)
+static bool stack_eq(const gargalo_session *s, uint32_t idx, const uint32_t *frames, uint32_t depth)
 {
     uint32_t d;
     const uint32_t *f = gg_stack_frames(s, idx, &d);
@@ -219,8 +218,7 @@ int64_t gg_session_add_stack(gargalo_session *s, const uint32_t *frames, uint32_
     return (int64_t)s->nstacks++;
 }
 
-int gg_session_add_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns,
-                          uint32_t stack)
+int gg_session_add_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns, uint32_t stack)
 {
     if (grow((void **)&s->samples, &s->samples_cap, s->nsamples + 1, sizeof(gg_sample)))
         return GARGALO_ENOMEM;

@@ -44,9 +44,9 @@ struct gg_sampler; /* sampler.c */
 struct gargalo_session {
     gargalo_options opt;
     gg_state state;
-    pid_t tid;                 /* thread that was profiled */
+    pid_t tid; /* thread that was profiled */
     char thread_name[16];
-    uint64_t start_unix_ns;    /* CLOCK_REALTIME at start, for display */
+    uint64_t start_unix_ns; /* CLOCK_REALTIME at start, for display */
     uint64_t duration_ns;
     uint64_t cpu_ns;
     uint64_t symbolize_ns;
@@ -71,8 +71,7 @@ gargalo_session *gg_session_new(void);
  * Identical frames and identical stacks are stored once. */
 int64_t gg_session_add_frame(gargalo_session *s, const gg_frame *f);
 int64_t gg_session_add_stack(gargalo_session *s, const uint32_t *frames, uint32_t depth);
-int gg_session_add_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns,
-                          uint32_t stack);
+int gg_session_add_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns, uint32_t stack);
 /* Drops the dedupe tables once building is over. */
 void gg_session_finish(gargalo_session *s);
 

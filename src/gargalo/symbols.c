@@ -131,8 +131,8 @@ static char *intern(const char *s, bool *failed)
 }
 
 /* Appends one frame (strings interned) to the frame pool. */
-static int push_frame(const char *function, const char *file, int line,
-                      const gg_module_info *mi, uint64_t offset, bool inlined)
+static int push_frame(const char *function, const char *file, int line, const gg_module_info *mi,
+                      uint64_t offset, bool inlined)
 {
     if (gg_syms.nframes == gg_syms.frames_cap) {
         size_t ncap = gg_syms.frames_cap ? gg_syms.frames_cap * 2 : 1024;
@@ -317,7 +317,7 @@ static const char *call_site(Dwarf_Die *cu, Dwarf_Die *inl, int *line)
 typedef struct gg_scope {
     uint64_t low, high; /* [low, high), module-relative like DWARF addresses */
     Dwarf_Off die;
-    uint32_t depth;     /* nesting: an inlined copy is deeper than what holds it */
+    uint32_t depth; /* nesting: an inlined copy is deeper than what holds it */
 } gg_scope;
 
 /* The scopes of one CU, read once: asking libdw for the scopes of each address walks
@@ -515,8 +515,8 @@ int gg_symbols_resolve(uintptr_t pc, bool is_return, const gg_frame **frames)
 }
 
 /* Loads one module's debug information and builds its symbol index now. */
-static int preload_module(Dwfl_Module *mod, void **userdata, const char *name,
-                          Dwarf_Addr base, void *arg)
+static int preload_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+                          void *arg)
 {
     Dwarf_Addr bias;
     dwfl_module_getdwarf(mod, &bias); /* none is fine: the symbol table still names code */

@@ -138,6 +138,14 @@ static int grow(void)
     return 0;
 }
 
+int gg_ticker_prepare(void)
+{
+    pthread_mutex_lock(&gg_ticker.lock);
+    int rc = gg_ticker.started ? 0 : start_thread();
+    pthread_mutex_unlock(&gg_ticker.lock);
+    return rc;
+}
+
 int gg_ticker_add(void *key, pid_t tid, const gargalo_options *opt)
 {
     pthread_mutex_lock(&gg_ticker.lock);

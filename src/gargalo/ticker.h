@@ -18,6 +18,10 @@
  * Thread-safe; not async-signal-safe. */
 int gg_ticker_add(void *key, pid_t tid, const gargalo_options *opt);
 
+/* Starts the ticker thread now if it is not running yet, so that the first session does
+ * not wait for it. Returns 0 or GARGALO_ETIMER. Thread-safe. */
+int gg_ticker_prepare(void);
+
 /* Stops the signals for key. After it returns no new signal for key is sent; one sent
  * just before may still be pending on the thread. Unknown keys are ignored. Thread-safe. */
 void gg_ticker_remove(void *key);

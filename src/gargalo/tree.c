@@ -80,12 +80,12 @@ typedef struct gg_builder {
     const gargalo_session *s;
     gg_tree *t;
     bool show_all;
-    uint32_t *fid;    /* per frame: the first frame of the same function */
-    gg_map children;  /* (parent, fid, group) -> node */
-    gg_map lines;     /* (node, frame) -> weight, for frames other than a node's first */
+    uint32_t *fid;        /* per frame: the first frame of the same function */
+    gg_map children;      /* (parent, fid, group) -> node */
+    gg_map lines;         /* (node, frame) -> weight, for frames other than a node's first */
     const uint32_t *prev; /* the stack walked last, whose prefix the next may share */
     uint32_t prev_depth;
-    uint32_t *at;     /* the node of each position of the last stack */
+    uint32_t *at; /* the node of each position of the last stack */
 } gg_builder;
 
 static bool str_same(const char *a, const char *b)

@@ -112,19 +112,20 @@ def test_every_format_and_spelling():
         for flag, fmt, ext in (("1", "speedscope", "speedscope.json"), ("yes", "text", "txt"),
                                ("TRUE", "json", "json")):
             status, headers, body = env.server.post_transactions(
-                5000, query={"profile": flag, "profile_format": fmt})
+                20000, query={"profile": flag, "profile_format": fmt})
             assert status == 201, (status, body)
             name = headers["x-profile-file"]
             assert name.endswith("." + ext), name
             content = env.read(name)
             if fmt == "speedscope":
                 doc = json.loads(content)
-                assert doc["profiles"][0]["type"] == "sampled"
-                assert len(doc["profiles"][0]["samples"]) == len(doc["profiles"][0]["weights"]) > 0
+                profile = doc["profiles"][0]
+                assert profile["type"] == "sampled", profile["type"]
+                assert len(profile["samples"]) == len(profile["weights"]) > 0, headers
             elif fmt == "json":
-                assert json.loads(content)["samples"]
+                assert json.loads(content)["samples"], headers
             else:
-                assert "bolsa_post_transaction" in content and "%" in content
+                assert "bolsa_post_transaction" in content and "%" in content, content
             assert os.path.exists(os.path.join(env.profiles, "profile." + ext))
 
 

@@ -16,9 +16,9 @@ static void do_the_work(void)
 static void handle_request(void)
 {
     gargalo_session *s;
-    if (gargalo_start(&s, NULL) == 0) {          /* wall clock, adaptive interval */
+    if (gargalo_start(&s, NULL) == 0) { /* wall clock, adaptive interval */
         do_the_work();
-        gargalo_stop(s);                          /* resolves function, file:line */
+        gargalo_stop(s); /* resolves function, file:line */
         gargalo_render_file(s, GARGALO_FORMAT_HTML, NULL, "profile.html");
         gargalo_session_free(s);
     }

@@ -129,8 +129,7 @@ static void bench(const gargalo_session *s)
             best = ms < best ? ms : best;
             free(out);
         }
-        printf("%-10s %8.2f ms  %9zu bytes  (%zu samples)\n", names[i], best, bytes,
-               s->nsamples);
+        printf("%-10s %8.2f ms  %9zu bytes  (%zu samples)\n", names[i], best, bytes, s->nsamples);
     }
 }
 
@@ -157,8 +156,10 @@ int main(int argc, char **argv)
             dir = argv[i];
     }
     if (!dir && !timing) {
-        fprintf(stderr, "usage: %s [--big N | --empty | --real [--real-ms MS] "
-                        "[--interval-us US]] [--bench] OUTDIR\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s [--big N | --empty | --real [--real-ms MS] "
+                "[--interval-us US]] [--bench] OUTDIR\n",
+                argv[0]);
         return 2;
     }
     gargalo_session *s = real    ? record_real(real_ms, interval_us)

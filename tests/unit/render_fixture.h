@@ -15,8 +15,16 @@
 #define FX_MS 1000000u
 
 enum {
-    FX_MAIN_10, FX_MAIN_12, FX_HANDLE, FX_STEP, FX_VDBE, FX_CALLBACK, FX_MEMCPY, FX_PARSE,
-    FX_UNKNOWN, FX_NFRAMES
+    FX_MAIN_10,
+    FX_MAIN_12,
+    FX_HANDLE,
+    FX_STEP,
+    FX_VDBE,
+    FX_CALLBACK,
+    FX_MEMCPY,
+    FX_PARSE,
+    FX_UNKNOWN,
+    FX_NFRAMES
 };
 
 static inline void fx_frames(gargalo_session *s)
@@ -24,15 +32,13 @@ static inline void fx_frames(gargalo_session *s)
     static const gg_frame frames[FX_NFRAMES] = {
         [FX_MAIN_10] = {"main", "/home/dev/app/src/main.c", 10, "app", 0x1100, false, false},
         [FX_MAIN_12] = {"main", "/home/dev/app/src/main.c", 12, "app", 0x1120, false, false},
-        [FX_HANDLE] = {"handle_request", "/home/dev/app/src/server.c", 40, "app", 0x2000,
-                       false, false},
+        [FX_HANDLE] = {"handle_request", "/home/dev/app/src/server.c", 40, "app", 0x2000, false,
+                       false},
         [FX_STEP] = {"sqlite3_step", NULL, 0, "libsqlite3.so.0", 0x5000, true, false},
         [FX_VDBE] = {"sqlite3VdbeExec", NULL, 0, "libsqlite3.so.0", 0x6000, true, false},
-        [FX_CALLBACK] = {"my_callback", "/home/dev/app/src/cb.c", 7, "app", 0x3000, false,
-                         false},
+        [FX_CALLBACK] = {"my_callback", "/home/dev/app/src/cb.c", 7, "app", 0x3000, false, false},
         [FX_MEMCPY] = {"memcpy", NULL, 0, "libc.so.6", 0x7000, true, false},
-        [FX_PARSE] = {"parse_json", "/home/dev/app/src/parse.c", 20, "app", 0x4000, false,
-                      true},
+        [FX_PARSE] = {"parse_json", "/home/dev/app/src/parse.c", 20, "app", 0x4000, false, true},
         [FX_UNKNOWN] = {NULL, NULL, 0, "app", 0x1234, false, false},
     };
     for (int i = 0; i < FX_NFRAMES; i++)
@@ -103,8 +109,13 @@ static inline gargalo_session *fx_big_session(size_t n, int nfuncs)
         bool lib = i % 5 == 4;
         snprintf(name, sizeof(name), lib ? "lib_func_%d" : "app_func_%d", i);
         snprintf(file, sizeof(file), "/src/app/module%d.c", i % 17);
-        gg_frame f = {name, lib ? NULL : file, lib ? 0 : 10 + i, lib ? "libfoo.so.1" : "app",
-                      (uint64_t)i * 64, lib, false};
+        gg_frame f = {name,
+                      lib ? NULL : file,
+                      lib ? 0 : 10 + i,
+                      lib ? "libfoo.so.1" : "app",
+                      (uint64_t)i * 64,
+                      lib,
+                      false};
         if (gg_session_add_frame(s, &f) < 0)
             abort();
     }

@@ -247,20 +247,13 @@ static void test_parse_int(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_body),
-        cmocka_unit_test(test_seed),
-        cmocka_unit_test(test_limits_inclusive),
-        cmocka_unit_test(test_body_not_json),
-        cmocka_unit_test(test_body_not_object),
-        cmocka_unit_test(test_ativos_errors),
-        cmocka_unit_test(test_ticker_pattern),
-        cmocka_unit_test(test_count_errors),
-        cmocka_unit_test(test_huge_integers),
-        cmocka_unit_test(test_seed_and_extra_errors),
-        cmocka_unit_test(test_strategy),
-        cmocka_unit_test(test_list_query_defaults),
-        cmocka_unit_test(test_list_query_errors),
-        cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_good_body),         cmocka_unit_test(test_seed),
+        cmocka_unit_test(test_limits_inclusive),  cmocka_unit_test(test_body_not_json),
+        cmocka_unit_test(test_body_not_object),   cmocka_unit_test(test_ativos_errors),
+        cmocka_unit_test(test_ticker_pattern),    cmocka_unit_test(test_count_errors),
+        cmocka_unit_test(test_huge_integers),     cmocka_unit_test(test_seed_and_extra_errors),
+        cmocka_unit_test(test_strategy),          cmocka_unit_test(test_list_query_defaults),
+        cmocka_unit_test(test_list_query_errors), cmocka_unit_test(test_parse_int),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,10 +168,8 @@ static void test_arguments_and_state(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_writes_and_replaces),
-        cmocka_unit_test(test_relative_path),
-        cmocka_unit_test(test_failures_leave_nothing),
-        cmocka_unit_test(test_stdout),
+        cmocka_unit_test(test_writes_and_replaces),    cmocka_unit_test(test_relative_path),
+        cmocka_unit_test(test_failures_leave_nothing), cmocka_unit_test(test_stdout),
         cmocka_unit_test(test_arguments_and_state),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);

@@ -55,9 +55,9 @@ static void test_offline(void **state)
     char *html = render(s, NULL, &len);
     assert_non_null(strstr(html, "<meta http-equiv=\"Content-Security-Policy\" "
                                  "content=\"default-src 'none';"));
-    static const char *const forbidden[] = {"http://", "https://", "src=", "href=", "url(",
-                                            "@import", "fetch(", "XMLHttpRequest",
-                                            "WebSocket", "<!--gg:"};
+    static const char *const forbidden[] = {
+        "http://", "https://", "src=",           "href=",     "url(",
+        "@import", "fetch(",   "XMLHttpRequest", "WebSocket", "<!--gg:"};
     for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
         if (strcasestr(html, forbidden[i]))
             fail_msg("page contains %s", forbidden[i]);
@@ -88,8 +88,7 @@ static void test_data(void **state)
     assert_int_equal(json_array_size(json_object_get(all, "total")), 9);
     assert_int_equal(json_integer_value(json_array_get(json_object_get(grouped, "total"), 0)),
                      100 * FX_MS);
-    assert_int_equal(json_integer_value(json_array_get(json_object_get(grouped, "parent"), 0)),
-                     -1);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(grouped, "parent"), 0)), -1);
     assert_int_equal(json_array_size(json_object_get(grouped, "leaf")), 6);
     json_t *samples = json_object_get(d, "samples");
     assert_int_equal(json_array_size(json_object_get(samples, "t")), 100);

@@ -79,8 +79,13 @@ static void test_round_trip_big(void **state)
 static void test_round_trip_strings(void **state)
 {
     gargalo_session *s = gg_session_new();
-    gg_frame f = {"operator\"<\\>\t\x01 caf\xc3\xa9", "/tmp/a b/\xe2\x82\xac.c", 3, "m\nod",
-                  UINT64_MAX, true, false};
+    gg_frame f = {"operator\"<\\>\t\x01 caf\xc3\xa9",
+                  "/tmp/a b/\xe2\x82\xac.c",
+                  3,
+                  "m\nod",
+                  UINT64_MAX,
+                  true,
+                  false};
     assert_int_equal(gg_session_add_frame(s, &f), 0);
     uint32_t fr = 0;
     assert_int_equal(gg_session_add_stack(s, &fr, 1), 0);
@@ -103,19 +108,23 @@ static int load(const char *json)
     return rc;
 }
 
-#define HEAD "{\"gargalo\":1,\"clock\":\"wall\",\"start_unix_ns\":1,\"duration_ns\":10," \
-             "\"cpu_ns\":5,\"symbolize_ns\":0,\"dropped\":0,\"tid\":1,\"thread\":\"t\","
-#define FRAME "{\"function\":\"f\",\"file\":null,\"line\":1,\"module\":\"m\"," \
-              "\"offset\":\"0x10\",\"library\":false,\"inlined\":false}"
+#define HEAD                                                                                       \
+    "{\"gargalo\":1,\"clock\":\"wall\",\"start_unix_ns\":1,\"duration_ns\":10,"                    \
+    "\"cpu_ns\":5,\"symbolize_ns\":0,\"dropped\":0,\"tid\":1,\"thread\":\"t\","
+#define FRAME                                                                                      \
+    "{\"function\":\"f\",\"file\":null,\"line\":1,\"module\":\"m\","                               \
+    "\"offset\":\"0x10\",\"library\":false,\"inlined\":false}"
 
 static void test_minimal_documents(void **state)
 {
     assert_int_equal(load(HEAD "\"frames\":[],\"stacks\":[],\"samples\":[]}"), 0);
     assert_int_equal(load(HEAD "\"frames\":[" FRAME "],\"stacks\":[[0],[]],"
-                               "\"samples\":[[1,1,0],[1,2,1],[3,0,0]]}"), 0);
+                               "\"samples\":[[1,1,0],[1,2,1],[3,0,0]]}"),
+                     0);
     /* unknown keys are ignored, so later versions can add some */
     assert_int_equal(load(HEAD "\"extra\":{\"x\":[1]},\"frames\":[],\"stacks\":[],"
-                               "\"samples\":[]}"), 0);
+                               "\"samples\":[]}"),
+                     0);
 }
 
 static void test_rejects_malformed(void **state)
@@ -127,22 +136,22 @@ static void test_rejects_malformed(void **state)
         "{}",
         "{\"gargalo\":1}",
         "{\"gargalo\":2,\"clock\":\"wall\"}",
-        HEAD "\"frames\":[],\"stacks\":[],\"samples\":[]",                  /* truncated */
-        HEAD "\"frames\":[],\"stacks\":[],\"samples\":[]}x",                /* trailing */
-        HEAD "\"frames\":{},\"stacks\":[],\"samples\":[]}",                 /* types */
+        HEAD "\"frames\":[],\"stacks\":[],\"samples\":[]",   /* truncated */
+        HEAD "\"frames\":[],\"stacks\":[],\"samples\":[]}x", /* trailing */
+        HEAD "\"frames\":{},\"stacks\":[],\"samples\":[]}",  /* types */
         HEAD "\"frames\":[1],\"stacks\":[],\"samples\":[]}",
         HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,0]]}",
         HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,0,0,0]]}",
         HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,\"1\",0]]}",
         HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,1.5,0]]}",
         HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,-1,0]]}",
-        HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,1,1]]}",        /* range */
+        HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,1,1]]}", /* range */
         HEAD "\"frames\":[],\"stacks\":[[0]],\"samples\":[]}",
         HEAD "\"frames\":[" FRAME "],\"stacks\":[[1]],\"samples\":[]}",
         HEAD "\"frames\":[" FRAME "],\"stacks\":[[-1]],\"samples\":[]}",
         HEAD "\"frames\":[],\"stacks\":[],\"samples\":[[0,1,0]]}",
         HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[5,1,0],[4,1,0]]}", /* time order */
-        HEAD "\"frames\":[],\"stacks\":[[]],"                                 /* huge */
+        HEAD "\"frames\":[],\"stacks\":[[]],"                                /* huge */
              "\"samples\":[[0,99999999999999999999999,0]]}",
         HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,1e30,0]]}",
         HEAD "\"frames\":[],\"stacks\":[[]],\"samples\":[[0,9223372036854775807,0],"
@@ -152,7 +161,7 @@ static void test_rejects_malformed(void **state)
         "\"symbolize_ns\":0,\"dropped\":0,\"frames\":[],\"stacks\":[],\"samples\":[]}",
         "{\"gargalo\":1,\"clock\":\"wall\",\"start_unix_ns\":-1,\"duration_ns\":1,\"cpu_ns\":1,"
         "\"symbolize_ns\":0,\"dropped\":0,\"frames\":[],\"stacks\":[],\"samples\":[]}",
-        HEAD "\"tid\":2,\"frames\":[],\"stacks\":[],\"samples\":[]}",        /* duplicate key */
+        HEAD "\"tid\":2,\"frames\":[],\"stacks\":[],\"samples\":[]}", /* duplicate key */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (load(bad[i]) != GARGALO_EFORMAT)
@@ -186,8 +195,7 @@ static void test_rejects_bad_frames(void **state)
     };
     char doc[1024];
     for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
-        snprintf(doc, sizeof(doc), HEAD "\"frames\":[%s],\"stacks\":[],\"samples\":[]}",
-                 frames[i]);
+        snprintf(doc, sizeof(doc), HEAD "\"frames\":[%s],\"stacks\":[],\"samples\":[]}", frames[i]);
         if (load(doc) != GARGALO_EFORMAT)
             fail_msg("accepted: %s", doc);
     }

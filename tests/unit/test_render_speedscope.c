@@ -31,8 +31,8 @@ static json_t *render(const gargalo_session *s, int show_all)
 static int frame_index(json_t *frames, const char *name)
 {
     for (size_t i = 0; i < json_array_size(frames); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(frames, i), "name")),
-                   name) == 0)
+        if (strcmp(json_string_value(json_object_get(json_array_get(frames, i), "name")), name) ==
+            0)
             return (int)i;
     return -1;
 }

@@ -92,9 +92,9 @@ static void test_colors(void **state)
     gargalo_render_options_init(&ro);
     ro.color = 1;
     char *out = render(s, &ro);
-    assert_contains(out, "\033[31m100.0 ms  100.0%\033[0m");       /* hot */
-    assert_contains(out, "\033[33m25.0 ms  25.0%\033[0m");         /* warm */
-    assert_contains(out, "\033[2mmemcpy [libc.so.6]\033[0m");      /* library */
+    assert_contains(out, "\033[31m100.0 ms  100.0%\033[0m");  /* hot */
+    assert_contains(out, "\033[33m25.0 ms  25.0%\033[0m");    /* warm */
+    assert_contains(out, "\033[2mmemcpy [libc.so.6]\033[0m"); /* library */
     free(out);
     ro.color = -1; /* gargalo_render never writes to a terminal: off */
     out = render(s, &ro);
@@ -134,12 +134,9 @@ static void test_deep_stack(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines),
-        cmocka_unit_test(test_show_all_and_title),
-        cmocka_unit_test(test_min_percent),
-        cmocka_unit_test(test_colors),
-        cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_deep_stack),
+        cmocka_unit_test(test_lines),       cmocka_unit_test(test_show_all_and_title),
+        cmocka_unit_test(test_min_percent), cmocka_unit_test(test_colors),
+        cmocka_unit_test(test_empty),       cmocka_unit_test(test_deep_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

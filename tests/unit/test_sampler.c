@@ -181,8 +181,8 @@ static void test_short_session_gets_100_samples(void **state)
 /* The leaf is the interrupted code: no handler, trampoline or unwinder frames anywhere. */
 static void test_stacks_are_clean(void **state)
 {
-    static const char *const banned[] = {"gg_sampler_on_signal", "take_sample", "record_stack",
-                                         "__restore_rt", "_ULx86_64_trace", "unw_backtrace",
+    static const char *const banned[] = {"gg_sampler_on_signal", "take_sample",     "record_stack",
+                                         "__restore_rt",         "_ULx86_64_trace", "unw_backtrace",
                                          "_Ux86_64_trace"};
     gargalo_session *s;
     gargalo_stats st;

@@ -21,11 +21,11 @@
 static __thread volatile uint64_t sink;
 
 /* Four distinct functions, so a stack says which thread it came from. */
-#define KIND(n)                                                                            \
-    static GG_NOINLINE void kind_##n(uint64_t ns)                                          \
-    {                                                                                      \
-        tl_spin_ns(CLOCK_THREAD_CPUTIME_ID, ns);                                           \
-        sink += n;                                                                         \
+#define KIND(n)                                                                                    \
+    static GG_NOINLINE void kind_##n(uint64_t ns)                                                  \
+    {                                                                                              \
+        tl_spin_ns(CLOCK_THREAD_CPUTIME_ID, ns);                                                   \
+        sink += n;                                                                                 \
     }
 KIND(0)
 KIND(1)
@@ -111,8 +111,8 @@ static void test_mixed_threads(void **state)
     pthread_barrier_destroy(&start_line);
     for (int i = 0; i < NTHREADS; i++) {
         if (w[i].profiled)
-            printf("thread %2d profiled: %zu samples, %zu in its own function, %zu foreign\n",
-                   i, w[i].samples, w[i].own, w[i].foreign);
+            printf("thread %2d profiled: %zu samples, %zu in its own function, %zu foreign\n", i,
+                   w[i].samples, w[i].own, w[i].foreign);
         else
             printf("thread %2d not profiled: %d interrupted sleeps\n", i, w[i].interrupted);
         assert_int_equal(w[i].rc, 0);

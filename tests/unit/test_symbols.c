@@ -39,7 +39,8 @@ static inline __attribute__((always_inline)) void inlined_spin(uint64_t ns)
 
 static GG_NOINLINE void calls_inlined(uint64_t ns)
 {
-    inlined_spin(ns); inlined_call_line = __LINE__;
+    inlined_spin(ns);
+    inlined_call_line = __LINE__ - 1; /* the line of the call just above */
 }
 
 static int by_value_slowly(const void *a, const void *b)
@@ -162,7 +163,8 @@ static void test_libc_frames(void **state)
         const uint32_t *fr = gg_stack_frames(s, s->samples[i].stack, &depth);
         for (uint32_t j = 0; j < depth; j++) {
             const gg_frame *f = &s->frames[fr[j]];
-            if (strncmp(f->module, "libc.so", 7) == 0 && f->function && strstr(f->function, "sort")) {
+            if (strncmp(f->module, "libc.so", 7) == 0 && f->function &&
+                strstr(f->function, "sort")) {
                 assert_true(f->is_library);
                 libc_fn = f->function;
                 with_libc++;
@@ -170,8 +172,8 @@ static void test_libc_frames(void **state)
             }
         }
     }
-    printf("qsort: %zu samples in the comparator, %zu of them under libc's %s\n", in_cmp,
-           with_libc, libc_fn ? libc_fn : "(none)");
+    printf("qsort: %zu samples in the comparator, %zu of them under libc's %s\n", in_cmp, with_libc,
+           libc_fn ? libc_fn : "(none)");
     if (!GG_TEST_TSAN) { /* TSan samples a comparator without libc calls late */
         /* sanitizers' qsort interceptors call the comparator themselves too */
         assert_true(in_cmp > 0);
