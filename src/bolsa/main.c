@@ -28,18 +28,23 @@ static void bolsa_block_signals(sigset_t *set)
 static int bolsa_run(const bolsa_config *cfg)
 {
     bolsa_error err = {0};
+    bolsa_app app = {.store = NULL, .max_rows = cfg->max_rows};
+    /* The request chain: the profiling middleware around the routes. */
+    bolsa_profiling profiling;
+    char msg[1200];
+    bolsa_profiling_init(&profiling, cfg, (bolsa_endpoint){bolsa_routes_handle, &app});
+    if (bolsa_profiling_prepare(&profiling, msg, sizeof(msg))) {
+        fprintf(stderr, "bolsa: %s\n", msg);
+        return 1;
+    }
     bolsa_store *store = NULL;
     if (bolsa_store_open(&store, cfg->database_url, cfg->threads, &err)) {
         fprintf(stderr, "bolsa: cannot open the database %s: %s\n", cfg->database_url, err.msg);
         return 1;
     }
+    app.store = store;
     sigset_t stop;
     bolsa_block_signals(&stop);
-    bolsa_app app = {.store = store, .max_rows = cfg->max_rows};
-    /* The request chain: the profiling middleware around the routes. */
-    bolsa_profiling profiling;
-    bolsa_profiling_init(&profiling, cfg, (bolsa_endpoint){bolsa_routes_handle, &app});
-    bolsa_profiling_prepare(&profiling);
     bolsa_server_options opt = {.host = cfg->host,
                                 .port = cfg->port,
                                 .threads = cfg->threads,

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gargalo.h"
@@ -214,11 +215,20 @@ void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_end
     atomic_init(&p->sequence, 0);
 }
 
-void bolsa_profiling_prepare(const bolsa_profiling *p)
+int bolsa_profiling_prepare(const bolsa_profiling *p, char *errbuf, size_t errlen)
 {
-    int rc = p->enabled ? gargalo_preload() : 0;
-    if (rc)
+    if (!p->enabled)
+        return 0;
+    /* Found out now, not by the first profiled request's X-Profile-Error. */
+    struct stat st;
+    if (stat(p->dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(p->dir, W_OK | X_OK) != 0) {
+        snprintf(errbuf, errlen, "BOLSA_PROFILE_DIR '%s' is not a writable directory", p->dir);
+        return -1;
+    }
+    int rc = gargalo_preload();
+    if (rc) /* not fatal: the first profiled request loads what it needs */
         fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n", gargalo_strerror(rc));
+    return 0;
 }
 
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p)

@@ -7,6 +7,7 @@
 #define BOLSA_PROFILING_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "bolsa/config.h"
 #include "bolsa/http.h"
@@ -23,9 +24,10 @@ typedef struct bolsa_profiling {
 /* Sets p up from the configuration, wrapping next. cfg must outlive p. */
 void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_endpoint next);
 
-/* When enabled: loads symbols and debug information now, at start-up, so the first
- * profiled request does not wait for them. */
-void bolsa_profiling_prepare(const bolsa_profiling *p);
+/* When enabled: checks that the profile directory is writable (returns -1 with a message
+ * in errbuf otherwise), and loads symbols and debug information now, at start-up, so the
+ * first profiled request does not wait for them. Returns 0 when bolsa can go on. */
+int bolsa_profiling_prepare(const bolsa_profiling *p, char *errbuf, size_t errlen);
 
 /* The endpoint to give the server: p wrapped around its next endpoint. */
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p);

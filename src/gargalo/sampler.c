@@ -419,7 +419,7 @@ static int start_source(struct gg_sampler *sp)
     return arm(sp, sp->interval_us) == 0 ? 0 : GARGALO_ETIMER;
 }
 
-static int arm_timer(struct gg_sampler *sp)
+static int start_sampling(struct gg_sampler *sp)
 {
     int rc = create_source(sp);
     if (rc)
@@ -488,7 +488,7 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt)
     describe_thread(s, &o);
     unblock_sigprof(sp);
     warm_up_thread(sp);
-    if ((rc = arm_timer(sp))) {
+    if ((rc = start_sampling(sp))) {
         restore_mask(sp);
         sampler_free(sp);
         free(s);

@@ -14,12 +14,15 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from bolsatest import Results, Server  # noqa: E402
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import ARTICLE_TICKERS, SANITIZER_REPORT, Bolsa, path_with, run_bolsa_once  # noqa: E402
 
 ARGS = None
 UNIQUE_NAME = re.compile(r"^profile-\d+-\d+\.(html|speedscope\.json|txt|json)$")
+TRANSACTIONS = "/api/v1/transaction"
 
 
 class Env:
@@ -30,16 +33,23 @@ class Env:
         self.profiles = os.path.join(self.dir, "profiles")
         os.mkdir(self.profiles)
         settings = {"BOLSA_PROFILE": "1" if profile else "0", "BOLSA_PROFILE_DIR": self.profiles}
-        self.server = Server(ARGS.bolsa, f"sqlite:{self.dir}/bolsa.db", env={**settings, **(env or {})},
-                             args=args, log=os.path.join(self.dir, "server.log"))
+        self.server = Bolsa(ARGS.bolsa, f"sqlite:{self.dir}/bolsa.db", self.dir,
+                            args=args, env={**settings, **(env or {})})
 
     def __enter__(self):
-        self.server.__enter__()
+        self.server.start()
         return self
 
     def __exit__(self, *exc):
         self.server.stop()
+        report = SANITIZER_REPORT.search(self.server.log_text())
         shutil.rmtree(self.dir, ignore_errors=True)
+        assert exc[0] or not report, "sanitizer report in the server's log"
+
+    def post(self, n, query=None, headers=None, **extra):
+        body = {"ativos": ARTICLE_TICKERS, "quantidadeAtivos": n, **extra}
+        return self.server.request("POST", path_with(TRANSACTIONS, **(query or {})), body,
+                                   headers=headers)
 
     def files(self):
         return sorted(os.listdir(self.profiles))
@@ -49,9 +59,9 @@ class Env:
             return f.read()
 
     def row_count(self):
-        status, _, body = self.server.request("GET", "/api/v1/transaction/summary")
-        assert status == 200, body
-        return sum(item["count"] for item in body["items"])
+        resp = self.server.get(TRANSACTIONS + "/summary")
+        assert resp.status == 200, resp
+        return sum(item["count"] for item in resp.json()["items"])
 
 
 def session_shares(session):
@@ -77,20 +87,20 @@ def calls_below(session, caller, callee):
 
 def profiled_post(env, n, fmt=None, **query):
     q = {"profile": "true", **({"profile_format": fmt} if fmt else {}), **query}
-    status, headers, body = env.server.post_transactions(n, query=q, seed=7)
-    assert status == 201, (status, body)
-    assert body["saved"] == n, body
-    name = headers.get("x-profile-file")
-    assert name and UNIQUE_NAME.match(name), headers
-    return headers, name
+    resp = env.post(n, query=q, seed=7)
+    assert resp.status == 201, resp
+    assert resp.json()["saved"] == n, resp
+    name = resp.headers.get("x-profile-file")
+    assert name and UNIQUE_NAME.match(name), resp.headers
+    return resp.headers, name
 
 
 def test_disabled_ignores_profile():
     with Env(profile=False) as env:
         for q in ({"profile": "true"}, {"profile": "maybe", "profile_format": "pdf"}):
-            status, headers, body = env.server.post_transactions(100, query=q)
-            assert status == 201 and body["saved"] == 100, (status, body)
-            assert "x-profile-file" not in headers, headers
+            resp = env.post(100, query=q)
+            assert resp.status == 201 and resp.json()["saved"] == 100, resp
+            assert "x-profile-file" not in resp.headers, resp.headers
         assert env.files() == [], env.files()
 
 
@@ -111,19 +121,17 @@ def test_every_format_and_spelling():
     with Env() as env:
         for flag, fmt, ext in (("1", "speedscope", "speedscope.json"), ("yes", "text", "txt"),
                                ("TRUE", "json", "json")):
-            status, headers, body = env.server.post_transactions(
-                20000, query={"profile": flag, "profile_format": fmt})
-            assert status == 201, (status, body)
-            name = headers["x-profile-file"]
+            resp = env.post(20000, query={"profile": flag, "profile_format": fmt})
+            assert resp.status == 201, resp
+            name = resp.headers["x-profile-file"]
             assert name.endswith("." + ext), name
             content = env.read(name)
             if fmt == "speedscope":
-                doc = json.loads(content)
-                profile = doc["profiles"][0]
+                profile = json.loads(content)["profiles"][0]
                 assert profile["type"] == "sampled", profile["type"]
-                assert len(profile["samples"]) == len(profile["weights"]) > 0, headers
+                assert len(profile["samples"]) == len(profile["weights"]) > 0, resp.headers
             elif fmt == "json":
-                assert json.loads(content)["samples"], headers
+                assert json.loads(content)["samples"], resp.headers
             else:
                 assert "bolsa_post_transaction" in content and "%" in content, content
             assert os.path.exists(os.path.join(env.profiles, "profile." + ext))
@@ -138,11 +146,11 @@ def test_bad_parameters_get_422_and_change_nothing():
         before = env.row_count()
         for param, value in cases:
             query = {"profile": "true", param: value} if param != "profile" else {param: value}
-            status, _, body = env.server.post_transactions(1000, query=query)
-            assert status == 422, (param, value, status, body)
-            detail = body["detail"][0]
-            assert detail["loc"] == ["query", param], (param, value, body)
-            assert detail["msg"] and detail["type"], body
+            resp = env.post(1000, query=query)
+            assert resp.status == 422, (param, value, resp)
+            detail = resp.json()["detail"][0]
+            assert detail["loc"] == ["query", param], (param, value, resp)
+            assert detail["msg"] and detail["type"], resp
         assert env.row_count() == before
         assert env.files() == [], env.files()
 
@@ -161,14 +169,12 @@ def test_token_is_required_when_configured():
     with Env(args=("--profile-token", "s3cret")) as env:
         before = env.row_count()
         for headers in ({}, {"X-Profile-Token": "wrong"}, {"X-Profile-Token": "s3cre"}):
-            status, _, body = env.server.post_transactions(100, query={"profile": "1"},
-                                                           headers=headers)
-            assert status == 403, (headers, status, body)
-            assert body["detail"][0]["loc"] == ["header", "X-Profile-Token"], body
+            resp = env.post(100, query={"profile": "1"}, headers=headers)
+            assert resp.status == 403, (headers, resp)
+            assert resp.json()["detail"][0]["loc"] == ["header", "X-Profile-Token"], resp
         assert env.row_count() == before and env.files() == []
-        status, resp_headers, _ = env.server.post_transactions(
-            100, query={"profile": "1"}, headers={"X-Profile-Token": "s3cret"})
-        assert status == 201 and resp_headers.get("x-profile-file"), (status, resp_headers)
+        resp = env.post(100, query={"profile": "1"}, headers={"X-Profile-Token": "s3cret"})
+        assert resp.status == 201 and resp.headers.get("x-profile-file"), resp
 
 
 def test_naive_story_save_dominates():
@@ -189,21 +195,20 @@ def test_concurrent_profiles_never_mix():
             kind = i % 4
             profiled = {"profile": "1", "profile_format": "json"}
             if kind == 0:
-                return "post", env.server.post_transactions(200, query=profiled)
+                return "post", env.post(200, query=profiled)
             if kind == 1:
-                return "summary", env.server.request("GET", "/api/v1/transaction/summary",
-                                                     query=profiled)
+                return "summary", env.server.get(path_with(TRANSACTIONS + "/summary", **profiled))
             if kind == 2:
-                return "plain-post", env.server.post_transactions(200)
-            return "plain-get", env.server.request("GET", "/api/v1/transaction", query={"limit": 5})
+                return "plain-post", env.post(200)
+            return "plain-get", env.server.get(path_with(TRANSACTIONS, limit=5))
 
         with concurrent.futures.ThreadPoolExecutor(24) as pool:
             results = list(pool.map(one, range(300)))
         names, with_own_handler = set(), 0
-        for kind, (status, headers, body) in results:
-            assert status in (200, 201), (kind, status, body)
-            name = headers.get("x-profile-file")
-            assert bool(name) == (kind in ("post", "summary")), (kind, headers)
+        for kind, resp in results:
+            assert resp.status in (200, 201), (kind, resp)
+            name = resp.headers.get("x-profile-file")
+            assert bool(name) == (kind in ("post", "summary")), (kind, resp.headers)
             if not name:
                 continue
             assert name not in names, name
@@ -217,7 +222,33 @@ def test_concurrent_profiles_never_mix():
         # A very short request may end before its first sample; most must show their handler.
         assert with_own_handler >= 0.8 * len(names), with_own_handler
         assert env.row_count() == 150 * 200
-        assert env.server.request("GET", "/health")[0] == 200
+        assert env.server.get("/health").status == 200
+
+
+def test_unusable_profile_dir_is_refused_at_start():
+    """A profile directory that is missing or a file stops bolsa at start, naming it;
+    with profiling off the same setting is not looked at."""
+    tmp = tempfile.mkdtemp(prefix="bolsa-profile-dir-")
+    try:
+        a_file = os.path.join(tmp, "a-file")
+        open(a_file, "w").close()
+        db = ["--port", "0", "--database-url", f"sqlite:{tmp}/bolsa.db"]
+        for bad in (os.path.join(tmp, "missing"), a_file):
+            code, out = run_bolsa_once(ARGS.bolsa, db + ["--profile", "--profile-dir", bad])
+            assert code == 1, (bad, code, out)
+            assert "BOLSA_PROFILE_DIR" in out and bad in out, out
+            assert not os.path.exists(os.path.join(tmp, "bolsa.db")), "started before refusing"
+        server = Bolsa(ARGS.bolsa, f"sqlite:{tmp}/bolsa.db", tmp,
+                       env={"BOLSA_PROFILE": "0", "BOLSA_PROFILE_DIR": a_file}).start()
+        server.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+TESTS = (test_disabled_ignores_profile, test_unusable_profile_dir_is_refused_at_start, test_html_by_default_and_latest_link,
+         test_every_format_and_spelling, test_bad_parameters_get_422_and_change_nothing,
+         test_interval_and_cpu_mode, test_token_is_required_when_configured,
+         test_naive_story_save_dominates, test_concurrent_profiles_never_mix)
 
 
 def main():
@@ -225,13 +256,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bolsa", default="build/bolsa")
     ARGS = parser.parse_args()
-    results = Results("profile")
-    for test in (test_disabled_ignores_profile, test_html_by_default_and_latest_link,
-                 test_every_format_and_spelling, test_bad_parameters_get_422_and_change_nothing,
-                 test_interval_and_cpu_mode, test_token_is_required_when_configured,
-                 test_naive_story_save_dominates, test_concurrent_profiles_never_mix):
-        results.run(test)
-    return results.finish()
+    failed = []
+    for test in TESTS:
+        start = time.monotonic()
+        try:
+            test()
+            print(f"ok    {test.__name__} ({time.monotonic() - start:.2f} s)", flush=True)
+        except Exception as e:  # a failed check or a crash: both fail the case
+            failed.append(test.__name__)
+            print(f"FAIL  {test.__name__}: {type(e).__name__}: {e}", flush=True)
+    print(f"profile: {len(TESTS) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

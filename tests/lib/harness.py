@@ -1,4 +1,4 @@
-"""harness.py: what the API tests drive: a bolsa server process, a plain HTTP client,
+"""harness.py: what the black-box suites drive: a bolsa server process, a plain HTTP client,
 and the database under it (a SQLite file or a throwaway PostgreSQL cluster), read
 directly so that the tests never trust the service to report on itself.
 Python standard library only."""
@@ -15,7 +15,7 @@ import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PGCLUSTER = os.path.join(HERE, "..", "lib", "pgcluster.sh")
+PGCLUSTER = os.path.join(HERE, "pgcluster.sh")
 ARTICLE_TICKERS = ["PETR4", "BRFS3", "AMBV3", "ITAU4", "CMIN3", "VALE3", "SUZB3", "RAIL3", "B3SA3"]
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
 
