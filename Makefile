@@ -3,9 +3,15 @@
 #   make                build everything into build/
 #   make run            install what is missing, build, start bolsa on :8000
 #   make test           install what is missing, build, run every test
+#   make check-style    formatting, function length, and the library's public surface
 #   make bench          release build, then every benchmark (bench/README.md)
 #   make SANITIZE=address,undefined   or   SANITIZE=thread   sanitizer builds
 #   make RELEASE=1      optimised build without assertions, into build/release
+#
+# Two products, two surfaces. libgargalo is compiled against include/ and its own
+# src/gargalo/ with hidden visibility: only what include/gargalo.h marks GARGALO_EXTERN is
+# exported. bolsa is compiled against include/ and src/bolsa/ and so cannot include a
+# private gargalo header. src/shared/ holds what both use, compiled once for each.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -20,9 +26,13 @@ else
   B ?= build
 endif
 
-PKGS    := libmicrohttpd jansson sqlite3 libpq libdw libunwind
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# What each product calls, and nothing else: libgargalo.so and gargalo.pc name these.
+GARGALO_PKGS := libdw libunwind jansson
+BOLSA_PKGS   := libmicrohttpd jansson sqlite3 libpq
+pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
+GARGALO_LIBS := $(call pkg_libs,$(GARGALO_PKGS)) -lpthread -lrt
+BOLSA_LIBS   := $(call pkg_libs,$(BOLSA_PKGS)) -lpthread -lm
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -30,31 +40,45 @@ ifeq ($(RELEASE),1)
   CFLAGS += -DNDEBUG
 endif
 ifneq ($(SANITIZE),)
-  CFLAGS := -O1 -g -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+  # Added to the user's CFLAGS, not in place of them.
+  CFLAGS  += -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 ifeq ($(WERROR),1)
   WARN += -Werror
 endif
-ALL_CFLAGS = -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
-LIBS    := $(PKG_LIBS) -lpthread -lrt -lm
+BASE_CFLAGS    = -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc/shared
+GARGALO_CFLAGS = $(BASE_CFLAGS) -Isrc/gargalo -I$(B)/gen -fvisibility=hidden \
+                 $(call pkg_cflags,$(GARGALO_PKGS)) $(CFLAGS)
+BOLSA_CFLAGS   = $(BASE_CFLAGS) -Isrc/bolsa $(call pkg_cflags,$(BOLSA_PKGS)) $(CFLAGS)
 
+SHARED_SRC  := $(wildcard src/shared/*.c)
 GARGALO_SRC := $(wildcard src/gargalo/*.c)
 BOLSA_SRC   := $(filter-out src/bolsa/main.c,$(wildcard src/bolsa/*.c))
 ASSETS      := $(sort $(wildcard src/gargalo/assets/*))
-GARGALO_OBJ := $(GARGALO_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/gargalo_assets.o
-BOLSA_OBJ   := $(BOLSA_SRC:%.c=$(B)/obj/%.o)
+GARGALO_OBJ := $(GARGALO_SRC:%.c=$(B)/obj/%.o) $(SHARED_SRC:src/%.c=$(B)/obj/gargalo-%.o) \
+               $(B)/obj/gen/gargalo_assets.o
+BOLSA_OBJ   := $(BOLSA_SRC:%.c=$(B)/obj/%.o) $(SHARED_SRC:src/%.c=$(B)/obj/bolsa-%.o)
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TEST_PROGS  := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all run test bench bench-quick clean install deps-run deps-test deps-bench
+.PHONY: all run test bench bench-quick clean install check-style deps-run deps-test deps-bench
 all: $(B)/bolsa $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc \
      $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS)
 
-$(B)/obj/%.o: %.c
+$(B)/obj/src/gargalo/%.o: src/gargalo/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(GARGALO_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/obj/gargalo-shared/%.o: src/shared/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GARGALO_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/obj/src/bolsa/%.o: src/bolsa/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BOLSA_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/obj/bolsa-shared/%.o: src/shared/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BOLSA_CFLAGS) -MMD -MP -c $< -o $@
 
 # The HTML renderer's page lives in real .html/.css/.js files, embedded at build time.
 $(B)/gen/gargalo_assets.c: $(ASSETS) scripts/embed-assets.sh
@@ -62,30 +86,36 @@ $(B)/gen/gargalo_assets.c: $(ASSETS) scripts/embed-assets.sh
 	sh scripts/embed-assets.sh $(ASSETS) > $@.tmp && mv $@.tmp $@
 $(B)/obj/gen/gargalo_assets.o: $(B)/gen/gargalo_assets.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(GARGALO_CFLAGS) -c $< -o $@
 
 $(B)/libgargalo.a: $(GARGALO_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libgargalo.so: $(GARGALO_OBJ)
-	$(CC) -shared -Wl,-soname,libgargalo.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -shared -Wl,-soname,libgargalo.so.0 -Wl,--as-needed $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS)
 $(B)/libbolsa.a: $(BOLSA_OBJ)
 	rm -f $@ && ar rcs $@ $^
-$(B)/gargalo.pc: scripts/gargalo.pc.in
+$(B)/gargalo.pc: scripts/gargalo.pc.in Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(filter-out libmicrohttpd jansson sqlite3 libpq,$(PKGS))|' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(GARGALO_PKGS)|' $< > $@
 
 # -rdynamic is not needed: gargalo reads symbols from the ELF files and their debug info.
 $(B)/bolsa: $(B)/obj/src/bolsa/main.o $(B)/libbolsa.a $(B)/libgargalo.a
-	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS)
-$(B)/tests/%: tests/unit/%.c $(B)/libbolsa.a $(B)/libgargalo.a
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(BOLSA_LIBS) $(GARGALO_LIBS)
+
+# Tests of bolsa see bolsa's headers; tests of gargalo see gargalo's private headers.
+$(B)/tests/test_bolsa_%: tests/unit/test_bolsa_%.c $(B)/libbolsa.a $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
-$(B)/progs/%: tests/progs/%.c $(B)/libbolsa.a $(B)/libgargalo.a
+	$(CC) $(BOLSA_CFLAGS) $(LDFLAGS) -o $@ $^ $(BOLSA_LIBS) $(GARGALO_LIBS) -lcmocka
+$(B)/tests/%: tests/unit/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS) -lcmocka
+$(B)/progs/%: tests/progs/%.c $(B)/libgargalo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS) $(BOLSA_LIBS)
 $(B)/bench/%: bench/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(GARGALO_CFLAGS) $(call pkg_cflags,$(BOLSA_PKGS)) $(LDFLAGS) -o $@ $^ \
+	    $(GARGALO_LIBS) $(BOLSA_LIBS)
 
 deps-run:
 	@scripts/deps.sh run
@@ -101,6 +131,9 @@ run: deps-run
 
 test: deps-test
 	@scripts/test.sh
+
+check-style: $(B)/libgargalo.so
+	@scripts/check-style.sh $(B)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory RELEASE=1 all

@@ -27,6 +27,13 @@
 extern "C" {
 #endif
 
+/* Marks what libgargalo exports; everything else in it is built with hidden visibility. */
+#if defined(__GNUC__)
+#define GARGALO_EXTERN __attribute__((visibility("default")))
+#else
+#define GARGALO_EXTERN
+#endif
+
 /* Error codes: X(name, message). Every function returning int returns 0 or one of these. */
 #define GARGALO_ERRNO_MAP(X)                                                                       \
     X(EINVAL, -1, "invalid argument")                                                              \
@@ -47,7 +54,7 @@ enum {
 
 /* Returns a static, never-NULL message for an error code (also for 0 and unknown codes).
  * Thread-safe and async-signal-safe. */
-const char *gargalo_strerror(int err);
+GARGALO_EXTERN const char *gargalo_strerror(int err);
 
 typedef enum gargalo_clock {
     /* Wall time: time blocked in fsync, sleeps and socket waits counts. The default. */
@@ -73,7 +80,7 @@ typedef struct gargalo_options {
 } gargalo_options;
 
 /* Fills *opt (caller-owned, not NULL) with the defaults above. Thread-safe. */
-void gargalo_options_init(gargalo_options *opt);
+GARGALO_EXTERN void gargalo_options_init(gargalo_options *opt);
 
 typedef struct gargalo_session gargalo_session;
 
@@ -86,7 +93,7 @@ typedef struct gargalo_session gargalo_session;
  * Thread-safe: any number of threads may each run their own session at once.
  * Not async-signal-safe. While a wall-clock session runs, blocking system calls on this
  * thread may return EINTR (see docs/sampling.md). */
-int gargalo_start(gargalo_session **out, const gargalo_options *opt);
+GARGALO_EXTERN int gargalo_start(gargalo_session **out, const gargalo_options *opt);
 
 /* Stops sampling and resolves every recorded address to function, file and line (cached
  * process-wide, so later sessions resolve faster). Must be called on the thread that
@@ -94,7 +101,7 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt);
  * any thread. Errors: GARGALO_EINVAL, GARGALO_ESTATE (not running or wrong thread),
  * GARGALO_ENOMEM (resolving ran out of memory: the session is stopped and keeps only its
  * statistics). Not async-signal-safe. */
-int gargalo_stop(gargalo_session *s);
+GARGALO_EXTERN int gargalo_stop(gargalo_session *s);
 
 /* Optional, at start-up: reads the symbol tables and debug information of the program and
  * of every library loaded now, so that the first gargalo_stop does not pay for it (tens
@@ -102,11 +109,11 @@ int gargalo_stop(gargalo_session *s);
  * sessions, so that the first session is sampled from its start. Later calls load what
  * is missing anyway. Errors: GARGALO_EIO when /proc/self/maps cannot be read,
  * GARGALO_ETIMER when the thread cannot be started. Thread-safe. */
-int gargalo_preload(void);
+GARGALO_EXTERN int gargalo_preload(void);
 
 /* Frees a session, stopping it first if it is still running (on its own thread).
  * NULL is a no-op. */
-void gargalo_session_free(gargalo_session *s);
+GARGALO_EXTERN void gargalo_session_free(gargalo_session *s);
 
 typedef struct gargalo_stats {
     uint64_t duration_ns;  /* wall time from start to stop */
@@ -121,7 +128,7 @@ typedef struct gargalo_stats {
 
 /* Fills *st (caller-owned) for a stopped or loaded session. Errors: GARGALO_EINVAL,
  * GARGALO_ESTATE. Thread-safe; reads the session only. */
-int gargalo_session_stats(const gargalo_session *s, gargalo_stats *st);
+GARGALO_EXTERN int gargalo_session_stats(const gargalo_session *s, gargalo_stats *st);
 
 typedef enum gargalo_format {
     GARGALO_FORMAT_TEXT = 0,   /* call tree for a terminal */
@@ -132,10 +139,10 @@ typedef enum gargalo_format {
 
 /* Parses "text", "html", "speedscope" or "json" (NULL is refused). Returns 0 or
  * GARGALO_EINVAL. Thread-safe. */
-int gargalo_format_parse(const char *name, gargalo_format *out);
+GARGALO_EXTERN int gargalo_format_parse(const char *name, gargalo_format *out);
 /* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json"; a
  * static string, or NULL for an unknown format. Thread-safe. */
-const char *gargalo_format_extension(gargalo_format fmt);
+GARGALO_EXTERN const char *gargalo_format_extension(gargalo_format fmt);
 
 typedef struct gargalo_render_options {
     /* Show every frame. By default consecutive frames of system libraries (libc,
@@ -154,25 +161,25 @@ typedef struct gargalo_render_options {
 } gargalo_render_options;
 
 /* Fills *ro (caller-owned, not NULL) with the defaults above. Thread-safe. */
-void gargalo_render_options_init(gargalo_render_options *ro);
+GARGALO_EXTERN void gargalo_render_options_init(gargalo_render_options *ro);
 
 /* Renders a stopped or loaded session. On success *out is a malloc'd, NUL-terminated
  * buffer owned by the caller (free()) and *len its length without the NUL.
  * ro may be NULL for the defaults. Errors: GARGALO_EINVAL, GARGALO_ESTATE, GARGALO_ENOMEM,
  * GARGALO_ETOOBIG. Thread-safe for distinct sessions; a session may be rendered from
  * several threads at once. */
-int gargalo_render(const gargalo_session *s, gargalo_format fmt, const gargalo_render_options *ro,
-                   char **out, size_t *len);
+GARGALO_EXTERN int gargalo_render(const gargalo_session *s, gargalo_format fmt,
+                                  const gargalo_render_options *ro, char **out, size_t *len);
 
 /* Renders into path atomically: a temporary file in the same directory, then rename, so
  * a reader never sees a partial file. path "-" writes to stdout.
  * Errors: those of gargalo_render, and GARGALO_EIO. */
-int gargalo_render_file(const gargalo_session *s, gargalo_format fmt,
-                        const gargalo_render_options *ro, const char *path);
+GARGALO_EXTERN int gargalo_render_file(const gargalo_session *s, gargalo_format fmt,
+                                       const gargalo_render_options *ro, const char *path);
 
 /* Loads a session saved with GARGALO_FORMAT_JSON. On success *out is a new stopped
  * session owned by the caller. Errors: GARGALO_EINVAL, GARGALO_EFORMAT, GARGALO_ENOMEM. */
-int gargalo_session_load(const char *json, size_t len, gargalo_session **out);
+GARGALO_EXTERN int gargalo_session_load(const char *json, size_t len, gargalo_session **out);
 
 #ifdef __cplusplus
 }

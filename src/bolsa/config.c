@@ -2,14 +2,14 @@
  * config.c: one table of settings drives defaults, environment, flags and --help, so a
  * new setting is one row.
  */
-#include "bolsa/config.h"
+#include "config.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "bolsa/input.h"
+#include "input.h"
 
 typedef enum { BOLSA_OPT_STR, BOLSA_OPT_INT, BOLSA_OPT_I64, BOLSA_OPT_BOOL } bolsa_opt_kind;
 

@@ -2,7 +2,7 @@
  * errors.c: the service's error table made callable: status and type of each code, and
  * the FastAPI-shaped JSON body of an error. The table itself lives in errors.h.
  */
-#include "bolsa/errors.h"
+#include "errors.h"
 
 #include <jansson.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * generate.c: synthetic rows for POST /api/v1/transaction, the same rows for the same
  * seed, ticker list and count.
  */
-#include "bolsa/generate.h"
+#include "generate.h"
 
 #include <string.h>
 

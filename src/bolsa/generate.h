@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bolsa/rng.h"
-#include "bolsa/store.h"
+#include "rng.h"
+#include "store.h"
 
 #define BOLSA_VALOR_MIN_CENTS 100   /* R$ 1.00 */
 #define BOLSA_VALOR_MAX_CENTS 10000 /* R$ 100.00 */

@@ -2,7 +2,7 @@
  * http.c: libmicrohttpd glue. Reads each body into a capped buffer, then runs the handler
  * chain on the worker thread that completed the request, and sends what it produced.
  */
-#include "bolsa/http.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,8 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gargalo.h"
-#include "gargalo/buf.h"
+#include "dynbuf.h"
 
 #define BOLSA_HTTP_MAX_HEADERS 16
 
@@ -41,7 +40,7 @@ struct bolsa_response {
 
 /* What the server keeps per request between MHD's calls of the access handler. */
 typedef struct bolsa_http_state {
-    gg_buf body;
+    dynbuf body;
     bolsa_errcode failed; /* BOLSA_E_TOO_LARGE or BOLSA_E_NOMEM while reading the body */
     bolsa_timing timing;  /* started when the headers arrived */
 } bolsa_http_state;
@@ -276,7 +275,7 @@ static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn,
         st = calloc(1, sizeof(*st));
         if (!st)
             return MHD_NO;
-        gg_buf_init(&st->body, srv->opt.max_body);
+        dynbuf_init(&st->body, srv->opt.max_body);
         bolsa_timing_start(&st->timing);
         *con_cls = st;
         /* Refused before a byte of it is read; MHD closes the connection after. */
@@ -289,8 +288,9 @@ static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn,
     if (*upload_data_size) {
         /* Past the cap the rest is read and dropped: memory stays bounded, and the client
          * still gets its 413 once it has finished sending. */
-        if (!st->failed && gg_buf_add(&st->body, upload_data, *upload_data_size))
-            st->failed = st->body.err == GARGALO_ENOMEM ? BOLSA_E_NOMEM : BOLSA_E_TOO_LARGE;
+        int rc = st->failed ? 0 : dynbuf_add(&st->body, upload_data, *upload_data_size);
+        if (rc)
+            st->failed = rc == DYNBUF_NOMEM ? BOLSA_E_NOMEM : BOLSA_E_TOO_LARGE;
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -303,7 +303,7 @@ static void bolsa_http_completed(void *cls, struct MHD_Connection *conn, void **
     bolsa_http_state *st = *con_cls;
     if (!st)
         return;
-    gg_buf_free(&st->body);
+    dynbuf_free(&st->body);
     free(st);
     *con_cls = NULL;
 }

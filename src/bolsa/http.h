@@ -35,8 +35,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "bolsa/errors.h"
-#include "bolsa/timing.h"
+#include "errors.h"
+#include "timing.h"
 
 typedef struct bolsa_request bolsa_request;
 typedef struct bolsa_response bolsa_response;

@@ -2,7 +2,7 @@
  * input.c: validation of the POST body and the query parameters, with FastAPI's error
  * types and messages so clients of the original service see the same answers.
  */
-#include "bolsa/input.h"
+#include "input.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bolsa/errors.h"
-#include "bolsa/store.h"
+#include "errors.h"
+#include "store.h"
 
 #define BOLSA_LIST_LIMIT_DEFAULT 100
 #define BOLSA_LIST_LIMIT_MAX 1000

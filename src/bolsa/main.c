@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bolsa/config.h"
-#include "bolsa/http.h"
-#include "bolsa/profiling.h"
-#include "bolsa/routes.h"
-#include "bolsa/store.h"
+#include "config.h"
+#include "http.h"
+#include "profiling.h"
+#include "routes.h"
+#include "store.h"
 
 #define BOLSA_MAX_BODY ((size_t)1 << 20)
 

@@ -9,7 +9,7 @@
  * never share one; profile.<ext> is then atomically replaced by a link to it, which keeps
  * the article's "open profile.html" working. The query never chooses a path.
  */
-#include "bolsa/profiling.h"
+#include "profiling.h"
 
 #include <arpa/inet.h>
 #include <math.h>

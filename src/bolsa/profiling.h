@@ -9,8 +9,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "bolsa/config.h"
-#include "bolsa/http.h"
+#include "config.h"
+#include "http.h"
 
 typedef struct bolsa_profiling {
     int enabled;

@@ -2,7 +2,7 @@
  * rng.c: xoshiro256** (Blackman and Vigna), its state filled by splitmix64 so that any
  * seed, even 0, gives a well-mixed, non-zero state.
  */
-#include "bolsa/rng.h"
+#include "rng.h"
 
 #include <sys/random.h>
 #include <time.h>

@@ -3,15 +3,15 @@
  * /api/v1/transaction/summary and GET /health. Each parses its input, calls the store
  * and writes JSON, recording its phases for Server-Timing.
  */
-#include "bolsa/routes.h"
+#include "routes.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bolsa/generate.h"
-#include "bolsa/input.h"
-#include "bolsa/timing.h"
+#include "generate.h"
+#include "input.h"
+#include "timing.h"
 
 static double bolsa_ms(uint64_t ns)
 {

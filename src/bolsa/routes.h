@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "bolsa/http.h"
-#include "bolsa/store.h"
+#include "http.h"
+#include "store.h"
 
 /* What the handlers share; lives as long as the server. */
 typedef struct bolsa_app {

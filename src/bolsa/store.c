@@ -2,9 +2,9 @@
  * store.c: the backend-independent half of the store: URL to backend, one migration at
  * start-up, and a fixed pool of connections handed to one request at a time.
  */
-#include "bolsa/store.h"
-#include "bolsa/timing.h"
-#include "bolsa/upkeep.h"
+#include "store.h"
+#include "timing.h"
+#include "upkeep.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

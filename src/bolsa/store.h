@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bolsa/errors.h"
+#include "errors.h"
 
 #define BOLSA_TICKER_MAX 12
 

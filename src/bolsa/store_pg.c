@@ -4,8 +4,8 @@
  * sticks to what they all accept; the few places where they differ are commented.
  * Not thread-safe per connection: store.c hands each connection to one thread at a time.
  */
-#include "bolsa/store.h"
-#include "bolsa/timing.h"
+#include "store.h"
+#include "timing.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>

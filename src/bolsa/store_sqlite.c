@@ -3,8 +3,8 @@
  * and a busy timeout, so readers never block the writer and concurrent writers queue.
  * One connection per pool slot; prepared statements are cached on the connection.
  */
-#include "bolsa/store.h"
-#include "bolsa/timing.h"
+#include "store.h"
+#include "timing.h"
 
 #include <math.h>
 #include <sqlite3.h>

@@ -1,7 +1,7 @@
 /*
  * timing.c: phase timing of a request and its Server-Timing header.
  */
-#include "bolsa/timing.h"
+#include "timing.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * maintain() on its own connection, repeat. A failure drops the connection; the next
  * period opens a new one, so upkeep resumes by itself when the database comes back.
  */
-#include "bolsa/upkeep.h"
+#include "upkeep.h"
 
 #include <pthread.h>
 #include <signal.h>

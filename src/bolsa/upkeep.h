@@ -7,7 +7,7 @@
 #ifndef BOLSA_UPKEEP_H
 #define BOLSA_UPKEEP_H
 
-#include "bolsa/store.h"
+#include "store.h"
 
 typedef struct bolsa_upkeep bolsa_upkeep;
 

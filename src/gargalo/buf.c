@@ -1,7 +1,7 @@
 /*
  * buf.c: growable, capped byte buffer used by all renderers.
  */
-#include "gargalo/buf.h"
+#include "buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "gargalo.h"
-#include "gargalo/session.h"
-#include "gargalo/symbols.h"
-#include "gargalo/ticker.h"
+#include "session.h"
+#include "symbols.h"
+#include "ticker.h"
 
 const char *gargalo_strerror(int err)
 {

@@ -3,7 +3,7 @@
  * renderer per format, atomic file output; plus the helpers the renderers share.
  */
 #define _GNU_SOURCE /* mkostemp */
-#include "gargalo/render.h"
+#include "render.h"
 
 #include <errno.h>
 #include <fcntl.h>

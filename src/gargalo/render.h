@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "gargalo.h"
-#include "gargalo/buf.h"
-#include "gargalo/session.h"
+#include "buf.h"
+#include "session.h"
 
 /* Each appends one whole document for a stopped session to b, with ro already holding
  * defaults. They return 0 or the first error (GARGALO_ENOMEM, GARGALO_ETOOBIG). */

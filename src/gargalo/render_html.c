@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "gargalo/render.h"
-#include "gargalo/tree.h"
+#include "render.h"
+#include "tree.h"
 
 extern const unsigned char gg_asset_profile_html[], gg_asset_profile_css[], gg_asset_profile_js[];
 extern const size_t gg_asset_profile_html_len, gg_asset_profile_css_len, gg_asset_profile_js_len;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gargalo/render.h"
+#include "render.h"
 
 /* Deeper stacks than this are refused on load; the sampler records far fewer. */
 #define GG_LOAD_MAX_DEPTH 65536

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gargalo/render.h"
-#include "gargalo/tree.h"
+#include "render.h"
+#include "tree.h"
 
 #define GG_SPEEDSCOPE_SCHEMA "https://www.speedscope.app/file-format-schema.json"
 #define GG_EXPORTER "gargalo 0.1.0"

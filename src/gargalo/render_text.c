@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gargalo/render.h"
-#include "gargalo/tree.h"
+#include "render.h"
+#include "tree.h"
 
 #define ANSI_RESET "\033[0m"
 #define ANSI_BOLD "\033[1m"

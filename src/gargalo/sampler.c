@@ -5,7 +5,7 @@
  * See docs/sampling.md for the design and what user code must expect.
  */
 #define _GNU_SOURCE
-#include "gargalo/sampler.h"
+#include "sampler.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -23,9 +23,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "gargalo/session.h"
-#include "gargalo/symbols.h"
-#include "gargalo/ticker.h"
+#include "session.h"
+#include "symbols.h"
+#include "ticker.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define GG_TSAN 1

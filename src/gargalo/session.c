@@ -4,7 +4,7 @@
  * Frames and stacks are deduplicated with small open-addressing hash tables that live only
  * while a session is being built (by gargalo_stop or by the JSON loader).
  */
-#include "gargalo/session.h"
+#include "session.h"
 
 #include <stdlib.h>
 #include <string.h>

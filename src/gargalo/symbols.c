@@ -6,7 +6,7 @@
  * Opening libc's debug information costs milliseconds, so every answer is kept: one
  * mutex, one hash table keyed by the looked-up address, interned strings.
  */
-#include "gargalo/symbols.h"
+#include "symbols.h"
 
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gargalo/session.h"
+#include "session.h"
 
 /* Take and release the cache. Every other gg_symbols_* call except reset needs it held. */
 void gg_symbols_lock(void);

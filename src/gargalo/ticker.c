@@ -6,7 +6,7 @@
  * released the lock, no signal for that session can be sent any more.
  */
 #define _GNU_SOURCE
-#include "gargalo/ticker.h"
+#include "ticker.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gargalo/sampler.h"
-#include "gargalo/session.h"
+#include "sampler.h"
+#include "session.h"
 
 typedef struct gg_tick {
     void *key;

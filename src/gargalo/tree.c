@@ -4,7 +4,7 @@
  * Works per distinct stack (weights summed first), so its cost follows the number of
  * distinct stacks, not of samples. Not thread-affine: it only reads the session.
  */
-#include "gargalo/tree.h"
+#include "tree.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

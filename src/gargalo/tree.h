@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gargalo/buf.h"
-#include "gargalo/session.h"
+#include "buf.h"
+#include "session.h"
 
 #define GG_TREE_NONE UINT32_MAX
 

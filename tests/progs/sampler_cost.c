@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "gargalo.h"
-#include "gargalo/symbols.h"
+#include "symbols.h"
 
 static volatile uint64_t sink;
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "gargalo.h"
-#include "gargalo/session.h"
+#include "session.h"
 
 #define FX_MS 1000000u
 

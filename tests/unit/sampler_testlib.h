@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "gargalo.h"
-#include "gargalo/session.h"
+#include "session.h"
 
 /* TSan delivers an asynchronous signal only when the thread next enters its runtime (an
  * intercepted call), so a pure CPU loop is sampled late or not at all: tests that measure

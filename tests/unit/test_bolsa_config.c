@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "bolsa/config.h"
+#include "config.h"
 
 static const char *const vars[] = {"BOLSA_HOST",        "BOLSA_PORT",         "BOLSA_DATABASE_URL",
                                    "BOLSA_THREADS",     "BOLSA_MAX_ROWS",     "BOLSA_PROFILE",

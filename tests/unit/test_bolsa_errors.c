@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "bolsa/errors.h"
-#include "bolsa/timing.h"
+#include "errors.h"
+#include "timing.h"
 
 static void test_table(void **state)
 {

@@ -17,9 +17,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "bolsa/http.h"
-#include "bolsa/routes.h"
-#include "bolsa/store.h"
+#include "http.h"
+#include "routes.h"
+#include "store.h"
 
 /* --- a tiny HTTP/1.1 client ---------------------------------------------------------- */
 

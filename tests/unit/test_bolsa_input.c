@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "bolsa/input.h"
+#include "input.h"
 
 #define MAX_ROWS 1000
 

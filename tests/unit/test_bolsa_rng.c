@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "bolsa/generate.h"
-#include "bolsa/rng.h"
+#include "generate.h"
+#include "rng.h"
 
 static const char tickers[3][BOLSA_TICKER_MAX + 1] = {"PETR4", "VALE3", "B3SA3"};
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "bolsa/store.h"
+#include "store.h"
 
 /* The fake database: "down" makes every call fail as a dropped server would. */
 static atomic_int down, connects, disconnects, in_use, max_in_use;

@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bolsa/generate.h"
-#include "bolsa/store.h"
+#include "generate.h"
+#include "store.h"
 
 typedef struct fixture {
     char dir[64];

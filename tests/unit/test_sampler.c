@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "gargalo/sampler.h"
+#include "sampler.h"
 #include "sampler_testlib.h"
 
 static volatile uint64_t sink;

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "gargalo/symbols.h"
+#include "symbols.h"
 #include "sampler_testlib.h"
 
 static volatile uint64_t sink;

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gargalo/session.h"
-#include "gargalo/ticker.h"
+#include "session.h"
+#include "ticker.h"
 
 static volatile sig_atomic_t hits, strangers;
 static int key_a, key_b;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "gargalo/tree.h"
+#include "tree.h"
 #include "render_fixture.h"
 
 /* The node whose label is exactly label, or GG_TREE_NONE. */
