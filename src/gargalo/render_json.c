@@ -1,5 +1,5 @@
 /*
- * render_json.c: gargalo's own session file (version 1), written and loaded back.
+ * render_json.c: writes gargalo's own session file (version 1); load.c reads it back.
  *
  *   {"gargalo":1, "clock":"wall"|"cpu", "start_unix_ns", "duration_ns", "cpu_ns",
  *    "symbolize_ns", "dropped", "tid", "thread",
@@ -10,280 +10,77 @@
  * value. The loader trusts nothing: any type, range or index error is GARGALO_EFORMAT.
  */
 #include <inttypes.h>
-#include <jansson.h>
-#include <limits.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "render.h"
 
-/* Deeper stacks than this are refused on load; the sampler records far fewer. */
-#define GG_LOAD_MAX_DEPTH 65536
-
-static void put_field_u64(gg_buf *b, const char *key, uint64_t v)
+static void put_field_u64(dynbuf *b, const char *key, uint64_t v)
 {
-    gg_buf_printf(b, "\"%s\":", key);
-    gg_render_u64(b, v);
-    gg_buf_putc(b, ',');
+    dynbuf_printf(b, "\"%s\":", key);
+    gg_write_u64(b, v);
+    dynbuf_putc(b, ',');
 }
 
-static void put_header(gg_buf *b, const gargalo_session *s)
+static void put_header(dynbuf *b, const gargalo_session *s)
 {
-    gg_buf_printf(b, "{\"gargalo\":1,\"clock\":\"%s\",", gg_render_clock_name(s->opt.clock));
+    dynbuf_printf(b, "{\"gargalo\":1,\"clock\":\"%s\",", gg_write_clock_name(s->opt.clock));
     put_field_u64(b, "start_unix_ns", s->start_unix_ns);
     put_field_u64(b, "duration_ns", s->duration_ns);
     put_field_u64(b, "cpu_ns", s->cpu_ns);
     put_field_u64(b, "symbolize_ns", s->symbolize_ns);
     put_field_u64(b, "dropped", s->dropped);
-    gg_buf_printf(b, "\"tid\":%ld,\"thread\":", (long)s->tid);
-    gg_render_json_str(b, s->thread_name, false);
+    dynbuf_printf(b, "\"tid\":%ld,\"thread\":", (long)s->tid);
+    gg_write_json_str(b, s->thread_name, false);
 }
 
-static void put_frame(gg_buf *b, const gg_frame *f)
+static void put_frame(dynbuf *b, const gg_frame *f)
 {
-    gg_buf_puts(b, "{\"function\":");
-    gg_render_json_str(b, f->function, false);
-    gg_buf_puts(b, ",\"file\":");
-    gg_render_json_str(b, f->file, false);
-    gg_buf_printf(b, ",\"line\":%d,\"module\":", f->line);
-    gg_render_json_str(b, f->module, false);
-    gg_buf_printf(b, ",\"offset\":\"0x%" PRIx64 "\",\"library\":%s,\"inlined\":%s}", f->offset,
+    dynbuf_puts(b, "{\"function\":");
+    gg_write_json_str(b, f->function, false);
+    dynbuf_puts(b, ",\"file\":");
+    gg_write_json_str(b, f->file, false);
+    dynbuf_printf(b, ",\"line\":%d,\"module\":", f->line);
+    gg_write_json_str(b, f->module, false);
+    dynbuf_printf(b, ",\"offset\":\"0x%" PRIx64 "\",\"library\":%s,\"inlined\":%s}", f->offset,
                   f->is_library ? "true" : "false", f->inlined ? "true" : "false");
 }
 
-static void put_stack(gg_buf *b, const gargalo_session *s, uint32_t stack)
+static void put_stack(dynbuf *b, const gargalo_session *s, uint32_t stack)
 {
     uint32_t depth;
     const uint32_t *fr = gg_stack_frames(s, stack, &depth);
-    gg_buf_putc(b, '[');
+    dynbuf_putc(b, '[');
     for (uint32_t i = 0; i < depth; i++) {
         if (i)
-            gg_buf_putc(b, ',');
-        gg_render_u64(b, fr[i]);
+            dynbuf_putc(b, ',');
+        gg_write_u64(b, fr[i]);
     }
-    gg_buf_putc(b, ']');
+    dynbuf_putc(b, ']');
 }
 
-int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b)
+int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     put_header(b, s);
-    gg_buf_puts(b, ",\n\"frames\":[");
+    dynbuf_puts(b, ",\n\"frames\":[");
     for (size_t i = 0; i < s->nframes; i++) {
-        gg_buf_puts(b, i ? ",\n" : "\n");
+        dynbuf_puts(b, i ? ",\n" : "\n");
         put_frame(b, &s->frames[i]);
     }
-    gg_buf_puts(b, "],\n\"stacks\":[");
+    dynbuf_puts(b, "],\n\"stacks\":[");
     for (size_t i = 0; i < s->nstacks; i++) {
-        gg_buf_puts(b, i ? ",\n" : "\n");
+        dynbuf_puts(b, i ? ",\n" : "\n");
         put_stack(b, s, (uint32_t)i);
     }
-    gg_buf_puts(b, "],\n\"samples\":[");
+    dynbuf_puts(b, "],\n\"samples\":[");
     for (size_t i = 0; i < s->nsamples; i++) {
         const gg_sample *sm = &s->samples[i];
-        gg_buf_puts(b, i ? ",\n[" : "\n[");
-        gg_render_u64(b, sm->time_ns);
-        gg_buf_putc(b, ',');
-        gg_render_u64(b, sm->weight_ns);
-        gg_buf_putc(b, ',');
-        gg_render_u64(b, sm->stack);
-        gg_buf_putc(b, ']');
+        dynbuf_puts(b, i ? ",\n[" : "\n[");
+        gg_write_u64(b, sm->time_ns);
+        dynbuf_putc(b, ',');
+        gg_write_u64(b, sm->weight_ns);
+        dynbuf_putc(b, ',');
+        gg_write_u64(b, sm->stack);
+        dynbuf_putc(b, ']');
     }
-    return gg_buf_puts(b, "]}\n");
-}
-
-/* ---- loading ---- */
-
-/* What the loader carries between the parts of the document. */
-typedef struct gg_loader {
-    gargalo_session *s;
-    uint32_t *frame_map; /* file frame index -> session frame index (dedup may merge) */
-    size_t nframes;
-    uint32_t *stack_map; /* file stack index -> session stack index */
-    size_t nstacks;
-} gg_loader;
-
-/* A non-negative integer no larger than max. */
-static bool get_uint(const json_t *v, uint64_t max, uint64_t *out)
-{
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
-        return false;
-    *out = (uint64_t)json_integer_value(v);
-    return true;
-}
-
-static bool get_field(const json_t *o, const char *key, uint64_t max, uint64_t *out)
-{
-    return get_uint(json_object_get(o, key), max, out);
-}
-
-/* A string, or null / missing (NULL). */
-static bool get_str(const json_t *o, const char *key, const char **out)
-{
-    const json_t *v = json_object_get(o, key);
-    *out = json_is_string(v) ? json_string_value(v) : NULL;
-    return !v || json_is_null(v) || json_is_string(v);
-}
-
-static bool get_bool(const json_t *o, const char *key, bool *out)
-{
-    const json_t *v = json_object_get(o, key);
-    *out = json_is_true(v);
-    return json_is_boolean(v);
-}
-
-/* "0x" and 1 to 16 hex digits. */
-static bool get_hex(const json_t *o, const char *key, uint64_t *out)
-{
-    const char *p = json_string_value(json_object_get(o, key));
-    if (!p || p[0] != '0' || p[1] != 'x' || !p[2] || strlen(p) > 18)
-        return false;
-    *out = 0;
-    for (p += 2; *p; p++) {
-        int d = *p >= '0' && *p <= '9'   ? *p - '0'
-                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
-                                         : -1;
-        if (d < 0)
-            return false;
-        *out = *out << 4 | (uint64_t)d;
-    }
-    return true;
-}
-
-static int load_header(gargalo_session *s, const json_t *root)
-{
-    uint64_t version, tid = 0, dropped;
-    const char *clock, *thread;
-    if (!json_is_object(root) || !get_field(root, "gargalo", 1, &version) || version != 1 ||
-        !get_str(root, "clock", &clock) || !clock)
-        return GARGALO_EFORMAT;
-    if (strcmp(clock, "wall") == 0)
-        s->opt.clock = GARGALO_CLOCK_WALL;
-    else if (strcmp(clock, "cpu") == 0)
-        s->opt.clock = GARGALO_CLOCK_CPU;
-    else
-        return GARGALO_EFORMAT;
-    if (!get_field(root, "start_unix_ns", INT64_MAX, &s->start_unix_ns) ||
-        !get_field(root, "duration_ns", INT64_MAX, &s->duration_ns) ||
-        !get_field(root, "cpu_ns", INT64_MAX, &s->cpu_ns) ||
-        !get_field(root, "symbolize_ns", INT64_MAX, &s->symbolize_ns) ||
-        !get_field(root, "dropped", SIZE_MAX, &dropped) || !get_str(root, "thread", &thread))
-        return GARGALO_EFORMAT;
-    if (json_object_get(root, "tid") && !get_field(root, "tid", INT_MAX, &tid))
-        return GARGALO_EFORMAT;
-    s->dropped = (size_t)dropped;
-    s->tid = (pid_t)tid;
-    if (thread)
-        snprintf(s->thread_name, sizeof(s->thread_name), "%s", thread);
+    dynbuf_puts(b, "]}\n");
     return 0;
-}
-
-static int load_frame(gg_loader *l, const json_t *o, size_t i)
-{
-    gg_frame f = {0};
-    uint64_t line;
-    if (!json_is_object(o) || !get_str(o, "function", (const char **)&f.function) ||
-        !get_str(o, "file", (const char **)&f.file) ||
-        !get_str(o, "module", (const char **)&f.module) || !get_field(o, "line", INT_MAX, &line) ||
-        !get_hex(o, "offset", &f.offset) || !get_bool(o, "library", &f.is_library) ||
-        !get_bool(o, "inlined", &f.inlined))
-        return GARGALO_EFORMAT;
-    f.line = (int)line;
-    int64_t idx = gg_session_add_frame(l->s, &f); /* copies the strings */
-    if (idx < 0)
-        return GARGALO_ENOMEM;
-    l->frame_map[i] = (uint32_t)idx;
-    return 0;
-}
-
-static int load_stack(gg_loader *l, const json_t *a, size_t i, uint32_t *scratch)
-{
-    size_t depth = json_array_size(a);
-    if (!json_is_array(a) || depth > GG_LOAD_MAX_DEPTH)
-        return GARGALO_EFORMAT;
-    for (size_t k = 0; k < depth; k++) {
-        uint64_t f;
-        if (!l->nframes || !get_uint(json_array_get(a, k), l->nframes - 1, &f))
-            return GARGALO_EFORMAT;
-        scratch[k] = l->frame_map[f];
-    }
-    int64_t idx = gg_session_add_stack(l->s, scratch, (uint32_t)depth);
-    if (idx < 0)
-        return GARGALO_ENOMEM;
-    l->stack_map[i] = (uint32_t)idx;
-    return 0;
-}
-
-/* [time_ns, weight_ns, stack], times never going back, weights summing within 64 bits. */
-static int load_sample(gg_loader *l, const json_t *a, uint64_t *last_t, uint64_t *sum)
-{
-    uint64_t t, w, st;
-    if (!json_is_array(a) || json_array_size(a) != 3 || !l->nstacks ||
-        !get_uint(json_array_get(a, 0), INT64_MAX, &t) ||
-        !get_uint(json_array_get(a, 1), INT64_MAX, &w) ||
-        !get_uint(json_array_get(a, 2), l->nstacks - 1, &st) || t < *last_t || *sum + w < *sum)
-        return GARGALO_EFORMAT;
-    *last_t = t, *sum += w;
-    return gg_session_add_sample(l->s, t, w, l->stack_map[st]);
-}
-
-/* The array under key, with room in *map for one index per element. */
-static int load_array(const json_t *root, const char *key, const json_t **arr, uint32_t **map,
-                      size_t *n)
-{
-    *arr = json_object_get(root, key);
-    if (!json_is_array(*arr) || json_array_size(*arr) >= UINT32_MAX)
-        return GARGALO_EFORMAT;
-    *n = json_array_size(*arr);
-    if (map && !(*map = malloc((*n ? *n : 1) * sizeof(**map))))
-        return GARGALO_ENOMEM;
-    return 0;
-}
-
-static int load_body(gg_loader *l, const json_t *root)
-{
-    const json_t *frames, *stacks, *samples;
-    size_t nsamples;
-    int rc = load_array(root, "frames", &frames, &l->frame_map, &l->nframes);
-    for (size_t i = 0; !rc && i < l->nframes; i++)
-        rc = load_frame(l, json_array_get(frames, i), i);
-    if (!rc)
-        rc = load_array(root, "stacks", &stacks, &l->stack_map, &l->nstacks);
-    uint32_t *scratch = rc ? NULL : malloc(GG_LOAD_MAX_DEPTH * sizeof(*scratch));
-    if (!rc && !scratch)
-        rc = GARGALO_ENOMEM;
-    for (size_t i = 0; !rc && i < l->nstacks; i++)
-        rc = load_stack(l, json_array_get(stacks, i), i, scratch);
-    free(scratch);
-    if (!rc)
-        rc = load_array(root, "samples", &samples, NULL, &nsamples);
-    uint64_t last_t = 0, sum = 0;
-    for (size_t i = 0; !rc && i < nsamples; i++)
-        rc = load_sample(l, json_array_get(samples, i), &last_t, &sum);
-    return rc;
-}
-
-int gargalo_session_load(const char *json, size_t len, gargalo_session **out)
-{
-    if (!json || !out)
-        return GARGALO_EINVAL;
-    json_error_t err;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
-    if (!root)
-        return json_error_code(&err) == json_error_out_of_memory ? GARGALO_ENOMEM : GARGALO_EFORMAT;
-    gg_loader l = {.s = gg_session_new()};
-    int rc = l.s ? load_header(l.s, root) : GARGALO_ENOMEM;
-    if (!rc)
-        rc = load_body(&l, root);
-    json_decref(root);
-    free(l.frame_map), free(l.stack_map);
-    if (l.s)
-        gg_session_finish(l.s);
-    if (rc && l.s) {
-        gg_session_free_resolved(l.s);
-        free(l.s); /* a loaded session never had a sampler */
-    }
-    if (!rc)
-        *out = l.s;
-    return rc;
 }

@@ -19,13 +19,13 @@
 
 typedef struct gg_scope {
     const gargalo_session *s;
-    gg_buf *b;
+    dynbuf *b;
     bool show_all;
     uint32_t *fid;   /* per frame: first frame of its function */
     uint32_t *out;   /* per first frame: its speedscope index, once a stack uses it */
     uint32_t *order; /* per speedscope index: the first frame it stands for */
     uint32_t nout;
-    gg_buf stacks; /* every stack as "[i,j,k]", back to back */
+    dynbuf stacks; /* every stack as "[i,j,k]", back to back */
     size_t *soff;  /* stack i is stacks.data[soff[i] .. soff[i + 1]) */
 } gg_scope;
 
@@ -56,35 +56,35 @@ static int encode_stacks(gg_scope *x)
         uint32_t depth;
         const uint32_t *fr = gg_stack_frames(s, st, &depth);
         x->soff[st] = x->stacks.len;
-        gg_buf_putc(&x->stacks, '[');
+        dynbuf_putc(&x->stacks, '[');
         for (uint32_t i = 0, k = 0; i < depth; i++) {
             bool lib = s->frames[fr[i]].is_library;
             if (!x->show_all && lib && i > 0 && s->frames[fr[i - 1]].is_library)
                 continue;
             if (k++)
-                gg_buf_putc(&x->stacks, ',');
-            gg_render_u64(&x->stacks, output_index(x, fr[i]));
+                dynbuf_putc(&x->stacks, ',');
+            gg_write_u64(&x->stacks, output_index(x, fr[i]));
         }
-        gg_buf_putc(&x->stacks, ']');
+        dynbuf_putc(&x->stacks, ']');
     }
     x->soff[s->nstacks] = x->stacks.len;
-    return x->stacks.err;
+    return gg_write_error(&x->stacks);
 }
 
-static void put_frame(gg_scope *x, uint32_t f, int line, gg_buf *label)
+static void put_frame(gg_scope *x, uint32_t f, int line, dynbuf *label)
 {
     const gg_frame *fr = &x->s->frames[f];
-    gg_buf_free(label);
-    gg_frame_label(label, fr);
-    gg_buf_puts(x->b, "{\"name\":");
-    gg_render_json_str(x->b, label->data ? label->data : "", false);
+    dynbuf_free(label);
+    gg_write_frame_label(label, fr);
+    dynbuf_puts(x->b, "{\"name\":");
+    gg_write_json_str(x->b, label->data ? label->data : "", false);
     if (fr->file) {
-        gg_buf_puts(x->b, ",\"file\":");
-        gg_render_json_str(x->b, fr->file, false);
+        dynbuf_puts(x->b, ",\"file\":");
+        gg_write_json_str(x->b, fr->file, false);
         if (line)
-            gg_buf_printf(x->b, ",\"line\":%d", line);
+            dynbuf_printf(x->b, ",\"line\":%d", line);
     }
-    gg_buf_putc(x->b, '}');
+    dynbuf_putc(x->b, '}');
 }
 
 static int put_frames(gg_scope *x)
@@ -98,16 +98,17 @@ static int put_frames(gg_scope *x)
         if (s->frames[i].line > 0 && (!*l || s->frames[i].line < *l))
             *l = s->frames[i].line;
     }
-    gg_buf label;
-    gg_buf_init(&label, 0);
-    gg_buf_puts(x->b, "\"shared\":{\"frames\":[");
+    dynbuf label;
+    dynbuf_init(&label, GG_RENDER_MAX_BYTES);
+    dynbuf_puts(x->b, "\"shared\":{\"frames\":[");
     for (uint32_t k = 0; k < x->nout; k++) {
-        gg_buf_puts(x->b, k ? ",\n" : "\n");
+        dynbuf_puts(x->b, k ? ",\n" : "\n");
         put_frame(x, x->order[k], lines[x->order[k]], &label);
     }
-    gg_buf_free(&label);
+    dynbuf_free(&label);
     free(lines);
-    return gg_buf_puts(x->b, "]},\n");
+    dynbuf_puts(x->b, "]},\n");
+    return 0;
 }
 
 static void put_profile(gg_scope *x, const char *title)
@@ -116,43 +117,43 @@ static void put_profile(gg_scope *x, const char *title)
     uint64_t end = 0;
     for (size_t i = 0; i < s->nsamples; i++)
         end += s->samples[i].weight_ns;
-    gg_buf_puts(x->b, "\"profiles\":[{\"type\":\"sampled\",\"name\":");
-    gg_render_json_str(x->b, title, false);
-    gg_buf_puts(x->b, ",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":");
-    gg_render_u64(x->b, end);
-    gg_buf_puts(x->b, ",\n\"samples\":[");
+    dynbuf_puts(x->b, "\"profiles\":[{\"type\":\"sampled\",\"name\":");
+    gg_write_json_str(x->b, title, false);
+    dynbuf_puts(x->b, ",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":");
+    gg_write_u64(x->b, end);
+    dynbuf_puts(x->b, ",\n\"samples\":[");
     for (size_t i = 0; i < s->nsamples; i++) {
         uint32_t st = s->samples[i].stack;
         if (i)
-            gg_buf_puts(x->b, i % 16 ? "," : ",\n");
-        gg_buf_add(x->b, x->stacks.data + x->soff[st], x->soff[st + 1] - x->soff[st]);
+            dynbuf_puts(x->b, i % 16 ? "," : ",\n");
+        dynbuf_add(x->b, x->stacks.data + x->soff[st], x->soff[st + 1] - x->soff[st]);
     }
-    gg_buf_puts(x->b, "],\n\"weights\":[");
+    dynbuf_puts(x->b, "],\n\"weights\":[");
     for (size_t i = 0; i < s->nsamples; i++) {
         if (i)
-            gg_buf_puts(x->b, i % 32 ? "," : ",\n");
-        gg_render_u64(x->b, s->samples[i].weight_ns);
+            dynbuf_puts(x->b, i % 32 ? "," : ",\n");
+        gg_write_u64(x->b, s->samples[i].weight_ns);
     }
-    gg_buf_puts(x->b, "]}]}\n");
+    dynbuf_puts(x->b, "]}]}\n");
 }
 
-int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b)
+int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     gg_scope x = {.s = s, .b = b, .show_all = ro->show_all};
-    gg_buf_init(&x.stacks, 0);
+    dynbuf_init(&x.stacks, ro->max_bytes);
     int rc = gg_function_ids(s, &x.fid);
     if (!rc)
         rc = encode_stacks(&x);
     if (!rc) {
-        gg_buf_puts(b, "{\"$schema\":\"" GG_SPEEDSCOPE_SCHEMA "\",\n\"exporter\":\"" GG_EXPORTER
+        dynbuf_puts(b, "{\"$schema\":\"" GG_SPEEDSCOPE_SCHEMA "\",\n\"exporter\":\"" GG_EXPORTER
                        "\",\"activeProfileIndex\":0,\"name\":");
-        gg_render_json_str(b, gg_render_title(ro), false);
-        gg_buf_puts(b, ",\n");
+        gg_write_json_str(b, gg_write_title(ro), false);
+        dynbuf_puts(b, ",\n");
         rc = put_frames(&x);
     }
     if (!rc)
-        put_profile(&x, gg_render_title(ro));
+        put_profile(&x, gg_write_title(ro));
     free(x.fid), free(x.out), free(x.order), free(x.soff);
-    gg_buf_free(&x.stacks);
-    return rc ? rc : b->err;
+    dynbuf_free(&x.stacks);
+    return rc;
 }

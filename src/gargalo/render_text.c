@@ -22,7 +22,7 @@
 typedef struct gg_text {
     const gargalo_session *s;
     const gg_tree *t;
-    gg_buf *b;
+    dynbuf *b;
     bool color;
     double min_percent;
     char *prefix; /* the glyph columns of the ancestors */
@@ -32,7 +32,7 @@ typedef struct gg_text {
 static void color(gg_text *x, const char *code)
 {
     if (x->color)
-        gg_buf_puts(x->b, code);
+        dynbuf_puts(x->b, code);
 }
 
 static double ms(uint64_t ns)
@@ -44,20 +44,20 @@ static void header(gg_text *x, const gargalo_render_options *ro)
 {
     const gargalo_session *s = x->s;
     color(x, ANSI_BOLD);
-    gg_buf_puts(x->b, gg_render_title(ro));
+    dynbuf_puts(x->b, gg_write_title(ro));
     color(x, ANSI_RESET);
-    gg_buf_printf(x->b, "\nDuration %.1f ms   Samples %zu   ", ms(s->duration_ns), s->nsamples);
+    dynbuf_printf(x->b, "\nDuration %.1f ms   Samples %zu   ", ms(s->duration_ns), s->nsamples);
     if (s->duration_ns)
-        gg_buf_printf(x->b, "CPU %.1f%%   ", 100.0 * (double)s->cpu_ns / (double)s->duration_ns);
-    gg_buf_printf(x->b, "Clock %s", gg_render_clock_name(s->opt.clock));
+        dynbuf_printf(x->b, "CPU %.1f%%   ", 100.0 * (double)s->cpu_ns / (double)s->duration_ns);
+    dynbuf_printf(x->b, "Clock %s", gg_write_clock_name(s->opt.clock));
     if (s->thread_name[0] || s->tid)
-        gg_buf_printf(x->b, "   Thread %s (%ld)", s->thread_name, (long)s->tid);
+        dynbuf_printf(x->b, "   Thread %s (%ld)", s->thread_name, (long)s->tid);
     if (s->dropped)
-        gg_buf_printf(x->b, "   Dropped %zu", s->dropped);
-    gg_buf_putc(x->b, '\n');
+        dynbuf_printf(x->b, "   Dropped %zu", s->dropped);
+    dynbuf_putc(x->b, '\n');
     if (x->min_percent > 0)
-        gg_buf_printf(x->b, "(calls under %.1f%% of the total are not shown)\n", x->min_percent);
-    gg_buf_putc(x->b, '\n');
+        dynbuf_printf(x->b, "(calls under %.1f%% of the total are not shown)\n", x->min_percent);
+    dynbuf_putc(x->b, '\n');
 }
 
 static bool visible(const gg_text *x, uint32_t n)
@@ -88,7 +88,7 @@ static void time_share(gg_text *x, uint32_t n)
 {
     double pct = gg_tree_percent(x->t, n);
     color(x, pct >= GG_TEXT_HOT ? ANSI_RED : pct >= GG_TEXT_WARM ? ANSI_YELLOW : "");
-    gg_buf_printf(x->b, "%.1f ms  %.1f%%", ms(x->t->nodes[n].total_ns), pct);
+    dynbuf_printf(x->b, "%.1f ms  %.1f%%", ms(x->t->nodes[n].total_ns), pct);
     color(x, pct >= GG_TEXT_WARM ? ANSI_RESET : "");
 }
 
@@ -96,22 +96,22 @@ static void node_line(gg_text *x, uint32_t n)
 {
     const gg_node *nd = &x->t->nodes[n];
     const gg_frame *f = &x->s->frames[nd->frame];
-    gg_buf_add(x->b, x->prefix, x->plen[nd->depth]);
+    dynbuf_add(x->b, x->prefix, x->plen[nd->depth]);
     if (nd->depth > 1)
-        gg_buf_puts(x->b, last_visible(x, n) ? "└─ " : "├─ ");
+        dynbuf_puts(x->b, last_visible(x, n) ? "└─ " : "├─ ");
     time_share(x, n);
-    gg_buf_puts(x->b, "  ");
+    dynbuf_puts(x->b, "  ");
     color(x, f->is_library ? ANSI_DIM : ANSI_BOLD);
     gg_tree_label(x->b, x->s, x->t, n);
     color(x, ANSI_RESET);
     if (f->file) {
         color(x, ANSI_DIM);
-        gg_buf_printf(x->b, "  %s", short_path(f->file));
+        dynbuf_printf(x->b, "  %s", short_path(f->file));
         if (f->line)
-            gg_buf_printf(x->b, ":%d", f->line);
+            dynbuf_printf(x->b, ":%d", f->line);
         color(x, ANSI_RESET);
     }
-    gg_buf_putc(x->b, '\n');
+    dynbuf_putc(x->b, '\n');
 }
 
 /* The glyph column n's children draw for n: a bar while n has visible siblings below. */
@@ -150,14 +150,14 @@ static int body(gg_text *x)
         return GARGALO_ENOMEM;
     uint32_t n = x->t->nodes[0].first_child;
     if (!visible(x, n))
-        gg_buf_puts(x->b, x->s->nsamples ? "(no call above the threshold)\n"
+        dynbuf_puts(x->b, x->s->nsamples ? "(no call above the threshold)\n"
                                          : "(no samples were recorded)\n");
     for (n = visible(x, n) ? n : GG_TREE_NONE; n != GG_TREE_NONE; n = next_visible(x, n))
         node_line(x, n);
     return 0;
 }
 
-int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b)
+int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     gg_tree t;
     int rc = gg_tree_build(&t, s, ro->show_all);
@@ -168,5 +168,5 @@ int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, g
     rc = body(&x);
     free(x.prefix), free(x.plen);
     gg_tree_free(&t);
-    return rc ? rc : b->err;
+    return rc;
 }

@@ -1,11 +1,12 @@
 /*
- * session.h: the recorded profile, as every part of gargalo sees it (private).
+ * session.h: the recorded profile as every part of gargalo sees it (private).
  *
- * A session has two lives. While running, the sampler owns the raw side (gg_sampler:
- * program counters written by the signal handler). After gargalo_stop, or after loading
- * a saved JSON session, it holds only resolved data: a table of distinct frames, a table
- * of distinct stacks (frame indices, root first) and the samples in time order, each
- * naming a stack. Renderers read only the resolved side, through the accessors below.
+ * A session has two lives. While running, the sampler owns the raw side (program counters
+ * written by the sample source, see sampler.h). After gargalo_stop, or after loading a
+ * saved JSON session, it holds only resolved data: a table of distinct frames, a table of
+ * distinct stacks (frame indices, root first) and the samples in time order, each naming
+ * a stack. Every string a frame names lives in the session's arena. Renderers read only
+ * the resolved side.
  */
 #ifndef GG_SESSION_H
 #define GG_SESSION_H
@@ -14,16 +15,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "arena.h"
 #include "gargalo.h"
+#include "index.h"
 
 typedef struct gg_frame {
-    char *function;  /* symbol or inlined function name; NULL when unknown */
-    char *file;      /* source file; NULL when unknown */
-    int line;        /* source line; 0 when unknown */
-    char *module;    /* basename of the executable or library holding the code */
-    uint64_t offset; /* address relative to the module's load base (for "lib+0x1234") */
-    bool is_library; /* code of a system library (libc, libsqlite3, ...), not the program */
-    bool inlined;    /* inlined into the frame nearer the root in the same stack */
+    const char *function; /* symbol or inlined function name; NULL when unknown */
+    const char *file;     /* source file; NULL when unknown */
+    int line;             /* source line; 0 when unknown */
+    const char *module;   /* basename of the executable or library holding the code */
+    uint64_t offset;      /* address relative to the module's load base (for "lib+0x1234") */
+    bool is_library;      /* code of a system library (libc, libsqlite3, ...), not the program */
+    bool inlined;         /* inlined into the frame nearer the root in the same stack */
 } gg_frame;
 
 typedef struct gg_stack {
@@ -53,6 +56,7 @@ struct gargalo_session {
     size_t dropped;
     struct gg_sampler *sampler; /* raw side, NULL once stopped */
 
+    gg_arena strings; /* every string the frames name */
     gg_frame *frames;
     size_t nframes, frames_cap;
     uint32_t *stack_frames;
@@ -61,21 +65,24 @@ struct gargalo_session {
     size_t nstacks, stacks_cap;
     gg_sample *samples;
     size_t nsamples, samples_cap;
-    struct gg_intern *intern; /* dedupes frames and stacks while building */
+    gg_index frame_index, stack_index; /* dedupe while building; freed by finish */
 };
 
-/* A new, empty, stopped session (used by the loader and by the sampler at start). */
+/* A new, empty, stopped session with default options, or NULL when out of memory. */
 gargalo_session *gg_session_new(void);
 
-/* Builders: each copies its input and returns the new index, or -1 when out of memory.
- * Identical frames and identical stacks are stored once. */
-int64_t gg_session_add_frame(gargalo_session *s, const gg_frame *f);
-int64_t gg_session_add_stack(gargalo_session *s, const uint32_t *frames, uint32_t depth);
+/* Builders. Each copies its input (strings into the arena) and sets *index to the
+ * entry's index; identical frames and identical stacks are stored once. They return 0 or
+ * GARGALO_ENOMEM. A stack's frame indices must be below nframes. */
+int gg_session_add_frame(gargalo_session *s, const gg_frame *f, uint32_t *index);
+int gg_session_add_stack(gargalo_session *s, const uint32_t *frames, uint32_t depth,
+                         uint32_t *index);
 int gg_session_add_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns, uint32_t stack);
-/* Drops the dedupe tables once building is over. */
+/* Drops the dedupe indexes once building is over. */
 void gg_session_finish(gargalo_session *s);
 
-/* Frees the resolved side; sampler.c frees the raw side. */
+/* Frees the resolved side (frames, stacks, samples, strings); the sampler frees the raw
+ * side. The session stays valid and empty. */
 void gg_session_free_resolved(gargalo_session *s);
 
 /* The frames of a stack, root first. */
@@ -85,8 +92,5 @@ static inline const uint32_t *gg_stack_frames(const gargalo_session *s, uint32_t
     *depth = s->stacks[stack].depth;
     return s->stack_frames + s->stacks[stack].first;
 }
-
-/* Nanoseconds on a clock (CLOCK_MONOTONIC, CLOCK_REALTIME, a thread CPU clock). */
-uint64_t gg_clock_ns(clockid_t clock);
 
 #endif

@@ -15,13 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grow.h"
+
 #define GG_UNKNOWN_MODULE "[unknown]"
 
-typedef struct gg_sym_slot {
+/* What the cache knows of one looked-up address: its frames in gg_syms.frames. */
+typedef struct gg_sym_entry {
     uintptr_t addr;
-    uint32_t first; /* index of its first frame in gg_syms.frames */
-    uint32_t count; /* 0: empty slot */
-} gg_sym_slot;
+    uint32_t first;
+    uint32_t count;
+} gg_sym_entry;
 
 typedef struct gg_module_info {
     const char *name; /* interned basename */
@@ -41,12 +44,12 @@ static struct {
     pthread_mutex_t lock;
     Dwfl *dwfl;
     bool reported_now; /* modules were re-read under the current lock: not again */
-    gg_sym_slot *slots;
-    size_t cap, used; /* cap is a power of two */
+    gg_sym_entry *entries;
+    size_t nentries, entries_cap;
+    gg_index by_addr; /* addr -> entry */
     gg_frame *frames;
     size_t nframes, frames_cap;
-    char **strings; /* interned strings, open addressing */
-    size_t strings_cap, strings_used;
+    gg_arena strings;
 } gg_syms = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void gg_symbols_lock(void)
@@ -69,93 +72,25 @@ bool gg_symbols_is_system_path(const char *path)
     return false;
 }
 
-static uint64_t hash_addr(uintptr_t a)
-{
-    uint64_t h = (uint64_t)a * 0x9e3779b97f4a7c15u;
-    return h ^ (h >> 29);
-}
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
-/* Doubles an open-addressing table of strings when it is 3/4 full. */
-static int strings_grow(void)
-{
-    if (gg_syms.strings_cap && (gg_syms.strings_used + 1) * 4 < gg_syms.strings_cap * 3)
-        return 0;
-    size_t ncap = gg_syms.strings_cap ? gg_syms.strings_cap * 2 : 1024;
-    char **ns = calloc(ncap, sizeof(*ns));
-    if (!ns)
-        return -1;
-    for (size_t i = 0; i < gg_syms.strings_cap; i++) {
-        char *s = gg_syms.strings[i];
-        if (!s)
-            continue;
-        size_t j = hash_str(s) & (ncap - 1);
-        while (ns[j])
-            j = (j + 1) & (ncap - 1);
-        ns[j] = s;
-    }
-    free(gg_syms.strings);
-    gg_syms.strings = ns;
-    gg_syms.strings_cap = ncap;
-    return 0;
-}
-
-/* The cache's copy of s, shared by every frame that names it. NULL stays NULL. */
-static char *intern(const char *s, bool *failed)
-{
-    if (!s)
-        return NULL;
-    if (strings_grow()) {
-        *failed = true;
-        return NULL;
-    }
-    size_t mask = gg_syms.strings_cap - 1, i = hash_str(s) & mask;
-    for (; gg_syms.strings[i]; i = (i + 1) & mask)
-        if (strcmp(gg_syms.strings[i], s) == 0)
-            return gg_syms.strings[i];
-    char *copy = strdup(s);
-    if (!copy) {
-        *failed = true;
-        return NULL;
-    }
-    gg_syms.strings[i] = copy;
-    gg_syms.strings_used++;
-    return copy;
-}
-
 /* Appends one frame (strings interned) to the frame pool. */
 static int push_frame(const char *function, const char *file, int line, const gg_module_info *mi,
                       uint64_t offset, bool inlined)
 {
-    if (gg_syms.nframes == gg_syms.frames_cap) {
-        size_t ncap = gg_syms.frames_cap ? gg_syms.frames_cap * 2 : 1024;
-        gg_frame *nf = ncap < UINT32_MAX ? realloc(gg_syms.frames, ncap * sizeof(*nf)) : NULL;
-        if (!nf)
-            return -1;
-        gg_syms.frames = nf;
-        gg_syms.frames_cap = ncap;
-    }
-    bool failed = false;
-    gg_frame f = {
-        .function = intern(function, &failed),
-        .file = intern(file, &failed),
-        .line = line,
-        .module = intern(mi->name, &failed),
-        .offset = offset,
-        .is_library = mi->is_library,
-        .inlined = inlined,
-    };
-    if (failed)
-        return -1;
-    gg_syms.frames[gg_syms.nframes++] = f;
-    return 0;
+    gg_frame f = {.line = line,
+                  .module = mi->name,
+                  .offset = offset,
+                  .is_library = mi->is_library,
+                  .inlined = inlined};
+    int rc = gg_syms.nframes >= UINT32_MAX - 1
+                 ? GARGALO_ENOMEM
+                 : GG_GROW(&gg_syms.frames, &gg_syms.frames_cap, gg_syms.nframes + 1);
+    if (!rc)
+        rc = gg_arena_intern(&gg_syms.strings, function, &f.function);
+    if (!rc)
+        rc = gg_arena_intern(&gg_syms.strings, file, &f.file);
+    if (!rc)
+        gg_syms.frames[gg_syms.nframes++] = f;
+    return rc;
 }
 
 /* A module's function symbols sorted by address, built at its first lookup:
@@ -258,12 +193,12 @@ static int forget_module_at_end(Dwfl_Module *mod, void **userdata, const char *n
 static int report_modules(void)
 {
     if (!gg_syms.dwfl && !(gg_syms.dwfl = dwfl_begin(&gg_callbacks)))
-        return -1;
+        return GARGALO_ENOMEM;
     dwfl_report_begin(gg_syms.dwfl);
     int rc = dwfl_linux_proc_report(gg_syms.dwfl, getpid());
     dwfl_report_end(gg_syms.dwfl, forget_module, NULL);
     gg_syms.reported_now = true;
-    return rc;
+    return rc == 0 ? 0 : GARGALO_EIO;
 }
 
 static Dwfl_Module *find_module(uintptr_t addr)
@@ -282,11 +217,13 @@ static int module_info(Dwfl_Module *mod, gg_module_info *mi)
     if (!dwfl_module_getelf(mod, &bias))
         bias = start;
     const char *slash = path ? strrchr(path, '/') : NULL;
-    bool failed = false;
-    mi->name = intern(slash ? slash + 1 : path ? path : GG_UNKNOWN_MODULE, &failed);
     mi->bias = bias;
     mi->is_library = gg_symbols_is_system_path(path) || (path && path[0] == '[');
-    return failed ? -1 : 0;
+    return gg_arena_intern(&gg_syms.strings,
+                           slash  ? slash + 1
+                           : path ? path
+                                  : GG_UNKNOWN_MODULE,
+                           &mi->name);
 }
 
 /* The source position of addr itself (the innermost, possibly inlined, code). */
@@ -327,22 +264,22 @@ typedef struct gg_cu_index {
     Dwarf_Off cu;
     gg_scope *v;
     size_t n, cap;
-    struct gg_cu_index *next;
 } gg_cu_index;
 
-static gg_cu_index *gg_cus[256];
+/* Every CU indexed so far, found by (debug file, CU offset). */
+static struct {
+    gg_cu_index **v;
+    size_t n, cap;
+    gg_index by_cu;
+} gg_cus;
 
 static int add_ranges(gg_cu_index *ix, Dwarf_Die *die, uint32_t depth)
 {
     Dwarf_Addr base, start, end;
     for (ptrdiff_t off = 0; (off = dwarf_ranges(die, off, &base, &start, &end)) > 0;) {
-        if (ix->n == ix->cap) {
-            size_t ncap = ix->cap ? ix->cap * 2 : 64;
-            gg_scope *nv = realloc(ix->v, ncap * sizeof(*nv));
-            if (!nv)
-                return -1;
-            ix->v = nv, ix->cap = ncap;
-        }
+        int rc = GG_GROW(&ix->v, &ix->cap, ix->n + 1);
+        if (rc)
+            return rc;
         ix->v[ix->n++] = (gg_scope){start, end, dwarf_dieoffset(die), depth};
     }
     return 0;
@@ -357,46 +294,54 @@ static int index_children(gg_cu_index *ix, Dwarf_Die *die, uint32_t depth)
     do {
         int tag = dwarf_tag(&child);
         bool scope = tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
-        if (scope && add_ranges(ix, &child, depth))
-            return -1;
-        if ((scope || tag == DW_TAG_lexical_block) &&
-            index_children(ix, &child, scope ? depth + 1 : depth))
-            return -1;
+        int rc = scope ? add_ranges(ix, &child, depth) : 0;
+        if (!rc && (scope || tag == DW_TAG_lexical_block))
+            rc = index_children(ix, &child, scope ? depth + 1 : depth);
+        if (rc)
+            return rc;
     } while (dwarf_siblingof(&child, &child) == 0);
     return 0;
 }
 
+static bool same_cu(const void *ctx, uint32_t value, const void *key)
+{
+    const gg_cu_index *a = gg_cus.v[value], *b = key;
+    return a->dbg == b->dbg && a->cu == b->cu;
+}
+
+static void cu_index_drop(gg_cu_index *ix)
+{
+    free(ix->v);
+    free(ix);
+}
+
 static gg_cu_index *cu_index(Dwarf *dbg, Dwarf_Die *cu)
 {
-    Dwarf_Off off = dwarf_dieoffset(cu);
-    size_t b = (hash_addr((uintptr_t)dbg) ^ off) & 255;
-    for (gg_cu_index *ix = gg_cus[b]; ix; ix = ix->next)
-        if (ix->dbg == dbg && ix->cu == off)
-            return ix;
+    gg_cu_index key = {.dbg = dbg, .cu = dwarf_dieoffset(cu)};
+    uint64_t h = gg_hash_u64((uintptr_t)dbg ^ gg_hash_u64(key.cu));
+    uint32_t found = gg_index_get(&gg_cus.by_cu, h, same_cu, NULL, &key);
+    if (found != GG_INDEX_NONE)
+        return gg_cus.v[found];
     gg_cu_index *ix = calloc(1, sizeof(*ix));
     if (!ix)
         return NULL;
-    ix->dbg = dbg, ix->cu = off;
-    if (index_children(ix, cu, 0)) {
-        free(ix->v);
-        free(ix);
+    *ix = key;
+    if (index_children(ix, cu, 0) || GG_GROW(&gg_cus.v, &gg_cus.cap, gg_cus.n + 1) ||
+        gg_index_put(&gg_cus.by_cu, h, (uint32_t)gg_cus.n)) {
+        cu_index_drop(ix);
         return NULL;
     }
-    ix->next = gg_cus[b];
-    gg_cus[b] = ix;
+    gg_cus.v[gg_cus.n++] = ix;
     return ix;
 }
 
 static void cu_index_free(void)
 {
-    for (size_t b = 0; b < 256; b++) {
-        while (gg_cus[b]) {
-            gg_cu_index *next = gg_cus[b]->next;
-            free(gg_cus[b]->v);
-            free(gg_cus[b]);
-            gg_cus[b] = next;
-        }
-    }
+    for (size_t i = 0; i < gg_cus.n; i++)
+        cu_index_drop(gg_cus.v[i]);
+    free(gg_cus.v);
+    gg_index_free(&gg_cus.by_cu);
+    memset(&gg_cus, 0, sizeof(gg_cus));
 }
 
 /* The scopes holding pc, innermost (deepest) first; at most max of them. */
@@ -450,68 +395,57 @@ static int push_frames(Dwfl_Module *mod, uintptr_t addr, const char *symname,
 static int describe(uintptr_t addr)
 {
     Dwfl_Module *mod = find_module(addr);
-    gg_module_info mi = {GG_UNKNOWN_MODULE, 0, false};
+    gg_module_info mi = {NULL, 0, false};
     if (!mod) {
-        bool failed = false;
-        mi.name = intern(GG_UNKNOWN_MODULE, &failed);
-        return failed ? -1 : push_frame(NULL, NULL, 0, &mi, addr, false);
+        int rc = gg_arena_intern(&gg_syms.strings, GG_UNKNOWN_MODULE, &mi.name);
+        return rc ? rc : push_frame(NULL, NULL, 0, &mi, addr, false);
     }
-    if (module_info(mod, &mi))
-        return -1;
+    int rc = module_info(mod, &mi);
+    if (rc)
+        return rc;
     const gg_sym *sym = module_sym_lookup(mod, addr);
     /* Frames of one function share its entry offset, so they dedupe by (function, line). */
     uint64_t entry = (sym ? sym->addr : addr) - mi.bias;
     return push_frames(mod, addr, sym ? sym->name : NULL, &mi, entry);
 }
 
-static int slots_grow(void)
+static bool same_addr(const void *ctx, uint32_t value, const void *key)
 {
-    if (gg_syms.cap && (gg_syms.used + 1) * 4 < gg_syms.cap * 3)
-        return 0;
-    size_t ncap = gg_syms.cap ? gg_syms.cap * 2 : 4096;
-    gg_sym_slot *ns = calloc(ncap, sizeof(*ns));
-    if (!ns)
-        return -1;
-    for (size_t i = 0; i < gg_syms.cap; i++) {
-        if (!gg_syms.slots[i].count)
-            continue;
-        size_t j = hash_addr(gg_syms.slots[i].addr) & (ncap - 1);
-        while (ns[j].count)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = gg_syms.slots[i];
+    return gg_syms.entries[value].addr == *(const uintptr_t *)key;
+}
+
+/* Describes addr and remembers its frames under it. */
+static int remember(uintptr_t addr, uint64_t h, uint32_t *entry)
+{
+    size_t first = gg_syms.nframes;
+    int rc = GG_GROW(&gg_syms.entries, &gg_syms.entries_cap, gg_syms.nentries + 1);
+    if (!rc)
+        rc = describe(addr);
+    if (!rc)
+        rc = gg_index_put(&gg_syms.by_addr, h, (uint32_t)gg_syms.nentries);
+    if (rc) {
+        gg_syms.nframes = first; /* strings stay interned; harmless */
+        return rc;
     }
-    free(gg_syms.slots);
-    gg_syms.slots = ns;
-    gg_syms.cap = ncap;
+    gg_syms.entries[gg_syms.nentries] =
+        (gg_sym_entry){addr, (uint32_t)first, (uint32_t)(gg_syms.nframes - first)};
+    *entry = (uint32_t)gg_syms.nentries++;
     return 0;
 }
 
-/* The slot of addr: its entry, or the empty slot where it belongs. */
-static gg_sym_slot *slot_of(uintptr_t addr)
-{
-    size_t mask = gg_syms.cap - 1, i = hash_addr(addr) & mask;
-    while (gg_syms.slots[i].count && gg_syms.slots[i].addr != addr)
-        i = (i + 1) & mask;
-    return &gg_syms.slots[i];
-}
-
-int gg_symbols_resolve(uintptr_t pc, bool is_return, const gg_frame **frames)
+int gg_symbols_resolve(uintptr_t pc, bool is_return, const gg_frame **frames, uint32_t *n)
 {
     uintptr_t addr = is_return && pc ? pc - 1 : pc;
-    if (slots_grow())
-        return -1;
-    gg_sym_slot *slot = slot_of(addr);
-    if (!slot->count) {
-        size_t first = gg_syms.nframes;
-        if (describe(addr)) {
-            gg_syms.nframes = first; /* strings stay interned; harmless */
-            return -1;
-        }
-        *slot = (gg_sym_slot){addr, (uint32_t)first, (uint32_t)(gg_syms.nframes - first)};
-        gg_syms.used++;
+    uint64_t h = gg_hash_u64(addr);
+    uint32_t e = gg_index_get(&gg_syms.by_addr, h, same_addr, NULL, &addr);
+    if (e == GG_INDEX_NONE) {
+        int rc = remember(addr, h, &e);
+        if (rc)
+            return rc;
     }
-    *frames = gg_syms.frames + slot->first;
-    return (int)slot->count;
+    *frames = gg_syms.frames + gg_syms.entries[e].first;
+    *n = gg_syms.entries[e].count;
+    return 0;
 }
 
 /* Loads one module's debug information and builds its symbol index now. */
@@ -531,7 +465,7 @@ int gg_symbols_preload(void)
     if (rc == 0)
         dwfl_getmodules(gg_syms.dwfl, preload_module, NULL, 0);
     gg_symbols_unlock();
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 void gg_symbols_reset(void)
@@ -542,15 +476,12 @@ void gg_symbols_reset(void)
         dwfl_getmodules(gg_syms.dwfl, forget_module_at_end, NULL, 0);
         dwfl_end(gg_syms.dwfl);
     }
-    for (size_t i = 0; i < gg_syms.strings_cap; i++)
-        free(gg_syms.strings[i]);
-    free(gg_syms.strings);
-    free(gg_syms.slots);
-    free(gg_syms.frames);
     gg_syms.dwfl = NULL;
-    gg_syms.strings = NULL, gg_syms.slots = NULL, gg_syms.frames = NULL;
-    gg_syms.strings_cap = gg_syms.strings_used = 0;
-    gg_syms.cap = gg_syms.used = 0;
-    gg_syms.nframes = gg_syms.frames_cap = 0;
+    free(gg_syms.entries);
+    free(gg_syms.frames);
+    gg_index_free(&gg_syms.by_addr);
+    gg_arena_free(&gg_syms.strings);
+    gg_syms.entries = NULL, gg_syms.frames = NULL;
+    gg_syms.nentries = gg_syms.entries_cap = gg_syms.nframes = gg_syms.frames_cap = 0;
     pthread_mutex_unlock(&gg_syms.lock);
 }

@@ -19,8 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sampler.h"
-#include "session.h"
+#include "clock.h"
+#include "grow.h"
+#include "options.h"
 
 typedef struct gg_tick {
     void *key;
@@ -40,7 +41,7 @@ static struct {
 
 static uint64_t next_due(const gg_tick *t, uint64_t from)
 {
-    return from + 1000u * (uint64_t)gg_sampler_interval_us(t->opt, t->sent);
+    return from + 1000u * (uint64_t)gg_options_interval_us(t->opt, t->sent);
 }
 
 /* Queues SIGPROF with the session's key, so the handler can tell it from anyone else's. */
@@ -125,19 +126,6 @@ static int start_thread(void)
     return 0;
 }
 
-static int grow(void)
-{
-    if (gg_ticker.n < gg_ticker.cap)
-        return 0;
-    size_t cap = gg_ticker.cap ? gg_ticker.cap * 2 : 16;
-    gg_tick *p = realloc(gg_ticker.ticks, cap * sizeof(*p));
-    if (!p)
-        return GARGALO_ENOMEM;
-    gg_ticker.ticks = p;
-    gg_ticker.cap = cap;
-    return 0;
-}
-
 int gg_ticker_prepare(void)
 {
     pthread_mutex_lock(&gg_ticker.lock);
@@ -151,7 +139,7 @@ int gg_ticker_add(void *key, pid_t tid, const gargalo_options *opt)
     pthread_mutex_lock(&gg_ticker.lock);
     int rc = gg_ticker.started ? 0 : start_thread();
     if (!rc)
-        rc = grow();
+        rc = GG_GROW(&gg_ticker.ticks, &gg_ticker.cap, gg_ticker.n + 1);
     if (!rc) {
         gg_tick *t = &gg_ticker.ticks[gg_ticker.n++];
         *t = (gg_tick){key, tid, opt, 0, 0};

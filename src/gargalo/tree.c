@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An open-addressing map from 64-bit keys to 64-bit values; UINT64_MAX marks a free
- * slot (no key built here can reach it: node indices stay below UINT32_MAX). A key and
- * its value share one entry, so a lookup costs one cache miss. */
+#include "grow.h"
+#include "write.h"
+
+/* A map from 64-bit keys to 64-bit values: the entries in insertion order, found
+ * through the index. */
 typedef struct gg_entry {
     uint64_t key;
     uint64_t val;
@@ -20,51 +22,28 @@ typedef struct gg_entry {
 
 typedef struct gg_map {
     gg_entry *e;
-    size_t cap;
-    size_t used;
+    size_t n, cap;
+    gg_index ix;
 } gg_map;
 
-/* splitmix64's finaliser: every key bit reaches the low bits used as the index. */
-static size_t map_index(const gg_map *m, uint64_t key)
+static bool same_key(const void *ctx, uint32_t value, const void *key)
 {
-    key = (key ^ (key >> 30)) * 0xbf58476d1ce4e5b9u;
-    key = (key ^ (key >> 27)) * 0x94d049bb133111ebu;
-    return (size_t)(key ^ (key >> 31)) & (m->cap - 1);
-}
-
-static int map_resize(gg_map *m, size_t cap)
-{
-    gg_map n = {malloc(cap * sizeof(gg_entry)), cap, m->used};
-    if (!n.e)
-        return -1;
-    for (size_t i = 0; i < cap; i++)
-        n.e[i].key = UINT64_MAX;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (m->e[i].key == UINT64_MAX)
-            continue;
-        size_t j = map_index(&n, m->e[i].key);
-        while (n.e[j].key != UINT64_MAX)
-            j = (j + 1) & (cap - 1);
-        n.e[j] = m->e[i];
-    }
-    free(m->e);
-    *m = n;
-    return 0;
+    return ((const gg_map *)ctx)->e[value].key == *(const uint64_t *)key;
 }
 
 /* The entry of key, created (as *fresh, value 0) when missing; NULL on ENOMEM. The
  * pointer holds until the next insertion into the same map. */
 static gg_entry *map_get(gg_map *m, uint64_t key, bool *fresh)
 {
-    if ((m->used + 1) * 2 > m->cap && map_resize(m, m->cap ? m->cap * 2 : 1024))
-        return NULL;
-    size_t i = map_index(m, key);
-    while (m->e[i].key != UINT64_MAX && m->e[i].key != key)
-        i = (i + 1) & (m->cap - 1);
-    *fresh = m->e[i].key == UINT64_MAX;
+    uint64_t h = gg_hash_u64(key);
+    uint32_t i = gg_index_get(&m->ix, h, same_key, m, &key);
+    *fresh = i == GG_INDEX_NONE;
     if (*fresh) {
+        if (m->n >= GG_INDEX_NONE || GG_GROW(&m->e, &m->cap, m->n + 1) ||
+            gg_index_put(&m->ix, h, (uint32_t)m->n))
+            return NULL;
+        i = (uint32_t)m->n++;
         m->e[i] = (gg_entry){key, 0};
-        m->used++;
     }
     return &m->e[i];
 }
@@ -72,6 +51,7 @@ static gg_entry *map_get(gg_map *m, uint64_t key, bool *fresh)
 static void map_free(gg_map *m)
 {
     free(m->e);
+    gg_index_free(&m->ix);
     memset(m, 0, sizeof(*m));
 }
 
@@ -103,78 +83,69 @@ static bool same_function(const gg_frame *a, const gg_frame *b)
            str_same(a->module, b->module);
 }
 
-static uint64_t hash_str(uint64_t h, const char *p)
-{
-    for (; p && *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211u;
-    return (h ^ 0xff) * 1099511628211u;
-}
-
 static uint64_t function_hash(const gg_frame *f)
 {
-    uint64_t h = hash_str(1469598103934665603u, f->module);
+    uint64_t h = gg_hash_str(GG_HASH_SEED, f->module);
     if (!f->function)
-        return (h ^ f->offset) * 1099511628211u;
-    return hash_str(hash_str(h, f->function), f->file);
+        return gg_hash_u64(h ^ f->offset);
+    return gg_hash_str(gg_hash_str(h, f->function), f->file);
+}
+
+static bool frame_same_function(const void *ctx, uint32_t value, const void *key)
+{
+    return same_function(&((const gargalo_session *)ctx)->frames[value], key);
 }
 
 int gg_function_ids(const gargalo_session *s, uint32_t **out)
 {
-    size_t n = s->nframes, cap = 16;
-    while (cap < n * 2)
-        cap *= 2;
-    uint32_t *slots = calloc(cap, sizeof(*slots)); /* frame index + 1; 0 is free */
-    uint32_t *fid = malloc((n ? n : 1) * sizeof(*fid));
-    if (!slots || !fid) {
-        free(slots), free(fid);
-        return GARGALO_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
+    gg_index ix = {0};
+    uint32_t *fid = malloc((s->nframes ? s->nframes : 1) * sizeof(*fid));
+    int rc = fid ? 0 : GARGALO_ENOMEM;
+    for (size_t i = 0; i < s->nframes && !rc; i++) {
         const gg_frame *f = &s->frames[i];
-        size_t j = function_hash(f) & (cap - 1);
-        while (slots[j] && !same_function(&s->frames[slots[j] - 1], f))
-            j = (j + 1) & (cap - 1);
-        if (!slots[j])
-            slots[j] = (uint32_t)i + 1;
-        fid[i] = slots[j] - 1;
+        uint64_t h = function_hash(f);
+        fid[i] = gg_index_get(&ix, h, frame_same_function, s, f);
+        if (fid[i] == GG_INDEX_NONE) {
+            fid[i] = (uint32_t)i;
+            rc = gg_index_put(&ix, h, (uint32_t)i);
+        }
     }
-    free(slots);
-    *out = fid;
-    return 0;
+    gg_index_free(&ix);
+    if (rc)
+        free(fid);
+    else
+        *out = fid;
+    return rc;
 }
 
-static int64_t new_node(gg_tree *t, uint32_t parent, uint32_t frame, bool group)
+static int new_node(gg_tree *t, uint32_t parent, uint32_t frame, bool group, uint32_t *out)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        gg_node *p = cap < UINT32_MAX ? realloc(t->nodes, cap * sizeof(*p)) : NULL;
-        if (!p)
-            return -1;
-        t->nodes = p, t->cap = cap;
-    }
+    if (t->n >= UINT32_MAX - 1 || GG_GROW(&t->nodes, &t->cap, t->n + 1))
+        return GARGALO_ENOMEM;
     gg_node *nd = &t->nodes[t->n];
     memset(nd, 0, sizeof(*nd));
     nd->frame = frame, nd->group = group, nd->parent = parent;
     nd->first_child = nd->next = GG_TREE_NONE;
     nd->depth = parent == GG_TREE_NONE ? 0 : t->nodes[parent].depth + 1;
-    return (int64_t)t->n++;
+    *out = (uint32_t)t->n++;
+    return 0;
 }
 
 /* The child of parent for frame's function, created when missing. */
-static int64_t function_child(gg_builder *b, uint32_t parent, uint32_t frame, bool group)
+static int function_child(gg_builder *b, uint32_t parent, uint32_t frame, bool group, uint32_t *out)
 {
     bool fresh;
     uint64_t key = (uint64_t)parent << 32 | (uint64_t)b->fid[frame] << 1 | group;
     gg_entry *e = map_get(&b->children, key, &fresh);
     if (!e)
-        return -1;
+        return GARGALO_ENOMEM;
     if (fresh) {
-        int64_t n = new_node(b->t, parent, frame, group);
-        if (n < 0)
-            return -1;
-        e->val = (uint64_t)n;
+        int rc = new_node(b->t, parent, frame, group, out);
+        e->val = *out;
+        return rc;
     }
-    return (int64_t)e->val;
+    *out = (uint32_t)e->val;
+    return 0;
 }
 
 /* Adds weight w (n samples) passing through frame to node. The weight of the node's
@@ -233,10 +204,9 @@ static int add_stack(gg_builder *b, uint32_t stack, uint64_t w, uint64_t n)
         bool group = !b->show_all && is_lib(b, fr[i]);
         while (group && end < depth && is_lib(b, fr[end]))
             end++;
-        int64_t node = function_child(b, cur, fr[i], group);
-        if (node < 0)
-            return GARGALO_ENOMEM;
-        cur = (uint32_t)node;
+        rc = function_child(b, cur, fr[i], group, &cur);
+        if (rc)
+            return rc;
         rc = visit(b, cur, fr[i], w, n);
         if (group && end - i - 1 > b->t->nodes[cur].hidden)
             b->t->nodes[cur].hidden = end - i - 1;
@@ -253,10 +223,8 @@ static int add_stack(gg_builder *b, uint32_t stack, uint64_t w, uint64_t n)
  * (ties: the lower frame index). */
 static void pick_frames(gg_builder *b)
 {
-    for (size_t i = 0; i < b->lines.cap; i++) {
+    for (size_t i = 0; i < b->lines.n; i++) {
         const gg_entry *e = &b->lines.e[i];
-        if (e->key == UINT64_MAX)
-            continue;
         gg_node *nd = &b->t->nodes[e->key >> 32];
         uint32_t frame = (uint32_t)e->key;
         if (e->val > nd->frame_ns || (e->val == nd->frame_ns && frame < nd->frame)) {
@@ -378,26 +346,38 @@ static int alloc_path(gg_builder *b)
     return b->at ? 0 : GARGALO_ENOMEM;
 }
 
+/* What the build needs before the first stack: the root, function ids, room. */
+static int prepare(gg_builder *b, uint64_t **w, uint64_t **n)
+{
+    const gargalo_session *s = b->s;
+    uint32_t root;
+    if (s->nframes >= (1u << 31))
+        return GARGALO_ENOMEM;
+    b->t->stack_leaf = calloc(s->nstacks ? s->nstacks : 1, sizeof(uint32_t));
+    int rc = b->t->stack_leaf ? new_node(b->t, GG_TREE_NONE, 0, false, &root) : GARGALO_ENOMEM;
+    if (!rc)
+        rc = gg_function_ids(s, &b->fid);
+    if (!rc)
+        rc = alloc_path(b);
+    return rc ? rc : sum_stacks(s, w, n);
+}
+
 static int build(gg_builder *b)
 {
     const gargalo_session *s = b->s;
     uint64_t *w = NULL, *n = NULL;
-    int rc = GARGALO_ENOMEM;
-    if (s->nframes >= (1u << 31))
-        return GARGALO_ENOMEM;
-    b->t->stack_leaf = calloc(s->nstacks ? s->nstacks : 1, sizeof(uint32_t));
-    if (!b->t->stack_leaf || new_node(b->t, GG_TREE_NONE, 0, false) < 0 ||
-        gg_function_ids(s, &b->fid) || alloc_path(b) || sum_stacks(s, &w, &n))
-        goto out;
-    for (size_t i = 0; i < s->nstacks; i++)
-        if (n[i] && (rc = add_stack(b, (uint32_t)i, w[i], n[i])))
-            goto out;
-    pick_frames(b);
-    rc = link_children(b->t);
+    int rc = prepare(b, &w, &n);
+    for (size_t i = 0; i < s->nstacks && !rc; i++)
+        if (n[i])
+            rc = add_stack(b, (uint32_t)i, w[i], n[i]);
+    if (!rc) {
+        pick_frames(b);
+        rc = link_children(b->t);
+    }
     if (!rc)
         rc = renumber(b->t, s->nstacks);
-    b->t->total_ns = b->t->nodes[0].total_ns;
-out:
+    if (!rc)
+        b->t->total_ns = b->t->nodes[0].total_ns;
     free(w), free(n);
     return rc;
 }
@@ -440,25 +420,10 @@ size_t gg_tree_hot_path(const gg_tree *t, uint32_t *out, size_t max)
     return k;
 }
 
-void gg_frame_name(gg_buf *b, const gg_frame *f)
-{
-    if (f->function)
-        gg_buf_puts(b, f->function);
-    else
-        gg_buf_printf(b, "%s+0x%" PRIx64, f->module ? f->module : "??", f->offset);
-}
-
-void gg_frame_label(gg_buf *b, const gg_frame *f)
-{
-    gg_frame_name(b, f);
-    if (f->is_library && f->function && f->module)
-        gg_buf_printf(b, " [%s]", f->module);
-}
-
-void gg_tree_label(gg_buf *b, const gargalo_session *s, const gg_tree *t, uint32_t node)
+void gg_tree_label(dynbuf *b, const gargalo_session *s, const gg_tree *t, uint32_t node)
 {
     const gg_node *nd = &t->nodes[node];
-    gg_frame_label(b, &s->frames[nd->frame]);
+    gg_write_frame_label(b, &s->frames[nd->frame]);
     if (nd->group && nd->hidden)
-        gg_buf_printf(b, " (+%" PRIu32 " frame%s)", nd->hidden, nd->hidden == 1 ? "" : "s");
+        dynbuf_printf(b, " (+%" PRIu32 " frame%s)", nd->hidden, nd->hidden == 1 ? "" : "s");
 }

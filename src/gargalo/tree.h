@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "dynbuf.h"
 #include "session.h"
 
 #define GG_TREE_NONE UINT32_MAX
@@ -57,16 +57,11 @@ size_t gg_tree_hot_path(const gg_tree *t, uint32_t *out, size_t max);
 
 /* Appends what a node is called: the function (or "module+0xOFFSET" when unknown),
  * " [module]" for library code and " (+N frames)" for a group folding N more. */
-void gg_tree_label(gg_buf *b, const gargalo_session *s, const gg_tree *t, uint32_t node);
+void gg_tree_label(dynbuf *b, const gargalo_session *s, const gg_tree *t, uint32_t node);
 
 /* Gives every frame of s the index of the first frame of the same function (same name,
  * file and module; an unnamed frame is its module and offset). On success *out is a
  * malloc'd array of s->nframes entries. Returns 0 or GARGALO_ENOMEM. */
 int gg_function_ids(const gargalo_session *s, uint32_t **out);
-
-/* Appends the display name of one frame: its function, or "module+0xOFFSET". */
-void gg_frame_name(gg_buf *b, const gg_frame *f);
-/* The same, followed by " [module]" for a named function of a library. */
-void gg_frame_label(gg_buf *b, const gg_frame *f);
 
 #endif

@@ -14,6 +14,23 @@
 
 #define FX_MS 1000000u
 
+/* The builders, for tests: the new index, or abort. */
+static inline uint32_t fx_frame(gargalo_session *s, const gg_frame *f)
+{
+    uint32_t idx;
+    if (gg_session_add_frame(s, f, &idx))
+        abort();
+    return idx;
+}
+
+static inline uint32_t fx_stack(gargalo_session *s, const uint32_t *frames, uint32_t depth)
+{
+    uint32_t idx;
+    if (gg_session_add_stack(s, frames, depth, &idx))
+        abort();
+    return idx;
+}
+
 enum {
     FX_MAIN_10,
     FX_MAIN_12,
@@ -41,8 +58,8 @@ static inline void fx_frames(gargalo_session *s)
         [FX_PARSE] = {"parse_json", "/home/dev/app/src/parse.c", 20, "app", 0x4000, false, true},
         [FX_UNKNOWN] = {NULL, NULL, 0, "app", 0x1234, false, false},
     };
-    for (int i = 0; i < FX_NFRAMES; i++)
-        if (gg_session_add_frame(s, &frames[i]) != i)
+    for (uint32_t i = 0; i < FX_NFRAMES; i++)
+        if (fx_frame(s, &frames[i]) != i)
             abort();
 }
 
@@ -72,8 +89,8 @@ static inline gargalo_session *fx_session(void)
     if (!s)
         abort();
     fx_frames(s);
-    for (int i = 0; i < 6; i++)
-        if (gg_session_add_stack(s, st[i] + 1, st[i][0]) != i)
+    for (uint32_t i = 0; i < 6; i++)
+        if (fx_stack(s, st[i] + 1, st[i][0]) != i)
             abort();
     int left[6];
     memcpy(left, counts, sizeof(left));
@@ -116,8 +133,7 @@ static inline gargalo_session *fx_big_session(size_t n, int nfuncs)
                       (uint64_t)i * 64,
                       lib,
                       false};
-        if (gg_session_add_frame(s, &f) < 0)
-            abort();
+        fx_frame(s, &f);
     }
     for (size_t k = 0; k < n; k++) {
         seed = seed * 1103515245u + 12345u;
@@ -131,8 +147,7 @@ static inline gargalo_session *fx_big_session(size_t n, int nfuncs)
             uint32_t pick = (seed >> 16) % 10, callee = pick < 7 ? 1 : pick < 9 ? 2 : 3;
             frames[d] = r % 10 == 0 ? d : (frames[d - 1] * 7 + callee) % (uint32_t)nfuncs;
         }
-        int64_t st = gg_session_add_stack(s, frames, depth);
-        if (st < 0 || gg_session_add_sample(s, (k + 1) * 100000, 100000, (uint32_t)st))
+        if (gg_session_add_sample(s, (k + 1) * 100000, 100000, fx_stack(s, frames, depth)))
             abort();
     }
     gg_session_finish(s);

@@ -103,9 +103,9 @@ static void test_no_breakout(void **state)
 {
     gargalo_session *s = gg_session_new();
     gg_frame f = {"</script><script>alert(1)</script>", "<!--x.c", 1, "app", 0, false, false};
-    assert_int_equal(gg_session_add_frame(s, &f), 0);
+    assert_int_equal(fx_frame(s, &f), 0);
     uint32_t fr = 0;
-    assert_int_equal(gg_session_add_stack(s, &fr, 1), 0);
+    assert_int_equal(fx_stack(s, &fr, 1), 0);
     assert_int_equal(gg_session_add_sample(s, 1, 1, 0), 0);
     size_t len;
     char *html = render(s, "</title><script>alert(2)</script>", &len);

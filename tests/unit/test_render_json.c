@@ -86,9 +86,9 @@ static void test_round_trip_strings(void **state)
                   UINT64_MAX,
                   true,
                   false};
-    assert_int_equal(gg_session_add_frame(s, &f), 0);
+    assert_int_equal(fx_frame(s, &f), 0);
     uint32_t fr = 0;
-    assert_int_equal(gg_session_add_stack(s, &fr, 1), 0);
+    assert_int_equal(fx_stack(s, &fr, 1), 0);
     assert_int_equal(gg_session_add_sample(s, 5, 5, 0), 0);
     gargalo_session *back = reload(s);
     assert_string_equal(back->frames[0].function, f.function);

@@ -118,9 +118,9 @@ static void test_deep_stack(void **state)
 {
     gargalo_session *s = gg_session_new();
     gg_frame f = {"recurse", "r.c", 1, "app", 0, false, false};
-    assert_int_equal(gg_session_add_frame(s, &f), 0);
+    assert_int_equal(fx_frame(s, &f), 0);
     uint32_t fr[3000] = {0};
-    assert_int_equal(gg_session_add_stack(s, fr, 3000), 0);
+    assert_int_equal(fx_stack(s, fr, 3000), 0);
     assert_int_equal(gg_session_add_sample(s, 1, 1, 0), 0);
     char *out = render(s, NULL);
     size_t lines = 0;

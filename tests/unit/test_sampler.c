@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "sampler.h"
+#include "options.h"
 #include "sampler_testlib.h"
 
 static volatile uint64_t sink;
@@ -143,16 +143,16 @@ static void test_adaptive_schedule(void **state)
 {
     gargalo_options o;
     gargalo_options_init(&o);
-    assert_int_equal(gg_sampler_interval_us(&o, 0), GG_ADAPT_START_US);
-    assert_int_equal(gg_sampler_interval_us(&o, GG_ADAPT_STEP - 1), GG_ADAPT_START_US);
-    assert_int_equal(gg_sampler_interval_us(&o, GG_ADAPT_STEP), 2 * GG_ADAPT_START_US);
-    assert_int_equal(gg_sampler_interval_us(&o, 100 * GG_ADAPT_STEP), o.max_interval_us);
+    assert_int_equal(gg_options_interval_us(&o, 0), GG_ADAPT_START_US);
+    assert_int_equal(gg_options_interval_us(&o, GG_ADAPT_STEP - 1), GG_ADAPT_START_US);
+    assert_int_equal(gg_options_interval_us(&o, GG_ADAPT_STEP), 2 * GG_ADAPT_START_US);
+    assert_int_equal(gg_options_interval_us(&o, 100 * GG_ADAPT_STEP), o.max_interval_us);
     o.max_interval_us = 60;
-    assert_int_equal(gg_sampler_interval_us(&o, 0), 60);
+    assert_int_equal(gg_options_interval_us(&o, 0), 60);
     o.max_interval_us = 5000;
-    assert_int_equal(gg_sampler_interval_us(&o, 1000 * GG_ADAPT_STEP), 5000);
+    assert_int_equal(gg_options_interval_us(&o, 1000 * GG_ADAPT_STEP), 5000);
     o.interval_us = 333;
-    assert_int_equal(gg_sampler_interval_us(&o, 12345), 333);
+    assert_int_equal(gg_options_interval_us(&o, 12345), 333);
 }
 
 /* A 10 ms busy request must give a readable profile: at least 100 samples. */

@@ -20,6 +20,13 @@
 #include "symbols.h"
 #include "sampler_testlib.h"
 
+/* The frame count of pc, or -1 when resolving failed. */
+static int resolve(uintptr_t pc, bool is_return, const gg_frame **f)
+{
+    uint32_t n;
+    return gg_symbols_resolve(pc, is_return, f, &n) ? -1 : (int)n;
+}
+
 static volatile uint64_t sink;
 static int inlined_call_line;
 
@@ -78,7 +85,7 @@ static void test_static_function_file_line(void **state)
 {
     const gg_frame *f;
     gg_symbols_lock();
-    int n = gg_symbols_resolve((uintptr_t)static_leaf, false, &f);
+    int n = resolve((uintptr_t)static_leaf, false, &f);
     assert_int_equal(n, 1);
     assert_string_equal(f[0].function, "static_leaf");
     assert_true(ends_with(f[0].file, "tests/unit/test_symbols.c"));
@@ -188,7 +195,7 @@ static void test_libc_function_by_address(void **state)
     const gg_frame *f;
     gg_symbols_lock();
     /* strverscmp: a libc function no sanitizer intercepts */
-    int n = gg_symbols_resolve((uintptr_t)strverscmp, false, &f);
+    int n = resolve((uintptr_t)strverscmp, false, &f);
     assert_true(n >= 1);
     assert_non_null(f[n - 1].function);
     assert_non_null(strstr(f[n - 1].function, "strverscmp"));
@@ -203,7 +210,7 @@ static void test_unknown_address(void **state)
     const gg_frame *f;
     uintptr_t phdr = (uintptr_t)getauxval(AT_PHDR); /* in the executable, no symbol */
     gg_symbols_lock();
-    int n = gg_symbols_resolve(phdr, false, &f);
+    int n = resolve(phdr, false, &f);
     assert_int_equal(n, 1);
     assert_null(f[0].function);
     assert_string_equal(f[0].module, exe_name());
@@ -215,7 +222,7 @@ static void test_unknown_address(void **state)
     char *anon = mmap((void *)(uintptr_t)0x100000000000, 4096, PROT_READ,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (anon != MAP_FAILED) {
-        n = gg_symbols_resolve((uintptr_t)anon + 16, false, &f);
+        n = resolve((uintptr_t)anon + 16, false, &f);
         assert_int_equal(n, 1);
         assert_null(f[0].function);
         assert_string_equal(f[0].module, "[unknown]");
@@ -230,7 +237,7 @@ static void test_return_address_is_looked_up_before(void **state)
     const gg_frame *f;
     gg_symbols_lock();
     /* a return address is looked up one byte earlier: here, the function's first byte */
-    int n = gg_symbols_resolve((uintptr_t)static_leaf + 1, true, &f);
+    int n = resolve((uintptr_t)static_leaf + 1, true, &f);
     assert_true(n >= 1);
     assert_string_equal(f[n - 1].function, "static_leaf");
     gg_symbols_unlock();
@@ -241,12 +248,12 @@ static void test_cache_survives_reset(void **state)
     const gg_frame *f;
     uint64_t t0 = tl_now_ns(CLOCK_MONOTONIC);
     gg_symbols_lock();
-    assert_int_equal(gg_symbols_resolve((uintptr_t)static_leaf, false, &f), 1);
+    assert_int_equal(resolve((uintptr_t)static_leaf, false, &f), 1);
     gg_symbols_unlock();
     uint64_t t1 = tl_now_ns(CLOCK_MONOTONIC);
     gg_symbols_reset();
     gg_symbols_lock();
-    assert_int_equal(gg_symbols_resolve((uintptr_t)static_leaf, false, &f), 1);
+    assert_int_equal(resolve((uintptr_t)static_leaf, false, &f), 1);
     assert_string_equal(f[0].function, "static_leaf");
     gg_symbols_unlock();
     printf("cached lookup %.1f us, after reset %.1f us\n", (t1 - t0) / 1e3,

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "session.h"
+#include "clock.h"
 #include "ticker.h"
 
 static volatile sig_atomic_t hits, strangers;

@@ -14,11 +14,11 @@
 static uint32_t find(const gargalo_session *s, const gg_tree *t, const char *label)
 {
     for (uint32_t i = 1; i < t->n; i++) {
-        gg_buf b;
-        gg_buf_init(&b, 0);
+        dynbuf b;
+        dynbuf_init(&b, 1 << 20);
         gg_tree_label(&b, s, t, i);
         bool same = b.data && strcmp(b.data, label) == 0;
-        gg_buf_free(&b);
+        dynbuf_free(&b);
         if (same)
             return i;
     }
@@ -154,10 +154,10 @@ static void test_recursion_and_empty_stack(void **state)
 {
     gargalo_session *s = gg_session_new();
     gg_frame f = {"fib", "fib.c", 3, "app", 0x10, false, false};
-    assert_int_equal(gg_session_add_frame(s, &f), 0);
+    assert_int_equal(fx_frame(s, &f), 0);
     uint32_t deep[3] = {0, 0, 0};
-    assert_int_equal(gg_session_add_stack(s, deep, 3), 0);
-    assert_int_equal(gg_session_add_stack(s, NULL, 0), 1);
+    assert_int_equal(fx_stack(s, deep, 3), 0);
+    assert_int_equal(fx_stack(s, NULL, 0), 1);
     assert_int_equal(gg_session_add_sample(s, 1, 5, 0), 0);
     assert_int_equal(gg_session_add_sample(s, 2, 5, 1), 0);
     gg_tree t;

@@ -1,0 +1,174 @@
+/*
+ * resolve.c: raw program counters to the session's frames, stacks and samples (resolve.h).
+ *
+ * Each distinct pc is symbolized and added to the session once per stop (a memo from pc
+ * to the session frames it became), so the cost follows the distinct addresses, not the
+ * samples.
+ */
+#include "resolve.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "grow.h"
+#include "symbols.h"
+
+/* Every frame of a gg_raw stack that the handler did not cut sits within this many of the
+ * leaf: the handler's own frames, the signal trampoline and a sanitizer's interceptors. */
+#define GG_STRIP_SEARCH 64u
+
+typedef struct gg_memo_entry {
+    uintptr_t key;  /* pc << 1 | is_return */
+    uint32_t first; /* in gg_resolver.idx */
+    uint32_t count;
+} gg_memo_entry;
+
+typedef struct gg_resolver {
+    gargalo_session *s;
+    gg_memo_entry *memo;
+    size_t nmemo, memo_cap;
+    gg_index by_key; /* key -> memo entry */
+    uint32_t *idx;   /* session frame indices, root first per pc */
+    size_t nidx, idx_cap;
+    uint32_t *stack; /* the stack being built */
+    size_t nstack, stack_cap;
+    uintptr_t handler_pc;
+    bool have_handler; /* the handler's identity below is known */
+    const char *handler_module;
+    uint64_t handler_offset;
+} gg_resolver;
+
+/* Symbolizes one pc into session frames (root first) and remembers them. */
+static int memo_fill(gg_resolver *r, uintptr_t key, uint64_t h, uint32_t *entry)
+{
+    const gg_frame *f;
+    uint32_t n;
+    int rc = gg_symbols_resolve(key >> 1, key & 1, &f, &n);
+    if (!rc)
+        rc = GG_GROW(&r->idx, &r->idx_cap, r->nidx + n);
+    if (!rc)
+        rc = GG_GROW(&r->memo, &r->memo_cap, r->nmemo + 1);
+    for (uint32_t i = n; i-- > 0 && !rc;)
+        rc = gg_session_add_frame(r->s, &f[i], &r->idx[r->nidx + (n - 1 - i)]);
+    if (!rc)
+        rc = gg_index_put(&r->by_key, h, (uint32_t)r->nmemo);
+    if (rc)
+        return rc;
+    r->memo[r->nmemo] = (gg_memo_entry){key, (uint32_t)r->nidx, n};
+    r->nidx += n;
+    *entry = (uint32_t)r->nmemo++;
+    return 0;
+}
+
+static bool same_key(const void *ctx, uint32_t value, const void *key)
+{
+    const gg_resolver *r = ctx;
+    return r->memo[value].key == *(const uintptr_t *)key;
+}
+
+/* Appends the frames of pc, root first, to the stack being built. */
+static int push_pc(gg_resolver *r, uintptr_t pc, bool is_return)
+{
+    uintptr_t key = pc << 1 | (is_return ? 1 : 0);
+    uint64_t h = gg_hash_u64(key);
+    uint32_t e = gg_index_get(&r->by_key, h, same_key, r, &key);
+    int rc = e == GG_INDEX_NONE ? memo_fill(r, key, h, &e) : 0;
+    if (!rc)
+        rc = GG_GROW(&r->stack, &r->stack_cap, r->nstack + r->memo[e].count);
+    if (rc)
+        return rc;
+    memcpy(r->stack + r->nstack, r->idx + r->memo[e].first, r->memo[e].count * sizeof(uint32_t));
+    r->nstack += r->memo[e].count;
+    return 0;
+}
+
+/* The real function holding pc (the last, outermost frame of its expansion), or NULL. */
+static const gg_frame *outer_frame(uintptr_t pc, bool is_return, int *rc)
+{
+    const gg_frame *f;
+    uint32_t n = 0;
+    *rc = gg_symbols_resolve(pc, is_return, &f, &n);
+    return *rc || n == 0 ? NULL : &f[n - 1];
+}
+
+static bool has_prefix(const char *s, const char *const *prefixes, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++)
+        if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Code of the runtime that delivers a signal: the trampoline, a sanitizer. */
+static bool is_runtime_frame(const gg_frame *f)
+{
+    static const char *const mods[] = {"libtsan", "libasan", "libubsan", "libclang_rt"};
+    static const char *const fns[] = {"__restore_rt", "__tsan",           "_ZN6__tsan",
+                                      "__sanitizer",  "_ZN11__sanitizer", "__interceptor_"};
+    return has_prefix(f->module, mods, sizeof(mods) / sizeof(mods[0])) ||
+           has_prefix(f->function, fns, sizeof(fns) / sizeof(fns[0]));
+}
+
+static bool is_handler(const gg_resolver *r, const gg_frame *f)
+{
+    return f && f->module == r->handler_module && f->offset == r->handler_offset;
+}
+
+/* How many leaf-side frames of a stack its source could not cut belong to the handler
+ * (up to it) and to the runtime that called it (TSan, the trampoline). */
+static int strip_count(gg_resolver *r, void *const *pcs, uint32_t depth, uint32_t *skip)
+{
+    int rc = 0;
+    if (!r->have_handler) {
+        const gg_frame *h = outer_frame(r->handler_pc, false, &rc);
+        if (!h || !h->function)
+            return rc;
+        r->handler_module = h->module, r->handler_offset = h->offset, r->have_handler = true;
+    }
+    uint32_t last = 0, limit = depth < GG_STRIP_SEARCH ? depth : GG_STRIP_SEARCH;
+    for (uint32_t i = 0; i < limit && !rc; i++)
+        if (is_handler(r, outer_frame((uintptr_t)pcs[i], true, &rc)))
+            last = i + 1;
+    for (const gg_frame *f; last && last < depth && !rc; last++)
+        if (!(f = outer_frame((uintptr_t)pcs[last], true, &rc)) || !is_runtime_frame(f))
+            break;
+    *skip = last;
+    return rc;
+}
+
+static int resolve_sample(gg_resolver *r, const gg_raw *raw, const gg_raw_sample *rec,
+                          uint32_t max_depth)
+{
+    void *const *pcs = raw->pcs + rec->offset;
+    bool leaf_is_pc = rec->flags & GG_RAW_LEAF_IS_PC;
+    uint32_t skip = 0, end = rec->depth, st;
+    int rc = leaf_is_pc || !r->handler_pc ? 0 : strip_count(r, pcs, rec->depth, &skip);
+    if (end - skip > max_depth)
+        end = skip + max_depth; /* keep the innermost frames */
+    r->nstack = 0;
+    for (uint32_t i = end; i-- > skip && !rc;)
+        rc = push_pc(r, (uintptr_t)pcs[i], !(leaf_is_pc && i == skip));
+    if (!rc)
+        rc = gg_session_add_stack(r->s, r->stack, (uint32_t)r->nstack, &st);
+    if (!rc)
+        rc = gg_session_add_sample(r->s, rec->time_ns, rec->weight_ns, st);
+    return rc;
+}
+
+int gg_resolve(gargalo_session *s, const gg_raw *raw, uint32_t max_depth, uintptr_t handler_pc)
+{
+    uint64_t t0 = gg_clock_ns(CLOCK_MONOTONIC);
+    gg_resolver r = {.s = s, .handler_pc = handler_pc};
+    int rc = 0;
+    gg_symbols_lock();
+    for (size_t i = 0; i < raw->nrecs && !rc; i++)
+        rc = resolve_sample(&r, raw, &raw->recs[i], max_depth);
+    gg_symbols_unlock();
+    free(r.memo);
+    gg_index_free(&r.by_key);
+    free(r.idx);
+    free(r.stack);
+    s->symbolize_ns = gg_clock_ns(CLOCK_MONOTONIC) - t0;
+    return rc;
+}
