@@ -27,7 +27,7 @@ else
 endif
 
 # What each product calls, and nothing else: libgargalo.so and gargalo.pc name these.
-GARGALO_PKGS := libdw libunwind jansson
+GARGALO_PKGS := libdw libelf libunwind libunwind-generic jansson
 BOLSA_PKGS   := libmicrohttpd jansson sqlite3 libpq
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
@@ -60,12 +60,13 @@ GARGALO_OBJ := $(GARGALO_SRC:%.c=$(B)/obj/%.o) $(SHARED_SRC:src/%.c=$(B)/obj/gar
                $(B)/obj/gen/gargalo_assets.o
 BOLSA_OBJ   := $(BOLSA_SRC:%.c=$(B)/obj/%.o) $(SHARED_SRC:src/%.c=$(B)/obj/bolsa-%.o)
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_DSOS   := $(B)/tests/libggdl_a.so $(B)/tests/libggdl_b.so $(B)/tests/libggdl_plt.so
 TEST_PROGS  := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 .PHONY: all run test bench bench-quick clean install check-style deps-run deps-test deps-bench
 all: $(B)/bolsa $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc \
-     $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS)
+     $(TEST_DSOS) $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS)
 
 $(B)/obj/src/gargalo/%.o: src/gargalo/%.c
 	@mkdir -p $(dir $@)
@@ -106,6 +107,13 @@ $(B)/bolsa: $(B)/obj/src/bolsa/main.o $(B)/libbolsa.a $(B)/libgargalo.a
 $(B)/tests/test_bolsa_%: tests/unit/test_bolsa_%.c $(B)/libbolsa.a $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BOLSA_CFLAGS) $(LDFLAGS) -o $@ $^ $(BOLSA_LIBS) $(GARGALO_LIBS) -lcmocka
+# Small libraries the sampler tests load, unload and call through the PLT.
+$(B)/tests/libggdl_%.so: tests/unit/ggdl.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -g -DGGDL_TAG=$* -o $@ $<
+$(B)/tests/test_sampler_effects: tests/unit/test_sampler_effects.c $(B)/libgargalo.a $(TEST_DSOS)
+	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libgargalo.a -L$(B)/tests -lggdl_plt \
+	    -Wl,-rpath,'$$ORIGIN' $(GARGALO_LIBS) -ldl -lcmocka
 $(B)/tests/%: tests/unit/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS) -lcmocka

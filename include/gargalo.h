@@ -44,7 +44,8 @@ extern "C" {
     X(ESIGNAL, -6, "could not install the sampling signal handler")                                \
     X(EIO, -7, "could not write the output")                                                       \
     X(EFORMAT, -8, "malformed profile data")                                                       \
-    X(ETOOBIG, -9, "output exceeds the size limit")
+    X(ETOOBIG, -9, "output exceeds the size limit")                                                \
+    X(EUNAVAIL, -10, "the requested sampling mechanism is not available here")
 
 enum {
 #define GARGALO_ERRNO_ENUM(name, value, msg) GARGALO_##name = value,
@@ -63,6 +64,17 @@ typedef enum gargalo_clock {
     GARGALO_CLOCK_CPU = 1
 } gargalo_clock;
 
+typedef enum gargalo_mechanism {
+    /* perf events where the kernel allows them, signals otherwise. The default. */
+    GARGALO_MECHANISM_AUTO = 0,
+    /* The kernel's perf events: the profiled thread gets no signal, its system calls are
+     * never interrupted. gargalo_start fails with GARGALO_EUNAVAIL where refused. */
+    GARGALO_MECHANISM_PERF = 1,
+    /* SIGPROF to the profiled thread, unwound in the handler. Works everywhere; blocking
+     * calls with a timeout may return early with EINTR (docs/sampling.md). */
+    GARGALO_MECHANISM_SIGNAL = 2
+} gargalo_mechanism;
+
 typedef struct gargalo_options {
     gargalo_clock clock;
     /* Sampling interval in microseconds. 0 (the default) is adaptive: it starts fast so a
@@ -77,6 +89,9 @@ typedef struct gargalo_options {
     size_t max_frames;
     /* Deepest stack recorded; deeper stacks keep their innermost frames (default 256). */
     unsigned max_depth;
+    /* How samples are taken (default: GARGALO_MECHANISM_AUTO, which the environment
+     * variable GARGALO_MECHANISM=perf|signal may override). */
+    gargalo_mechanism mechanism;
 } gargalo_options;
 
 /* Fills *opt (caller-owned, not NULL) with the defaults above. Thread-safe. */
@@ -86,13 +101,17 @@ typedef struct gargalo_session gargalo_session;
 
 /* Starts profiling the calling thread. On success *out is a new session owned by the
  * caller (free it with gargalo_session_free). opt may be NULL for the defaults.
- * Allocates and warms up everything sampling needs before the first signal can arrive;
- * the signal handler itself never allocates, locks, or does I/O.
+ * Allocates and warms up everything sampling needs before the first sample.
+ * With perf events (the default where the kernel allows them) the thread runs no code of
+ * gargalo's while sampled: the kernel copies its registers and the top of its stack, and
+ * a gargalo thread unwinds them. With signals, a handler that never allocates, locks or
+ * does I/O unwinds in the thread, and blocking calls with a timeout may return EINTR.
+ * docs/sampling.md says what each mechanism costs and what user code can observe.
  * Errors: GARGALO_EINVAL (bad options), GARGALO_EBUSY (thread already profiled),
- * GARGALO_ENOMEM, GARGALO_ETIMER, GARGALO_ESIGNAL.
+ * GARGALO_ENOMEM, GARGALO_ETIMER, GARGALO_ESIGNAL, GARGALO_EUNAVAIL (the mechanism asked
+ * for is refused here).
  * Thread-safe: any number of threads may each run their own session at once.
- * Not async-signal-safe. While a wall-clock session runs, blocking system calls on this
- * thread may return EINTR (see docs/sampling.md). */
+ * Not async-signal-safe. */
 GARGALO_EXTERN int gargalo_start(gargalo_session **out, const gargalo_options *opt);
 
 /* Stops sampling and resolves every recorded address to function, file and line (cached
@@ -124,6 +143,7 @@ typedef struct gargalo_stats {
     size_t dropped;        /* samples lost because the frame buffer was full */
     size_t frames;         /* distinct frames after symbolization */
     gargalo_clock clock;
+    gargalo_mechanism mechanism; /* what took the samples: _PERF or _SIGNAL */
 } gargalo_stats;
 
 /* Fills *st (caller-owned) for a stopped or loaded session. Errors: GARGALO_EINVAL,

@@ -71,18 +71,28 @@ static bool get_hex(const json_t *o, const char *key, uint64_t *out)
     return true;
 }
 
+/* "clock", and "mechanism" (absent in files older than it: signals). */
+static int load_kind(gargalo_session *s, const json_t *root)
+{
+    const char *clock, *mech;
+    if (!get_str(root, "clock", &clock) || !clock || !get_str(root, "mechanism", &mech))
+        return GARGALO_EFORMAT;
+    if (strcmp(clock, "wall") && strcmp(clock, "cpu"))
+        return GARGALO_EFORMAT;
+    s->opt.clock = strcmp(clock, "cpu") ? GARGALO_CLOCK_WALL : GARGALO_CLOCK_CPU;
+    if (mech && strcmp(mech, "perf") && strcmp(mech, "signal"))
+        return GARGALO_EFORMAT;
+    s->mechanism =
+        mech && !strcmp(mech, "perf") ? GARGALO_MECHANISM_PERF : GARGALO_MECHANISM_SIGNAL;
+    return 0;
+}
+
 static int load_header(gargalo_session *s, const json_t *root)
 {
     uint64_t version, tid = 0, dropped;
-    const char *clock, *thread;
+    const char *thread;
     if (!json_is_object(root) || !get_field(root, "gargalo", 1, &version) || version != 1 ||
-        !get_str(root, "clock", &clock) || !clock)
-        return GARGALO_EFORMAT;
-    if (strcmp(clock, "wall") == 0)
-        s->opt.clock = GARGALO_CLOCK_WALL;
-    else if (strcmp(clock, "cpu") == 0)
-        s->opt.clock = GARGALO_CLOCK_CPU;
-    else
+        load_kind(s, root))
         return GARGALO_EFORMAT;
     if (!get_field(root, "start_unix_ns", INT64_MAX, &s->start_unix_ns) ||
         !get_field(root, "duration_ns", INT64_MAX, &s->duration_ns) ||

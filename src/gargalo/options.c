@@ -3,8 +3,29 @@
  */
 #include "options.h"
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+
+static gargalo_mechanism gg_env_mechanism = GARGALO_MECHANISM_AUTO;
+
+static void read_env(void)
+{
+    const char *v = getenv("GARGALO_MECHANISM");
+    if (v && strcmp(v, "perf") == 0)
+        gg_env_mechanism = GARGALO_MECHANISM_PERF;
+    else if (v && strcmp(v, "signal") == 0)
+        gg_env_mechanism = GARGALO_MECHANISM_SIGNAL;
+}
+
+/* GARGALO_MECHANISM=perf|signal chooses for sessions that leave the choice to gargalo. */
+static gargalo_mechanism env_mechanism(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_env);
+    return gg_env_mechanism;
+}
 
 void gargalo_options_init(gargalo_options *opt)
 {
@@ -42,6 +63,10 @@ int gg_options_check(const gargalo_options *in, gargalo_options *o)
         o->max_frames = def.max_frames;
     if (o->clock != GARGALO_CLOCK_WALL && o->clock != GARGALO_CLOCK_CPU)
         return GARGALO_EINVAL;
+    if ((unsigned)o->mechanism > GARGALO_MECHANISM_SIGNAL)
+        return GARGALO_EINVAL;
+    if (o->mechanism == GARGALO_MECHANISM_AUTO)
+        o->mechanism = env_mechanism();
     if ((o->interval_us && !interval_ok(o->interval_us)) || !interval_ok(o->max_interval_us))
         return GARGALO_EINVAL;
     if (o->max_depth > GG_DEPTH_MAX || o->max_frames < o->max_depth + GG_DEPTH_SLACK ||

@@ -10,7 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { GG_RAW_LEAF_IS_PC = 1 }; /* the first pc is where the thread was, not a return address */
+enum {
+    GG_RAW_LEAF_IS_PC = 1,   /* the first pc is where the thread was, not a return address */
+    GG_RAW_OFF_CPU = 2,      /* time the thread spent off the CPU, blocked or preempted */
+    GG_RAW_STACK_GUESSED = 4 /* off-CPU with no stack of its own: the last on-CPU one */
+};
 
 typedef struct gg_raw_sample {
     uint64_t time_ns;   /* session clock since start */

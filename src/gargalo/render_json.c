@@ -1,8 +1,8 @@
 /*
  * render_json.c: writes gargalo's own session file (version 1); load.c reads it back.
  *
- *   {"gargalo":1, "clock":"wall"|"cpu", "start_unix_ns", "duration_ns", "cpu_ns",
- *    "symbolize_ns", "dropped", "tid", "thread",
+ *   {"gargalo":1, "clock":"wall"|"cpu", "mechanism":"perf"|"signal", "start_unix_ns",
+ *    "duration_ns", "cpu_ns", "symbolize_ns", "dropped", "tid", "thread",
  *    "frames":[{"function","file","line","module","offset":"0x..","library","inlined"}],
  *    "stacks":[[frame index, root first, ...]], "samples":[[time_ns, weight_ns, stack]]}
  *
@@ -22,7 +22,8 @@ static void put_field_u64(dynbuf *b, const char *key, uint64_t v)
 
 static void put_header(dynbuf *b, const gargalo_session *s)
 {
-    dynbuf_printf(b, "{\"gargalo\":1,\"clock\":\"%s\",", gg_write_clock_name(s->opt.clock));
+    dynbuf_printf(b, "{\"gargalo\":1,\"clock\":\"%s\",\"mechanism\":\"%s\",",
+                  gg_write_clock_name(s->opt.clock), gg_write_mechanism_name(s->mechanism));
     put_field_u64(b, "start_unix_ns", s->start_unix_ns);
     put_field_u64(b, "duration_ns", s->duration_ns);
     put_field_u64(b, "cpu_ns", s->cpu_ns);

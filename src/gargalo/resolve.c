@@ -137,6 +137,21 @@ static int strip_count(gg_resolver *r, void *const *pcs, uint32_t depth, uint32_
     return rc;
 }
 
+/* Off-CPU time whose own stack the kernel would not give (perf_event_paranoid 2) hangs
+ * under the last stack seen on the CPU, below a leaf that says so. */
+static int push_guess_marker(gg_resolver *r)
+{
+    static const gg_frame marker = {.function = "[off-CPU: where it blocked is unknown]",
+                                    .module = "[kernel]"};
+    uint32_t idx;
+    int rc = gg_session_add_frame(r->s, &marker, &idx);
+    if (!rc)
+        rc = GG_GROW(&r->stack, &r->stack_cap, r->nstack + 1);
+    if (!rc)
+        r->stack[r->nstack++] = idx;
+    return rc;
+}
+
 static int resolve_sample(gg_resolver *r, const gg_raw *raw, const gg_raw_sample *rec,
                           uint32_t max_depth)
 {
@@ -149,6 +164,8 @@ static int resolve_sample(gg_resolver *r, const gg_raw *raw, const gg_raw_sample
     r->nstack = 0;
     for (uint32_t i = end; i-- > skip && !rc;)
         rc = push_pc(r, (uintptr_t)pcs[i], !(leaf_is_pc && i == skip));
+    if (!rc && (rec->flags & GG_RAW_STACK_GUESSED))
+        rc = push_guess_marker(r);
     if (!rc)
         rc = gg_session_add_stack(r->s, r->stack, (uint32_t)r->nstack, &st);
     if (!rc)

@@ -1,8 +1,8 @@
 /*
  * sampler.c: a session's life on its thread: gargalo_start, gargalo_stop,
  * gargalo_session_free, gargalo_preload, and the hand-over when a session and its thread
- * part ways. Sampling itself is the source's (sigprof.c); turning addresses into frames is
- * resolve.c's.
+ * part ways. Sampling itself is a source's (perfsrc.c where the kernel allows perf events,
+ * else sigprof.c); turning addresses into frames is resolve.c's.
  *
  * Who frees a sampler whose session was freed on another thread (orphaned) or whose thread
  * exited first (gone)? Whichever side comes second. The owner field decides it:
@@ -24,10 +24,12 @@
 
 #include "clock.h"
 #include "options.h"
+#include "perfsrc.h"
 #include "resolve.h"
 #include "session.h"
 #include "sigprof.h"
 #include "symbols.h"
+#include "thread.h"
 #include "ticker.h"
 
 enum { GG_LIVE, GG_HANDING, GG_ORPHANED, GG_GONE };
@@ -39,6 +41,15 @@ static void sampler_free(struct gg_sampler *sp)
 {
     gg_raw_free(&sp->raw);
     free(sp);
+}
+
+/* Stops whatever takes sp's samples; from any thread. */
+static void stop_source(struct gg_sampler *sp)
+{
+    if (sp->mechanism == GARGALO_MECHANISM_PERF)
+        gg_perfsrc_stop_source(sp);
+    else
+        gg_sigprof_stop_source(sp);
 }
 
 /* Waits out a session being freed on another thread right now. */
@@ -57,9 +68,9 @@ static void on_thread_exit(void *arg)
     struct gg_sampler *sp = arg;
     int live = GG_LIVE;
     atomic_store(&sp->running, 0);
-    gg_sigprof_forget();
+    gg_thread_set_sampler(NULL);
     if (atomic_compare_exchange_strong(&sp->owner, &live, GG_GONE)) {
-        gg_sigprof_stop_source(sp); /* the session still holds sp and frees it */
+        stop_source(sp); /* the session still holds sp and frees it */
         return;
     }
     settled_owner(sp);
@@ -76,12 +87,12 @@ static void create_exit_key(void)
  * may read it); the thread itself frees it at its next start. */
 static int claim_thread(void)
 {
-    struct gg_sampler *sp = gg_sigprof_current();
+    struct gg_sampler *sp = gg_thread_sampler();
     if (!sp)
         return 0;
     if (settled_owner(sp) != GG_ORPHANED)
         return GARGALO_EBUSY;
-    gg_sigprof_forget();
+    gg_thread_set_sampler(NULL);
     pthread_setspecific(gg_exit_key, NULL);
     sampler_free(sp);
     return 0;
@@ -125,11 +136,43 @@ static int start_checks(const gargalo_options *opt, gargalo_options *o)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, create_exit_key);
     int rc = gg_exit_key_err ? gg_exit_key_err : gg_options_check(opt, o);
-    if (!rc)
-        rc = gg_sigprof_install();
+    if (!rc && o->mechanism == GARGALO_MECHANISM_PERF && !gg_perfsrc_available())
+        rc = GARGALO_EUNAVAIL;
     if (!rc)
         rc = claim_thread();
     return rc;
+}
+
+static int start_signals(struct gg_sampler *sp)
+{
+    int rc = gg_sigprof_install();
+    if (rc)
+        return rc;
+    sp->mechanism = GARGALO_MECHANISM_SIGNAL;
+    gg_sigprof_prepare_thread(sp);
+    mark_start(sp);
+    gg_thread_set_sampler(sp);
+    if ((rc = gg_sigprof_start(sp)))
+        gg_thread_set_sampler(NULL);
+    return rc;
+}
+
+/* Perf events where allowed (a refusal at open falls back to signals unless perf was
+ * asked for), else signals. */
+static int start_source(struct gg_sampler *sp)
+{
+    if (sp->opt.mechanism != GARGALO_MECHANISM_SIGNAL && gg_perfsrc_available()) {
+        sp->mechanism = GARGALO_MECHANISM_PERF;
+        mark_start(sp);
+        gg_thread_set_sampler(sp);
+        int rc = gg_perfsrc_start(sp);
+        if (!rc)
+            return 0;
+        gg_thread_set_sampler(NULL);
+        if (sp->opt.mechanism == GARGALO_MECHANISM_PERF)
+            return rc;
+    }
+    return start_signals(sp);
 }
 
 int gargalo_start(gargalo_session **out, const gargalo_options *opt)
@@ -147,9 +190,7 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt)
         rc = sampler_new(&o, &sp);
     if (!rc) {
         describe_thread(s, &o);
-        gg_sigprof_prepare_thread(sp);
-        mark_start(sp);
-        rc = gg_sigprof_start(sp);
+        rc = start_source(sp);
     }
     if (rc) {
         if (sp)
@@ -158,16 +199,22 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt)
         return rc;
     }
     pthread_setspecific(gg_exit_key, sp);
+    s->mechanism = sp->mechanism;
     s->sampler = sp;
     s->state = GG_RUNNING;
     *out = s;
     return 0;
 }
 
-/* On the session's own thread: no more samples, and the thread forgets sp. */
+/* On the session's own thread: the thread forgets sp, no more samples are taken, and the
+ * raw buffers hold all that was. */
 static void disarm(struct gg_sampler *sp)
 {
-    gg_sigprof_stop(sp);
+    gg_thread_set_sampler(NULL);
+    if (sp->mechanism == GARGALO_MECHANISM_PERF)
+        gg_perfsrc_stop(sp);
+    else
+        gg_sigprof_stop(sp);
     pthread_setspecific(gg_exit_key, NULL);
 }
 
@@ -176,7 +223,7 @@ int gargalo_stop(gargalo_session *s)
     if (!s)
         return GARGALO_EINVAL;
     struct gg_sampler *sp = s->sampler;
-    if (s->state != GG_RUNNING || !sp || s->tid != gettid() || gg_sigprof_current() != sp)
+    if (s->state != GG_RUNNING || !sp || s->tid != gettid() || gg_thread_sampler() != sp)
         return GARGALO_ESTATE;
     disarm(sp);
     s->duration_ns = gg_clock_ns(CLOCK_MONOTONIC) - sp->mono_start;
@@ -199,7 +246,7 @@ static void orphan(struct gg_sampler *sp)
     int live = GG_LIVE;
     atomic_store(&sp->running, 0);
     if (atomic_compare_exchange_strong(&sp->owner, &live, GG_HANDING)) {
-        gg_sigprof_stop_source(sp);
+        stop_source(sp);
         atomic_store(&sp->owner, GG_ORPHANED);
     } else { /* GG_GONE: the thread has exited and stopped the source */
         sampler_free(sp);
@@ -211,7 +258,7 @@ void gargalo_session_free(gargalo_session *s)
     if (!s)
         return;
     struct gg_sampler *sp = s->sampler;
-    if (sp && s->tid == gettid() && gg_sigprof_current() == sp) {
+    if (sp && s->tid == gettid() && gg_thread_sampler() == sp) {
         disarm(sp);
         sampler_free(sp);
     } else if (sp) {

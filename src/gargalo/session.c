@@ -18,6 +18,7 @@ gargalo_session *gg_session_new(void)
     if (!s)
         return NULL;
     gargalo_options_init(&s->opt);
+    s->mechanism = GARGALO_MECHANISM_SIGNAL;
     s->state = GG_STOPPED;
     return s;
 }
@@ -168,6 +169,7 @@ int gargalo_session_stats(const gargalo_session *s, gargalo_stats *st)
     st->dropped = s->dropped;
     st->frames = s->nframes;
     st->clock = s->opt.clock;
+    st->mechanism = s->mechanism;
     for (size_t i = 0; i < s->nsamples; i++)
         st->sampled_ns += s->samples[i].weight_ns;
     return 0;

@@ -46,6 +46,7 @@ struct gg_sampler; /* sampler.c */
 
 struct gargalo_session {
     gargalo_options opt;
+    gargalo_mechanism mechanism; /* what took the samples: _PERF or _SIGNAL */
     gg_state state;
     pid_t tid; /* thread that was profiled */
     char thread_name[16];

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "options.h"
+#include "thread.h"
 #include "ticker.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -32,9 +33,6 @@
 #define GG_TSAN 0
 #endif
 
-/* The calling thread's running sampler. initial-exec: reading it in the handler must not
- * go through __tls_get_addr, which may allocate in a shared library. */
-static __thread struct gg_sampler *gg_current __attribute__((tls_model("initial-exec")));
 static __thread bool gg_thread_warm __attribute__((tls_model("initial-exec")));
 
 /* ---- the signal handler: async-signal-safe code only down to the next marker ---- */
@@ -131,7 +129,7 @@ static void take_sample(struct gg_sampler *sp, const void *uc)
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
-    struct gg_sampler *sp = gg_current;
+    struct gg_sampler *sp = gg_thread_sampler();
     if (!sp) {
         /* not profiled, or a signal still pending from a stopped session */
     } else if ((si->si_code == SI_TIMER || si->si_code == SI_QUEUE) &&
@@ -169,51 +167,29 @@ static void init_unwinding(void)
     unwind(warm, 32); /* libunwind initializes itself here, not in a handler */
 }
 
-static int install_once(void)
+/* Checked at every start, not once: a host (or a library it uses) may have set SIGPROF
+ * back to SIG_DFL, whose first signal would kill the process, or to SIG_IGN, which would
+ * leave the session empty. Either way the handler goes back in. */
+int gg_sigprof_install(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static atomic_int installed;
-    struct sigaction sa;
+    struct sigaction cur, sa;
     int rc = 0;
+    pthread_once(&once, init_unwinding);
     pthread_mutex_lock(&lock);
-    if (!atomic_load(&installed)) {
+    if (sigaction(SIGPROF, NULL, &cur) != 0 || foreign_handler(&cur)) {
+        rc = GARGALO_ESIGNAL;
+    } else if (!(cur.sa_flags & SA_SIGINFO)) { /* SIG_DFL or SIG_IGN */
         memset(&sa, 0, sizeof(sa));
         sa.sa_sigaction = on_signal;
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGPROF, &sa, NULL) == 0)
-            atomic_store(&installed, 1);
-        else
+        if (sigaction(SIGPROF, &sa, NULL) != 0)
             rc = GARGALO_ESIGNAL;
     }
     pthread_mutex_unlock(&lock);
     return rc;
-}
-
-int gg_sigprof_install(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    struct sigaction cur;
-    pthread_once(&once, init_unwinding);
-    if (sigaction(SIGPROF, NULL, &cur) != 0 || foreign_handler(&cur))
-        return GARGALO_ESIGNAL;
-    return install_once();
-}
-
-static void set_current(struct gg_sampler *sp)
-{
-    gg_current = sp;
-    atomic_signal_fence(memory_order_seq_cst);
-}
-
-struct gg_sampler *gg_sigprof_current(void)
-{
-    return gg_current;
-}
-
-void gg_sigprof_forget(void)
-{
-    set_current(NULL);
 }
 
 uintptr_t gg_sigprof_handler_pc(void)
@@ -239,9 +215,9 @@ void gg_sigprof_prepare_thread(struct gg_sampler *sp)
     if (gg_thread_warm)
         return;
     sp->warming = true;
-    set_current(sp);
+    gg_thread_set_sampler(sp);
     pthread_kill(pthread_self(), SIGPROF);
-    set_current(NULL);
+    gg_thread_set_sampler(NULL);
     sp->warming = false;
     gg_thread_warm = true;
 }
@@ -274,11 +250,9 @@ int gg_sigprof_start(struct gg_sampler *sp)
     if (rc)
         return rc;
     sp->interval_us = gg_options_interval_us(&sp->opt, 0);
-    set_current(sp);
     atomic_store(&sp->running, 1);
     if ((rc = start_source(sp))) {
         atomic_store(&sp->running, 0);
-        set_current(NULL);
         if (!sp->ticked)
             timer_delete(sp->timer);
         if (sp->reblock)
@@ -295,13 +269,27 @@ void gg_sigprof_stop_source(struct gg_sampler *sp)
         timer_delete(sp->timer);
 }
 
-/* Order matters: the handler must stop looking at sp (current cleared) before its
- * signals stop, and both before sp can be freed. */
+/* Takes off the queue any SIGPROF already sent to this thread, so none arrives after the
+ * session is over, when the host may have set SIGPROF back to its default (death). */
+static void discard_pending(void)
+{
+    sigset_t set;
+    siginfo_t si;
+    struct timespec zero = {0, 0};
+    sigemptyset(&set);
+    sigaddset(&set, SIGPROF);
+    sigprof_mask(SIG_BLOCK, NULL);
+    while (sigtimedwait(&set, &si, &zero) == SIGPROF) {
+    }
+}
+
+/* Order matters: the handler must stop looking at sp (the thread's sampler cleared by
+ * the caller) before its signals stop, and both before sp can be freed. */
 void gg_sigprof_stop(struct gg_sampler *sp)
 {
     atomic_store(&sp->running, 0);
-    set_current(NULL);
     gg_sigprof_stop_source(sp);
-    if (sp->reblock)
-        sigprof_mask(SIG_BLOCK, NULL);
+    discard_pending();
+    if (!sp->reblock)
+        sigprof_mask(SIG_UNBLOCK, NULL);
 }

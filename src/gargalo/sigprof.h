@@ -20,22 +20,17 @@ int gg_sigprof_install(void);
  * signal of its own, so libunwind's first use on this thread is not inside user code. */
 void gg_sigprof_prepare_thread(struct gg_sampler *sp);
 
-/* Makes sp the calling thread's sampler and starts its signals. Returns 0 or
+/* Starts the signals of sp, the calling thread's sampler (thread.h). Returns 0 or
  * GARGALO_ETIMER; on failure nothing is left running. */
 int gg_sigprof_start(struct gg_sampler *sp);
 
-/* On the sampled thread: the handler stops looking at sp, its signals stop, and SIGPROF is
- * blocked again if it was. A signal still pending afterwards finds no sampler. */
+/* On the sampled thread, once it no longer names sp as its sampler: its signals stop, and
+ * SIGPROF is blocked again if it was. A signal still pending afterwards finds no sampler. */
 void gg_sigprof_stop(struct gg_sampler *sp);
 
 /* From any thread: stops the signals of sp. Once it returns none is sent any more; one
  * sent just before may still be pending on its thread. */
 void gg_sigprof_stop_source(struct gg_sampler *sp);
-
-/* The calling thread's sampler (NULL when none), and forgetting it (the handler then
- * ignores every signal on this thread). */
-struct gg_sampler *gg_sigprof_current(void);
-void gg_sigprof_forget(void);
 
 /* The handler's address, for cutting its frames out of stacks it could not cut itself. */
 uintptr_t gg_sigprof_handler_pc(void);

@@ -1,34 +1,55 @@
 /*
  * source.h: the running side of a session (private): what its sample source fills.
+ *
  * sampler.c owns a session's life on its thread (gargalo_start, gargalo_stop,
- * gargalo_session_free, and what happens when the thread exits first); the source fills
- * the raw buffers (sigprof.c: SIGPROF and unwinding in the handler); resolve.c turns them
+ * gargalo_session_free, and what happens when the thread exits first). A sample source
+ * fills the raw buffers: perfsrc.c with the kernel's perf events where it allows them, or
+ * sigprof.c with SIGPROF and unwinding in the handler. resolve.c turns the raw buffers
  * into frames at stop. docs/sampling.md explains the design.
  */
 #ifndef GG_SOURCE_H
 #define GG_SOURCE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "gargalo.h"
+#include "perf.h"
 #include "raw.h"
 
+/* What the perf source keeps of a running session (perfsrc.c). */
+typedef struct gg_perf_run {
+    gg_perf_thread *pt;   /* the thread's events, kept open by the thread across sessions */
+    uint64_t cpu_start;   /* task clock at start */
+    uint64_t cpu_base;    /* task clock at the last on-CPU sample (at start before one) */
+    uint64_t oncpu;       /* on-CPU samples so far: drives the adaptive interval */
+    uint64_t out_ns;      /* when the thread left the CPU; 0 while it runs */
+    uint32_t out_depth;   /* pcs of that switch-out, written at the next raw slot */
+    uint64_t last_offset; /* the last on-CPU sample's pcs, for a switch-out without a stack */
+    uint32_t last_depth;
+    bool registered; /* the collector drains it */
+} gg_perf_run;
+
 struct gg_sampler {
-    atomic_int running; /* the source records only while set */
-    atomic_int owner;   /* who frees it: see the state machine in sampler.c */
-    bool warming;       /* the one self-sent warm-up signal is expected */
-    bool reblock;       /* SIGPROF was blocked on the thread before start */
-    bool ticked;        /* wall clock: signalled by the ticker thread, not a timer */
+    atomic_int running;          /* the source records only while set */
+    atomic_int owner;            /* who frees it: see the state machine in sampler.c */
+    gargalo_mechanism mechanism; /* GARGALO_MECHANISM_PERF or _SIGNAL: the source in use */
+    bool warming;                /* signals: the one self-sent warm-up signal is expected */
+    bool reblock;                /* signals: SIGPROF was blocked on the thread before start */
+    bool ticked;                 /* signals, wall clock: sent by the ticker thread, not a timer */
     gargalo_options opt;
-    timer_t timer;              /* CPU clock: the thread's CPU-time timer */
+    pid_t tid;
+    timer_t timer;              /* signals, CPU clock: the thread's CPU-time timer */
     clockid_t clock;            /* session clock: CLOCK_MONOTONIC or the thread's CPU clock */
     uint64_t start_ns, last_ns; /* on the session clock */
     uint64_t mono_start, cpu_start;
-    uint64_t ticks; /* timer signals seen: drives the adaptive interval of a CPU timer */
+    uint64_t ticks; /* signals: timer signals seen, for the adaptive interval of a CPU timer */
     unsigned interval_us;
+    gg_perf_run perf;
     gg_raw raw;
 };
 

@@ -6,16 +6,19 @@
  * Opening libc's debug information costs milliseconds, so every answer is kept: one
  * mutex, one hash table keyed by the looked-up address, interned strings.
  */
+#define _GNU_SOURCE /* dl_iterate_phdr */
 #include "symbols.h"
 
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "grow.h"
+#include "plt.h"
 
 #define GG_UNKNOWN_MODULE "[unknown]"
 
@@ -50,12 +53,37 @@ static struct {
     gg_frame *frames;
     size_t nframes, frames_cap;
     gg_arena strings;
+    unsigned long long unloads; /* the loader's count of unloads when last checked */
 } gg_syms = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int read_unloads(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    *(unsigned long long *)arg = info->dlpi_subs;
+    return 1; /* the loader's counter: the same in every entry */
+}
+
+static int report_modules(void);
+
+/* After a library is unloaded, what the cache says of its addresses would be wrong for
+ * whatever is loaded there next: every address is forgotten and the modules read again. */
+static void forget_if_unloaded(void)
+{
+    unsigned long long subs = 0;
+    dl_iterate_phdr(read_unloads, &subs);
+    if (subs == gg_syms.unloads)
+        return;
+    gg_syms.unloads = subs;
+    gg_syms.nentries = gg_syms.nframes = 0;
+    gg_index_free(&gg_syms.by_addr);
+    if (gg_syms.dwfl)
+        report_modules();
+}
 
 void gg_symbols_lock(void)
 {
     pthread_mutex_lock(&gg_syms.lock);
     gg_syms.reported_now = false;
+    forget_if_unloaded();
 }
 
 void gg_symbols_unlock(void)
@@ -104,6 +132,7 @@ typedef struct gg_sym {
 typedef struct gg_module_syms {
     gg_sym *v;
     size_t n;
+    gg_plt *plt; /* its PLT stubs, named after their targets */
 } gg_module_syms;
 
 static int sym_rank(const GElf_Sym *sym, const char *name)
@@ -126,6 +155,9 @@ static int sym_cmp(const void *a, const void *b)
 static gg_module_syms *module_syms_build(Dwfl_Module *mod)
 {
     gg_module_syms *ms = calloc(1, sizeof(*ms));
+    GElf_Addr bias;
+    if (ms)
+        ms->plt = gg_plt_read(dwfl_module_getelf(mod, &bias));
     int n = dwfl_module_getsymtab(mod);
     if (!ms || n <= 0 || !(ms->v = malloc((size_t)n * sizeof(*ms->v))))
         return ms;
@@ -142,20 +174,30 @@ static gg_module_syms *module_syms_build(Dwfl_Module *mod)
 
 static void module_syms_free(gg_module_syms *ms)
 {
-    if (ms)
+    if (ms) {
         free(ms->v);
+        gg_plt_free(ms->plt);
+    }
     free(ms);
+}
+
+/* The module's symbol index, built at its first use; NULL when out of memory. */
+static const gg_module_syms *module_syms(Dwfl_Module *mod)
+{
+    void **ud;
+    dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (!*ud)
+        *ud = module_syms_build(mod);
+    return *ud;
 }
 
 /* The function symbol holding addr: the last one starting at or before it, if addr is
  * within its size (a sizeless symbol reaches to the next one). */
 static const gg_sym *module_sym_lookup(Dwfl_Module *mod, uintptr_t addr)
 {
-    void **ud;
-    dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (!*ud && !(*ud = module_syms_build(mod)))
+    const gg_module_syms *ms = module_syms(mod);
+    if (!ms)
         return NULL;
-    const gg_module_syms *ms = *ud;
     size_t lo = 0, hi = ms->n;
     while (lo < hi) { /* first symbol above addr */
         size_t mid = (lo + hi) / 2;
@@ -403,6 +445,10 @@ static int describe(uintptr_t addr)
     int rc = module_info(mod, &mi);
     if (rc)
         return rc;
+    const gg_module_syms *ms = module_syms(mod);
+    const char *stub = ms ? gg_plt_name(ms->plt, addr - mi.bias) : NULL;
+    if (stub)
+        return push_frame(stub, NULL, 0, &mi, addr - mi.bias, false);
     const gg_sym *sym = module_sym_lookup(mod, addr);
     /* Frames of one function share its entry offset, so they dedupe by (function, line). */
     uint64_t entry = (sym ? sym->addr : addr) - mi.bias;

@@ -16,6 +16,11 @@ const char *gg_write_clock_name(gargalo_clock clock)
     return clock == GARGALO_CLOCK_CPU ? "cpu" : "wall";
 }
 
+const char *gg_write_mechanism_name(gargalo_mechanism m)
+{
+    return m == GARGALO_MECHANISM_PERF ? "perf" : "signal";
+}
+
 const char *gg_write_title(const gargalo_render_options *ro)
 {
     return ro->title && *ro->title ? ro->title : "gargalo profile";

@@ -18,6 +18,8 @@ int gg_write_error(const dynbuf *b);
 
 /* "wall" or "cpu". */
 const char *gg_write_clock_name(gargalo_clock clock);
+/* "perf" or "signal". */
+const char *gg_write_mechanism_name(gargalo_mechanism m);
 /* The title to show: ro->title, or "gargalo profile". */
 const char *gg_write_title(const gargalo_render_options *ro);
 

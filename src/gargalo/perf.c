@@ -1,0 +1,321 @@
+/*
+ * perf.c: perf_event_open for one thread, and the reader of its ring buffer (perf.h).
+ *
+ * Both events write into one buffer (PERF_EVENT_IOC_SET_OUTPUT) so records come in time
+ * order, and both use one sample layout so one parser reads them:
+ *   identifier, pid/tid, time, read value, user regs (abi + GG_NREGS), user stack
+ *   (size, bytes, dynamic size). Side-band records end with identifier, pid/tid, time.
+ */
+#define _GNU_SOURCE
+#include "perf.h"
+
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gargalo.h"
+
+#if defined(__x86_64__)
+#include <asm/perf_regs.h>
+/* perf's x86 register numbers, in the order of GG_REG_*: AX..IP are 0..8, R8..R15 16..23. */
+#define GG_REGS_MASK (0x1ffull | 0xffull << PERF_REG_X86_R8)
+#endif
+
+/* The top of the stack the kernel copies with each sample. Deeper stacks lose their
+ * outermost frames; docs/sampling.md has the measurements behind the size. */
+#define GG_STACK_COPY 16384u
+/* Data pages of the ring buffer (a power of two), and how full it gets before the
+ * collector is woken. */
+#define GG_RING_PAGES 64u
+#define GG_SCRATCH (GG_STACK_COPY + 1024u)
+
+#define GG_SAMPLE_TYPE                                                                             \
+    (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_READ |              \
+     PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
+
+static int perf_event_open(struct perf_event_attr *a, pid_t tid, int group)
+{
+    return (int)syscall(SYS_perf_event_open, a, tid, -1, group, PERF_FLAG_FD_CLOEXEC);
+}
+
+static void base_attr(struct perf_event_attr *a, uint64_t config, gg_perf_level level)
+{
+    memset(a, 0, sizeof(*a));
+    a->size = sizeof(*a);
+    a->type = PERF_TYPE_SOFTWARE;
+    a->config = config;
+    a->disabled = 1;
+    a->exclude_kernel = level != GG_PERF_FULL;
+    a->exclude_hv = 1;
+    a->use_clockid = 1;
+    a->clockid = CLOCK_MONOTONIC;
+    a->sample_id_all = 1;
+#if defined(__x86_64__)
+    a->sample_type = GG_SAMPLE_TYPE;
+    a->sample_regs_user = GG_REGS_MASK;
+    a->sample_stack_user = GG_STACK_COPY;
+#endif
+}
+
+/* The task clock: one sample every interval_ns of the thread's CPU time. Its buffer
+ * wakes pollers once half full. */
+static void clock_attr(struct perf_event_attr *a, uint64_t interval_ns, bool wall,
+                       gg_perf_level level)
+{
+    base_attr(a, PERF_COUNT_SW_TASK_CLOCK, level);
+    a->sample_period = interval_ns;
+    a->context_switch = wall; /* switch records: when the thread leaves and comes back */
+    a->watermark = 1;
+    a->wakeup_watermark = GG_RING_PAGES * 4096u / 2;
+}
+
+static int probe_open(gg_perf_level level)
+{
+    struct perf_event_attr a;
+    clock_attr(&a, 1000000, true, level);
+    int fd = perf_event_open(&a, 0, -1);
+    if (fd < 0)
+        return -1;
+    void *ring = mmap(NULL, (GG_RING_PAGES + 1) * 4096u, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (ring != MAP_FAILED)
+        munmap(ring, (GG_RING_PAGES + 1) * 4096u);
+    close(fd);
+    return ring == MAP_FAILED ? -1 : 0;
+}
+
+static gg_perf_level gg_level = GG_PERF_NONE;
+
+static void probe(void)
+{
+#if defined(__x86_64__)
+    if (probe_open(GG_PERF_FULL) == 0)
+        gg_level = GG_PERF_FULL;
+    else if (probe_open(GG_PERF_USER) == 0)
+        gg_level = GG_PERF_USER;
+#endif
+}
+
+gg_perf_level gg_perf_level_probe(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, probe);
+    return gg_level;
+}
+
+static int map_ring(gg_perf_thread *pt)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    pt->data_len = GG_RING_PAGES * page;
+    pt->ring_len = pt->data_len + page;
+    pt->ring = mmap(NULL, pt->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, pt->clock_fd, 0);
+    if (pt->ring == MAP_FAILED) {
+        pt->ring = NULL;
+        return GARGALO_ETIMER;
+    }
+    pt->scratch = malloc(GG_SCRATCH);
+    return pt->scratch ? 0 : GARGALO_ENOMEM;
+}
+
+/* Every switch-out as a sample with registers and stack: FULL level only, where the
+ * switch happens in kernel mode and so may be sampled. */
+static int open_switch_event(gg_perf_thread *pt, pid_t tid)
+{
+    struct perf_event_attr a;
+    base_attr(&a, PERF_COUNT_SW_CONTEXT_SWITCHES, GG_PERF_FULL);
+    a.sample_period = 1;
+    pt->switch_fd = perf_event_open(&a, tid, -1);
+    if (pt->switch_fd < 0 || ioctl(pt->switch_fd, PERF_EVENT_IOC_SET_OUTPUT, pt->clock_fd) ||
+        ioctl(pt->switch_fd, PERF_EVENT_IOC_ID, &pt->switch_id))
+        return GARGALO_ETIMER;
+    return 0;
+}
+
+int gg_perf_open(gg_perf_thread *pt, pid_t tid, bool wall, uint64_t interval_ns,
+                 gg_perf_level level)
+{
+    struct perf_event_attr a;
+    memset(pt, 0, sizeof(*pt));
+    pt->switch_fd = -1;
+    clock_attr(&a, interval_ns, wall, level);
+    pt->clock_fd = perf_event_open(&a, tid, -1);
+    int rc = pt->clock_fd < 0 ? GARGALO_ETIMER : map_ring(pt);
+    if (!rc && ioctl(pt->clock_fd, PERF_EVENT_IOC_ID, &pt->clock_id))
+        rc = GARGALO_ETIMER;
+    if (!rc && wall && level == GG_PERF_FULL)
+        rc = open_switch_event(pt, tid);
+    if (rc)
+        gg_perf_close(pt);
+    return rc;
+}
+
+void gg_perf_close(gg_perf_thread *pt)
+{
+    if (pt->switch_fd >= 0)
+        close(pt->switch_fd);
+    if (pt->ring)
+        munmap(pt->ring, pt->ring_len);
+    if (pt->clock_fd >= 0)
+        close(pt->clock_fd);
+    free(pt->scratch);
+    memset(pt, 0, sizeof(*pt));
+    pt->clock_fd = pt->switch_fd = -1;
+}
+
+static int both(gg_perf_thread *pt, unsigned long request, unsigned long arg)
+{
+    if (ioctl(pt->clock_fd, request, arg))
+        return GARGALO_ETIMER;
+    if (pt->switch_fd >= 0 && ioctl(pt->switch_fd, request, arg))
+        return GARGALO_ETIMER;
+    return 0;
+}
+
+int gg_perf_enable(gg_perf_thread *pt)
+{
+    return both(pt, PERF_EVENT_IOC_ENABLE, 0);
+}
+
+int gg_perf_disable(gg_perf_thread *pt)
+{
+    return both(pt, PERF_EVENT_IOC_DISABLE, 0);
+}
+
+int gg_perf_set_interval(gg_perf_thread *pt, uint64_t interval_ns)
+{
+    return ioctl(pt->clock_fd, PERF_EVENT_IOC_PERIOD, &interval_ns) ? GARGALO_ETIMER : 0;
+}
+
+uint64_t gg_perf_clock_ns(const gg_perf_thread *pt)
+{
+    uint64_t v = 0;
+    return read(pt->clock_fd, &v, sizeof(v)) == (ssize_t)sizeof(v) ? v : 0;
+}
+
+/* ---- reading the ring buffer ---- */
+
+/* A cursor over one record's bytes. */
+typedef struct gg_cursor {
+    const unsigned char *p, *end;
+    bool bad;
+} gg_cursor;
+
+static uint64_t take_u64(gg_cursor *c)
+{
+    uint64_t v = 0;
+    if (c->end - c->p < 8) {
+        c->bad = true;
+        return 0;
+    }
+    memcpy(&v, c->p, 8);
+    c->p += 8;
+    return v;
+}
+
+/* The user stack block: size, bytes, dynamic size (what the kernel really copied). */
+static void take_stack(gg_cursor *c, gg_perf_event *ev)
+{
+    uint64_t size = take_u64(c);
+    if (c->bad || size > (uint64_t)(c->end - c->p)) {
+        c->bad = true;
+        return;
+    }
+    ev->stack = c->p;
+    c->p += size;
+    uint64_t dyn = size ? take_u64(c) : 0;
+    ev->stack_len = dyn < size ? dyn : size;
+}
+
+static void parse_sample(gg_cursor *c, const gg_perf_thread *pt, gg_perf_event *ev)
+{
+    uint64_t id = take_u64(c);
+    take_u64(c); /* pid, tid */
+    ev->time_ns = take_u64(c);
+    ev->cpu_ns = take_u64(c);
+    ev->kind = id == pt->switch_id && pt->switch_fd >= 0 ? GG_PERF_SWITCH_OUT : GG_PERF_ON_CPU;
+    ev->has_regs = take_u64(c) != 0; /* abi: 0 when the thread had no user registers */
+    for (int i = 0; ev->has_regs && i < GG_NREGS; i++)
+        ev->regs[i] = take_u64(c);
+    take_stack(c, ev);
+    ev->has_regs = ev->has_regs && !c->bad && ev->stack_len;
+}
+
+/* The time from the block that ends a side-band record: pid/tid, time, identifier. */
+static uint64_t trailer_time(const unsigned char *rec, size_t size)
+{
+    uint64_t t = 0;
+    if (size >= sizeof(struct perf_event_header) + 24)
+        memcpy(&t, rec + size - 16, 8);
+    return t;
+}
+
+/* Turns one record into an event; false for the records gargalo does not use. */
+static bool parse(const gg_perf_thread *pt, const unsigned char *rec, size_t size,
+                  gg_perf_event *ev)
+{
+    struct perf_event_header h;
+    memcpy(&h, rec, sizeof(h));
+    gg_cursor c = {rec + sizeof(h), rec + size, false};
+    memset(ev, 0, sizeof(*ev));
+    if (h.type == PERF_RECORD_SAMPLE) {
+        parse_sample(&c, pt, ev);
+        return !c.bad;
+    }
+    if (h.type == PERF_RECORD_LOST) {
+        take_u64(&c);
+        ev->kind = GG_PERF_LOST;
+        ev->lost = take_u64(&c);
+        return !c.bad;
+    }
+    if (h.type != PERF_RECORD_SWITCH)
+        return false;
+    bool out = h.misc & PERF_RECORD_MISC_SWITCH_OUT;
+    if (out && pt->switch_fd >= 0)
+        return false; /* the switch event's sample already told, with the stack */
+    ev->kind = out ? GG_PERF_SWITCH_OUT : GG_PERF_SWITCH_IN;
+    ev->preempted = h.misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT;
+    ev->time_ns = trailer_time(rec, size);
+    return true;
+}
+
+/* The record at tail, contiguous: in place, or copied to scratch when it wraps. */
+static const unsigned char *record_at(gg_perf_thread *pt, uint64_t tail, size_t *size)
+{
+    const unsigned char *data = (const unsigned char *)pt->ring + (pt->ring_len - pt->data_len);
+    size_t off = tail & (pt->data_len - 1);
+    struct perf_event_header h;
+    memcpy(&h, data + off, sizeof(h)); /* records are 8-aligned: a header never wraps */
+    *size = h.size;
+    if (off + h.size <= pt->data_len)
+        return data + off;
+    if (h.size > GG_SCRATCH)
+        return NULL;
+    size_t first = pt->data_len - off;
+    memcpy(pt->scratch, data + off, first);
+    memcpy(pt->scratch + first, data, h.size - first);
+    return pt->scratch;
+}
+
+void gg_perf_read(gg_perf_thread *pt, gg_perf_event_fn fn, void *ctx)
+{
+    struct perf_event_mmap_page *mp = pt->ring;
+    uint64_t head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+    uint64_t tail = mp->data_tail;
+    gg_perf_event ev;
+    while (tail < head) {
+        size_t size;
+        const unsigned char *rec = record_at(pt, tail, &size);
+        if (size < sizeof(struct perf_event_header))
+            break; /* cannot happen with a sane kernel; never loop forever */
+        if (rec && parse(pt, rec, size, &ev))
+            fn(ctx, &ev);
+        tail += size;
+    }
+    __atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+}

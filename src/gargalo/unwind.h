@@ -1,0 +1,28 @@
+/*
+ * unwind.h: unwinding a stack that is not the caller's own: from a thread's registers
+ * and a copy of the top of its stack, as the kernel hands them over with a perf sample.
+ * libunwind's remote interface does the work; this module gives it the memory (the copy
+ * for the stack, the loaded code for unwind tables) and the registers.
+ */
+#ifndef GG_UNWIND_H
+#define GG_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perf.h"
+
+/* Unwinds from regs (GG_REG_* order) and stack, a copy of len bytes of the thread's stack
+ * from regs[GG_REG_SP] up. Writes up to max program counters, innermost first: pcs[0] is
+ * where the thread was, the others are return addresses. Returns how many were written
+ * (at least 1); a stack that goes deeper than the copy ends where the copy does.
+ * Call it only inside gg_unwind_frozen. Thread-safe; not for signal handlers. */
+uint32_t gg_unwind_copy(const uint64_t *regs, const void *stack, size_t len, void **pcs,
+                        uint32_t max);
+
+/* Runs fn(ctx) while no library can be unloaded (the loader's lock held), as unwinding
+ * reads the unwind tables of loaded code in place. fn must not load or unload libraries
+ * and should be short: other threads' dlopen waits meanwhile. */
+void gg_unwind_frozen(void (*fn)(void *), void *ctx);
+
+#endif
