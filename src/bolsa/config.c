@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "input.h"
 
@@ -48,17 +47,17 @@ static const bolsa_opt bolsa_opts[] = {
 
 #define BOLSA_OPT_COUNT (sizeof(bolsa_opts) / sizeof(bolsa_opts[0]))
 
-static int bolsa_config_bool(const char *v, int64_t *out)
+/* An integer or a yes-or-no field's value, before its range is checked. */
+static bolsa_errcode bolsa_config_number(const bolsa_opt *o, const char *value, int64_t *out)
 {
-    static const char *const yes[] = {"1", "true", "yes", "on"};
-    static const char *const no[] = {"0", "false", "no", "off"};
-    for (size_t i = 0; i < 4; i++) {
-        if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
-            *out = !strcasecmp(v, yes[i]);
-            return 0;
-        }
-    }
-    return -1;
+    if (o->kind != BOLSA_OPT_BOOL)
+        return bolsa_input_parse_int(value, out);
+    int on;
+    bolsa_errcode rc = bolsa_input_parse_bool(value, &on);
+    if (rc)
+        return rc;
+    *out = on;
+    return BOLSA_E_OK;
 }
 
 /* Stores value into the field of o; source names where it came from for the message. */
@@ -75,11 +74,11 @@ static int bolsa_config_set(bolsa_config *cfg, const bolsa_opt *o, const char *v
         return 0;
     }
     int64_t v;
-    int bad =
-        o->kind == BOLSA_OPT_BOOL ? bolsa_config_bool(value, &v) : bolsa_input_parse_int(value, &v);
+    bolsa_errcode bad = bolsa_config_number(o, value, &v);
     if (bad || v < o->min || v > o->max) {
         if (o->kind == BOLSA_OPT_BOOL)
-            snprintf(errbuf, errlen, "%s: '%s' is not 0 or 1", source, value);
+            snprintf(errbuf, errlen, "%s: '%s' is not one of " BOLSA_INPUT_BOOL_WORDS, source,
+                     value);
         else
             snprintf(errbuf, errlen, "%s: '%s' is not an integer from %lld to %lld", source, value,
                      (long long)o->min, (long long)o->max);

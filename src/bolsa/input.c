@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define BOLSA_TICKER_PATTERN "^[A-Z0-9]{1,12}$"
 
@@ -25,18 +26,31 @@ int bolsa_input_is_ticker(const char *s, size_t len)
     return 1;
 }
 
-int bolsa_input_parse_int(const char *s, int64_t *out)
+bolsa_errcode bolsa_input_parse_int(const char *s, int64_t *out)
 {
     const char *digits = (*s == '-' || *s == '+') ? s + 1 : s;
     if (*digits < '0' || *digits > '9')
-        return -1; /* strtoll would accept leading spaces and an empty string */
+        return BOLSA_E_INT_TYPE; /* strtoll would accept leading spaces and an empty string */
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || *end != '\0')
-        return -1;
+        return BOLSA_E_INT_TYPE;
     *out = v;
-    return 0;
+    return BOLSA_E_OK;
+}
+
+bolsa_errcode bolsa_input_parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+            *out = !strcasecmp(s, yes[i]);
+            return BOLSA_E_OK;
+        }
+    }
+    return BOLSA_E_ENUM;
 }
 
 /* An error about one item of a body list: loc ["body", field, index]. */

@@ -2,7 +2,8 @@
  * profiling.c: the ?profile=true middleware, as in the article, on gargalo.
  *
  * Query parameters, read only when profiling is enabled and the request asks for it:
- *   profile=true|1|yes, profile_format=html|speedscope|text|json,
+ *   profile=true|1|yes|on (or false|0|no|off: not profiled),
+ *   profile_format=html|speedscope|text|json,
  *   profile_interval=<ms, 0.05..100> (default: gargalo's adaptive interval),
  *   profile_mode=wall|cpu.
  * Each profile goes to a file of its own, profile-<time>-<n>.<ext>, so concurrent requests
@@ -16,12 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "gargalo.h"
+#include "input.h"
 
 #define PROFILE_TOKEN_HEADER "X-Profile-Token"
 #define PROFILE_INTERVAL_MIN_MS 0.05
@@ -47,18 +48,6 @@ int bolsa_host_is_loopback(const char *host)
     return 0;
 }
 
-static int parse_flag(const char *v, int *on)
-{
-    static const char *yes[] = {"true", "1", "yes"}, *no[] = {"false", "0", "no"};
-    for (size_t i = 0; i < 3; i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return *on = 1, 0;
-        if (strcasecmp(v, no[i]) == 0)
-            return *on = 0, 0;
-    }
-    return -1;
-}
-
 static int parse_interval(const char *v, unsigned *interval_us)
 {
     char *end;
@@ -80,9 +69,9 @@ static bolsa_errcode profile_request_parse(const bolsa_request *req, profile_req
     pr->format = GARGALO_FORMAT_HTML;
     if (!v)
         return BOLSA_E_OK;
-    if (parse_flag(v, &pr->wanted))
+    if (bolsa_input_parse_bool(v, &pr->wanted))
         return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile",
-                               "Input should be 'true', '1', 'yes', 'false', '0' or 'no'");
+                               "Input should be " BOLSA_INPUT_BOOL_WORDS);
     if (!pr->wanted)
         return BOLSA_E_OK;
     if ((v = bolsa_request_query(req, "profile_format")) && gargalo_format_parse(v, &pr->format))
