@@ -117,10 +117,18 @@ static bolsa_errcode check_token(const bolsa_profiling *p, const bolsa_request *
     return BOLSA_E_OK;
 }
 
-/* Writes the session to its own file, then points profile.<ext> at it. Returns 0 or a
- * gargalo error; name gets the file's name (inside p->dir). */
-static int write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_format fmt,
-                         char *name, size_t size)
+/* A gargalo failure as a bolsa error: what failed, then gargalo's reason. It never
+ * changes the response's status: the request itself went through. */
+static bolsa_errcode profile_error(bolsa_error *err, const char *what, int gargalo_rc)
+{
+    return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "%s: %s", what,
+                           gargalo_strerror(gargalo_rc));
+}
+
+/* Writes the session to its own file, then points profile.<ext> at it; name gets the
+ * file's name (inside p->dir). */
+static bolsa_errcode write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_format fmt,
+                                   char *name, size_t size, bolsa_error *err)
 {
     const char *ext = gargalo_format_extension(fmt);
     char path[2048], latest[2048], tmp[2100];
@@ -132,48 +140,62 @@ static int write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_f
     snprintf(path, sizeof(path), "%s/%s", p->dir, name);
     int rc = gargalo_render_file(s, fmt, NULL, path);
     if (rc)
-        return rc;
+        return profile_error(err, "could not write the profile", rc);
     snprintf(latest, sizeof(latest), "%s/profile.%s", p->dir, ext);
     snprintf(tmp, sizeof(tmp), "%s.%lu.tmp", latest, n);
     /* A hard link then a rename: readers of profile.<ext> see the old file or the new. */
     if (link(path, tmp) || rename(tmp, latest)) {
         unlink(tmp);
-        return GARGALO_EIO;
+        return profile_error(err, "could not write the profile", GARGALO_EIO);
     }
-    return 0;
+    return BOLSA_E_OK;
 }
 
-static void report_failure(bolsa_response *resp, const char *what, int rc)
+/* Stops the session, writes it, and names the file and its sample count in resp. */
+static bolsa_errcode finish_profile(bolsa_profiling *p, const profile_request *pr,
+                                    gargalo_session *s, bolsa_response *resp, bolsa_error *err)
 {
-    char msg[160];
-    snprintf(msg, sizeof(msg), "%s: %s", what, gargalo_strerror(rc));
-    bolsa_response_set_header(resp, "X-Profile-Error", msg);
-    fprintf(stderr, "bolsa: profiling: %s\n", msg);
+    int grc = gargalo_stop(s);
+    if (grc)
+        return profile_error(err, "could not write the profile", grc);
+    char name[256], samples[32];
+    bolsa_errcode rc = write_profile(p, s, pr->format, name, sizeof(name), err);
+    if (rc)
+        return rc;
+    gargalo_stats st = {0};
+    gargalo_session_stats(s, &st);
+    snprintf(samples, sizeof(samples), "%zu", st.samples);
+    /* Out of room for headers, the profile is still on disk: the answer goes out as is. */
+    bolsa_response_set_header(resp, "X-Profile-File", name);
+    bolsa_response_set_header(resp, "X-Profile-Samples", samples);
+    return BOLSA_E_OK;
+}
+
+/* A profile that could not be made is said in the response and the log; the request's
+ * own answer stands. */
+static void report_failure(bolsa_response *resp, const bolsa_error *err)
+{
+    bolsa_response_set_header(resp, "X-Profile-Error", err->msg);
+    fprintf(stderr, "bolsa: profiling: %s\n", err->msg);
 }
 
 /* Runs the next endpoint under gargalo, then writes the profile before returning. */
 static void run_profiled(bolsa_profiling *p, const profile_request *pr, bolsa_request *req,
                          bolsa_response *resp)
 {
+    bolsa_error err = {0};
     gargalo_session *s = NULL;
-    int rc = gargalo_start(&s, &pr->options);
-    if (rc) {
+    int grc = gargalo_start(&s, &pr->options);
+    if (grc) {
         bolsa_endpoint_call(&p->next, req, resp);
-        report_failure(resp, "could not start", rc);
+        profile_error(&err, "could not start", grc);
+        report_failure(resp, &err);
         return;
     }
     bolsa_endpoint_call(&p->next, req, resp);
     uint64_t t0 = bolsa_now_ns();
-    char name[256], samples[32];
-    gargalo_stats st = {0};
-    if (!(rc = gargalo_stop(s)) && !(rc = write_profile(p, s, pr->format, name, sizeof(name)))) {
-        gargalo_session_stats(s, &st);
-        snprintf(samples, sizeof(samples), "%zu", st.samples);
-        bolsa_response_set_header(resp, "X-Profile-File", name);
-        bolsa_response_set_header(resp, "X-Profile-Samples", samples);
-    } else {
-        report_failure(resp, "could not write the profile", rc);
-    }
+    if (finish_profile(p, pr, s, resp, &err))
+        report_failure(resp, &err);
     gargalo_session_free(s);
     bolsa_timing_add(bolsa_response_timing(resp), "profile", bolsa_now_ns() - t0);
 }
@@ -204,20 +226,24 @@ void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_end
     atomic_init(&p->sequence, 0);
 }
 
-int bolsa_profiling_prepare(const bolsa_profiling *p, char *errbuf, size_t errlen)
+/* Found out at start-up, not by the first profiled request's X-Profile-Error. */
+static int profile_dir_is_writable(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+}
+
+bolsa_errcode bolsa_profiling_prepare(const bolsa_profiling *p, bolsa_error *err)
 {
     if (!p->enabled)
-        return 0;
-    /* Found out now, not by the first profiled request's X-Profile-Error. */
-    struct stat st;
-    if (stat(p->dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(p->dir, W_OK | X_OK) != 0) {
-        snprintf(errbuf, errlen, "BOLSA_PROFILE_DIR '%s' is not a writable directory", p->dir);
-        return -1;
-    }
+        return BOLSA_E_OK;
+    if (!profile_dir_is_writable(p->dir))
+        return bolsa_error_set(err, BOLSA_E_CONFIG, "config", "BOLSA_PROFILE_DIR",
+                               "BOLSA_PROFILE_DIR '%s' is not a writable directory", p->dir);
     int rc = gargalo_preload();
     if (rc) /* not fatal: the first profiled request loads what it needs */
         fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n", gargalo_strerror(rc));
-    return 0;
+    return BOLSA_E_OK;
 }
 
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p)
