@@ -48,18 +48,45 @@ int bolsa_host_is_loopback(const char *host)
     return 0;
 }
 
-static int parse_interval(const char *v, unsigned *interval_us)
+static bolsa_errcode parse_interval(const char *v, unsigned *interval_us, bolsa_error *err)
 {
     char *end;
     double ms = strtod(v, &end);
     if (end == v || *end || !isfinite(ms) || ms < PROFILE_INTERVAL_MIN_MS ||
         ms > PROFILE_INTERVAL_MAX_MS)
-        return -1;
+        return bolsa_error_set(err, BOLSA_E_QUERY_INVALID, "query", "profile_interval",
+                               "Input should be a number of milliseconds from %g to %g",
+                               PROFILE_INTERVAL_MIN_MS, PROFILE_INTERVAL_MAX_MS);
     *interval_us = (unsigned)lround(ms * 1000.0);
-    return 0;
+    return BOLSA_E_OK;
 }
 
-/* Reads the profile_* parameters. Returns 0, or an error code with err filled. */
+static bolsa_errcode parse_mode(const char *v, gargalo_clock *clock, bolsa_error *err)
+{
+    if (strcmp(v, "wall") && strcmp(v, "cpu"))
+        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_mode",
+                               "Input should be 'wall' or 'cpu'");
+    *clock = strcmp(v, "cpu") ? GARGALO_CLOCK_WALL : GARGALO_CLOCK_CPU;
+    return BOLSA_E_OK;
+}
+
+/* The format, mode and interval of a request that asked to be profiled. */
+static bolsa_errcode profile_options_parse(const bolsa_request *req, profile_request *pr,
+                                           bolsa_error *err)
+{
+    const char *v = bolsa_request_query(req, "profile_format");
+    if (v && gargalo_format_parse(v, &pr->format))
+        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_format",
+                               "Input should be 'html', 'speedscope', 'text' or 'json'");
+    bolsa_errcode rc = BOLSA_E_OK;
+    if ((v = bolsa_request_query(req, "profile_mode")))
+        rc = parse_mode(v, &pr->options.clock, err);
+    if (!rc && (v = bolsa_request_query(req, "profile_interval")))
+        rc = parse_interval(v, &pr->options.interval_us, err);
+    return rc;
+}
+
+/* Reads the profile_* parameters. Returns BOLSA_E_OK, or an error code with err filled. */
 static bolsa_errcode profile_request_parse(const bolsa_request *req, profile_request *pr,
                                            bolsa_error *err)
 {
@@ -74,21 +101,7 @@ static bolsa_errcode profile_request_parse(const bolsa_request *req, profile_req
                                "Input should be " BOLSA_INPUT_BOOL_WORDS);
     if (!pr->wanted)
         return BOLSA_E_OK;
-    if ((v = bolsa_request_query(req, "profile_format")) && gargalo_format_parse(v, &pr->format))
-        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_format",
-                               "Input should be 'html', 'speedscope', 'text' or 'json'");
-    if ((v = bolsa_request_query(req, "profile_mode"))) {
-        if (strcmp(v, "wall") && strcmp(v, "cpu"))
-            return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_mode",
-                                   "Input should be 'wall' or 'cpu'");
-        pr->options.clock = strcmp(v, "cpu") ? GARGALO_CLOCK_WALL : GARGALO_CLOCK_CPU;
-    }
-    if ((v = bolsa_request_query(req, "profile_interval")) &&
-        parse_interval(v, &pr->options.interval_us))
-        return bolsa_error_set(err, BOLSA_E_QUERY_INVALID, "query", "profile_interval",
-                               "Input should be a number of milliseconds from %g to %g",
-                               PROFILE_INTERVAL_MIN_MS, PROFILE_INTERVAL_MAX_MS);
-    return BOLSA_E_OK;
+    return profile_options_parse(req, pr, err);
 }
 
 /* Compares without stopping at the first difference, so timing tells nothing. */
@@ -138,9 +151,9 @@ static bolsa_errcode write_profile(bolsa_profiling *p, const gargalo_session *s,
     snprintf(name, size, "profile-%lld%03ld-%lu.%s", (long long)now.tv_sec, now.tv_nsec / 1000000,
              n, ext);
     snprintf(path, sizeof(path), "%s/%s", p->dir, name);
-    int rc = gargalo_render_file(s, fmt, NULL, path);
-    if (rc)
-        return profile_error(err, "could not write the profile", rc);
+    int grc = gargalo_render_file(s, fmt, NULL, path);
+    if (grc)
+        return profile_error(err, "could not write the profile", grc);
     snprintf(latest, sizeof(latest), "%s/profile.%s", p->dir, ext);
     snprintf(tmp, sizeof(tmp), "%s.%lu.tmp", latest, n);
     /* A hard link then a rename: readers of profile.<ext> see the old file or the new. */
@@ -240,9 +253,9 @@ bolsa_errcode bolsa_profiling_prepare(const bolsa_profiling *p, bolsa_error *err
     if (!profile_dir_is_writable(p->dir))
         return bolsa_error_set(err, BOLSA_E_CONFIG, "config", "BOLSA_PROFILE_DIR",
                                "BOLSA_PROFILE_DIR '%s' is not a writable directory", p->dir);
-    int rc = gargalo_preload();
-    if (rc) /* not fatal: the first profiled request loads what it needs */
-        fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n", gargalo_strerror(rc));
+    int grc = gargalo_preload();
+    if (grc) /* not fatal: the first profiled request loads what it needs */
+        fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n", gargalo_strerror(grc));
     return BOLSA_E_OK;
 }
 
