@@ -123,7 +123,7 @@ static bolsa_errcode bolsa_store_acquire(bolsa_store *s, bolsa_slot **out, bolsa
 static void bolsa_store_free(bolsa_store *s)
 {
     bolsa_upkeep_stop(s->upkeep);
-    for (int i = 0; i < s->size; i++) {
+    for (int i = 0; s->slots && i < s->size; i++) { /* no slots: their calloc failed */
         if (s->slots[i].conn)
             s->be->disconnect(s->slots[i].conn);
     }
@@ -134,11 +134,12 @@ static void bolsa_store_free(bolsa_store *s)
     free(s);
 }
 
-static bolsa_store *bolsa_store_alloc(const bolsa_store_backend *be, const char *url, int size)
+static bolsa_errcode bolsa_store_alloc(const bolsa_store_backend *be, const char *url, int size,
+                                       bolsa_store **out, bolsa_error *err)
 {
     bolsa_store *s = calloc(1, sizeof(*s));
     if (!s)
-        return NULL;
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     s->be = be;
     s->size = size;
     s->url = strdup(url);
@@ -147,9 +148,10 @@ static bolsa_store *bolsa_store_alloc(const bolsa_store_backend *be, const char 
     pthread_cond_init(&s->freed, NULL);
     if (!s->url || !s->slots) {
         bolsa_store_free(s);
-        return NULL;
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     }
-    return s;
+    *out = s;
+    return BOLSA_E_OK;
 }
 
 bolsa_errcode bolsa_store_open(bolsa_store **out, const char *url, int pool_size, bolsa_error *err)
@@ -164,11 +166,12 @@ bolsa_errcode bolsa_store_open(bolsa_store **out, const char *url, int pool_size
 bolsa_errcode bolsa_store_open_backend(bolsa_store **out, const bolsa_store_backend *be,
                                        const char *url, int pool_size, bolsa_error *err)
 {
-    bolsa_store *s = bolsa_store_alloc(be, url, pool_size > 0 ? pool_size : 1);
-    if (!s)
-        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    bolsa_store *s = NULL;
+    bolsa_errcode rc = bolsa_store_alloc(be, url, pool_size > 0 ? pool_size : 1, &s, err);
+    if (rc)
+        return rc;
     /* The first connection both proves the database is reachable and migrates it. */
-    bolsa_errcode rc = be->connect(url, &s->slots[0].conn, err);
+    rc = be->connect(url, &s->slots[0].conn, err);
     if (!rc)
         rc = be->migrate(s->slots[0].conn, err);
     if (!rc && be->maintain)
