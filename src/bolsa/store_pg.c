@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Bytes of COPY text buffered before each PQputCopyData: big enough that the per-call
  * cost vanishes, small enough to keep memory flat (~20 bytes a row, ~13,000 rows). */
@@ -485,14 +484,11 @@ static void pg_format_epoch(const char *s, char *out, size_t size)
 {
     char *end;
     time_t secs = (time_t)strtoll(s, &end, 10);
-    int ms = 0;
+    unsigned ms = 0;
     if (*end == '.')
         for (int i = 1; i <= 3; i++)
-            ms = ms * 10 + ((end[i] >= '0' && end[i] <= '9') ? end[i] - '0' : 0);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t len = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + len, size - len, ".%03uZ", (unsigned)ms % 1000u);
+            ms = ms * 10 + ((end[i] >= '0' && end[i] <= '9') ? (unsigned)(end[i] - '0') : 0);
+    bolsa_timestamp_format(secs, ms, out, size);
 }
 
 static void pg_copy_ticker(char *dst, const char *src)

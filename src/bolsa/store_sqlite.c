@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BOLSA_SQLITE_BUSY_MS 30000
 
@@ -193,17 +192,6 @@ static bolsa_errcode bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, sqli
     return rc;
 }
 
-/* The save's timestamp in the column's format: 2026-11-25T08:00:00.123Z. */
-static void bolsa_sqlite_now(char *out, size_t size)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t len = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + len, size - len, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 /* Binds rows[0..n) and their timestamp to stmt, runs it once and resets it for reuse. */
 static bolsa_errcode bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_row *rows,
                                          size_t n, const char *created_at, bolsa_error *err)
@@ -236,9 +224,10 @@ static bolsa_errcode bolsa_sqlite_save_chunked(bolsa_sqlite *c, const bolsa_row_
                                                bolsa_save_result *res, bolsa_error *err)
 {
     bolsa_row rows[BOLSA_CHUNK_ROWS];
-    char created_at[40];
+    /* The save's timestamp, in the format of the column's default. */
+    char created_at[BOLSA_TIMESTAMP_SIZE];
     uint64_t saved = 0;
-    bolsa_sqlite_now(created_at, sizeof(created_at));
+    bolsa_timestamp_now(created_at, sizeof(created_at));
     bolsa_errcode rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
     while (!rc) {
         size_t n = bolsa_row_source_pull(src, rows, res);
@@ -263,8 +252,8 @@ static bolsa_errcode bolsa_sqlite_save_naive(bolsa_sqlite *c, const bolsa_row_so
                                              bolsa_save_result *res, bolsa_error *err)
 {
     bolsa_row rows[BOLSA_CHUNK_ROWS];
-    char created_at[40];
-    bolsa_sqlite_now(created_at, sizeof(created_at));
+    char created_at[BOLSA_TIMESTAMP_SIZE];
+    bolsa_timestamp_now(created_at, sizeof(created_at));
     bolsa_errcode rc = bolsa_sqlite_prepare_insert(c, 1, &c->insert_one, err);
     while (!rc) {
         size_t n = bolsa_row_source_pull(src, rows, res);

@@ -1,6 +1,7 @@
 /*
  * test_bolsa_errors.c: the error table (status and type of each code), bolsa_error_set's
- * first-error-wins rule, and the FastAPI-shaped JSON body.
+ * first-error-wins rule, and the FastAPI-shaped JSON body; also timing.h: Server-Timing
+ * and the timestamps rows carry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -152,6 +153,32 @@ static void test_timing_header(void **state)
     assert_true(t.n <= BOLSA_TIMING_MAX);
 }
 
+static void test_timestamp_format(void **state)
+{
+    char ts[BOLSA_TIMESTAMP_SIZE];
+    bolsa_timestamp_format(0, 5, ts, sizeof(ts));
+    assert_string_equal(ts, "1970-01-01T00:00:00.005Z");
+    bolsa_timestamp_format(1764057600, 123, ts, sizeof(ts));
+    assert_string_equal(ts, "2025-11-25T08:00:00.123Z");
+    bolsa_timestamp_format(951782399, 1999, ts, sizeof(ts)); /* ms wraps: 999 */
+    assert_string_equal(ts, "2000-02-28T23:59:59.999Z");
+    char small[11];
+    bolsa_timestamp_format(1764057600, 123, small, sizeof(small));
+    assert_string_equal(small, "2025-11-25"); /* cut to size, still terminated */
+}
+
+static void test_timestamp_now(void **state)
+{
+    char before[BOLSA_TIMESTAMP_SIZE], now[BOLSA_TIMESTAMP_SIZE];
+    bolsa_timestamp_format(time(NULL), 0, before, sizeof(before));
+    bolsa_timestamp_now(now, sizeof(now));
+    assert_int_equal(strlen(now), BOLSA_TIMESTAMP_SIZE - 1);
+    assert_int_equal(now[10], 'T');
+    assert_int_equal(now[23], 'Z');
+    /* Same format, so text order is time order. */
+    assert_true(strncmp(before, now, 19) <= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +190,8 @@ int main(void)
         cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_json_empty_loc),
         cmocka_unit_test(test_timing_header),
+        cmocka_unit_test(test_timestamp_format),
+        cmocka_unit_test(test_timestamp_now),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
