@@ -88,6 +88,14 @@ typedef struct bolsa_store_backend {
     bolsa_errcode (*maintain)(void *conn, bolsa_error *err);
 } bolsa_store_backend;
 
+/* The operations every backend has, taken from the functions it names prefix_connect,
+ * prefix_disconnect, ... prefix_count: a backend that lacks one fails to compile instead
+ * of leaving a NULL to crash on. maintain, being optional, is set on its own. */
+#define BOLSA_STORE_OPERATIONS(prefix)                                                             \
+    .connect = prefix##_connect, .disconnect = prefix##_disconnect, .migrate = prefix##_migrate,   \
+    .save = prefix##_save, .list = prefix##_list, .summary = prefix##_summary,                     \
+    .ping = prefix##_ping, .count = prefix##_count
+
 extern const bolsa_store_backend bolsa_store_sqlite;
 extern const bolsa_store_backend bolsa_store_pg;
 

@@ -580,14 +580,8 @@ static bolsa_errcode pg_count(void *conn, int64_t *n, bolsa_error *err)
     return BOLSA_E_OK;
 }
 
+/* No maintain: the server checkpoints and vacuums by itself. */
 const bolsa_store_backend bolsa_store_pg = {
     .name = "postgresql",
-    .connect = pg_connect,
-    .disconnect = pg_disconnect,
-    .migrate = pg_migrate,
-    .save = pg_save,
-    .list = pg_list,
-    .summary = pg_summary,
-    .ping = pg_ping,
-    .count = pg_count,
+    BOLSA_STORE_OPERATIONS(pg),
 };

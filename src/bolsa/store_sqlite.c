@@ -425,13 +425,6 @@ static bolsa_errcode bolsa_sqlite_maintain(void *conn, bolsa_error *err)
 
 const bolsa_store_backend bolsa_store_sqlite = {
     .name = "sqlite",
-    .connect = bolsa_sqlite_connect,
-    .disconnect = bolsa_sqlite_disconnect,
-    .migrate = bolsa_sqlite_migrate,
-    .save = bolsa_sqlite_save,
-    .list = bolsa_sqlite_list,
-    .summary = bolsa_sqlite_summary,
-    .ping = bolsa_sqlite_ping,
-    .count = bolsa_sqlite_count,
+    BOLSA_STORE_OPERATIONS(bolsa_sqlite),
     .maintain = bolsa_sqlite_maintain,
 };
