@@ -82,33 +82,44 @@ static void bolsa_sqlite_disconnect(void *conn)
     free(c);
 }
 
+/* Opens the file, creating it if missing. */
+static bolsa_errcode bolsa_sqlite_open(bolsa_sqlite *c, const char *path, bolsa_error *err)
+{
+    /* NOMUTEX: the pool guarantees one thread per connection at a time. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int src = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (src != SQLITE_OK)
+        return bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL,
+                               "sqlite: cannot open '%s': %s", path,
+                               c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
+    return BOLSA_E_OK;
+}
+
+/* The connection's settings: WAL, busy timeout, checkpoints left to upkeep. */
+static bolsa_errcode bolsa_sqlite_configure(bolsa_sqlite *c, bolsa_error *err)
+{
+    sqlite3_busy_timeout(c->db, BOLSA_SQLITE_BUSY_MS);
+    /* Checkpoints run in the store's upkeep thread (bolsa_sqlite_maintain), not in
+     * whichever request's COMMIT finds the log past 1000 pages. */
+    sqlite3_wal_autocheckpoint(c->db, 0);
+    /* The first real I/O happens here, so an unusable file fails now, not later. */
+    /* journal_size_limit: after a huge request the log file shrinks back to 64 MiB
+     * once checkpointed, instead of keeping its largest size for good. */
+    return bolsa_sqlite_exec(c,
+                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                             " PRAGMA journal_size_limit=67108864;",
+                             err);
+}
+
 static bolsa_errcode bolsa_sqlite_connect(const char *url, void **out, bolsa_error *err)
 {
     const char *path = !strncmp(url, "sqlite:", 7) ? url + 7 : url;
     bolsa_sqlite *c = calloc(1, sizeof(*c));
     if (!c)
         return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
-    /* NOMUTEX: the pool guarantees one thread per connection at a time. */
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int src = sqlite3_open_v2(path, &c->db, flags, NULL);
-    bolsa_errcode rc = BOLSA_E_OK;
-    if (src != SQLITE_OK) {
-        rc =
-            bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "sqlite: cannot open '%s': %s",
-                            path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
-    } else {
-        sqlite3_busy_timeout(c->db, BOLSA_SQLITE_BUSY_MS);
-        /* Checkpoints run in the store's upkeep thread (bolsa_sqlite_maintain), not in
-         * whichever request's COMMIT finds the log past 1000 pages. */
-        sqlite3_wal_autocheckpoint(c->db, 0);
-        /* The first real I/O happens here, so an unusable file fails now, not later. */
-        /* journal_size_limit: after a huge request the log file shrinks back to 64 MiB
-         * once checkpointed, instead of keeping its largest size for good. */
-        rc = bolsa_sqlite_exec(c,
-                               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                               " PRAGMA journal_size_limit=67108864;",
-                               err);
-    }
+    bolsa_errcode rc = bolsa_sqlite_open(c, path, err);
+    if (!rc)
+        rc = bolsa_sqlite_configure(c, err);
     if (rc) {
         bolsa_sqlite_disconnect(c);
         return rc;
