@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "input.h"
 
@@ -48,48 +47,51 @@ static const bolsa_opt bolsa_opts[] = {
 
 #define BOLSA_OPT_COUNT (sizeof(bolsa_opts) / sizeof(bolsa_opts[0]))
 
-static int bolsa_config_bool(const char *v, int64_t *out)
+/* An integer or a yes-or-no field's value, before its range is checked. */
+static bolsa_errcode bolsa_config_number(const bolsa_opt *o, const char *value, int64_t *out)
 {
-    static const char *const yes[] = {"1", "true", "yes", "on"};
-    static const char *const no[] = {"0", "false", "no", "off"};
-    for (size_t i = 0; i < 4; i++) {
-        if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
-            *out = !strcasecmp(v, yes[i]);
-            return 0;
-        }
-    }
-    return -1;
+    if (o->kind != BOLSA_OPT_BOOL)
+        return bolsa_input_parse_int(value, out);
+    int on;
+    bolsa_errcode rc = bolsa_input_parse_bool(value, &on);
+    if (rc)
+        return rc;
+    *out = on;
+    return BOLSA_E_OK;
+}
+
+/* A value the field cannot take: says which values it can. */
+static bolsa_errcode bolsa_config_bad_value(const bolsa_opt *o, const char *value,
+                                            const char *source, bolsa_error *err)
+{
+    if (o->kind == BOLSA_OPT_BOOL)
+        return bolsa_error_set(err, BOLSA_E_CONFIG, "config", source,
+                               "%s: '%s' is not one of " BOLSA_INPUT_BOOL_WORDS, source, value);
+    return bolsa_error_set(err, BOLSA_E_CONFIG, "config", source,
+                           "%s: '%s' is not an integer from %lld to %lld", source, value,
+                           (long long)o->min, (long long)o->max);
 }
 
 /* Stores value into the field of o; source names where it came from for the message. */
-static int bolsa_config_set(bolsa_config *cfg, const bolsa_opt *o, const char *value,
-                            const char *source, char *errbuf, size_t errlen)
+static bolsa_errcode bolsa_config_set(bolsa_config *cfg, const bolsa_opt *o, const char *value,
+                                      const char *source, bolsa_error *err)
 {
     char *field = (char *)cfg + o->offset;
     if (o->kind == BOLSA_OPT_STR) {
-        if (strlen(value) >= o->size) {
-            snprintf(errbuf, errlen, "%s: value too long (max %zu bytes)", source, o->size - 1);
-            return -1;
-        }
+        if (strlen(value) >= o->size)
+            return bolsa_error_set(err, BOLSA_E_CONFIG, "config", source,
+                                   "%s: value too long (max %zu bytes)", source, o->size - 1);
         memcpy(field, value, strlen(value) + 1);
-        return 0;
+        return BOLSA_E_OK;
     }
     int64_t v;
-    int bad =
-        o->kind == BOLSA_OPT_BOOL ? bolsa_config_bool(value, &v) : bolsa_input_parse_int(value, &v);
-    if (bad || v < o->min || v > o->max) {
-        if (o->kind == BOLSA_OPT_BOOL)
-            snprintf(errbuf, errlen, "%s: '%s' is not 0 or 1", source, value);
-        else
-            snprintf(errbuf, errlen, "%s: '%s' is not an integer from %lld to %lld", source, value,
-                     (long long)o->min, (long long)o->max);
-        return -1;
-    }
+    if (bolsa_config_number(o, value, &v) || v < o->min || v > o->max)
+        return bolsa_config_bad_value(o, value, source, err);
     if (o->kind == BOLSA_OPT_I64)
         *(int64_t *)field = v;
     else
         *(int *)field = (int)v;
-    return 0;
+    return BOLSA_E_OK;
 }
 
 static const bolsa_opt *bolsa_config_find(const char *flag, size_t len)
@@ -101,64 +103,56 @@ static const bolsa_opt *bolsa_config_find(const char *flag, size_t len)
     return NULL;
 }
 
-static int bolsa_config_env(bolsa_config *cfg, char *errbuf, size_t errlen)
+static bolsa_errcode bolsa_config_env(bolsa_config *cfg, bolsa_error *err)
 {
     for (size_t i = 0; i < BOLSA_OPT_COUNT; i++) {
         const bolsa_opt *o = &bolsa_opts[i];
         const char *v = getenv(o->env);
-        if (bolsa_config_set(cfg, o, o->def, o->env, errbuf, errlen))
-            return -1; /* a default that does not fit is a bug in the table */
-        if (v && bolsa_config_set(cfg, o, v, o->env, errbuf, errlen))
-            return -1;
+        /* A default that does not fit is a bug in the table, reported like a bad value. */
+        bolsa_errcode rc = bolsa_config_set(cfg, o, o->def, o->env, err);
+        if (rc)
+            return rc;
+        if (v && (rc = bolsa_config_set(cfg, o, v, o->env, err)))
+            return rc;
     }
-    return 0;
+    return BOLSA_E_OK;
 }
 
 /* Handles argv[*i]; may consume the next argument as its value. */
-static bolsa_config_status bolsa_config_flag(bolsa_config *cfg, int argc, char **argv, int *i,
-                                             char *errbuf, size_t errlen)
+static bolsa_errcode bolsa_config_flag(bolsa_config *cfg, int argc, char **argv, int *i,
+                                       bolsa_error *err)
 {
     const char *arg = argv[*i];
-    if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
-        return BOLSA_CONFIG_HELP;
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+        cfg->help = 1;
+        return BOLSA_E_OK;
+    }
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
     const bolsa_opt *o = strncmp(arg, "--", 2) ? NULL : bolsa_config_find(arg + 2, len - 2);
-    if (!o) {
-        snprintf(errbuf, errlen, "unknown option '%.*s' (see --help)", (int)len, arg);
-        return BOLSA_CONFIG_ERROR;
-    }
+    if (!o)
+        return bolsa_error_set(err, BOLSA_E_CONFIG, "config", NULL,
+                               "unknown option '%.*s' (see --help)", (int)len, arg);
+    char source[64];
+    snprintf(source, sizeof(source), "--%s", o->flag);
     const char *value = eq ? eq + 1 : (*i + 1 < argc ? argv[*i + 1] : NULL);
     /* A bare boolean flag ("--profile", or followed by another flag) means 1. */
     if (!eq && o->kind == BOLSA_OPT_BOOL && (!value || !strncmp(value, "--", 2)))
         value = "1";
     else if (!eq && value)
         ++*i;
-    if (!value) {
-        snprintf(errbuf, errlen, "--%s needs a value", o->flag);
-        return BOLSA_CONFIG_ERROR;
-    }
-    char source[64];
-    snprintf(source, sizeof(source), "--%s", o->flag);
-    if (bolsa_config_set(cfg, o, value, source, errbuf, errlen))
-        return BOLSA_CONFIG_ERROR;
-    return BOLSA_CONFIG_OK;
+    if (!value)
+        return bolsa_error_set(err, BOLSA_E_CONFIG, "config", source, "%s needs a value", source);
+    return bolsa_config_set(cfg, o, value, source, err);
 }
 
-bolsa_config_status bolsa_config_load(bolsa_config *cfg, int argc, char **argv, char *errbuf,
-                                      size_t errlen)
+bolsa_errcode bolsa_config_load(bolsa_config *cfg, int argc, char **argv, bolsa_error *err)
 {
     memset(cfg, 0, sizeof(*cfg));
-    if (errlen)
-        errbuf[0] = '\0';
-    if (bolsa_config_env(cfg, errbuf, errlen))
-        return BOLSA_CONFIG_ERROR;
-    for (int i = 1; i < argc; i++) {
-        bolsa_config_status st = bolsa_config_flag(cfg, argc, argv, &i, errbuf, errlen);
-        if (st != BOLSA_CONFIG_OK)
-            return st;
-    }
-    return BOLSA_CONFIG_OK;
+    bolsa_errcode rc = bolsa_config_env(cfg, err);
+    for (int i = 1; !rc && !cfg->help && i < argc; i++)
+        rc = bolsa_config_flag(cfg, argc, argv, &i, err);
+    return rc;
 }
 
 void bolsa_config_usage(FILE *out, const char *prog)

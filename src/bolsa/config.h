@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "errors.h"
+
 typedef struct bolsa_config {
     char host[256];          /* --host, BOLSA_HOST: 127.0.0.1 */
     int port;                /* --port, BOLSA_PORT: 8000 (0: any free port) */
@@ -18,18 +20,16 @@ typedef struct bolsa_config {
     int profile;             /* --profile, BOLSA_PROFILE: 0, 1 lets ?profile=1 profile a request */
     char profile_dir[1024];  /* --profile-dir, BOLSA_PROFILE_DIR: "." */
     char profile_token[256]; /* --profile-token, BOLSA_PROFILE_TOKEN: "" (none required) */
+    /* Not a setting: --help (or -h) was given, so print bolsa_config_usage and exit. */
+    int help;
 } bolsa_config;
 
-typedef enum bolsa_config_status {
-    BOLSA_CONFIG_OK,   /* run with *cfg */
-    BOLSA_CONFIG_HELP, /* --help was given: print bolsa_config_usage, exit 0 */
-    BOLSA_CONFIG_ERROR /* a bad value: errbuf says which, exit 2 */
-} bolsa_config_status;
-
 /* Fills *cfg from defaults, then the BOLSA_* environment (getenv), then argv[1..argc).
- * Flags take "--name value" or "--name=value". errbuf gets a one-line message on error. */
-bolsa_config_status bolsa_config_load(bolsa_config *cfg, int argc, char **argv, char *errbuf,
-                                      size_t errlen);
+ * Flags take "--name value" or "--name=value". Returns BOLSA_E_OK, with cfg->help set
+ * when --help came before any bad flag (flags after it are not read); or BOLSA_E_CONFIG
+ * with err's msg a one-line message naming the flag or variable, and err's loc
+ * ["config", that flag or variable] when the setting is known. */
+bolsa_errcode bolsa_config_load(bolsa_config *cfg, int argc, char **argv, bolsa_error *err);
 /* Prints every flag, its variable and its default. */
 void bolsa_config_usage(FILE *out, const char *prog);
 

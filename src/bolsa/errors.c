@@ -45,6 +45,30 @@ bolsa_errcode bolsa_error_set(bolsa_error *err, bolsa_errcode code, const char *
     return code;
 }
 
+/* Appends s to the NUL-terminated text in dst[0..size), cutting it to fit. */
+static void bolsa_error_append(char *dst, size_t size, const char *s)
+{
+    size_t len = strlen(dst);
+    size_t n = len + 1 < size ? strnlen(s, size - 1 - len) : 0;
+    memcpy(dst + len, s, n);
+    dst[len + n] = '\0';
+}
+
+void bolsa_error_context(bolsa_error *err, const char *fmt, ...)
+{
+    if (!err || err->code == BOLSA_E_OK)
+        return;
+    char msg[sizeof(err->msg)];
+    memcpy(msg, err->msg, sizeof(msg));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    /* Too long a context leaves no room for the message: the context then comes first. */
+    bolsa_error_append(err->msg, sizeof(err->msg), ": ");
+    bolsa_error_append(err->msg, sizeof(err->msg), msg);
+}
+
 int bolsa_error_status(bolsa_errcode code)
 {
     if ((unsigned)code >= BOLSA_ERROR_COUNT)
@@ -66,7 +90,7 @@ static json_t *bolsa_error_text(const char *s)
     json_t *j = json_string(s);
     if (j)
         return j;
-    char copy[256];
+    char copy[BOLSA_ERROR_MSG_MAX];
     size_t i = 0;
     for (; s[i] && i < sizeof(copy) - 1; i++)
         copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';

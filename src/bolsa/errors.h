@@ -2,6 +2,14 @@
  * errors.h: the one error type of the service, and the one table that maps each error
  * to its HTTP status and to the "type" of a FastAPI-shaped JSON body:
  *     {"detail": [{"loc": ["body", "quantidadeAtivos"], "msg": "...", "type": "..."}]}
+ *
+ * The one error style of bolsa: every function that can fail returns a bolsa_errcode,
+ * BOLSA_E_OK (0) meaning success, and when it can say why it also fills the caller's
+ * bolsa_error. The caller passes both on unchanged:
+ *     bolsa_errcode rc = bolsa_store_open(&store, url, threads, err);
+ *     if (rc)
+ *         return rc;
+ * Handlers turn an error into the response (bolsa_response_error); main prints its msg.
  */
 #ifndef BOLSA_ERRORS_H
 #define BOLSA_ERRORS_H
@@ -30,7 +38,8 @@
     X(DB_UNAVAILABLE, 503, "database_unavailable")                                                 \
     X(DB_ERROR, 500, "database_error")                                                             \
     X(NOMEM, 500, "out_of_memory")                                                                 \
-    X(INTERNAL, 500, "internal_error")
+    X(INTERNAL, 500, "internal_error")                                                             \
+    X(CONFIG, 500, "invalid_setting")
 
 typedef enum bolsa_errcode {
 #define BOLSA_ERROR_ENUM(name, status, type) BOLSA_E_##name,
@@ -38,18 +47,26 @@ typedef enum bolsa_errcode {
 #undef BOLSA_ERROR_ENUM
 } bolsa_errcode;
 
+/* Room for a start-up message naming a setting's whole value (a path of up to 1023 bytes)
+ * as well as what is wrong with it. */
+#define BOLSA_ERROR_MSG_MAX 1280
+
 /* An error with where it happened (FastAPI's "loc": up to 3 parts, e.g. "body",
  * "ativos", "2") and a human message. Zeroed means no error. */
 typedef struct bolsa_error {
     bolsa_errcode code;
     char loc[3][48];
-    char msg[256];
+    char msg[BOLSA_ERROR_MSG_MAX];
 } bolsa_error;
 
 /* Sets *err (if not already set) and returns code. loc parts may be NULL. */
 bolsa_errcode bolsa_error_set(bolsa_error *err, bolsa_errcode code, const char *loc0,
                               const char *loc1, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* Puts what the failed call was for in front of err's message: "cannot open the
+ * database sqlite:x.db: " + "sqlite: cannot open ...". Nothing when err holds no error. */
+void bolsa_error_context(bolsa_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int bolsa_error_status(bolsa_errcode code);
 const char *bolsa_error_type(bolsa_errcode code);
 /* The error's JSON body, {"detail": [{"loc": [...], "msg": ..., "type": ...}]}: malloc'd,

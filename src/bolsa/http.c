@@ -86,18 +86,18 @@ const char *bolsa_request_body(const bolsa_request *req, size_t *len)
 
 /* --- response ------------------------------------------------------------------------ */
 
-int bolsa_response_set_header(bolsa_response *resp, const char *name, const char *value)
+bolsa_errcode bolsa_response_set_header(bolsa_response *resp, const char *name, const char *value)
 {
     size_t i = 0;
     while (i < resp->n_headers && strcasecmp(resp->headers[i][0], name))
         i++;
     if (i == BOLSA_HTTP_MAX_HEADERS)
-        return -1;
+        return BOLSA_E_INTERNAL;
     char *n = strdup(name), *v = strdup(value);
     if (!n || !v) {
         free(n);
         free(v);
-        return -1;
+        return BOLSA_E_NOMEM;
     }
     if (i < resp->n_headers) {
         free(resp->headers[i][0]);
@@ -107,21 +107,21 @@ int bolsa_response_set_header(bolsa_response *resp, const char *name, const char
     }
     resp->headers[i][0] = n;
     resp->headers[i][1] = v;
-    return 0;
+    return BOLSA_E_OK;
 }
 
-int bolsa_response_set_body(bolsa_response *resp, int status, const char *content_type, char *body,
-                            size_t len)
+bolsa_errcode bolsa_response_set_body(bolsa_response *resp, int status, const char *content_type,
+                                      char *body, size_t len)
 {
     free(resp->body);
     resp->status = status;
     resp->body = body;
     resp->body_len = body ? len : 0;
     snprintf(resp->content_type, sizeof(resp->content_type), "%s", content_type);
-    return body ? 0 : -1;
+    return body ? BOLSA_E_OK : BOLSA_E_NOMEM;
 }
 
-int bolsa_response_json(bolsa_response *resp, int status, json_t *body)
+bolsa_errcode bolsa_response_json(bolsa_response *resp, int status, json_t *body)
 {
     /* 15 significant digits print 12.34 as 12.34, not 12.339999999999999. */
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
@@ -130,7 +130,7 @@ int bolsa_response_json(bolsa_response *resp, int status, json_t *body)
         bolsa_error e = {0};
         bolsa_error_set(&e, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
         bolsa_response_error(resp, &e);
-        return -1;
+        return BOLSA_E_NOMEM;
     }
     return bolsa_response_set_body(resp, status, "application/json", text, strlen(text));
 }
@@ -264,6 +264,20 @@ static int bolsa_http_declared_too_large(struct MHD_Connection *conn, size_t max
     return errno == ERANGE || (end != cl && n > max);
 }
 
+/* Appends a piece of the body: BOLSA_E_TOO_LARGE past the cap, BOLSA_E_NOMEM when the
+ * memory ran out. */
+static bolsa_errcode bolsa_http_body_add(dynbuf *body, const char *data, size_t len)
+{
+    switch (dynbuf_add(body, data, len)) {
+    case DYNBUF_OK:
+        return BOLSA_E_OK;
+    case DYNBUF_NOMEM:
+        return BOLSA_E_NOMEM;
+    default:
+        return BOLSA_E_TOO_LARGE;
+    }
+}
+
 static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                          const char *method, const char *version,
                                          const char *upload_data, size_t *upload_data_size,
@@ -288,9 +302,8 @@ static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn,
     if (*upload_data_size) {
         /* Past the cap the rest is read and dropped: memory stays bounded, and the client
          * still gets its 413 once it has finished sending. */
-        int rc = st->failed ? 0 : dynbuf_add(&st->body, upload_data, *upload_data_size);
-        if (rc)
-            st->failed = rc == DYNBUF_NOMEM ? BOLSA_E_NOMEM : BOLSA_E_TOO_LARGE;
+        if (!st->failed)
+            st->failed = bolsa_http_body_add(&st->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -312,7 +325,7 @@ static void bolsa_http_completed(void *cls, struct MHD_Connection *conn, void **
 
 /* Binds and listens ourselves rather than letting MHD do it, so that a port in use is
  * reported with its real cause instead of a bare start-up failure. */
-static int bolsa_http_listen(const char *host, int port, bolsa_error *err)
+static bolsa_errcode bolsa_http_listen(const char *host, int port, int *out, bolsa_error *err)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -321,60 +334,74 @@ static int bolsa_http_listen(const char *host, int port, bolsa_error *err)
     char service[16];
     snprintf(service, sizeof(service), "%d", port);
     int gai = getaddrinfo(host, service, &hints, &ai);
-    if (gai) {
-        bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "bad host '%s': %s", host,
-                        gai_strerror(gai));
-        return -1;
-    }
+    if (gai)
+        return bolsa_error_set(err, BOLSA_E_CONFIG, NULL, NULL, "bad host '%s': %s", host,
+                               gai_strerror(gai));
+    bolsa_errcode rc = BOLSA_E_OK;
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1024)) {
-        bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "cannot listen on %s:%d: %s", host, port,
-                        strerror(errno));
+        rc = bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "cannot listen on %s:%d: %s", host,
+                             port, strerror(errno));
         if (fd >= 0)
             close(fd);
-        fd = -1;
     }
     freeaddrinfo(ai);
-    return fd;
+    if (!rc)
+        *out = fd;
+    return rc;
 }
 
-static int bolsa_http_bound_port(int fd)
+/* The port the kernel chose when asked for port 0, or the one asked for. */
+static bolsa_errcode bolsa_http_bound_port(int fd, int *port, bolsa_error *err)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len))
-        return -1;
+        return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "cannot read the bound port: %s",
+                               strerror(errno));
     if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        *port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    else
+        *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return BOLSA_E_OK;
 }
 
-int bolsa_server_start(bolsa_server **out, const bolsa_server_options *opt, bolsa_error *err)
+/* Hands the listening socket to MHD, which closes it from then on. */
+static bolsa_errcode bolsa_http_start_mhd(bolsa_server *s, int fd, bolsa_error *err)
+{
+    s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                              bolsa_http_access, s, MHD_OPTION_LISTEN_SOCKET, fd,
+                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
+                              MHD_OPTION_NOTIFY_COMPLETED, bolsa_http_completed, s,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    if (!s->mhd)
+        return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "libmicrohttpd failed to start");
+    return BOLSA_E_OK;
+}
+
+bolsa_errcode bolsa_server_start(bolsa_server **out, const bolsa_server_options *opt,
+                                 bolsa_error *err)
 {
     bolsa_server *s = calloc(1, sizeof(*s));
     if (!s)
         return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     s->opt = *opt;
-    int fd = bolsa_http_listen(opt->host, opt->port, err);
-    if (fd < 0) {
+    int fd = -1;
+    bolsa_errcode rc = bolsa_http_listen(opt->host, opt->port, &fd, err);
+    if (!rc)
+        rc = bolsa_http_bound_port(fd, &s->port, err);
+    if (!rc)
+        rc = bolsa_http_start_mhd(s, fd, err);
+    if (rc) {
+        if (fd >= 0)
+            close(fd);
         free(s);
-        return BOLSA_E_INTERNAL;
-    }
-    s->port = bolsa_http_bound_port(fd);
-    s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              bolsa_http_access, s, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
-                              MHD_OPTION_NOTIFY_COMPLETED, bolsa_http_completed, s,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
-    if (!s->mhd) {
-        close(fd);
-        free(s);
-        return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "libmicrohttpd failed to start");
+        return rc;
     }
     *out = s;
-    return 0;
+    return BOLSA_E_OK;
 }
 
 int bolsa_server_port(const bolsa_server *s)

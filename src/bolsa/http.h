@@ -64,15 +64,19 @@ const char *bolsa_request_header(const bolsa_request *req, const char *name);
 /* The body (not NUL-terminated; *len may be 0). */
 const char *bolsa_request_body(const bolsa_request *req, size_t *len);
 
-/* Sets a header, replacing an earlier one of the same name. Returns 0, or -1 when out of
- * memory or past 16 headers. Content-Type is set by the body setters below. */
-int bolsa_response_set_header(bolsa_response *resp, const char *name, const char *value);
+/* Sets a header, replacing an earlier one of the same name. Returns BOLSA_E_OK, or
+ * BOLSA_E_NOMEM, or BOLSA_E_INTERNAL past 16 headers (the response is left as it was).
+ * Content-Type is set by the body setters below. */
+bolsa_errcode bolsa_response_set_header(bolsa_response *resp, const char *name, const char *value);
 /* Replaces status and body. body is malloc'd and owned by the response from now on
- * (also on failure); content_type is copied. Returns 0 or -1. */
-int bolsa_response_set_body(bolsa_response *resp, int status, const char *content_type, char *body,
-                            size_t len);
-/* Replaces status and body with body serialised as JSON; takes the reference to body. */
-int bolsa_response_json(bolsa_response *resp, int status, json_t *body);
+ * (also on failure); content_type is copied. A NULL body (an allocation that failed) is
+ * BOLSA_E_NOMEM, and the response then has no body. */
+bolsa_errcode bolsa_response_set_body(bolsa_response *resp, int status, const char *content_type,
+                                      char *body, size_t len);
+/* Replaces status and body with body serialised as JSON; takes the reference to body. A
+ * NULL body (a json_pack that failed) or no memory to serialise it is BOLSA_E_NOMEM, and
+ * the response is then a 500 error. */
+bolsa_errcode bolsa_response_json(bolsa_response *resp, int status, json_t *body);
 /* Replaces status and body with the error's, from the table in errors.h:
  * {"detail": [{"loc": [...], "msg": ..., "type": ...}]}. */
 void bolsa_response_error(bolsa_response *resp, const bolsa_error *err);
@@ -95,8 +99,10 @@ typedef struct bolsa_server_options {
 } bolsa_server_options;
 
 /* Binds, listens and starts the worker threads. On failure err says why (e.g. the port is
- * in use) and nothing is left running. */
-int bolsa_server_start(bolsa_server **out, const bolsa_server_options *opt, bolsa_error *err);
+ * in use, BOLSA_E_INTERNAL; a host that is not a numeric address, BOLSA_E_CONFIG) and
+ * nothing is left running. */
+bolsa_errcode bolsa_server_start(bolsa_server **out, const bolsa_server_options *opt,
+                                 bolsa_error *err);
 /* The port actually bound. */
 int bolsa_server_port(const bolsa_server *s);
 /* Stops accepting, waits for the workers, frees s. NULL is a no-op. */

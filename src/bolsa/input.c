@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define BOLSA_TICKER_PATTERN "^[A-Z0-9]{1,12}$"
 
@@ -25,18 +26,31 @@ int bolsa_input_is_ticker(const char *s, size_t len)
     return 1;
 }
 
-int bolsa_input_parse_int(const char *s, int64_t *out)
+bolsa_errcode bolsa_input_parse_int(const char *s, int64_t *out)
 {
     const char *digits = (*s == '-' || *s == '+') ? s + 1 : s;
     if (*digits < '0' || *digits > '9')
-        return -1; /* strtoll would accept leading spaces and an empty string */
+        return BOLSA_E_INT_TYPE; /* strtoll would accept leading spaces and an empty string */
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || *end != '\0')
-        return -1;
+        return BOLSA_E_INT_TYPE;
     *out = v;
-    return 0;
+    return BOLSA_E_OK;
+}
+
+bolsa_errcode bolsa_input_parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+            *out = !strcasecmp(s, yes[i]);
+            return BOLSA_E_OK;
+        }
+    }
+    return BOLSA_E_ENUM;
 }
 
 /* An error about one item of a body list: loc ["body", field, index]. */
@@ -154,26 +168,55 @@ static bolsa_errcode bolsa_input_unreal(json_t *obj, const char *field, bolsa_er
         return bolsa_error_set(err, x < 0 ? BOLSA_E_GREATER_THAN : BOLSA_E_LESS_EQUAL, "body",
                                field, "Input should be a 64-bit integer");
     json_int_t n = fits ? (json_int_t)x : x < 0 ? INT64_MIN : INT64_MAX;
-    return json_object_set_new(obj, field, json_integer(n)) ? BOLSA_E_NOMEM : BOLSA_E_OK;
+    if (json_object_set_new(obj, field, json_integer(n)))
+        return bolsa_error_set(err, BOLSA_E_NOMEM, "body", field, "out of memory");
+    return BOLSA_E_OK;
 }
 
-/* Parses body; a too-big integer literal is read again with integers as reals, so the
- * field it belongs to can be named in the error. */
-static json_t *bolsa_input_parse(const char *body, size_t len, json_error_t *jerr, bolsa_error *err)
+/* A body that is not JSON: where the parser stopped, and why. */
+static bolsa_errcode bolsa_input_json_error(const json_error_t *jerr, bolsa_error *err)
 {
-    /* Any JSON value parses (a bare 42 is then "not an object", as in pydantic), and
-     * "\u0000" is allowed so that a ticker containing it fails the pattern instead. */
-    size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL;
-    json_t *obj = json_loadb(body, len, flags, jerr);
-    if (obj || json_error_code(jerr) != json_error_numeric_overflow)
-        return obj;
-    obj = json_loadb(body, len, flags | JSON_DECODE_INT_AS_REAL, jerr);
-    if (obj && (bolsa_input_unreal(obj, "quantidadeAtivos", err) ||
-                bolsa_input_unreal(obj, "seed", err))) {
+    char pos[24];
+    snprintf(pos, sizeof(pos), "%d", jerr->position);
+    return bolsa_error_set(err, BOLSA_E_JSON_INVALID, "body", pos, "JSON decode error: %s",
+                           jerr->text);
+}
+
+/* Any JSON value parses (a bare 42 is then "not an object", as in pydantic), and
+ * "\u0000" is allowed so that a ticker containing it fails the pattern instead. */
+#define BOLSA_INPUT_JSON_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
+
+/* Parses a body holding an integer literal too big for 64 bits again, with integers as
+ * reals, so the field it belongs to can be named in the error. */
+static bolsa_errcode bolsa_input_parse_big(const char *body, size_t len, json_t **out,
+                                           bolsa_error *err)
+{
+    json_error_t jerr;
+    json_t *obj = json_loadb(body, len, BOLSA_INPUT_JSON_FLAGS | JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!obj)
+        return bolsa_input_json_error(&jerr, err);
+    bolsa_errcode rc = bolsa_input_unreal(obj, "quantidadeAtivos", err);
+    if (!rc)
+        rc = bolsa_input_unreal(obj, "seed", err);
+    if (rc) {
         json_decref(obj);
-        return NULL;
+        return rc;
     }
-    return obj;
+    *out = obj;
+    return BOLSA_E_OK;
+}
+
+/* Parses body into *out (the caller's reference). */
+static bolsa_errcode bolsa_input_parse(const char *body, size_t len, json_t **out, bolsa_error *err)
+{
+    json_error_t jerr;
+    json_t *obj = json_loadb(body, len, BOLSA_INPUT_JSON_FLAGS, &jerr);
+    if (!obj && json_error_code(&jerr) == json_error_numeric_overflow)
+        return bolsa_input_parse_big(body, len, out, err);
+    if (!obj)
+        return bolsa_input_json_error(&jerr, err);
+    *out = obj;
+    return BOLSA_E_OK;
 }
 
 bolsa_errcode bolsa_input_tx_body(const char *body, size_t len, int64_t max_rows,
@@ -182,17 +225,10 @@ bolsa_errcode bolsa_input_tx_body(const char *body, size_t len, int64_t max_rows
     memset(in, 0, sizeof(*in));
     if (len == 0)
         return bolsa_error_set(err, BOLSA_E_MISSING, "body", NULL, "Field required");
-    json_error_t jerr;
-    json_t *obj = bolsa_input_parse(body, len, &jerr, err);
-    if (!obj && err->code != BOLSA_E_OK)
-        return err->code;
-    if (!obj) {
-        char pos[24];
-        snprintf(pos, sizeof(pos), "%d", jerr.position);
-        return bolsa_error_set(err, BOLSA_E_JSON_INVALID, "body", pos, "JSON decode error: %s",
-                               jerr.text);
-    }
-    bolsa_errcode rc = BOLSA_E_OK;
+    json_t *obj;
+    bolsa_errcode rc = bolsa_input_parse(body, len, &obj, err);
+    if (rc)
+        return rc;
     if (!json_is_object(obj))
         rc = bolsa_error_set(err, BOLSA_E_OBJECT_TYPE, "body", NULL,
                              "Input should be a valid dictionary or object to extract fields "

@@ -42,7 +42,14 @@ bolsa_errcode bolsa_input_list_query(const char *ativo, const char *limit, const
                                      bolsa_list_query *q, bolsa_error *err);
 
 /* Strict base-10 integer: optional sign, digits only, no spaces, no overflow.
- * Returns 0 and sets *out, or -1. */
-int bolsa_input_parse_int(const char *s, int64_t *out);
+ * Returns BOLSA_E_OK and sets *out, or BOLSA_E_INT_TYPE. */
+bolsa_errcode bolsa_input_parse_int(const char *s, int64_t *out);
+
+/* The words of a yes-or-no value, for messages that list them. */
+#define BOLSA_INPUT_BOOL_WORDS "'1', 'true', 'yes', 'on', '0', 'false', 'no' or 'off'"
+/* A yes-or-no value, the same for settings (--profile) and queries (?profile=): one of
+ * BOLSA_INPUT_BOOL_WORDS in any case. Returns BOLSA_E_OK and sets *out to 1 or 0, or
+ * BOLSA_E_ENUM. */
+bolsa_errcode bolsa_input_parse_bool(const char *s, int *out);
 
 #endif

@@ -14,6 +14,14 @@
 
 #define BOLSA_MAX_BODY ((size_t)1 << 20)
 
+/* What runs while bolsa serves: the store, the request chain (the profiling middleware
+ * around the routes) and the server in front of it. */
+typedef struct bolsa_service {
+    bolsa_app app;
+    bolsa_profiling profiling;
+    bolsa_server *server;
+} bolsa_service;
+
 /* Blocks the stop signals in every thread (the workers inherit the mask) so that only
  * sigwait in main sees them. */
 static void bolsa_block_signals(sigset_t *set)
@@ -25,60 +33,67 @@ static void bolsa_block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static int bolsa_run(const bolsa_config *cfg)
+/* Checks the profiling settings before anything is opened, then opens the store, then
+ * listens. On failure nothing is left open and err says why. */
+static bolsa_errcode bolsa_service_start(bolsa_service *svc, const bolsa_config *cfg,
+                                         sigset_t *stop, bolsa_error *err)
 {
-    bolsa_error err = {0};
-    bolsa_app app = {.store = NULL, .max_rows = cfg->max_rows};
-    /* The request chain: the profiling middleware around the routes. */
-    bolsa_profiling profiling;
-    char msg[1200];
-    bolsa_profiling_init(&profiling, cfg, (bolsa_endpoint){bolsa_routes_handle, &app});
-    if (bolsa_profiling_prepare(&profiling, msg, sizeof(msg))) {
-        fprintf(stderr, "bolsa: %s\n", msg);
-        return 1;
+    svc->app = (bolsa_app){.store = NULL, .max_rows = cfg->max_rows};
+    bolsa_profiling_init(&svc->profiling, cfg, (bolsa_endpoint){bolsa_routes_handle, &svc->app});
+    bolsa_errcode rc = bolsa_profiling_prepare(&svc->profiling, err);
+    if (rc)
+        return rc;
+    rc = bolsa_store_open(&svc->app.store, cfg->database_url, cfg->threads, err);
+    if (rc) {
+        bolsa_error_context(err, "cannot open the database %s", cfg->database_url);
+        return rc;
     }
-    bolsa_store *store = NULL;
-    if (bolsa_store_open(&store, cfg->database_url, cfg->threads, &err)) {
-        fprintf(stderr, "bolsa: cannot open the database %s: %s\n", cfg->database_url, err.msg);
-        return 1;
-    }
-    app.store = store;
-    sigset_t stop;
-    bolsa_block_signals(&stop);
+    bolsa_block_signals(stop);
     bolsa_server_options opt = {.host = cfg->host,
                                 .port = cfg->port,
                                 .threads = cfg->threads,
                                 .max_body = BOLSA_MAX_BODY,
-                                .endpoint = bolsa_profiling_endpoint(&profiling)};
-    bolsa_server *srv = NULL;
-    if (bolsa_server_start(&srv, &opt, &err)) {
-        fprintf(stderr, "bolsa: %s\n", err.msg);
-        bolsa_store_close(store);
-        return 1;
-    }
-    fprintf(stderr, "bolsa listening on http://%s:%d (%s)\n", cfg->host, bolsa_server_port(srv),
-            cfg->database_url);
+                                .endpoint = bolsa_profiling_endpoint(&svc->profiling)};
+    rc = bolsa_server_start(&svc->server, &opt, err);
+    if (rc)
+        bolsa_store_close(svc->app.store);
+    return rc;
+}
+
+/* Serves until SIGINT or SIGTERM, then stops the server before closing the store. */
+static bolsa_errcode bolsa_run(const bolsa_config *cfg, bolsa_error *err)
+{
+    bolsa_service svc;
+    sigset_t stop;
+    bolsa_errcode rc = bolsa_service_start(&svc, cfg, &stop, err);
+    if (rc)
+        return rc;
+    fprintf(stderr, "bolsa listening on http://%s:%d (%s)\n", cfg->host,
+            bolsa_server_port(svc.server), cfg->database_url);
     int sig;
     sigwait(&stop, &sig);
     fprintf(stderr, "bolsa: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    bolsa_server_stop(srv);
-    bolsa_store_close(store);
-    return 0;
+    bolsa_server_stop(svc.server);
+    bolsa_store_close(svc.app.store);
+    return BOLSA_E_OK;
 }
 
+/* Exit status: 0, 1 when bolsa could not start, 2 for a bad setting. */
 int main(int argc, char **argv)
 {
     bolsa_config cfg;
-    char msg[512];
-    switch (bolsa_config_load(&cfg, argc, argv, msg, sizeof(msg))) {
-    case BOLSA_CONFIG_HELP:
+    bolsa_error err = {0};
+    if (bolsa_config_load(&cfg, argc, argv, &err)) {
+        fprintf(stderr, "bolsa: %s\n", err.msg);
+        return 2;
+    }
+    if (cfg.help) {
         bolsa_config_usage(stdout, argv[0]);
         return 0;
-    case BOLSA_CONFIG_ERROR:
-        fprintf(stderr, "bolsa: %s\n", msg);
-        return 2;
-    case BOLSA_CONFIG_OK:
-        break;
     }
-    return bolsa_run(&cfg);
+    if (bolsa_run(&cfg, &err)) {
+        fprintf(stderr, "bolsa: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
 }

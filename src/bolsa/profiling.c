@@ -2,7 +2,8 @@
  * profiling.c: the ?profile=true middleware, as in the article, on gargalo.
  *
  * Query parameters, read only when profiling is enabled and the request asks for it:
- *   profile=true|1|yes, profile_format=html|speedscope|text|json,
+ *   profile=true|1|yes|on (or false|0|no|off: not profiled),
+ *   profile_format=html|speedscope|text|json,
  *   profile_interval=<ms, 0.05..100> (default: gargalo's adaptive interval),
  *   profile_mode=wall|cpu.
  * Each profile goes to a file of its own, profile-<time>-<n>.<ext>, so concurrent requests
@@ -16,12 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "gargalo.h"
+#include "input.h"
 
 #define PROFILE_TOKEN_HEADER "X-Profile-Token"
 #define PROFILE_INTERVAL_MIN_MS 0.05
@@ -47,30 +48,45 @@ int bolsa_host_is_loopback(const char *host)
     return 0;
 }
 
-static int parse_flag(const char *v, int *on)
-{
-    static const char *yes[] = {"true", "1", "yes"}, *no[] = {"false", "0", "no"};
-    for (size_t i = 0; i < 3; i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return *on = 1, 0;
-        if (strcasecmp(v, no[i]) == 0)
-            return *on = 0, 0;
-    }
-    return -1;
-}
-
-static int parse_interval(const char *v, unsigned *interval_us)
+static bolsa_errcode parse_interval(const char *v, unsigned *interval_us, bolsa_error *err)
 {
     char *end;
     double ms = strtod(v, &end);
     if (end == v || *end || !isfinite(ms) || ms < PROFILE_INTERVAL_MIN_MS ||
         ms > PROFILE_INTERVAL_MAX_MS)
-        return -1;
+        return bolsa_error_set(err, BOLSA_E_QUERY_INVALID, "query", "profile_interval",
+                               "Input should be a number of milliseconds from %g to %g",
+                               PROFILE_INTERVAL_MIN_MS, PROFILE_INTERVAL_MAX_MS);
     *interval_us = (unsigned)lround(ms * 1000.0);
-    return 0;
+    return BOLSA_E_OK;
 }
 
-/* Reads the profile_* parameters. Returns 0, or an error code with err filled. */
+static bolsa_errcode parse_mode(const char *v, gargalo_clock *clock, bolsa_error *err)
+{
+    if (strcmp(v, "wall") && strcmp(v, "cpu"))
+        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_mode",
+                               "Input should be 'wall' or 'cpu'");
+    *clock = strcmp(v, "cpu") ? GARGALO_CLOCK_WALL : GARGALO_CLOCK_CPU;
+    return BOLSA_E_OK;
+}
+
+/* The format, mode and interval of a request that asked to be profiled. */
+static bolsa_errcode profile_options_parse(const bolsa_request *req, profile_request *pr,
+                                           bolsa_error *err)
+{
+    const char *v = bolsa_request_query(req, "profile_format");
+    if (v && gargalo_format_parse(v, &pr->format))
+        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_format",
+                               "Input should be 'html', 'speedscope', 'text' or 'json'");
+    bolsa_errcode rc = BOLSA_E_OK;
+    if ((v = bolsa_request_query(req, "profile_mode")))
+        rc = parse_mode(v, &pr->options.clock, err);
+    if (!rc && (v = bolsa_request_query(req, "profile_interval")))
+        rc = parse_interval(v, &pr->options.interval_us, err);
+    return rc;
+}
+
+/* Reads the profile_* parameters. Returns BOLSA_E_OK, or an error code with err filled. */
 static bolsa_errcode profile_request_parse(const bolsa_request *req, profile_request *pr,
                                            bolsa_error *err)
 {
@@ -80,26 +96,12 @@ static bolsa_errcode profile_request_parse(const bolsa_request *req, profile_req
     pr->format = GARGALO_FORMAT_HTML;
     if (!v)
         return BOLSA_E_OK;
-    if (parse_flag(v, &pr->wanted))
+    if (bolsa_input_parse_bool(v, &pr->wanted))
         return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile",
-                               "Input should be 'true', '1', 'yes', 'false', '0' or 'no'");
+                               "Input should be " BOLSA_INPUT_BOOL_WORDS);
     if (!pr->wanted)
         return BOLSA_E_OK;
-    if ((v = bolsa_request_query(req, "profile_format")) && gargalo_format_parse(v, &pr->format))
-        return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_format",
-                               "Input should be 'html', 'speedscope', 'text' or 'json'");
-    if ((v = bolsa_request_query(req, "profile_mode"))) {
-        if (strcmp(v, "wall") && strcmp(v, "cpu"))
-            return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_mode",
-                                   "Input should be 'wall' or 'cpu'");
-        pr->options.clock = strcmp(v, "cpu") ? GARGALO_CLOCK_WALL : GARGALO_CLOCK_CPU;
-    }
-    if ((v = bolsa_request_query(req, "profile_interval")) &&
-        parse_interval(v, &pr->options.interval_us))
-        return bolsa_error_set(err, BOLSA_E_QUERY_INVALID, "query", "profile_interval",
-                               "Input should be a number of milliseconds from %g to %g",
-                               PROFILE_INTERVAL_MIN_MS, PROFILE_INTERVAL_MAX_MS);
-    return BOLSA_E_OK;
+    return profile_options_parse(req, pr, err);
 }
 
 /* Compares without stopping at the first difference, so timing tells nothing. */
@@ -128,10 +130,18 @@ static bolsa_errcode check_token(const bolsa_profiling *p, const bolsa_request *
     return BOLSA_E_OK;
 }
 
-/* Writes the session to its own file, then points profile.<ext> at it. Returns 0 or a
- * gargalo error; name gets the file's name (inside p->dir). */
-static int write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_format fmt,
-                         char *name, size_t size)
+/* A gargalo failure as a bolsa error: what failed, then gargalo's reason. It never
+ * changes the response's status: the request itself went through. */
+static bolsa_errcode profile_error(bolsa_error *err, const char *what, int gargalo_rc)
+{
+    return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "%s: %s", what,
+                           gargalo_strerror(gargalo_rc));
+}
+
+/* Writes the session to its own file, then points profile.<ext> at it; name gets the
+ * file's name (inside p->dir). */
+static bolsa_errcode write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_format fmt,
+                                   char *name, size_t size, bolsa_error *err)
 {
     const char *ext = gargalo_format_extension(fmt);
     char path[2048], latest[2048], tmp[2100];
@@ -141,50 +151,64 @@ static int write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_f
     snprintf(name, size, "profile-%lld%03ld-%lu.%s", (long long)now.tv_sec, now.tv_nsec / 1000000,
              n, ext);
     snprintf(path, sizeof(path), "%s/%s", p->dir, name);
-    int rc = gargalo_render_file(s, fmt, NULL, path);
-    if (rc)
-        return rc;
+    int grc = gargalo_render_file(s, fmt, NULL, path);
+    if (grc)
+        return profile_error(err, "could not write the profile", grc);
     snprintf(latest, sizeof(latest), "%s/profile.%s", p->dir, ext);
     snprintf(tmp, sizeof(tmp), "%s.%lu.tmp", latest, n);
     /* A hard link then a rename: readers of profile.<ext> see the old file or the new. */
     if (link(path, tmp) || rename(tmp, latest)) {
         unlink(tmp);
-        return GARGALO_EIO;
+        return profile_error(err, "could not write the profile", GARGALO_EIO);
     }
-    return 0;
+    return BOLSA_E_OK;
 }
 
-static void report_failure(bolsa_response *resp, const char *what, int rc)
+/* Stops the session, writes it, and names the file and its sample count in resp. */
+static bolsa_errcode finish_profile(bolsa_profiling *p, const profile_request *pr,
+                                    gargalo_session *s, bolsa_response *resp, bolsa_error *err)
 {
-    char msg[160];
-    snprintf(msg, sizeof(msg), "%s: %s", what, gargalo_strerror(rc));
-    bolsa_response_set_header(resp, "X-Profile-Error", msg);
-    fprintf(stderr, "bolsa: profiling: %s\n", msg);
+    int grc = gargalo_stop(s);
+    if (grc)
+        return profile_error(err, "could not write the profile", grc);
+    char name[256], samples[32];
+    bolsa_errcode rc = write_profile(p, s, pr->format, name, sizeof(name), err);
+    if (rc)
+        return rc;
+    gargalo_stats st = {0};
+    gargalo_session_stats(s, &st);
+    snprintf(samples, sizeof(samples), "%zu", st.samples);
+    /* Out of room for headers, the profile is still on disk: the answer goes out as is. */
+    bolsa_response_set_header(resp, "X-Profile-File", name);
+    bolsa_response_set_header(resp, "X-Profile-Samples", samples);
+    return BOLSA_E_OK;
+}
+
+/* A profile that could not be made is said in the response and the log; the request's
+ * own answer stands. */
+static void report_failure(bolsa_response *resp, const bolsa_error *err)
+{
+    bolsa_response_set_header(resp, "X-Profile-Error", err->msg);
+    fprintf(stderr, "bolsa: profiling: %s\n", err->msg);
 }
 
 /* Runs the next endpoint under gargalo, then writes the profile before returning. */
 static void run_profiled(bolsa_profiling *p, const profile_request *pr, bolsa_request *req,
                          bolsa_response *resp)
 {
+    bolsa_error err = {0};
     gargalo_session *s = NULL;
-    int rc = gargalo_start(&s, &pr->options);
-    if (rc) {
+    int grc = gargalo_start(&s, &pr->options);
+    if (grc) {
         bolsa_endpoint_call(&p->next, req, resp);
-        report_failure(resp, "could not start", rc);
+        profile_error(&err, "could not start", grc);
+        report_failure(resp, &err);
         return;
     }
     bolsa_endpoint_call(&p->next, req, resp);
     uint64_t t0 = bolsa_now_ns();
-    char name[256], samples[32];
-    gargalo_stats st = {0};
-    if (!(rc = gargalo_stop(s)) && !(rc = write_profile(p, s, pr->format, name, sizeof(name)))) {
-        gargalo_session_stats(s, &st);
-        snprintf(samples, sizeof(samples), "%zu", st.samples);
-        bolsa_response_set_header(resp, "X-Profile-File", name);
-        bolsa_response_set_header(resp, "X-Profile-Samples", samples);
-    } else {
-        report_failure(resp, "could not write the profile", rc);
-    }
+    if (finish_profile(p, pr, s, resp, &err))
+        report_failure(resp, &err);
     gargalo_session_free(s);
     bolsa_timing_add(bolsa_response_timing(resp), "profile", bolsa_now_ns() - t0);
 }
@@ -215,20 +239,24 @@ void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_end
     atomic_init(&p->sequence, 0);
 }
 
-int bolsa_profiling_prepare(const bolsa_profiling *p, char *errbuf, size_t errlen)
+/* Found out at start-up, not by the first profiled request's X-Profile-Error. */
+static int profile_dir_is_writable(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+}
+
+bolsa_errcode bolsa_profiling_prepare(const bolsa_profiling *p, bolsa_error *err)
 {
     if (!p->enabled)
-        return 0;
-    /* Found out now, not by the first profiled request's X-Profile-Error. */
-    struct stat st;
-    if (stat(p->dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(p->dir, W_OK | X_OK) != 0) {
-        snprintf(errbuf, errlen, "BOLSA_PROFILE_DIR '%s' is not a writable directory", p->dir);
-        return -1;
-    }
-    int rc = gargalo_preload();
-    if (rc) /* not fatal: the first profiled request loads what it needs */
-        fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n", gargalo_strerror(rc));
-    return 0;
+        return BOLSA_E_OK;
+    if (!profile_dir_is_writable(p->dir))
+        return bolsa_error_set(err, BOLSA_E_CONFIG, "config", "BOLSA_PROFILE_DIR",
+                               "BOLSA_PROFILE_DIR '%s' is not a writable directory", p->dir);
+    int grc = gargalo_preload();
+    if (grc) /* not fatal: the first profiled request loads what it needs */
+        fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n", gargalo_strerror(grc));
+    return BOLSA_E_OK;
 }
 
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p)

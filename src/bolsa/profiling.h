@@ -24,10 +24,10 @@ typedef struct bolsa_profiling {
 /* Sets p up from the configuration, wrapping next. cfg must outlive p. */
 void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_endpoint next);
 
-/* When enabled: checks that the profile directory is writable (returns -1 with a message
- * in errbuf otherwise), and loads symbols and debug information now, at start-up, so the
- * first profiled request does not wait for them. Returns 0 when bolsa can go on. */
-int bolsa_profiling_prepare(const bolsa_profiling *p, char *errbuf, size_t errlen);
+/* When enabled: checks that the profile directory is writable (BOLSA_E_CONFIG, err naming
+ * the directory, otherwise), and loads symbols and debug information now, at start-up, so
+ * the first profiled request does not wait for them. BOLSA_E_OK: bolsa can go on. */
+bolsa_errcode bolsa_profiling_prepare(const bolsa_profiling *p, bolsa_error *err);
 
 /* The endpoint to give the server: p wrapped around its next endpoint. */
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p);

@@ -33,15 +33,16 @@ static void bolsa_phase(bolsa_response *resp, const char *name, uint64_t *t0)
 
 /* --- POST /api/v1/transaction -------------------------------------------------------- */
 
-static int bolsa_post_parse(bolsa_app *app, bolsa_request *req, bolsa_tx_input *in,
-                            bolsa_strategy *strategy, bolsa_error *err)
+static bolsa_errcode bolsa_post_parse(bolsa_app *app, bolsa_request *req, bolsa_tx_input *in,
+                                      bolsa_strategy *strategy, bolsa_error *err)
 {
     size_t len;
     const char *body = bolsa_request_body(req, &len);
-    int rc = bolsa_input_strategy(bolsa_request_query(req, "save_strategy"), strategy, err);
-    if (!rc)
-        rc = bolsa_input_tx_body(body, len, app->max_rows, in, err);
-    return rc;
+    bolsa_errcode rc =
+        bolsa_input_strategy(bolsa_request_query(req, "save_strategy"), strategy, err);
+    if (rc)
+        return rc;
+    return bolsa_input_tx_body(body, len, app->max_rows, in, err);
 }
 
 static void bolsa_post_answer(bolsa_response *resp, bolsa_strategy strategy, uint64_t seed,
@@ -72,7 +73,7 @@ static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_res
     bolsa_row_source src = bolsa_gen_source(&gen);
     bolsa_phase(resp, "parse", &t0);
     bolsa_save_result res = {0};
-    int rc = bolsa_store_save(app->store, strategy, &src, &res, &err);
+    bolsa_errcode rc = bolsa_store_save(app->store, strategy, &src, &res, &err);
     bolsa_timing_add(bolsa_response_timing(resp), "generate", res.generate_ns);
     bolsa_timing_add(bolsa_response_timing(resp), "db", res.db_ns);
     bolsa_tx_input_free(&in);
@@ -104,7 +105,7 @@ static void bolsa_list_transactions(bolsa_app *app, bolsa_request *req, bolsa_re
     bolsa_list_query q;
     bolsa_tx *tx = NULL;
     size_t n = 0;
-    int rc =
+    bolsa_errcode rc =
         bolsa_input_list_query(bolsa_request_query(req, "ativo"), bolsa_request_query(req, "limit"),
                                bolsa_request_query(req, "after_id"), &q, &err);
     bolsa_phase(resp, "parse", &t0);
@@ -141,7 +142,7 @@ static void bolsa_summary(bolsa_app *app, bolsa_request *req, bolsa_response *re
     bolsa_error err = {0};
     bolsa_summary_row *rows = NULL;
     size_t n = 0;
-    int rc = bolsa_store_summary(app->store, &rows, &n, &err);
+    bolsa_errcode rc = bolsa_store_summary(app->store, &rows, &n, &err);
     bolsa_phase(resp, "db", &t0);
     if (rc)
         bolsa_response_error(resp, &err);
@@ -157,7 +158,7 @@ static void bolsa_health(bolsa_app *app, bolsa_request *req, bolsa_response *res
 {
     uint64_t t0 = bolsa_now_ns();
     bolsa_error err = {0};
-    int rc = bolsa_store_ping(app->store, &err);
+    bolsa_errcode rc = bolsa_store_ping(app->store, &err);
     bolsa_phase(resp, "db", &t0);
     const char *db = bolsa_store_name(app->store);
     if (rc)

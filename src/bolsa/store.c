@@ -36,14 +36,15 @@ struct bolsa_store {
  * usually finds its own slot free and never touches another's cache line. */
 static __thread int bolsa_store_hint;
 
-int bolsa_store_backend_for(const char *url, const bolsa_store_backend **out, bolsa_error *err)
+bolsa_errcode bolsa_store_backend_for(const char *url, const bolsa_store_backend **out,
+                                      bolsa_error *err)
 {
     if (!strncmp(url, "sqlite:", 7) && url[7] != '\0')
         *out = &bolsa_store_sqlite;
     else if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11))
         *out = &bolsa_store_pg;
     else
-        return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL,
+        return bolsa_error_set(err, BOLSA_E_CONFIG, NULL, NULL,
                                "unsupported database URL '%s' (want sqlite:PATH, "
                                "postgresql://... or postgres://...)",
                                url);
@@ -60,7 +61,7 @@ size_t bolsa_row_source_pull(const bolsa_row_source *src, bolsa_row *rows, bolsa
 
 /* Returns a slot to the pool. A connection whose database became unreachable is
  * dropped, so the next user reconnects instead of failing the same way again. */
-static void bolsa_store_release(bolsa_store *s, bolsa_slot *slot, int rc)
+static void bolsa_store_release(bolsa_store *s, bolsa_slot *slot, bolsa_errcode rc)
 {
     if (rc == BOLSA_E_DB_UNAVAILABLE && slot->conn) {
         s->be->disconnect(slot->conn);
@@ -105,24 +106,24 @@ static bolsa_slot *bolsa_store_wait_slot(bolsa_store *s)
 }
 
 /* Checks out a connected slot, waiting for one to be free. */
-static int bolsa_store_acquire(bolsa_store *s, bolsa_slot **out, bolsa_error *err)
+static bolsa_errcode bolsa_store_acquire(bolsa_store *s, bolsa_slot **out, bolsa_error *err)
 {
     bolsa_slot *slot = bolsa_store_wait_slot(s);
     /* Connecting happens outside the lock: it may take a network round trip or a timeout. */
-    int rc = slot->conn ? 0 : s->be->connect(s->url, &slot->conn, err);
+    bolsa_errcode rc = slot->conn ? BOLSA_E_OK : s->be->connect(s->url, &slot->conn, err);
     if (rc) {
         slot->conn = NULL;
         bolsa_store_release(s, slot, rc);
         return rc;
     }
     *out = slot;
-    return 0;
+    return BOLSA_E_OK;
 }
 
 static void bolsa_store_free(bolsa_store *s)
 {
     bolsa_upkeep_stop(s->upkeep);
-    for (int i = 0; i < s->size; i++) {
+    for (int i = 0; s->slots && i < s->size; i++) { /* no slots: their calloc failed */
         if (s->slots[i].conn)
             s->be->disconnect(s->slots[i].conn);
     }
@@ -133,11 +134,12 @@ static void bolsa_store_free(bolsa_store *s)
     free(s);
 }
 
-static bolsa_store *bolsa_store_alloc(const bolsa_store_backend *be, const char *url, int size)
+static bolsa_errcode bolsa_store_alloc(const bolsa_store_backend *be, const char *url, int size,
+                                       bolsa_store **out, bolsa_error *err)
 {
     bolsa_store *s = calloc(1, sizeof(*s));
     if (!s)
-        return NULL;
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     s->be = be;
     s->size = size;
     s->url = strdup(url);
@@ -146,36 +148,40 @@ static bolsa_store *bolsa_store_alloc(const bolsa_store_backend *be, const char 
     pthread_cond_init(&s->freed, NULL);
     if (!s->url || !s->slots) {
         bolsa_store_free(s);
-        return NULL;
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     }
-    return s;
+    *out = s;
+    return BOLSA_E_OK;
 }
 
-int bolsa_store_open(bolsa_store **out, const char *url, int pool_size, bolsa_error *err)
+bolsa_errcode bolsa_store_open(bolsa_store **out, const char *url, int pool_size, bolsa_error *err)
 {
     const bolsa_store_backend *be;
-    int rc = bolsa_store_backend_for(url, &be, err);
-    return rc ? rc : bolsa_store_open_backend(out, be, url, pool_size, err);
+    bolsa_errcode rc = bolsa_store_backend_for(url, &be, err);
+    if (rc)
+        return rc;
+    return bolsa_store_open_backend(out, be, url, pool_size, err);
 }
 
-int bolsa_store_open_backend(bolsa_store **out, const bolsa_store_backend *be, const char *url,
-                             int pool_size, bolsa_error *err)
+bolsa_errcode bolsa_store_open_backend(bolsa_store **out, const bolsa_store_backend *be,
+                                       const char *url, int pool_size, bolsa_error *err)
 {
-    bolsa_store *s = bolsa_store_alloc(be, url, pool_size > 0 ? pool_size : 1);
-    if (!s)
-        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    bolsa_store *s = NULL;
+    bolsa_errcode rc = bolsa_store_alloc(be, url, pool_size > 0 ? pool_size : 1, &s, err);
+    if (rc)
+        return rc;
     /* The first connection both proves the database is reachable and migrates it. */
-    int rc = be->connect(url, &s->slots[0].conn, err);
+    rc = be->connect(url, &s->slots[0].conn, err);
     if (!rc)
         rc = be->migrate(s->slots[0].conn, err);
-    if (!rc && be->maintain && bolsa_upkeep_start(&s->upkeep, be, s->url, BOLSA_UPKEEP_MS))
-        rc = bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "cannot start the upkeep thread");
+    if (!rc && be->maintain)
+        rc = bolsa_upkeep_start(&s->upkeep, be, s->url, BOLSA_UPKEEP_MS, err);
     if (rc) {
         bolsa_store_free(s);
         return rc;
     }
     *out = s;
-    return 0;
+    return BOLSA_E_OK;
 }
 
 void bolsa_store_close(bolsa_store *s)
@@ -193,7 +199,7 @@ const char *bolsa_store_name(const bolsa_store *s)
 #define BOLSA_WITH_CONN(s, err, call)                                                              \
     do {                                                                                           \
         bolsa_slot *slot_;                                                                         \
-        int rc_ = bolsa_store_acquire((s), &slot_, (err));                                         \
+        bolsa_errcode rc_ = bolsa_store_acquire((s), &slot_, (err));                               \
         if (rc_)                                                                                   \
             return rc_;                                                                            \
         void *conn = slot_->conn;                                                                  \
@@ -202,44 +208,45 @@ const char *bolsa_store_name(const bolsa_store *s)
         return rc_;                                                                                \
     } while (0)
 
-int bolsa_store_save(bolsa_store *s, bolsa_strategy strategy, const bolsa_row_source *src,
-                     bolsa_save_result *res, bolsa_error *err)
+bolsa_errcode bolsa_store_save(bolsa_store *s, bolsa_strategy strategy, const bolsa_row_source *src,
+                               bolsa_save_result *res, bolsa_error *err)
 {
     BOLSA_WITH_CONN(s, err, s->be->save(conn, strategy, src, res, err));
 }
 
-int bolsa_store_list(bolsa_store *s, const bolsa_list_query *query, bolsa_tx *out, size_t *n,
-                     bolsa_error *err)
+bolsa_errcode bolsa_store_list(bolsa_store *s, const bolsa_list_query *query, bolsa_tx *out,
+                               size_t *n, bolsa_error *err)
 {
     BOLSA_WITH_CONN(s, err, s->be->list(conn, query, out, n, err));
 }
 
-int bolsa_store_summary(bolsa_store *s, bolsa_summary_row **out, size_t *n, bolsa_error *err)
+bolsa_errcode bolsa_store_summary(bolsa_store *s, bolsa_summary_row **out, size_t *n,
+                                  bolsa_error *err)
 {
     BOLSA_WITH_CONN(s, err, s->be->summary(conn, out, n, err));
 }
 
-int bolsa_store_count(bolsa_store *s, int64_t *n, bolsa_error *err)
+bolsa_errcode bolsa_store_count(bolsa_store *s, int64_t *n, bolsa_error *err)
 {
     BOLSA_WITH_CONN(s, err, s->be->count(conn, n, err));
 }
 
 /* Any failed ping drops the connection, so the next try reconnects. */
-static int bolsa_store_ping_once(bolsa_store *s, bolsa_error *err)
+static bolsa_errcode bolsa_store_ping_once(bolsa_store *s, bolsa_error *err)
 {
     bolsa_slot *slot;
-    int rc = bolsa_store_acquire(s, &slot, err);
+    bolsa_errcode rc = bolsa_store_acquire(s, &slot, err);
     if (rc)
         return rc;
     rc = s->be->ping(slot->conn, err);
-    bolsa_store_release(s, slot, rc ? BOLSA_E_DB_UNAVAILABLE : 0);
+    bolsa_store_release(s, slot, rc ? BOLSA_E_DB_UNAVAILABLE : BOLSA_E_OK);
     return rc;
 }
 
-int bolsa_store_ping(bolsa_store *s, bolsa_error *err)
+bolsa_errcode bolsa_store_ping(bolsa_store *s, bolsa_error *err)
 {
     bolsa_error first = {0};
-    if (bolsa_store_ping_once(s, &first) == 0)
-        return 0;
+    if (bolsa_store_ping_once(s, &first) == BOLSA_E_OK)
+        return BOLSA_E_OK;
     return bolsa_store_ping_once(s, err);
 }

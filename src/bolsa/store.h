@@ -61,29 +61,40 @@ typedef struct bolsa_summary_row {
     double mean; /* reais */
 } bolsa_summary_row;
 
-/* What each backend implements, on one connection that only one thread uses at a time. */
+/* What each backend implements, on one connection that only one thread uses at a time.
+ * Every operation but disconnect returns BOLSA_E_OK or the error it filled err with:
+ * BOLSA_E_DB_UNAVAILABLE when the database cannot be reached (the pool then drops the
+ * connection), BOLSA_E_DB_ERROR or BOLSA_E_NOMEM otherwise. */
 typedef struct bolsa_store_backend {
     const char *name; /* "sqlite", "postgresql" */
     /* Opens a connection for url (the full database URL). */
-    int (*connect)(const char *url, void **conn, bolsa_error *err);
+    bolsa_errcode (*connect)(const char *url, void **conn, bolsa_error *err);
     void (*disconnect)(void *conn);
     /* Creates or upgrades the schema; idempotent, versioned. */
-    int (*migrate)(void *conn, bolsa_error *err);
-    int (*save)(void *conn, bolsa_strategy strategy, const bolsa_row_source *src,
-                bolsa_save_result *res, bolsa_error *err);
+    bolsa_errcode (*migrate)(void *conn, bolsa_error *err);
+    bolsa_errcode (*save)(void *conn, bolsa_strategy strategy, const bolsa_row_source *src,
+                          bolsa_save_result *res, bolsa_error *err);
     /* Fills out[0..query->limit) and sets *n. */
-    int (*list)(void *conn, const bolsa_list_query *query, bolsa_tx *out, size_t *n,
-                bolsa_error *err);
+    bolsa_errcode (*list)(void *conn, const bolsa_list_query *query, bolsa_tx *out, size_t *n,
+                          bolsa_error *err);
     /* *out is malloc'd (caller frees), ordered by ticker. */
-    int (*summary)(void *conn, bolsa_summary_row **out, size_t *n, bolsa_error *err);
-    /* 0 when the database answers a trivial query. */
-    int (*ping)(void *conn, bolsa_error *err);
+    bolsa_errcode (*summary)(void *conn, bolsa_summary_row **out, size_t *n, bolsa_error *err);
+    /* BOLSA_E_OK when the database answers a trivial query. */
+    bolsa_errcode (*ping)(void *conn, bolsa_error *err);
     /* Rows in the table (tests and start-up log). */
-    int (*count)(void *conn, int64_t *n, bolsa_error *err);
+    bolsa_errcode (*count)(void *conn, int64_t *n, bolsa_error *err);
     /* Optional periodic work off the request path (upkeep.c), on a connection of its own;
      * a failure closes that connection. NULL: none. */
-    int (*maintain)(void *conn, bolsa_error *err);
+    bolsa_errcode (*maintain)(void *conn, bolsa_error *err);
 } bolsa_store_backend;
+
+/* The operations every backend has, taken from the functions it names prefix_connect,
+ * prefix_disconnect, ... prefix_count: a backend that lacks one fails to compile instead
+ * of leaving a NULL to crash on. maintain, being optional, is set on its own. */
+#define BOLSA_STORE_OPERATIONS(prefix)                                                             \
+    .connect = prefix##_connect, .disconnect = prefix##_disconnect, .migrate = prefix##_migrate,   \
+    .save = prefix##_save, .list = prefix##_list, .summary = prefix##_summary,                     \
+    .ping = prefix##_ping, .count = prefix##_count
 
 extern const bolsa_store_backend bolsa_store_sqlite;
 extern const bolsa_store_backend bolsa_store_pg;
@@ -98,27 +109,29 @@ extern const bolsa_store_backend bolsa_store_pg;
 typedef struct bolsa_store bolsa_store;
 
 /* The backend for a URL: "sqlite:PATH" (relative or absolute), "postgresql://..." or
- * "postgres://...". Returns 0 or BOLSA_E_INTERNAL with err saying why. */
-int bolsa_store_backend_for(const char *url, const bolsa_store_backend **out, bolsa_error *err);
+ * "postgres://...". Returns BOLSA_E_OK or BOLSA_E_CONFIG with err saying why. */
+bolsa_errcode bolsa_store_backend_for(const char *url, const bolsa_store_backend **out,
+                                      bolsa_error *err);
 /* Connects once and migrates; the other pool_size - 1 connections open on first use.
  * On success *out is owned by the caller (bolsa_store_close). */
-int bolsa_store_open(bolsa_store **out, const char *url, int pool_size, bolsa_error *err);
+bolsa_errcode bolsa_store_open(bolsa_store **out, const char *url, int pool_size, bolsa_error *err);
 /* The same with a given backend, whatever the URL says: for tests and fault injection. */
-int bolsa_store_open_backend(bolsa_store **out, const bolsa_store_backend *be, const char *url,
-                             int pool_size, bolsa_error *err);
+bolsa_errcode bolsa_store_open_backend(bolsa_store **out, const bolsa_store_backend *be,
+                                       const char *url, int pool_size, bolsa_error *err);
 /* Closes every connection. No call may be in progress. NULL is a no-op. */
 void bolsa_store_close(bolsa_store *s);
 /* The backend's name: "sqlite", "postgresql". */
 const char *bolsa_store_name(const bolsa_store *s);
 /* The backend operations of the same names, on a pooled connection. Thread-safe. */
-int bolsa_store_save(bolsa_store *s, bolsa_strategy strategy, const bolsa_row_source *src,
-                     bolsa_save_result *res, bolsa_error *err);
-int bolsa_store_list(bolsa_store *s, const bolsa_list_query *query, bolsa_tx *out, size_t *n,
-                     bolsa_error *err);
-int bolsa_store_summary(bolsa_store *s, bolsa_summary_row **out, size_t *n, bolsa_error *err);
-int bolsa_store_count(bolsa_store *s, int64_t *n, bolsa_error *err);
+bolsa_errcode bolsa_store_save(bolsa_store *s, bolsa_strategy strategy, const bolsa_row_source *src,
+                               bolsa_save_result *res, bolsa_error *err);
+bolsa_errcode bolsa_store_list(bolsa_store *s, const bolsa_list_query *query, bolsa_tx *out,
+                               size_t *n, bolsa_error *err);
+bolsa_errcode bolsa_store_summary(bolsa_store *s, bolsa_summary_row **out, size_t *n,
+                                  bolsa_error *err);
+bolsa_errcode bolsa_store_count(bolsa_store *s, int64_t *n, bolsa_error *err);
 /* Pings; on failure reconnects once and pings again, so /health recovers as soon as the
  * database is back. */
-int bolsa_store_ping(bolsa_store *s, bolsa_error *err);
+bolsa_errcode bolsa_store_ping(bolsa_store *s, bolsa_error *err);
 
 #endif

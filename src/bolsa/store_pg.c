@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Bytes of COPY text buffered before each PQputCopyData: big enough that the per-call
  * cost vanishes, small enough to keep memory flat (~20 bytes a row, ~13,000 rows). */
@@ -54,7 +53,7 @@ static bool pg_is_unavailable(const pg_conn *c, const PGresult *res)
 }
 
 /* Records what went wrong during `what`, from res if there is one, else the connection. */
-static int pg_fail(pg_conn *c, const PGresult *res, const char *what, bolsa_error *err)
+static bolsa_errcode pg_fail(pg_conn *c, const PGresult *res, const char *what, bolsa_error *err)
 {
     const char *msg = res ? PQresultErrorMessage(res) : NULL;
     if (!msg || !*msg)
@@ -71,7 +70,7 @@ static int pg_fail(pg_conn *c, const PGresult *res, const char *what, bolsa_erro
  * "already exists, skipping" of an idempotent migration. */
 static void pg_ignore_notice(void *arg, const char *message) {}
 
-static int pg_connect(const char *url, void **out, bolsa_error *err)
+static bolsa_errcode pg_connect(const char *url, void **out, bolsa_error *err)
 {
     /* The URL comes last, so its own connect_timeout (or any other key) wins over ours. */
     const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
@@ -86,7 +85,7 @@ static int pg_connect(const char *url, void **out, bolsa_error *err)
     }
     PQsetNoticeProcessor(c->pg, pg_ignore_notice, NULL);
     if (PQstatus(c->pg) != CONNECTION_OK) {
-        int rc = pg_fail(c, NULL, "connect", err);
+        bolsa_errcode rc = pg_fail(c, NULL, "connect", err);
         PQfinish(c->pg);
         free(c);
         return rc;
@@ -107,7 +106,7 @@ static void pg_disconnect(void *conn)
 /* Brings the session back to idle before each operation: a connection that died while
  * the server was down is reopened (so /health recovers by itself), and one left inside a
  * transaction by an earlier failure is rolled back. */
-static int pg_ready(pg_conn *c, bolsa_error *err)
+static bolsa_errcode pg_ready(pg_conn *c, bolsa_error *err)
 {
     if (PQstatus(c->pg) != CONNECTION_OK) {
         PQreset(c->pg);
@@ -121,10 +120,10 @@ static int pg_ready(pg_conn *c, bolsa_error *err)
 }
 
 /* Runs a command that returns no rows (BEGIN, COMMIT, DDL). */
-static int pg_command(pg_conn *c, const char *sql, bolsa_error *err)
+static bolsa_errcode pg_command(pg_conn *c, const char *sql, bolsa_error *err)
 {
     PGresult *res = PQexec(c->pg, sql);
-    int rc = BOLSA_E_OK;
+    bolsa_errcode rc = BOLSA_E_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
         rc = pg_fail(c, res, "command", err);
     PQclear(res);
@@ -134,11 +133,11 @@ static int pg_command(pg_conn *c, const char *sql, bolsa_error *err)
 /* Runs a read-only query with text parameters. Reads are safe to repeat, so when the
  * connection turns out to be dead (the server restarted since it was last used), it is
  * reopened and the query tried once more. *out is the caller's to PQclear. */
-static int pg_query(pg_conn *c, const char *sql, int nparams, const char *const *params,
-                    PGresult **out, bolsa_error *err)
+static bolsa_errcode pg_query(pg_conn *c, const char *sql, int nparams, const char *const *params,
+                              PGresult **out, bolsa_error *err)
 {
     for (int attempt = 0;; attempt++) {
-        int rc = pg_ready(c, err);
+        bolsa_errcode rc = pg_ready(c, err);
         if (rc)
             return rc;
         PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -190,10 +189,10 @@ static void pg_migration_lock(pg_conn *c)
         pg_command(c, "RELEASE SAVEPOINT bolsa_lock", &(bolsa_error){0});
 }
 
-static int pg_schema_version(pg_conn *c, int *version, bolsa_error *err)
+static bolsa_errcode pg_schema_version(pg_conn *c, int *version, bolsa_error *err)
 {
     PGresult *res = PQexec(c->pg, "SELECT coalesce(max(version), 0) FROM schema_version");
-    int rc = BOLSA_E_OK;
+    bolsa_errcode rc = BOLSA_E_OK;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         *version = atoi(PQgetvalue(res, 0, 0));
     else
@@ -203,14 +202,14 @@ static int pg_schema_version(pg_conn *c, int *version, bolsa_error *err)
 }
 
 /* Applies the missing migrations inside the current transaction. */
-static int pg_migrate_steps(pg_conn *c, bolsa_error *err)
+static bolsa_errcode pg_migrate_steps(pg_conn *c, bolsa_error *err)
 {
     int version = 0;
-    int rc = pg_command(c,
-                        "CREATE TABLE IF NOT EXISTS schema_version ("
-                        " version INTEGER PRIMARY KEY,"
-                        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-                        err);
+    bolsa_errcode rc = pg_command(c,
+                                  "CREATE TABLE IF NOT EXISTS schema_version ("
+                                  " version INTEGER PRIMARY KEY,"
+                                  " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                                  err);
     if (!rc)
         rc = pg_schema_version(c, &version, err);
     if (!rc && version > PG_MIGRATIONS)
@@ -227,9 +226,9 @@ static int pg_migrate_steps(pg_conn *c, bolsa_error *err)
     return rc;
 }
 
-static int pg_migrate_once(pg_conn *c, bolsa_error *err)
+static bolsa_errcode pg_migrate_once(pg_conn *c, bolsa_error *err)
 {
-    int rc = pg_command(c, "BEGIN", err);
+    bolsa_errcode rc = pg_command(c, "BEGIN", err);
     if (rc)
         return rc;
     pg_migration_lock(c);
@@ -241,10 +240,10 @@ static int pg_migrate_once(pg_conn *c, bolsa_error *err)
     return rc;
 }
 
-static int pg_migrate(void *conn, bolsa_error *err)
+static bolsa_errcode pg_migrate(void *conn, bolsa_error *err)
 {
     pg_conn *c = conn;
-    int rc = pg_ready(c, err);
+    bolsa_errcode rc = pg_ready(c, err);
     /* Without an advisory lock a concurrent server can win the race to create a table
      * or a version row; its work is then ours too, so another pass finds nothing to do. */
     for (int attempt = 0; !rc; attempt++) {
@@ -306,15 +305,15 @@ static size_t pg_copy_line(char *dst, const bolsa_row *row)
 }
 
 /* Streams every row into an open COPY; *rows_sent counts what went out. */
-static int pg_copy_rows(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
-                        uint64_t *rows_sent, bolsa_error *err)
+static bolsa_errcode pg_copy_rows(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
+                                  uint64_t *rows_sent, bolsa_error *err)
 {
     bolsa_row rows[BOLSA_CHUNK_ROWS];
     char *buf = malloc(PG_COPY_BUF + PG_COPY_LINE_MAX);
     if (!buf)
         return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     size_t used = 0, n;
-    int rc = BOLSA_E_OK;
+    bolsa_errcode rc = BOLSA_E_OK;
     while (!rc && (n = bolsa_row_source_pull(src, rows, res)) > 0) {
         for (size_t i = 0; i < n; i++)
             used += pg_copy_line(buf + used, &rows[i]);
@@ -332,7 +331,7 @@ static int pg_copy_rows(pg_conn *c, const bolsa_row_source *src, bolsa_save_resu
 }
 
 /* Ends the COPY (aborting it when rc says so) and reads the server's verdict. */
-static int pg_copy_finish(pg_conn *c, int rc, bolsa_error *err)
+static bolsa_errcode pg_copy_finish(pg_conn *c, bolsa_errcode rc, bolsa_error *err)
 {
     if (PQputCopyEnd(c->pg, rc ? "bolsa: save aborted" : NULL) != 1 && !rc)
         rc = pg_fail(c, NULL, "COPY end", err);
@@ -350,24 +349,24 @@ static int pg_copy_finish(pg_conn *c, int rc, bolsa_error *err)
 }
 
 /* A pooled connection looks fine until its first command after a server restart fails.
- * Nothing has been written at that point, so the first command of a save may reconnect
- * and run once more. */
-static int pg_retry_if_dropped(pg_conn *c, int rc, bolsa_error *err)
+ * Nothing has been written at that point, so the first command of a save may run once
+ * more: true when rc was that lost connection and it is now open again (err cleared). */
+static bool pg_reconnected_after_drop(pg_conn *c, bolsa_errcode rc, bolsa_error *err)
 {
     if (rc != BOLSA_E_DB_UNAVAILABLE || PQstatus(c->pg) == CONNECTION_OK)
-        return 0;
+        return false;
     memset(err, 0, sizeof(*err));
     return pg_ready(c, err) == BOLSA_E_OK;
 }
 
 /* One transaction, one COPY: the rows all land or none do. If the connection dies half
  * way, the server rolls the transaction back itself. */
-static int pg_save_chunked(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
-                           bolsa_error *err)
+static bolsa_errcode pg_save_chunked(pg_conn *c, const bolsa_row_source *src,
+                                     bolsa_save_result *res, bolsa_error *err)
 {
     uint64_t sent = 0;
-    int rc = pg_command(c, "BEGIN", err);
-    if (rc && pg_retry_if_dropped(c, rc, err))
+    bolsa_errcode rc = pg_command(c, "BEGIN", err);
+    if (rc && pg_reconnected_after_drop(c, rc, err))
         rc = pg_command(c, "BEGIN", err);
     if (rc)
         return rc;
@@ -388,13 +387,13 @@ static int pg_save_chunked(pg_conn *c, const bolsa_row_source *src, bolsa_save_r
     return BOLSA_E_OK;
 }
 
-static int pg_prepare_insert(pg_conn *c, bolsa_error *err)
+static bolsa_errcode pg_prepare_insert(pg_conn *c, bolsa_error *err)
 {
     if (c->insert_prepared)
         return BOLSA_E_OK;
     PGresult *res = PQprepare(c->pg, "bolsa_insert",
                               "INSERT INTO transactions (ativo, valor) VALUES ($1, $2)", 2, NULL);
-    int rc = BOLSA_E_OK;
+    bolsa_errcode rc = BOLSA_E_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_fail(c, res, "prepare", err);
     else
@@ -403,13 +402,13 @@ static int pg_prepare_insert(pg_conn *c, bolsa_error *err)
     return rc;
 }
 
-static int pg_insert_one(pg_conn *c, const bolsa_row *row, bolsa_error *err)
+static bolsa_errcode pg_insert_one(pg_conn *c, const bolsa_row *row, bolsa_error *err)
 {
     char valor[32];
     valor[pg_cents_text(valor, row->valor_cents)] = '\0';
     const char *params[2] = {row->ativo, valor};
     PGresult *res = PQexecPrepared(c->pg, "bolsa_insert", 2, params, NULL, NULL, 0);
-    int rc = BOLSA_E_OK;
+    bolsa_errcode rc = BOLSA_E_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_fail(c, res, "INSERT", err);
     PQclear(res);
@@ -420,16 +419,16 @@ static int pg_insert_one(pg_conn *c, const bolsa_row *row, bolsa_error *err)
  * transaction, so every row pays a round trip and a commit (a WAL flush). Not atomic
  * either: a failure half way leaves the rows before it saved, and res->saved says how
  * many. */
-static int pg_save_naive(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
-                         bolsa_error *err)
+static bolsa_errcode pg_save_naive(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
+                                   bolsa_error *err)
 {
     bolsa_row rows[BOLSA_CHUNK_ROWS];
-    int rc = pg_prepare_insert(c, err);
+    bolsa_errcode rc = pg_prepare_insert(c, err);
     size_t n;
     while (!rc && (n = bolsa_row_source_pull(src, rows, res)) > 0) {
         for (size_t i = 0; i < n && !rc; i++) {
             rc = pg_insert_one(c, &rows[i], err);
-            if (rc && res->saved == 0 && pg_retry_if_dropped(c, rc, err)) {
+            if (rc && res->saved == 0 && pg_reconnected_after_drop(c, rc, err)) {
                 rc = pg_prepare_insert(c, err);
                 if (!rc)
                     rc = pg_insert_one(c, &rows[i], err);
@@ -441,13 +440,13 @@ static int pg_save_naive(pg_conn *c, const bolsa_row_source *src, bolsa_save_res
     return rc;
 }
 
-static int pg_save(void *conn, bolsa_strategy strategy, const bolsa_row_source *src,
-                   bolsa_save_result *res, bolsa_error *err)
+static bolsa_errcode pg_save(void *conn, bolsa_strategy strategy, const bolsa_row_source *src,
+                             bolsa_save_result *res, bolsa_error *err)
 {
     pg_conn *c = conn;
     uint64_t t0 = bolsa_now_ns();
     memset(res, 0, sizeof(*res));
-    int rc = pg_ready(c, err);
+    bolsa_errcode rc = pg_ready(c, err);
     if (!rc)
         rc = strategy == BOLSA_SAVE_NAIVE ? pg_save_naive(c, src, res, err)
                                           : pg_save_chunked(c, src, res, err);
@@ -485,14 +484,11 @@ static void pg_format_epoch(const char *s, char *out, size_t size)
 {
     char *end;
     time_t secs = (time_t)strtoll(s, &end, 10);
-    int ms = 0;
+    unsigned ms = 0;
     if (*end == '.')
         for (int i = 1; i <= 3; i++)
-            ms = ms * 10 + ((end[i] >= '0' && end[i] <= '9') ? end[i] - '0' : 0);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t len = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + len, size - len, ".%03uZ", (unsigned)ms % 1000u);
+            ms = ms * 10 + ((end[i] >= '0' && end[i] <= '9') ? (unsigned)(end[i] - '0') : 0);
+    bolsa_timestamp_format(secs, ms, out, size);
 }
 
 static void pg_copy_ticker(char *dst, const char *src)
@@ -500,8 +496,8 @@ static void pg_copy_ticker(char *dst, const char *src)
     snprintf(dst, BOLSA_TICKER_MAX + 1, "%s", src);
 }
 
-static int pg_list(void *conn, const bolsa_list_query *q, bolsa_tx *out, size_t *n,
-                   bolsa_error *err)
+static bolsa_errcode pg_list(void *conn, const bolsa_list_query *q, bolsa_tx *out, size_t *n,
+                             bolsa_error *err)
 {
     char after[24], limit[16];
     snprintf(after, sizeof(after), "%lld", (long long)q->after_id);
@@ -513,7 +509,7 @@ static int pg_list(void *conn, const bolsa_list_query *q, bolsa_tx *out, size_t 
                  : "SELECT id, ativo, valor, extract(epoch FROM created_at) FROM transactions"
                    " WHERE id > $1 ORDER BY id LIMIT $2";
     PGresult *res;
-    int rc = pg_query(conn, sql, q->ativo ? 3 : 2, params, &res, err);
+    bolsa_errcode rc = pg_query(conn, sql, q->ativo ? 3 : 2, params, &res, err);
     if (rc)
         return rc;
     size_t rows = (size_t)PQntuples(res);
@@ -535,13 +531,13 @@ static int pg_summary_cmp(const void *a, const void *b)
 
 /* Ordered in C, not with ORDER BY: the server's collation may not sort bytewise, and
  * the answer should not depend on how the cluster was initialised. */
-static int pg_summary(void *conn, bolsa_summary_row **out, size_t *n, bolsa_error *err)
+static bolsa_errcode pg_summary(void *conn, bolsa_summary_row **out, size_t *n, bolsa_error *err)
 {
     PGresult *res;
-    int rc = pg_query(conn,
-                      "SELECT ativo, count(*), min(valor), max(valor), avg(valor)"
-                      " FROM transactions GROUP BY ativo",
-                      0, NULL, &res, err);
+    bolsa_errcode rc = pg_query(conn,
+                                "SELECT ativo, count(*), min(valor), max(valor), avg(valor)"
+                                " FROM transactions GROUP BY ativo",
+                                0, NULL, &res, err);
     if (rc)
         return rc;
     size_t rows = (size_t)PQntuples(res);
@@ -564,19 +560,19 @@ static int pg_summary(void *conn, bolsa_summary_row **out, size_t *n, bolsa_erro
     return BOLSA_E_OK;
 }
 
-static int pg_ping(void *conn, bolsa_error *err)
+static bolsa_errcode pg_ping(void *conn, bolsa_error *err)
 {
     PGresult *res;
-    int rc = pg_query(conn, "SELECT 1", 0, NULL, &res, err);
+    bolsa_errcode rc = pg_query(conn, "SELECT 1", 0, NULL, &res, err);
     if (!rc)
         PQclear(res);
     return rc;
 }
 
-static int pg_count(void *conn, int64_t *n, bolsa_error *err)
+static bolsa_errcode pg_count(void *conn, int64_t *n, bolsa_error *err)
 {
     PGresult *res;
-    int rc = pg_query(conn, "SELECT count(*) FROM transactions", 0, NULL, &res, err);
+    bolsa_errcode rc = pg_query(conn, "SELECT count(*) FROM transactions", 0, NULL, &res, err);
     if (rc)
         return rc;
     *n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -584,14 +580,8 @@ static int pg_count(void *conn, int64_t *n, bolsa_error *err)
     return BOLSA_E_OK;
 }
 
+/* No maintain: the server checkpoints and vacuums by itself. */
 const bolsa_store_backend bolsa_store_pg = {
     .name = "postgresql",
-    .connect = pg_connect,
-    .disconnect = pg_disconnect,
-    .migrate = pg_migrate,
-    .save = pg_save,
-    .list = pg_list,
-    .summary = pg_summary,
-    .ping = pg_ping,
-    .count = pg_count,
+    BOLSA_STORE_OPERATIONS(pg),
 };

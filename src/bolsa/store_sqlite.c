@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BOLSA_SQLITE_BUSY_MS 30000
 
@@ -40,7 +39,7 @@ static const char *const bolsa_sqlite_migrations[] = {
 
 /* Records a failed SQLite call. Busy and unopenable databases are "unavailable" (503,
  * worth retrying); everything else is a database error (500). */
-static int bolsa_sqlite_fail(sqlite3 *db, int src, const char *what, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_fail(sqlite3 *db, int src, const char *what, bolsa_error *err)
 {
     int prim = src & 0xff;
     bolsa_errcode code = (prim == SQLITE_BUSY || prim == SQLITE_LOCKED || prim == SQLITE_CANTOPEN ||
@@ -51,20 +50,20 @@ static int bolsa_sqlite_fail(sqlite3 *db, int src, const char *what, bolsa_error
                            db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 }
 
-static int bolsa_sqlite_exec(bolsa_sqlite *c, const char *sql, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_exec(bolsa_sqlite *c, const char *sql, bolsa_error *err)
 {
     int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-    return src == SQLITE_OK ? 0 : bolsa_sqlite_fail(c->db, src, sql, err);
+    return src == SQLITE_OK ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, sql, err);
 }
 
 /* Prepares sql into *stmt once; later calls reuse it. */
-static int bolsa_sqlite_prepare(bolsa_sqlite *c, sqlite3_stmt **stmt, const char *sql,
-                                bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_prepare(bolsa_sqlite *c, sqlite3_stmt **stmt, const char *sql,
+                                          bolsa_error *err)
 {
     if (*stmt)
-        return 0;
+        return BOLSA_E_OK;
     int src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
-    return src == SQLITE_OK ? 0 : bolsa_sqlite_fail(c->db, src, "prepare", err);
+    return src == SQLITE_OK ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, "prepare", err);
 }
 
 /* --- connection ---------------------------------------------------------------------- */
@@ -83,58 +82,71 @@ static void bolsa_sqlite_disconnect(void *conn)
     free(c);
 }
 
-static int bolsa_sqlite_connect(const char *url, void **out, bolsa_error *err)
+/* Opens the file, creating it if missing. */
+static bolsa_errcode bolsa_sqlite_open(bolsa_sqlite *c, const char *path, bolsa_error *err)
+{
+    /* NOMUTEX: the pool guarantees one thread per connection at a time. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int src = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (src != SQLITE_OK)
+        return bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL,
+                               "sqlite: cannot open '%s': %s", path,
+                               c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
+    return BOLSA_E_OK;
+}
+
+/* The connection's settings: WAL, busy timeout, checkpoints left to upkeep. */
+static bolsa_errcode bolsa_sqlite_configure(bolsa_sqlite *c, bolsa_error *err)
+{
+    sqlite3_busy_timeout(c->db, BOLSA_SQLITE_BUSY_MS);
+    /* Checkpoints run in the store's upkeep thread (bolsa_sqlite_maintain), not in
+     * whichever request's COMMIT finds the log past 1000 pages. */
+    sqlite3_wal_autocheckpoint(c->db, 0);
+    /* The first real I/O happens here, so an unusable file fails now, not later. */
+    /* journal_size_limit: after a huge request the log file shrinks back to 64 MiB
+     * once checkpointed, instead of keeping its largest size for good. */
+    return bolsa_sqlite_exec(c,
+                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                             " PRAGMA journal_size_limit=67108864;",
+                             err);
+}
+
+static bolsa_errcode bolsa_sqlite_connect(const char *url, void **out, bolsa_error *err)
 {
     const char *path = !strncmp(url, "sqlite:", 7) ? url + 7 : url;
     bolsa_sqlite *c = calloc(1, sizeof(*c));
     if (!c)
         return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
-    /* NOMUTEX: the pool guarantees one thread per connection at a time. */
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int src = sqlite3_open_v2(path, &c->db, flags, NULL);
-    int rc = 0;
-    if (src != SQLITE_OK) {
-        rc =
-            bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "sqlite: cannot open '%s': %s",
-                            path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
-    } else {
-        sqlite3_busy_timeout(c->db, BOLSA_SQLITE_BUSY_MS);
-        /* Checkpoints run in the store's upkeep thread (bolsa_sqlite_maintain), not in
-         * whichever request's COMMIT finds the log past 1000 pages. */
-        sqlite3_wal_autocheckpoint(c->db, 0);
-        /* The first real I/O happens here, so an unusable file fails now, not later. */
-        /* journal_size_limit: after a huge request the log file shrinks back to 64 MiB
-         * once checkpointed, instead of keeping its largest size for good. */
-        rc = bolsa_sqlite_exec(c,
-                               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                               " PRAGMA journal_size_limit=67108864;",
-                               err);
-    }
+    bolsa_errcode rc = bolsa_sqlite_open(c, path, err);
+    if (!rc)
+        rc = bolsa_sqlite_configure(c, err);
     if (rc) {
         bolsa_sqlite_disconnect(c);
         return rc;
     }
     *out = c;
-    return 0;
+    return BOLSA_E_OK;
 }
 
 /* --- schema -------------------------------------------------------------------------- */
 
-static int bolsa_sqlite_user_version(bolsa_sqlite *c, int *version, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_user_version(bolsa_sqlite *c, int *version, bolsa_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = bolsa_sqlite_prepare(c, &st, "PRAGMA user_version", err);
+    bolsa_errcode rc = bolsa_sqlite_prepare(c, &st, "PRAGMA user_version", err);
     if (rc)
         return rc;
     int src = sqlite3_step(st);
     *version = src == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
-    return src == SQLITE_ROW ? 0 : bolsa_sqlite_fail(c->db, src, "PRAGMA user_version", err);
+    return src == SQLITE_ROW ? BOLSA_E_OK
+                             : bolsa_sqlite_fail(c->db, src, "PRAGMA user_version", err);
 }
 
-static int bolsa_sqlite_upgrade(bolsa_sqlite *c, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_upgrade(bolsa_sqlite *c, bolsa_error *err)
 {
-    int version, rc = bolsa_sqlite_user_version(c, &version, err);
+    int version;
+    bolsa_errcode rc = bolsa_sqlite_user_version(c, &version, err);
     if (rc)
         return rc;
     if (version > BOLSA_SQLITE_VERSION)
@@ -150,11 +162,11 @@ static int bolsa_sqlite_upgrade(bolsa_sqlite *c, bolsa_error *err)
     return bolsa_sqlite_exec(c, sql, err);
 }
 
-static int bolsa_sqlite_migrate(void *conn, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_migrate(void *conn, bolsa_error *err)
 {
     bolsa_sqlite *c = conn;
     /* IMMEDIATE: two processes starting at once take turns instead of both migrating. */
-    int rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
+    bolsa_errcode rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
     if (rc)
         return rc;
     rc = bolsa_sqlite_upgrade(c, err);
@@ -168,8 +180,8 @@ static int bolsa_sqlite_migrate(void *conn, bolsa_error *err)
 /* --- saving -------------------------------------------------------------------------- */
 
 /* Prepares "INSERT ... VALUES (?,?),(?,?),..." for n rows into *stmt. */
-static int bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, sqlite3_stmt **stmt,
-                                       bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, sqlite3_stmt **stmt,
+                                                 bolsa_error *err)
 {
     /* ?1 is the request's timestamp, bound once: evaluating the column's strftime()
      * default for every row costs more than the rest of the insert. Each plain "?" then
@@ -186,25 +198,14 @@ static int bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, sqlite3_stmt *
         memcpy(p, row, sizeof(row) - 1);
     *p = '\0';
     sql[sizeof(head) - 1] = ' '; /* the first row has no leading comma */
-    int rc = bolsa_sqlite_prepare(c, stmt, sql, err);
+    bolsa_errcode rc = bolsa_sqlite_prepare(c, stmt, sql, err);
     free(sql);
     return rc;
 }
 
-/* The save's timestamp in the column's format: 2026-11-25T08:00:00.123Z. */
-static void bolsa_sqlite_now(char *out, size_t size)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t len = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + len, size - len, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 /* Binds rows[0..n) and their timestamp to stmt, runs it once and resets it for reuse. */
-static int bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_row *rows, size_t n,
-                               const char *created_at, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_row *rows,
+                                         size_t n, const char *created_at, bolsa_error *err)
 {
     /* STATIC: rows and the timestamp stay untouched until the statement has run. */
     sqlite3_bind_text(stmt, 1, created_at, -1, SQLITE_STATIC);
@@ -214,15 +215,15 @@ static int bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_
     }
     int src = sqlite3_step(stmt);
     sqlite3_reset(stmt);
-    return src == SQLITE_DONE ? 0 : bolsa_sqlite_fail(c->db, src, "insert", err);
+    return src == SQLITE_DONE ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, "insert", err);
 }
 
 /* One chunk of rows: the cached full-chunk statement, or a one-off one for the tail. */
-static int bolsa_sqlite_insert_chunk(bolsa_sqlite *c, const bolsa_row *rows, size_t n,
-                                     const char *created_at, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_insert_chunk(bolsa_sqlite *c, const bolsa_row *rows, size_t n,
+                                               const char *created_at, bolsa_error *err)
 {
     sqlite3_stmt *tail = NULL, **stmt = n == BOLSA_CHUNK_ROWS ? &c->insert_chunk : &tail;
-    int rc = bolsa_sqlite_prepare_insert(c, n, stmt, err);
+    bolsa_errcode rc = bolsa_sqlite_prepare_insert(c, n, stmt, err);
     if (!rc)
         rc = bolsa_sqlite_insert(c, *stmt, rows, n, created_at, err);
     sqlite3_finalize(tail);
@@ -230,14 +231,15 @@ static int bolsa_sqlite_insert_chunk(bolsa_sqlite *c, const bolsa_row *rows, siz
 }
 
 /* All or nothing: one transaction, 500-row INSERTs, rolled back on any failure. */
-static int bolsa_sqlite_save_chunked(bolsa_sqlite *c, const bolsa_row_source *src,
-                                     bolsa_save_result *res, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_save_chunked(bolsa_sqlite *c, const bolsa_row_source *src,
+                                               bolsa_save_result *res, bolsa_error *err)
 {
     bolsa_row rows[BOLSA_CHUNK_ROWS];
-    char created_at[40];
+    /* The save's timestamp, in the format of the column's default. */
+    char created_at[BOLSA_TIMESTAMP_SIZE];
     uint64_t saved = 0;
-    bolsa_sqlite_now(created_at, sizeof(created_at));
-    int rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
+    bolsa_timestamp_now(created_at, sizeof(created_at));
+    bolsa_errcode rc = bolsa_sqlite_exec(c, "BEGIN IMMEDIATE", err);
     while (!rc) {
         size_t n = bolsa_row_source_pull(src, rows, res);
         if (n == 0)
@@ -257,13 +259,13 @@ static int bolsa_sqlite_save_chunked(bolsa_sqlite *c, const bolsa_row_source *sr
  * each in autocommit, so every row is its own transaction and commit. It is slow (a
  * journal commit per row) and not atomic: a failure part-way leaves the rows before it
  * saved, and res->saved says how many. */
-static int bolsa_sqlite_save_naive(bolsa_sqlite *c, const bolsa_row_source *src,
-                                   bolsa_save_result *res, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_save_naive(bolsa_sqlite *c, const bolsa_row_source *src,
+                                             bolsa_save_result *res, bolsa_error *err)
 {
     bolsa_row rows[BOLSA_CHUNK_ROWS];
-    char created_at[40];
-    bolsa_sqlite_now(created_at, sizeof(created_at));
-    int rc = bolsa_sqlite_prepare_insert(c, 1, &c->insert_one, err);
+    char created_at[BOLSA_TIMESTAMP_SIZE];
+    bolsa_timestamp_now(created_at, sizeof(created_at));
+    bolsa_errcode rc = bolsa_sqlite_prepare_insert(c, 1, &c->insert_one, err);
     while (!rc) {
         size_t n = bolsa_row_source_pull(src, rows, res);
         if (n == 0)
@@ -276,13 +278,15 @@ static int bolsa_sqlite_save_naive(bolsa_sqlite *c, const bolsa_row_source *src,
     return rc;
 }
 
-static int bolsa_sqlite_save(void *conn, bolsa_strategy strategy, const bolsa_row_source *src,
-                             bolsa_save_result *res, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_save(void *conn, bolsa_strategy strategy,
+                                       const bolsa_row_source *src, bolsa_save_result *res,
+                                       bolsa_error *err)
 {
     memset(res, 0, sizeof(*res));
     uint64_t t0 = bolsa_now_ns();
-    int rc = strategy == BOLSA_SAVE_NAIVE ? bolsa_sqlite_save_naive(conn, src, res, err)
-                                          : bolsa_sqlite_save_chunked(conn, src, res, err);
+    bolsa_errcode rc = strategy == BOLSA_SAVE_NAIVE
+                           ? bolsa_sqlite_save_naive(conn, src, res, err)
+                           : bolsa_sqlite_save_chunked(conn, src, res, err);
     res->db_ns = bolsa_now_ns() - t0 - res->generate_ns;
     return rc;
 }
@@ -300,18 +304,19 @@ static void bolsa_sqlite_copy_text(char *dst, size_t size, sqlite3_stmt *st, int
     snprintf(dst, size, "%s", s ? (const char *)s : "");
 }
 
-static int bolsa_sqlite_list(void *conn, const bolsa_list_query *q, bolsa_tx *out, size_t *n,
-                             bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_list(void *conn, const bolsa_list_query *q, bolsa_tx *out,
+                                       size_t *n, bolsa_error *err)
 {
     bolsa_sqlite *c = conn;
     sqlite3_stmt **stmt = q->ativo ? &c->list_ativo : &c->list_all;
-    int rc = bolsa_sqlite_prepare(c, stmt,
-                                  q->ativo ? "SELECT id, ativo, valor, created_at FROM "
-                                             "transactions WHERE id > ?1 AND ativo = ?3 "
-                                             "ORDER BY id LIMIT ?2"
-                                           : "SELECT id, ativo, valor, created_at FROM "
-                                             "transactions WHERE id > ?1 ORDER BY id LIMIT ?2",
-                                  err);
+    bolsa_errcode rc =
+        bolsa_sqlite_prepare(c, stmt,
+                             q->ativo ? "SELECT id, ativo, valor, created_at FROM "
+                                        "transactions WHERE id > ?1 AND ativo = ?3 "
+                                        "ORDER BY id LIMIT ?2"
+                                      : "SELECT id, ativo, valor, created_at FROM "
+                                        "transactions WHERE id > ?1 ORDER BY id LIMIT ?2",
+                             err);
     if (rc)
         return rc;
     sqlite3_bind_int64(*stmt, 1, q->after_id);
@@ -334,14 +339,14 @@ static int bolsa_sqlite_list(void *conn, const bolsa_list_query *q, bolsa_tx *ou
 }
 
 /* Appends the current row of st to *rows, growing it as needed. */
-static int bolsa_sqlite_summary_row(sqlite3_stmt *st, bolsa_summary_row **rows, size_t *n,
-                                    size_t *cap)
+static bolsa_errcode bolsa_sqlite_summary_row(sqlite3_stmt *st, bolsa_summary_row **rows, size_t *n,
+                                              size_t *cap, bolsa_error *err)
 {
     if (*n == *cap) {
         size_t ncap = *cap ? *cap * 2 : 16;
         bolsa_summary_row *p = realloc(*rows, ncap * sizeof(*p));
         if (!p)
-            return -1;
+            return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
         *rows = p;
         *cap = ncap;
     }
@@ -351,25 +356,25 @@ static int bolsa_sqlite_summary_row(sqlite3_stmt *st, bolsa_summary_row **rows, 
     r->min_cents = bolsa_sqlite_cents(sqlite3_column_double(st, 2));
     r->max_cents = bolsa_sqlite_cents(sqlite3_column_double(st, 3));
     r->mean = sqlite3_column_double(st, 4);
-    return 0;
+    return BOLSA_E_OK;
 }
 
-static int bolsa_sqlite_summary(void *conn, bolsa_summary_row **out, size_t *n, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_summary(void *conn, bolsa_summary_row **out, size_t *n,
+                                          bolsa_error *err)
 {
     bolsa_sqlite *c = conn;
     sqlite3_stmt *st = NULL;
-    int rc = bolsa_sqlite_prepare(c, &st,
-                                  "SELECT ativo, COUNT(*), MIN(valor), MAX(valor), AVG(valor) "
-                                  "FROM transactions GROUP BY ativo ORDER BY ativo",
-                                  err);
+    bolsa_errcode rc =
+        bolsa_sqlite_prepare(c, &st,
+                             "SELECT ativo, COUNT(*), MIN(valor), MAX(valor), AVG(valor) "
+                             "FROM transactions GROUP BY ativo ORDER BY ativo",
+                             err);
     size_t cap = 0;
     int src = SQLITE_DONE;
     *out = NULL;
     *n = 0;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (bolsa_sqlite_summary_row(st, out, n, &cap))
-            rc = bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
-    }
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+        rc = bolsa_sqlite_summary_row(st, out, n, &cap, err);
     if (!rc && src != SQLITE_DONE)
         rc = bolsa_sqlite_fail(c->db, src, "summary", err);
     sqlite3_finalize(st);
@@ -382,10 +387,11 @@ static int bolsa_sqlite_summary(void *conn, bolsa_summary_row **out, size_t *n, 
 }
 
 /* Runs a one-value query ("SELECT 1", "SELECT COUNT(*) ...") into *value. */
-static int bolsa_sqlite_scalar(bolsa_sqlite *c, const char *sql, int64_t *value, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_scalar(bolsa_sqlite *c, const char *sql, int64_t *value,
+                                         bolsa_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = bolsa_sqlite_prepare(c, &st, sql, err);
+    bolsa_errcode rc = bolsa_sqlite_prepare(c, &st, sql, err);
     if (rc)
         return rc;
     int src = sqlite3_step(st);
@@ -397,21 +403,21 @@ static int bolsa_sqlite_scalar(bolsa_sqlite *c, const char *sql, int64_t *value,
     return rc;
 }
 
-static int bolsa_sqlite_ping(void *conn, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_ping(void *conn, bolsa_error *err)
 {
     bolsa_sqlite *c = conn;
     /* Reading the schema, not just "SELECT 1": that touches the file itself. Prepared
      * once per connection: /health is called often and parsing showed in its profile. */
     static const char sql[] = "SELECT COUNT(*) FROM sqlite_schema";
-    int rc = bolsa_sqlite_prepare(c, &c->ping, sql, err);
+    bolsa_errcode rc = bolsa_sqlite_prepare(c, &c->ping, sql, err);
     if (rc)
         return rc;
     int src = sqlite3_step(c->ping);
     sqlite3_reset(c->ping);
-    return src == SQLITE_ROW ? 0 : bolsa_sqlite_fail(c->db, src, sql, err);
+    return src == SQLITE_ROW ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, sql, err);
 }
 
-static int bolsa_sqlite_count(void *conn, int64_t *n, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_count(void *conn, int64_t *n, bolsa_error *err)
 {
     return bolsa_sqlite_scalar(conn, "SELECT COUNT(*) FROM transactions", n, err);
 }
@@ -419,24 +425,17 @@ static int bolsa_sqlite_count(void *conn, int64_t *n, bolsa_error *err)
 /* Copies the write-ahead log into the database file. PASSIVE: it never waits for, nor
  * blocks, the requests writing and reading meanwhile; what it cannot copy yet waits for
  * the next period. */
-static int bolsa_sqlite_maintain(void *conn, bolsa_error *err)
+static bolsa_errcode bolsa_sqlite_maintain(void *conn, bolsa_error *err)
 {
     bolsa_sqlite *c = conn;
     int src = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     if (src == SQLITE_OK || src == SQLITE_BUSY) /* busy: another checkpoint is running */
-        return 0;
+        return BOLSA_E_OK;
     return bolsa_sqlite_fail(c->db, src, "checkpoint", err);
 }
 
 const bolsa_store_backend bolsa_store_sqlite = {
     .name = "sqlite",
-    .connect = bolsa_sqlite_connect,
-    .disconnect = bolsa_sqlite_disconnect,
-    .migrate = bolsa_sqlite_migrate,
-    .save = bolsa_sqlite_save,
-    .list = bolsa_sqlite_list,
-    .summary = bolsa_sqlite_summary,
-    .ping = bolsa_sqlite_ping,
-    .count = bolsa_sqlite_count,
+    BOLSA_STORE_OPERATIONS(bolsa_sqlite),
     .maintain = bolsa_sqlite_maintain,
 };

@@ -1,5 +1,5 @@
 /*
- * timing.c: phase timing of a request and its Server-Timing header.
+ * timing.c: phase timing of a request and its Server-Timing header; timestamps.
  */
 #include "timing.h"
 
@@ -53,4 +53,27 @@ void bolsa_timing_header(const bolsa_timing *t, char *out, size_t size)
             break;
         len += (size_t)w;
     }
+}
+
+void bolsa_timestamp_format(time_t secs, unsigned ms, char *out, size_t size)
+{
+    struct tm tm;
+    if (size == 0)
+        return;
+    out[0] = '\0';
+    if (!gmtime_r(&secs, &tm))
+        return;
+    /* Written whole into room enough, then copied: strftime leaves nothing usable in a
+     * buffer too small for all of it, and a short out should still get the start. */
+    char text[BOLSA_TIMESTAMP_SIZE + 16];
+    size_t len = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(text + len, sizeof(text) - len, ".%03uZ", ms % 1000u);
+    snprintf(out, size, "%s", text);
+}
+
+void bolsa_timestamp_now(char *out, size_t size)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    bolsa_timestamp_format(ts.tv_sec, (unsigned)(ts.tv_nsec / 1000000), out, size);
 }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct bolsa_upkeep {
@@ -37,14 +38,16 @@ static int bolsa_upkeep_wait(bolsa_upkeep *u)
     return !u->stopping;
 }
 
+/* Nobody waits for upkeep's result: a failure only drops the connection, and the next
+ * period tries again on a new one. */
 static void bolsa_upkeep_once(bolsa_upkeep *u)
 {
     bolsa_error err = {0};
-    if (!u->conn && u->be->connect(u->url, &u->conn, &err)) {
+    if (!u->conn && u->be->connect(u->url, &u->conn, &err) != BOLSA_E_OK) {
         u->conn = NULL;
         return;
     }
-    if (u->be->maintain(u->conn, &err)) {
+    if (u->be->maintain(u->conn, &err) != BOLSA_E_OK) {
         u->be->disconnect(u->conn);
         u->conn = NULL;
     }
@@ -72,12 +75,27 @@ static void bolsa_upkeep_free(bolsa_upkeep *u)
     free(u);
 }
 
-int bolsa_upkeep_start(bolsa_upkeep **out, const bolsa_store_backend *be, const char *url,
-                       unsigned period_ms)
+/* Creates the thread with every signal blocked: signals stay with the threads that expect
+ * them (main's sigwait, SIGPROF's targets). */
+static bolsa_errcode bolsa_upkeep_spawn(bolsa_upkeep *u, bolsa_error *err)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int failed = pthread_create(&u->thread, NULL, bolsa_upkeep_main, u);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (failed)
+        return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL,
+                               "cannot start the upkeep thread: %s", strerror(failed));
+    return BOLSA_E_OK;
+}
+
+bolsa_errcode bolsa_upkeep_start(bolsa_upkeep **out, const bolsa_store_backend *be, const char *url,
+                                 unsigned period_ms, bolsa_error *err)
 {
     bolsa_upkeep *u = calloc(1, sizeof(*u));
     if (!u)
-        return BOLSA_E_NOMEM;
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     *u = (bolsa_upkeep){.be = be, .url = url, .period_ms = period_ms};
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -85,18 +103,13 @@ int bolsa_upkeep_start(bolsa_upkeep **out, const bolsa_store_backend *be, const 
     pthread_cond_init(&u->wake, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&u->lock, NULL);
-    /* Signals stay with the threads that expect them (main's sigwait, SIGPROF's targets). */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&u->thread, NULL, bolsa_upkeep_main, u);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    bolsa_errcode rc = bolsa_upkeep_spawn(u, err);
+    if (rc) {
         bolsa_upkeep_free(u);
-        return BOLSA_E_INTERNAL;
+        return rc;
     }
     *out = u;
-    return 0;
+    return BOLSA_E_OK;
 }
 
 void bolsa_upkeep_stop(bolsa_upkeep *u)

@@ -12,10 +12,10 @@
 typedef struct bolsa_upkeep bolsa_upkeep;
 
 /* Starts the thread for be (whose maintain must not be NULL) on url. Its connection is
- * opened by the thread and reopened after a failure. Returns 0 or BOLSA_E_NOMEM /
- * BOLSA_E_INTERNAL when no thread could be made. */
-int bolsa_upkeep_start(bolsa_upkeep **out, const bolsa_store_backend *be, const char *url,
-                       unsigned period_ms);
+ * opened by the thread and reopened after a failure. Returns BOLSA_E_OK, or BOLSA_E_NOMEM
+ * or BOLSA_E_INTERNAL with err saying why no thread could be made. */
+bolsa_errcode bolsa_upkeep_start(bolsa_upkeep **out, const bolsa_store_backend *be, const char *url,
+                                 unsigned period_ms, bolsa_error *err);
 
 /* Stops and joins the thread, closes its connection, frees u. NULL is a no-op. */
 void bolsa_upkeep_stop(bolsa_upkeep *u);

@@ -1,6 +1,6 @@
 /*
  * test_bolsa_config.c: settings from defaults, BOLSA_* variables and flags, flags winning
- * over the environment, and clear errors for bad values.
+ * over the environment, clear errors for bad values, and --help, which is not one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,21 +24,22 @@ static int clear_env(void **state)
     return 0;
 }
 
-/* Loads from a NULL-terminated flag list (program name added). */
-static bolsa_config_status load(bolsa_config *cfg, char *msg, const char *const *flags)
+/* Loads from a NULL-terminated flag list (program name added); err starts empty. */
+static bolsa_errcode load(bolsa_config *cfg, bolsa_error *err, const char *const *flags)
 {
     char *argv[16] = {"bolsa"};
     int argc = 1;
     while (flags && flags[argc - 1])
         argv[argc] = (char *)flags[argc - 1], argc++;
-    return bolsa_config_load(cfg, argc, argv, msg, 256);
+    memset(err, 0, sizeof(*err));
+    return bolsa_config_load(cfg, argc, argv, err);
 }
 
 static void test_defaults(void **state)
 {
     bolsa_config cfg;
-    char msg[256];
-    assert_int_equal(load(&cfg, msg, NULL), BOLSA_CONFIG_OK);
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err, NULL), BOLSA_E_OK);
     assert_string_equal(cfg.host, "127.0.0.1");
     assert_int_equal(cfg.port, 8000);
     assert_string_equal(cfg.database_url, "sqlite:bolsa.db");
@@ -57,8 +58,8 @@ static void test_env(void **state)
     setenv("BOLSA_MAX_ROWS", "20000000000", 1);
     setenv("BOLSA_PROFILE_TOKEN", "s3cret", 1);
     bolsa_config cfg;
-    char msg[256];
-    assert_int_equal(load(&cfg, msg, NULL), BOLSA_CONFIG_OK);
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err, NULL), BOLSA_E_OK);
     assert_int_equal(cfg.port, 9001);
     assert_string_equal(cfg.database_url, "postgresql://u@localhost/db");
     assert_int_equal(cfg.profile, 1);
@@ -74,8 +75,8 @@ static void test_flags_override_env(void **state)
     const char *const flags[] = {"--port",    "9002", "--threads=8", "--profile-dir", "/flag",
                                  "--profile", "1",    "--host",      "0.0.0.0",       NULL};
     bolsa_config cfg;
-    char msg[256];
-    assert_int_equal(load(&cfg, msg, flags), BOLSA_CONFIG_OK);
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err, flags), BOLSA_E_OK);
     assert_int_equal(cfg.port, 9002);
     assert_int_equal(cfg.threads, 8);
     assert_string_equal(cfg.profile_dir, "/flag");
@@ -87,24 +88,45 @@ static void test_flags_override_env(void **state)
 static void expect_error(const char *const *flags, const char *what)
 {
     bolsa_config cfg;
-    char msg[256];
-    assert_int_equal(load(&cfg, msg, flags), BOLSA_CONFIG_ERROR);
-    assert_non_null(strstr(msg, what));
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err, flags), BOLSA_E_CONFIG);
+    assert_int_equal(err.code, BOLSA_E_CONFIG);
+    assert_non_null(strstr(err.msg, what));
+    assert_string_equal(err.loc[0], "config");
 }
 
 static void test_bare_bool_flag(void **state)
 {
     bolsa_config cfg;
-    char msg[256];
-    assert_int_equal(load(&cfg, msg, (const char *const[]){"--profile", NULL}), BOLSA_CONFIG_OK);
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--profile", NULL}), BOLSA_E_OK);
     assert_int_equal(cfg.profile, 1);
-    assert_int_equal(load(&cfg, msg, (const char *const[]){"--profile", "--port", "1", NULL}),
-                     BOLSA_CONFIG_OK);
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--profile", "--port", "1", NULL}),
+                     BOLSA_E_OK);
     assert_int_equal(cfg.profile, 1);
     assert_int_equal(cfg.port, 1);
-    assert_int_equal(load(&cfg, msg, (const char *const[]){"--profile", "0", NULL}),
-                     BOLSA_CONFIG_OK);
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--profile", "0", NULL}), BOLSA_E_OK);
     assert_int_equal(cfg.profile, 0);
+}
+
+/* The same words as ?profile=, from a flag or a variable. */
+static void test_bool_words(void **state)
+{
+    bolsa_config cfg;
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--profile=on", NULL}), BOLSA_E_OK);
+    assert_int_equal(cfg.profile, 1);
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--profile", "Yes", NULL}), BOLSA_E_OK);
+    assert_int_equal(cfg.profile, 1);
+    setenv("BOLSA_PROFILE", "on", 1);
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--profile", "OFF", NULL}), BOLSA_E_OK);
+    assert_int_equal(cfg.profile, 0);
+    setenv("BOLSA_PROFILE", "no", 1);
+    assert_int_equal(load(&cfg, &err, NULL), BOLSA_E_OK);
+    assert_int_equal(cfg.profile, 0);
+    setenv("BOLSA_PROFILE", "2", 1);
+    assert_int_equal(load(&cfg, &err, NULL), BOLSA_E_CONFIG);
+    assert_non_null(strstr(err.msg, "BOLSA_PROFILE: '2' is not one of '1', 'true', 'yes', 'on'"));
 }
 
 static void test_bad_values(void **state)
@@ -125,19 +147,29 @@ static void test_bad_env(void **state)
 {
     setenv("BOLSA_THREADS", "many", 1);
     bolsa_config cfg;
-    char msg[256];
-    assert_int_equal(load(&cfg, msg, NULL), BOLSA_CONFIG_ERROR);
-    assert_non_null(strstr(msg, "BOLSA_THREADS"));
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err, NULL), BOLSA_E_CONFIG);
+    assert_non_null(strstr(err.msg, "BOLSA_THREADS"));
+    assert_string_equal(err.loc[1], "BOLSA_THREADS");
     /* A good flag does not rescue a bad variable: the mistake is still reported. */
-    assert_int_equal(load(&cfg, msg, (const char *const[]){"--threads", "2", NULL}),
-                     BOLSA_CONFIG_ERROR);
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--threads", "2", NULL}),
+                     BOLSA_E_CONFIG);
 }
 
 static void test_help_lists_everything(void **state)
 {
     bolsa_config cfg;
-    char msg[256];
-    assert_int_equal(load(&cfg, msg, (const char *const[]){"--help", NULL}), BOLSA_CONFIG_HELP);
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err, NULL), BOLSA_E_OK);
+    assert_false(cfg.help);
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--help", NULL}), BOLSA_E_OK);
+    assert_true(cfg.help);
+    assert_int_equal(err.code, BOLSA_E_OK); /* asking for help is not an error */
+    /* Flags after --help are not read; a bad one before it is still reported. */
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"-h", "--nope", NULL}), BOLSA_E_OK);
+    assert_true(cfg.help);
+    assert_int_equal(load(&cfg, &err, (const char *const[]){"--nope", "--help", NULL}),
+                     BOLSA_E_CONFIG);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -159,6 +191,7 @@ int main(void)
         cmocka_unit_test_setup(test_env, clear_env),
         cmocka_unit_test_setup(test_flags_override_env, clear_env),
         cmocka_unit_test_setup(test_bare_bool_flag, clear_env),
+        cmocka_unit_test_setup(test_bool_words, clear_env),
         cmocka_unit_test_setup(test_bad_values, clear_env),
         cmocka_unit_test_setup(test_bad_env, clear_env),
         cmocka_unit_test_setup(test_help_lists_everything, clear_env),

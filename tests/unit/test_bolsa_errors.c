@@ -1,6 +1,7 @@
 /*
  * test_bolsa_errors.c: the error table (status and type of each code), bolsa_error_set's
- * first-error-wins rule, and the FastAPI-shaped JSON body.
+ * first-error-wins rule, and the FastAPI-shaped JSON body; also timing.h: Server-Timing
+ * and the timestamps rows carry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,8 @@ static void test_table(void **state)
     assert_int_equal(bolsa_error_status(BOLSA_E_TOO_LARGE), 413);
     assert_int_equal(bolsa_error_status(BOLSA_E_DB_UNAVAILABLE), 503);
     assert_int_equal(bolsa_error_status(BOLSA_E_INTERNAL), 500);
+    assert_int_equal(bolsa_error_status(BOLSA_E_CONFIG), 500);
+    assert_string_equal(bolsa_error_type(BOLSA_E_CONFIG), "invalid_setting");
     assert_int_equal(bolsa_error_status((bolsa_errcode)999), 500);
     assert_string_equal(bolsa_error_type((bolsa_errcode)-1), "internal_error");
 }
@@ -42,6 +45,30 @@ static void test_first_error_wins(void **state)
     assert_string_equal(err.loc[1], "ativos");
     assert_string_equal(err.msg, "Field required");
     assert_int_equal(bolsa_error_set(NULL, BOLSA_E_NOMEM, NULL, NULL, "x"), BOLSA_E_NOMEM);
+}
+
+static void test_context_goes_in_front(void **state)
+{
+    bolsa_error err = {0};
+    bolsa_error_context(&err, "nothing to say");
+    assert_string_equal(err.msg, ""); /* no error, no context */
+    bolsa_error_set(&err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "sqlite: cannot open '%s'", "x.db");
+    bolsa_error_context(&err, "cannot open the database %s", "sqlite:x.db");
+    assert_string_equal(err.msg,
+                        "cannot open the database sqlite:x.db: sqlite: cannot open 'x.db'");
+    assert_int_equal(err.code, BOLSA_E_DB_UNAVAILABLE);
+    /* A start-up message keeps a whole 1023-byte path. */
+    char path[1024];
+    memset(path, 'p', sizeof(path) - 1);
+    path[sizeof(path) - 1] = '\0';
+    bolsa_error big = {0};
+    bolsa_error_set(&big, BOLSA_E_CONFIG, NULL, NULL, "'%s' is not a writable directory", path);
+    assert_non_null(strstr(big.msg, path));
+    assert_non_null(strstr(big.msg, "writable"));
+    /* A context too long for the message keeps its start, cut and terminated. */
+    bolsa_error_context(&big, "%s%s", path, path);
+    assert_int_equal(strlen(big.msg), sizeof(big.msg) - 1);
+    assert_int_equal(strspn(big.msg, "p"), sizeof(big.msg) - 1);
 }
 
 static void test_long_loc_truncated(void **state)
@@ -126,16 +153,45 @@ static void test_timing_header(void **state)
     assert_true(t.n <= BOLSA_TIMING_MAX);
 }
 
+static void test_timestamp_format(void **state)
+{
+    char ts[BOLSA_TIMESTAMP_SIZE];
+    bolsa_timestamp_format(0, 5, ts, sizeof(ts));
+    assert_string_equal(ts, "1970-01-01T00:00:00.005Z");
+    bolsa_timestamp_format(1764057600, 123, ts, sizeof(ts));
+    assert_string_equal(ts, "2025-11-25T08:00:00.123Z");
+    bolsa_timestamp_format(951782399, 1999, ts, sizeof(ts)); /* ms wraps: 999 */
+    assert_string_equal(ts, "2000-02-28T23:59:59.999Z");
+    char small[11];
+    bolsa_timestamp_format(1764057600, 123, small, sizeof(small));
+    assert_string_equal(small, "2025-11-25"); /* cut to size, still terminated */
+}
+
+static void test_timestamp_now(void **state)
+{
+    char before[BOLSA_TIMESTAMP_SIZE], now[BOLSA_TIMESTAMP_SIZE];
+    bolsa_timestamp_format(time(NULL), 0, before, sizeof(before));
+    bolsa_timestamp_now(now, sizeof(now));
+    assert_int_equal(strlen(now), BOLSA_TIMESTAMP_SIZE - 1);
+    assert_int_equal(now[10], 'T');
+    assert_int_equal(now[23], 'Z');
+    /* Same format, so text order is time order. */
+    assert_true(strncmp(before, now, 19) <= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_first_error_wins),
+        cmocka_unit_test(test_context_goes_in_front),
         cmocka_unit_test(test_long_loc_truncated),
         cmocka_unit_test(test_json_shape),
         cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_json_empty_loc),
         cmocka_unit_test(test_timing_header),
+        cmocka_unit_test(test_timestamp_format),
+        cmocka_unit_test(test_timestamp_now),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

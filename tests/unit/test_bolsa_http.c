@@ -239,9 +239,59 @@ static void test_port_in_use(void **state)
     bolsa_server_options opt = {"127.0.0.1", bolsa_server_port(f->srv), 1, 64, f->inner};
     bolsa_server *other = NULL;
     bolsa_error err = {0};
-    assert_int_not_equal(bolsa_server_start(&other, &opt, &err), 0);
+    assert_int_equal(bolsa_server_start(&other, &opt, &err), BOLSA_E_INTERNAL);
     assert_null(other);
     assert_non_null(strstr(err.msg, "in use"));
+    /* Not a numeric address: a setting to fix, not a failure of the machine. */
+    opt = (bolsa_server_options){"not-an-address", 0, 1, 64, f->inner};
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(bolsa_server_start(&other, &opt, &err), BOLSA_E_CONFIG);
+    assert_null(other);
+    assert_non_null(strstr(err.msg, "bad host 'not-an-address'"));
+}
+
+/* What the response setters returned inside a handler, checked on the test's thread. */
+#define SETTER_HEADERS 17 /* one past the response's room */
+static bolsa_errcode header_codes[SETTER_HEADERS], replace_code, null_json_code;
+
+static void setters_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
+{
+    char name[32];
+    for (int i = 0; i < SETTER_HEADERS; i++) {
+        snprintf(name, sizeof(name), "X-H%d", i);
+        header_codes[i] = bolsa_response_set_header(resp, name, "v");
+    }
+    replace_code = bolsa_response_set_header(resp, "x-h0", "again"); /* full, but replaces */
+    null_json_code = bolsa_response_json(resp, 200, NULL);           /* a json_pack that failed */
+}
+
+static int start_setters(void **state)
+{
+    server_fixture *f = calloc(1, sizeof(*f));
+    bolsa_server_options opt = {"127.0.0.1", 0, 1, 64, {setters_handler, NULL}};
+    bolsa_error err = {0};
+    assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), BOLSA_E_OK);
+    *state = f;
+    return 0;
+}
+
+static void test_setter_codes(void **state)
+{
+    server_fixture *f = *state;
+    reply r = request(bolsa_server_port(f->srv), "GET", "/", NULL, NULL, 0);
+    for (int i = 0; i < SETTER_HEADERS - 1; i++)
+        assert_int_equal(header_codes[i], BOLSA_E_OK);
+    assert_int_equal(header_codes[SETTER_HEADERS - 1], BOLSA_E_INTERNAL);
+    assert_int_equal(replace_code, BOLSA_E_OK);
+    assert_int_equal(null_json_code, BOLSA_E_NOMEM);
+    /* The failed JSON body became the out-of-memory error; the headers that fit went out. */
+    assert_int_equal(r.status, 500);
+    assert_non_null(strstr(r.body, "out_of_memory"));
+    expect_header(&r, "X-H0", "again");
+    expect_header(&r, "X-H15", "v");
+    char v[64];
+    assert_null(header(&r, "X-H16", v, sizeof(v)));
+    free(r.raw);
 }
 
 /* --- the endpoints over a real store ------------------------------------------------- */
@@ -397,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_middleware_error, start_echo, stop_server),
         cmocka_unit_test_setup_teardown(test_body_limit, start_echo, stop_server),
         cmocka_unit_test_setup_teardown(test_port_in_use, start_echo, stop_server),
+        cmocka_unit_test_setup_teardown(test_setter_codes, start_setters, stop_server),
         cmocka_unit_test_setup_teardown(test_post_and_read_back, start_app, stop_server),
         cmocka_unit_test_setup_teardown(test_same_seed_same_rows, start_app, stop_server),
         cmocka_unit_test_setup_teardown(test_refusals, start_app, stop_server),

@@ -239,9 +239,29 @@ static void test_parse_int(void **state)
     assert_int_equal(v, 7);
     assert_int_equal(bolsa_input_parse_int("9223372036854775807", &v), 0);
     assert_true(v == INT64_MAX);
-    assert_int_equal(bolsa_input_parse_int("9223372036854775808", &v), -1);
-    assert_int_equal(bolsa_input_parse_int("-", &v), -1);
-    assert_int_equal(bolsa_input_parse_int("12a", &v), -1);
+    assert_int_equal(bolsa_input_parse_int("9223372036854775808", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(bolsa_input_parse_int("-", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(bolsa_input_parse_int("12a", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(bolsa_input_parse_int("", &v), BOLSA_E_INT_TYPE);
+}
+
+static void test_parse_bool(void **state)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on", "TRUE", "Yes", "ON"};
+    static const char *const no[] = {"0", "false", "no", "off", "FALSE", "No", "Off"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        int v = -1;
+        assert_int_equal(bolsa_input_parse_bool(yes[i], &v), BOLSA_E_OK);
+        assert_int_equal(v, 1);
+        assert_int_equal(bolsa_input_parse_bool(no[i], &v), BOLSA_E_OK);
+        assert_int_equal(v, 0);
+    }
+    static const char *const bad[] = {"", "2", "maybe", "y", "n", "truee", " on", "o"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int v = 7;
+        assert_int_equal(bolsa_input_parse_bool(bad[i], &v), BOLSA_E_ENUM);
+        assert_int_equal(v, 7); /* untouched on error */
+    }
 }
 
 int main(void)
@@ -254,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_huge_integers),     cmocka_unit_test(test_seed_and_extra_errors),
         cmocka_unit_test(test_strategy),          cmocka_unit_test(test_list_query_defaults),
         cmocka_unit_test(test_list_query_errors), cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_parse_bool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,14 +23,14 @@ typedef struct fake_conn {
     int generation; /* which connect made it */
 } fake_conn;
 
-static int fake_connect(const char *url, void **conn, bolsa_error *err)
+static bolsa_errcode fake_connect(const char *url, void **conn, bolsa_error *err)
 {
     if (atomic_load(&down))
         return bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "refused");
     fake_conn *c = malloc(sizeof(*c));
     c->generation = atomic_fetch_add(&connects, 1) + 1;
     *conn = c;
-    return 0;
+    return BOLSA_E_OK;
 }
 
 static void fake_disconnect(void *conn)
@@ -39,20 +39,20 @@ static void fake_disconnect(void *conn)
     free(conn);
 }
 
-static int fake_ok(void *conn, bolsa_error *err)
+static bolsa_errcode fake_ok(void *conn, bolsa_error *err)
 {
-    return 0;
+    return BOLSA_E_OK;
 }
 
-static int fake_ping(void *conn, bolsa_error *err)
+static bolsa_errcode fake_ping(void *conn, bolsa_error *err)
 {
     if (atomic_load(&down))
         return bolsa_error_set(err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "connection lost");
-    return 0;
+    return BOLSA_E_OK;
 }
 
 /* Counts how many connections are busy at once, holding each a little while. */
-static int fake_count(void *conn, int64_t *n, bolsa_error *err)
+static bolsa_errcode fake_count(void *conn, int64_t *n, bolsa_error *err)
 {
     int now = atomic_fetch_add(&in_use, 1) + 1;
     int seen = atomic_load(&max_in_use);
@@ -61,7 +61,7 @@ static int fake_count(void *conn, int64_t *n, bolsa_error *err)
     usleep(2000);
     atomic_fetch_sub(&in_use, 1);
     *n = ((fake_conn *)conn)->generation;
-    return 0;
+    return BOLSA_E_OK;
 }
 
 static const bolsa_store_backend fake = {

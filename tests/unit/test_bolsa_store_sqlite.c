@@ -313,16 +313,16 @@ static void test_backend_for_url(void **state)
     assert_ptr_equal(b, &bolsa_store_pg);
     assert_int_equal(bolsa_store_backend_for("postgres://h/db", &b, &err), 0);
     assert_ptr_equal(b, &bolsa_store_pg);
-    assert_int_not_equal(bolsa_store_backend_for("mysql://h/db", &b, &err), 0);
+    assert_int_equal(bolsa_store_backend_for("mysql://h/db", &b, &err), BOLSA_E_CONFIG);
     assert_non_null(strstr(err.msg, "mysql://h/db"));
     memset(&err, 0, sizeof(err));
-    assert_int_not_equal(bolsa_store_backend_for("sqlite:", &b, &err), 0);
+    assert_int_equal(bolsa_store_backend_for("sqlite:", &b, &err), BOLSA_E_CONFIG);
 }
 
 typedef struct saver {
     bolsa_store *store;
     uint64_t seed;
-    int rc;
+    bolsa_errcode rc;
 } saver;
 
 static void *saver_run(void *arg)
