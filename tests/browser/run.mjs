@@ -14,11 +14,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Ajv from 'ajv';
-import { chromium } from 'playwright-core';
+import { launch, watch } from './chromium.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const buildArg = process.argv.indexOf('--build');
@@ -69,35 +68,6 @@ function serve(roots) {
     fs.createReadStream(file).pipe(res);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-// ---- the browser, with every request checked ----
-
-async function launch(origin) {
-  const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gargalo-chromium-'));
-  const context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const outside = [];
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (/^(file|data|blob):/.test(url) || url.startsWith(origin + '/')) return route.continue();
-    outside.push(url);
-    return route.abort();
-  });
-  return { context, outside, profileDir };
-}
-
-// Console errors and uncaught exceptions of one page.
-function watch(page) {
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-  return errors;
 }
 
 // ---- 1. schema ----
@@ -283,7 +253,7 @@ async function main() {
 
   const server = await serve({ speedscope: speedscopeDir, profiles: work });
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const { context, outside, profileDir } = await launch(origin);
+  const { context, outside, close } = await launch(origin);
   try {
     await check('speedscope app opens the synthetic profile', () =>
       speedscope(context, origin, 'synthetic/profile.speedscope.json',
@@ -296,9 +266,8 @@ async function main() {
     await htmlEmpty(context, path.join(dirs.empty, 'profile.html'));
     await check('no request left the pages', () => assert(outside.length === 0, outside.join(', ')));
   } finally {
-    await context.close();
+    await close();
     server.close();
-    fs.rmSync(profileDir, { recursive: true, force: true });
   }
 }
 
