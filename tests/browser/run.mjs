@@ -2,11 +2,13 @@
 //   1. the speedscope JSON validates against speedscope's own file-format schema;
 //   2. the real speedscope app (node_modules/speedscope) opens it and lists the functions;
 //   3. the HTML page works offline: no page or console error, no request leaving the
-//      page, the functions and shares on screen, the hot path open down to its leaf,
-//      search, the grouping toggle, the timeline;
+//      page, the functions and shares on screen with their sample counts and margins
+//      (checked against the session itself), the hot path open down to its leaf, search
+//      and its matched share, the grouping toggle, the timeline;
 //   4. screenshots into BUILD/test-logs/ for a look.
 // Profiles come from BUILD/progs/render_profile: the synthetic session of the unit tests
-// (known content) and a real recording.
+// (known content), one with unequal sample weights, a big synthetic one and a real
+// recording.
 //
 //   node tests/browser/run.mjs --build build
 // Ends with "N passed, N failed"; exits non-zero on any failure.
@@ -48,6 +50,48 @@ function makeProfiles(dir, extra) {
   fs.mkdirSync(dir, { recursive: true });
   execFileSync(path.join(build, 'progs/render_profile'), [...extra, dir], { stdio: 'inherit', timeout: 60000 });
 }
+
+// A session whose samples weigh differently, as gargalo JSON: main calls fast (60
+// samples of 1 ms), medium (30 of 2 ms) and slow (10 of 6 ms), so each has a third of the
+// time but not a third of the samples. Shares are by time; margins must come from counts.
+function writeWeighted(file) {
+  const frame = (fn, line) => ({ function: fn, file: '/src/app/w.c', line, module: 'app',
+    offset: `0x${(line * 16).toString(16)}`, library: false, inlined: false });
+  const samples = [];
+  let t = 0;
+  for (const [stack, count, ms] of [[0, 60, 1], [1, 30, 2], [2, 10, 6]])
+    for (let k = 0; k < count; k++) samples.push([(t += ms * 1e6), ms * 1e6, stack]);
+  const session = { gargalo: 1, clock: 'wall', start_unix_ns: 0, duration_ns: t, cpu_ns: t,
+    symbolize_ns: 0, dropped: 0, tid: 1, thread: 'weighted',
+    frames: [frame('main', 1), frame('fast', 2), frame('medium', 3), frame('slow', 4)],
+    stacks: [[0, 1], [0, 2], [0, 3]], samples };
+  fs.writeFileSync(file, JSON.stringify(session));
+}
+
+// ---- what the session itself says, computed from its gargalo JSON without any tree ----
+
+function loadSession(dir) {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8'));
+}
+
+// Of the samples for which within(frames) holds, those for which pred(frames) holds: k of
+// n, their share of the time (by weight, as the page shows it) and the margin the page
+// must show, one binomial standard error from the counts, both with one decimal.
+function sessionShare(session, pred, within = () => true) {
+  let k = 0, n = 0, w = 0, all = 0;
+  for (const [, weight, stack] of session.samples) {
+    const frames = session.stacks[stack].map((f) => session.frames[f]);
+    if (!within(frames)) continue;
+    n++;
+    all += weight;
+    if (pred(frames)) { k++; w += weight; }
+  }
+  const p = n ? k / n : 0;
+  return { k, n, pct: (all ? 100 * w / all : 0).toFixed(1), margin: (100 * Math.sqrt(p * (1 - p) / n)).toFixed(1) };
+}
+
+const calls = (name) => (frames) => frames.some((f) => f.function === name);
+const callsMatching = (q) => (frames) => frames.some((f) => (f.function || '').toLowerCase().includes(q));
 
 // ---- a tiny static server on 127.0.0.1: speedscope and the profiles ----
 
@@ -132,8 +176,22 @@ async function canvasInk(page) {
   });
 }
 
-async function htmlSynthetic(context, file) {
-  const { page, errors, ms } = await openPage(context, file);
+// The sample count and margin shown on the tree row of each named function, against
+// what the session says for the samples passing through that function.
+async function checkMargins(page, session, names) {
+  const shown = await page.$$eval('#tree .row', (els) => els.map((e) => [e.querySelector('.name').textContent,
+    e.querySelector('.pct').textContent, e.querySelector('.err').textContent, e.querySelector('.count').textContent]));
+  for (const name of names) {
+    const row = shown.find((r) => r[0] === name), want = sessionShare(session, calls(name));
+    assert(row, `${name} not visible: ${JSON.stringify(shown)}`);
+    const expect = [name, `${want.pct}%`, `±${want.margin}`, `${want.k} sample${want.k === 1 ? '' : 's'}`];
+    assert(JSON.stringify(row) === JSON.stringify(expect), `${JSON.stringify(row)}, expected ${JSON.stringify(expect)}`);
+  }
+}
+
+async function htmlSynthetic(context, dir) {
+  const session = loadSession(dir);
+  const { page, errors, ms } = await openPage(context, path.join(dir, 'profile.html'));
   await check(`html: loads without errors (${ms} ms)`, () => assert(errors.length === 0, errors.join('; ')));
   await check('html: header shows title, duration, samples, CPU, clock', async () => {
     const h = await page.textContent('header');
@@ -156,17 +214,31 @@ async function htmlSynthetic(context, file) {
     const loc = await page.$eval('#tree .row[data-i="1"] .loc', (e) => e.textContent);
     assert(loc === 'src/main.c:10', `main location ${loc}`);
   });
+  await check('html: each row shows its sample count and the margin of its share', async () => {
+    await checkMargins(page, session, ['main', 'handle_request', 'my_callback', 'parse_json']);
+    const err = await page.$eval('#tree .row[data-i="2"] .err', (e) => e.title);
+    assert(/standard error.*sample counts/.test(err), `margin's tooltip: ${err}`);
+    const help = await page.textContent('#help');
+    assert(/standard error/.test(help) && /counts/.test(help), `help: ${help}`);
+  });
   await page.screenshot({ path: path.join(logs, 'html-synthetic.png'), fullPage: true });
-  await check('html: search filters and highlights', async () => {
+  await check('html: search filters and highlights, with the matched share', async () => {
+    const want = sessionShare(session, callsMatching('parse'));
     await page.fill('#search', 'PARSE');
-    await page.waitForFunction(() => document.querySelector('#search-count').textContent === '1 match');
+    await page.waitForFunction((t) => document.querySelector('#search-count').textContent === t,
+      `1 match · ${want.pct}% ±${want.margin} of the time`, { timeout: TIMEOUT });
     const r = await rows(page);
     assert(r.length === 2 && r[0][0] === 'main' && r[1][0] === 'parse_json', JSON.stringify(r));
     const marked = await page.$$eval('#tree .row.match .name', (els) => els.map((e) => e.textContent));
     assert(marked.length === 1 && marked[0] === 'parse_json', `marked ${marked}`);
     await page.screenshot({ path: path.join(logs, 'html-search.png') });
+    // Matches under matches (sqlite3_step under handle_request): each sample counts once.
+    const nested = sessionShare(session, callsMatching('e'));
+    await page.fill('#search', 'E');
+    await page.waitForFunction((t) => document.querySelector('#search-count').textContent === t,
+      `4 matches · ${nested.pct}% ±${nested.margin} of the time`, { timeout: TIMEOUT });
     await page.fill('#search', '');
-    await page.waitForFunction(() => document.querySelectorAll('#tree .row').length > 2);
+    await page.waitForFunction(() => document.querySelector('#search-count').textContent === '');
   });
   await check('html: show all frames reveals the library run', async () => {
     await page.check('#show-all');
@@ -188,13 +260,29 @@ async function htmlSynthetic(context, file) {
     const ink = await canvasInk(page);
     assert(ink.w > 0 && ink.h > 40 && ink.n > 5000, JSON.stringify(ink));
     await page.locator('#timeline').scrollIntoViewIfNeeded();
+    await page.mouse.move(0, 0);
     const box = await page.locator('#timeline').boundingBox();
     await page.mouse.move(box.x + box.width * 0.3, box.y + 20 + 8); // first lane: main
     const tip = await page.textContent('#tooltip');
-    assert(tip.startsWith('main'), `tooltip: ${tip}`);
+    const main = sessionShare(session, calls('main'));
+    assert(tip.startsWith('main') && tip.includes(`${main.pct}% ±${main.margin}`), `tooltip: ${tip}`);
     await page.mouse.move(0, 0);
   });
   await check('html: no error after interaction', () => assert(errors.length === 0, errors.join('; ')));
+  await page.close();
+}
+
+// Shares by time, margins and counts by samples, where the two differ.
+async function htmlWeighted(context, dir) {
+  const session = loadSession(dir);
+  const { page, errors } = await openPage(context, path.join(dir, 'profile.html'));
+  await check('html (unequal weights): shares by time, margins from the sample counts', async () => {
+    assert(errors.length === 0, errors.join('; '));
+    await checkMargins(page, session, ['fast', 'medium', 'slow']);
+    // By time each has a third; a margin from that third would be 4.7 for all three.
+    const slow = sessionShare(session, calls('slow'));
+    assert(slow.pct === '33.3' && slow.margin === '3.0' && slow.k === 10, JSON.stringify(slow));
+  });
   await page.close();
 }
 
@@ -241,9 +329,12 @@ async function htmlEmpty(context, file) {
 async function main() {
   fs.mkdirSync(logs, { recursive: true });
   const dirs = { synthetic: path.join(work, 'synthetic'), real: path.join(work, 'real'), big: path.join(work, 'big'),
-    empty: path.join(work, 'empty') };
+    empty: path.join(work, 'empty'), weighted: path.join(work, 'weighted') };
   await check('profiles generated', () => {
     makeProfiles(dirs.synthetic, []);
+    fs.mkdirSync(dirs.weighted, { recursive: true });
+    writeWeighted(path.join(dirs.weighted, 'session.json'));
+    makeProfiles(dirs.weighted, ['--load', path.join(dirs.weighted, 'session.json')]);
     makeProfiles(dirs.real, ['--real']);
     makeProfiles(dirs.big, ['--big', '20000']);
     makeProfiles(dirs.empty, ['--empty']);
@@ -260,7 +351,8 @@ async function main() {
         ['handle_request', 'sqlite3_step [libsqlite3.so.0]', 'my_callback', 'parse_json'], 'speedscope-synthetic'));
     await check('speedscope app opens the real profile', () =>
       speedscope(context, origin, 'real/profile.speedscope.json', ['workload', 'compare_keys'], 'speedscope-real'));
-    await htmlSynthetic(context, path.join(dirs.synthetic, 'profile.html'));
+    await htmlSynthetic(context, dirs.synthetic);
+    await htmlWeighted(context, dirs.weighted);
     await htmlReal(context, path.join(dirs.real, 'profile.html'));
     await htmlBig(context, path.join(dirs.big, 'profile.html'));
     await htmlEmpty(context, path.join(dirs.empty, 'profile.html'));

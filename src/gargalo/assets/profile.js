@@ -25,6 +25,30 @@
     return parts.slice(-2).join('/');
   }
 
+  function plural(k, word) {
+    return `${k.toLocaleString('en-US')} ${word}${k === 1 ? '' : 's'}`;
+  }
+
+  // Where a frame is: file:line, or its module when it has no debug information.
+  function where(f) {
+    return F.file[f] ? F.file[f] + (F.line[f] ? ':' + F.line[f] : '') : (F.module[f] || '');
+  }
+
+  // ---- shares and their margin ----
+
+  // Shares are by time (the samples' weights), but what makes a share uncertain is how
+  // few samples it rests on: for k of n samples, p = k/n, one binomial standard error is
+  // sqrt(p(1-p)/n). So the margin comes from the counts. In percentage points.
+  function marginPct(k, n) {
+    if (!n) return 0;
+    const p = k / n;
+    return 100 * Math.sqrt(p * (1 - p) / n);
+  }
+
+  function fmtShare(share, margin) {
+    return `${share.toFixed(1)}% ±${margin.toFixed(1)}`;
+  }
+
   // ---- trees ----
 
   // Links each tree's children (nodes come parent first, heavier siblings first).
@@ -57,6 +81,23 @@
   function pct(st, i) {
     const all = st.T.total[0];
     return all ? 100 * st.T.total[i] / all : 0;
+  }
+
+  function margin(st, i) {
+    return marginPct(st.T.count[i], st.T.count[0]);
+  }
+
+  // A node's share with its margin, e.g. "12.3% ±1.1".
+  function share(st, i) {
+    return fmtShare(pct(st, i), margin(st, i));
+  }
+
+  // The first node after i's subtree (nodes come in depth-first order, so a subtree is
+  // the run of nodes deeper than its root that follows it).
+  function subtreeEnd(st, i) {
+    let e = i + 1;
+    while (e < st.n && st.depth[e] > st.depth[i]) e++;
+    return e;
   }
 
   function openDefault(st) {
@@ -109,14 +150,18 @@
     const hasKids = kid(st, i) > 0, open = hasKids && isOpen(st, i);
     const file = F.file[f], line = F.line[f];
     const loc = file ? shortPath(file) + (line ? ':' + line : '') : '';
-    const tip = `self ${fmtMs(T.self[i])}, ${T.count[i]} sample${T.count[i] === 1 ? '' : 's'}` +
+    const tip = `self ${fmtMs(T.self[i])}, ${plural(T.count[i], 'sample')}` +
       (F.module[f] ? `, ${F.module[f]}` : '');
+    const errTip = `margin of the share: one standard error from the sample counts, ` +
+      `${T.count[i]} of ${T.count[0]} samples`;
     const indent = Math.min(st.depth[i] - 1, 60) * 14 + 4;
     return `<div class="${cls.join(' ')}" data-i="${i}" role="treeitem" aria-level="${st.depth[i]}"` +
       (hasKids ? ` aria-expanded="${open}"` : '') + ` style="padding-left:${indent}px" title="${esc(tip)}">` +
       `<span class="tog">${hasKids ? (open ? '▾' : '▸') : ''}</span>` +
       `<span class="time">${fmtMs(T.total[i])}</span>` +
       `<span class="pct" style="background-size:${p.toFixed(1)}% 100%">${p.toFixed(1)}%</span>` +
+      `<span class="err" title="${esc(errTip)}">±${margin(st, i).toFixed(1)}</span>` +
+      `<span class="count">${plural(T.count[i], 'sample')}</span>` +
       `<span class="name">${esc(st.labels[i])}</span>` +
       `<span class="loc" title="${esc(file ? file + (line ? ':' + line : '') : '')}">${esc(loc)}</span></div>`;
   }
@@ -162,6 +207,7 @@
   function setQuery(q) {
     query = q.trim().toLowerCase();
     for (const st of trees) applyQuery(st);
+    showSearchCount();
     renderTree();
     drawSoon();
   }
@@ -169,21 +215,49 @@
   function applyQuery(st) {
     if (!query) {
       st.match = st.keep = null;
-      $('search-count').textContent = '';
       return;
     }
     if (!st.lower) st.lower = st.labels.map((s) => s.toLowerCase());
     st.match = new Uint8Array(st.n);
     st.keep = new Uint8Array(st.n);
-    let count = 0;
+    st.matches = 0;
     for (let i = 1; i < st.n; i++) {
       if (!st.lower[i].includes(query)) continue;
       st.match[i] = 1;
-      count++;
+      st.matches++;
       if (!st.keep[i]) st.keep[i] = 1;
       for (let p = st.T.parent[i]; p > 0 && st.keep[p] !== 2; p = st.T.parent[p]) st.keep[p] = 2;
     }
-    if (st === cur) $('search-count').textContent = `${count} match${count === 1 ? '' : 'es'}`;
+  }
+
+  // Time and samples under z that pass through a match, each sample counted once: a
+  // match's whole subtree is counted and skipped, so a match below a match adds nothing.
+  function matchedUnder(st, z) {
+    for (let a = z; a > 0; a = st.T.parent[a])
+      if (st.match[a]) return { ns: st.T.total[z], k: st.T.count[z] };
+    const end = subtreeEnd(st, z);
+    let ns = 0, k = 0;
+    for (let i = z + 1; i < end;) {
+      if (!st.match[i]) { i++; continue; }
+      ns += st.T.total[i];
+      k += st.T.count[i];
+      i = subtreeEnd(st, i);
+    }
+    return { ns, k };
+  }
+
+  // The matched share of node z's time, with its margin from the sample counts.
+  function matchedShare(st, z) {
+    const m = matchedUnder(st, z), T = st.T;
+    return fmtShare(T.total[z] ? 100 * m.ns / T.total[z] : 0, marginPct(m.k, T.count[z]));
+  }
+
+  function showSearchCount() {
+    const st = cur, el = $('search-count');
+    if (!query || !st.match) { el.textContent = ''; return; }
+    const n = st.matches;
+    el.textContent = `${n} match${n === 1 ? '' : 'es'}` +
+      (n && st.n > 1 ? ` · ${matchedShare(st, 0)} of the time` : '');
   }
 
   // ---- timeline ----
@@ -330,9 +404,8 @@
     const tip = $('tooltip'), r = rectAt(ev);
     if (r < 0) { tip.hidden = true; return; }
     const R = cur.rects, n = R.node[r], f = cur.T.frame[n];
-    const file = F.file[f] ? F.file[f] + (F.line[f] ? ':' + F.line[f] : '') : (F.module[f] || '');
     tip.innerHTML = `<b>${esc(cur.labels[n])}</b>${fmtMs(R.x1[r] - R.x0[r])} here, ` +
-      `${fmtMs(cur.T.total[n])} (${pct(cur, n).toFixed(1)}%) in all<br>${esc(file)}`;
+      `${fmtMs(cur.T.total[n])} (${share(cur, n)}) in all<br>${esc(where(f))}`;
     tip.hidden = false;
     tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - tip.offsetWidth - 8) + 'px';
     tip.style.top = ev.clientY + 14 + 'px';
@@ -410,7 +483,7 @@
     $('show-all').checked = !!D.show_all;
     $('show-all').addEventListener('change', (ev) => {
       cur = trees[ev.target.checked ? 1 : 0];
-      applyQuery(cur);
+      showSearchCount();
       renderTree();
       drawSoon();
     });
