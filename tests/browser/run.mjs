@@ -3,8 +3,9 @@
 //   2. the real speedscope app (node_modules/speedscope) opens it and lists the functions;
 //   3. the HTML page works offline: no page or console error, no request leaving the
 //      page, the functions and shares on screen with their sample counts and margins
-//      (checked against the session itself), the hot path open down to its leaf, search
-//      and its matched share, the grouping toggle, the timeline;
+//      (checked against the session itself), the hot path open down to its leaf, search,
+//      the grouping toggle, the timeline, the flame graph (hover, zoom by click, breadcrumb
+//      and keyboard, search highlighting and matched share, the grouping toggle);
 //   4. screenshots into BUILD/test-logs/ for a look.
 // Profiles come from BUILD/progs/render_profile: the synthetic session of the unit tests
 // (known content), one with unequal sample weights, a big synthetic one and a real
@@ -167,8 +168,8 @@ function findRow(list, name) {
   return list.find((r) => r[0] === name);
 }
 
-async function canvasInk(page) {
-  return page.$eval('#timeline', (c) => {
+async function canvasInk(page, id = '#timeline') {
+  return page.$eval(id, (c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let n = 0;
     for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
@@ -272,6 +273,173 @@ async function htmlSynthetic(context, dir) {
   await page.close();
 }
 
+// ---- the flame graph ----
+
+const FG_ROW = 18; // the page's row height in the flame graph, in CSS pixels
+
+// Rows of the synthetic profile's flame graph, grouped: 0 all samples, 1 main, 2
+// handle_request (0-70%) and parse_json (70-95%), 3 sqlite3_step (0-70%) and memcpy
+// (70-85%), 4 my_callback (0-20%).
+
+// Moves the pointer to a point of the flame graph (fx of its width, row r) and returns
+// what the tooltip says there ('' when it is hidden).
+async function flameHover(page, fx, r) {
+  await page.locator('#flame').scrollIntoViewIfNeeded();
+  const box = await page.locator('#flame').boundingBox();
+  await page.mouse.move(box.x + box.width * fx, box.y + r * FG_ROW + FG_ROW / 2);
+  return (await page.isHidden('#tooltip')) ? '' : page.textContent('#tooltip');
+}
+
+async function flameClick(page, fx, r) {
+  await page.locator('#flame').scrollIntoViewIfNeeded();
+  const box = await page.locator('#flame').boundingBox();
+  await page.mouse.click(box.x + box.width * fx, box.y + r * FG_ROW + FG_ROW / 2);
+}
+
+// The canvas pixel [r, g, b, a] at fx of the width, near the bottom of row r (below
+// the labels).
+function flamePixel(page, fx, r) {
+  return page.$eval('#flame', (c, [fx, r, rowH]) => {
+    const dpr = c.width / c.clientWidth;
+    const x = Math.floor(c.width * fx), y = Math.floor((r * rowH + rowH - 3) * dpr);
+    return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
+  }, [fx, r, FG_ROW]);
+}
+
+// Resolves once the page has drawn what it was asked to draw (draws wait for a frame).
+function nextFrame(page) {
+  return page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+}
+
+const crumbs = (page) => page.$$eval('#flame-crumbs button', (els) => els.map((e) => e.textContent));
+
+// Waits until the breadcrumb reads `want` (draws happen on the next frame).
+async function waitCrumbs(page, want) {
+  try {
+    await page.waitForFunction((w) => JSON.stringify([...document.querySelectorAll('#flame-crumbs button')]
+      .map((e) => e.textContent)) === w, JSON.stringify(want), { timeout: 5000 });
+  } catch {
+    throw new Error(`breadcrumb ${JSON.stringify(await crumbs(page))}, expected ${JSON.stringify(want)}`);
+  }
+}
+
+async function htmlFlame(context, dir) {
+  const session = loadSession(dir);
+  const { page, errors } = await openPage(context, path.join(dir, 'profile.html'));
+  await check('html flame graph: drawn, one row per depth, at root zoom', async () => {
+    const ink = await canvasInk(page, '#flame');
+    assert(ink.n > 20000, JSON.stringify(ink));
+    assert(JSON.stringify(await crumbs(page)) === '["all samples"]', `breadcrumb ${await crumbs(page)}`);
+    assert(await page.isDisabled('#flame-reset'), 'reset enabled at the root');
+    for (const [fx, r, name] of [[0.5, 0, 'all samples'], [0.5, 1, 'main'], [0.3, 2, 'handle_request'],
+      [0.8, 2, 'parse_json'], [0.3, 3, 'sqlite3_step [libsqlite3.so.0] (+1 frame)'], [0.1, 4, 'my_callback']]) {
+      const tip = await flameHover(page, fx, r);
+      assert(tip.startsWith(name), `row ${r} at ${fx}: ${tip}, expected ${name}`);
+    }
+    assert(await flameHover(page, 0.5, 4) === '', 'something drawn right of my_callback');
+    assert(await flameHover(page, 0.1, 5) === '', 'a sixth row');
+  });
+  await check('html flame graph: hover shows name, file:line, time, share ± margin, samples', async () => {
+    const tip = await flameHover(page, 0.3, 2), want = sessionShare(session, calls('handle_request'));
+    for (const s of ['handle_request', '/home/dev/app/src/server.c:40', '70.0 ms',
+      `${want.pct}% ±${want.margin} of all`, `${want.k} samples of ${want.n}`, 'standard error'])
+      assert(tip.includes(s), `tooltip lacks ${s}: ${tip}`);
+  });
+  await page.locator('#flame-section').screenshot({ path: path.join(logs, 'html-flame.png') });
+  await check('html flame graph: a click zooms, the frame spans the width, reset returns', async () => {
+    await flameClick(page, 0.3, 2);
+    await waitCrumbs(page, ['all samples', 'main', 'handle_request']);
+    assert(!(await page.isDisabled('#flame-reset')), 'reset disabled while zoomed');
+    for (const fx of [0.003, 0.5, 0.997]) {
+      const tip = await flameHover(page, fx, 2);
+      assert(tip.startsWith('handle_request'), `zoomed row at ${fx}: ${tip}`);
+    }
+    // my_callback is 20 of handle_request's 70 ms: now 2/7 of the width.
+    const cb = await flameHover(page, 0.27, 4);
+    assert(cb.startsWith('my_callback') && cb.includes('28.6% of handle_request'), `my_callback: ${cb}`);
+    assert(await flameHover(page, 0.31, 4) === '', 'my_callback wider than 2/7');
+    assert(await flameHover(page, 0.9, 3) !== '', 'sqlite3_step not full width');
+    await page.click('#flame-reset');
+    await waitCrumbs(page, ['all samples']);
+    assert((await flameHover(page, 0.8, 2)).startsWith('parse_json'), 'parse_json back in its place');
+  });
+  await check('html flame graph: the breadcrumb zooms back out, by mouse or keyboard', async () => {
+    await flameClick(page, 0.1, 4);
+    await waitCrumbs(page, ['all samples', 'main', 'handle_request', 'sqlite3_step [libsqlite3.so.0] (+1 frame)', 'my_callback']);
+    await page.click('#flame-crumbs button:has-text("handle_request")');
+    await waitCrumbs(page, ['all samples', 'main', 'handle_request']);
+    await page.focus('#flame-crumbs button:has-text("main")');
+    await page.keyboard.press('Enter');
+    await waitCrumbs(page, ['all samples', 'main']);
+    const focused = await page.evaluate(() => document.activeElement.textContent);
+    assert(focused === 'main', `focus after zooming from the breadcrumb: ${focused}`);
+    await page.focus('#flame-reset');
+    await page.keyboard.press('Enter');
+    await waitCrumbs(page, ['all samples']);
+    const after = await page.evaluate(() => document.activeElement.id);
+    assert(after === 'flame', `focus after reset from the keyboard: ${after}`);
+  });
+  await check('html flame graph: keyboard moves, zooms with Enter, out with Escape', async () => {
+    await page.focus('#flame');
+    const info = () => page.textContent('#flame-info');
+    assert((await info()).startsWith('all samples'), `info: ${await info()}`);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert((await info()).startsWith('handle_request — /home/dev/app/src/server.c:40'), `info: ${await info()}`);
+    await page.keyboard.press('ArrowRight');
+    const parse = sessionShare(session, calls('parse_json'));
+    assert((await info()).startsWith(`parse_json — /home/dev/app/src/parse.c:20 — 25.0 ms, ${parse.pct}% ±${parse.margin}`),
+      `info: ${await info()}`);
+    await page.keyboard.press('Enter');
+    await waitCrumbs(page, ['all samples', 'main', 'parse_json']);
+    await page.keyboard.press('Escape');
+    await waitCrumbs(page, ['all samples', 'main']);
+    await page.keyboard.press('Home');
+    await waitCrumbs(page, ['all samples']);
+  });
+  await check('html flame graph: search highlights the matches and shows their share', async () => {
+    const before = await flamePixel(page, 0.35, 2);
+    assert(before[3] === 255, `handle_request not opaque: ${before}`);
+    await page.fill('#search', 'Json');
+    const want = sessionShare(session, callsMatching('json'));
+    await page.waitForFunction((t) => document.querySelector('#search-count').textContent === t,
+      `1 match · ${want.pct}% ±${want.margin} of the time`, { timeout: 5000 });
+    await nextFrame(page);
+    const hit = await flamePixel(page, 0.825, 2), other = await flamePixel(page, 0.35, 2);
+    const close = (px, rgb) => rgb.every((v, i) => Math.abs(px[i] - v) <= 2) && px[3] === 255;
+    assert(close(hit, [0xc7, 0x7d, 0xdb]), `parse_json not highlighted: ${hit}`);
+    assert(other[3] < 128, `handle_request not faded: ${other}`);
+  });
+  await check('html flame graph: zoomed, the matched share is of the zoomed frame', async () => {
+    await page.fill('#search', 'callback');
+    const all = sessionShare(session, calls('my_callback'));
+    await page.waitForFunction((t) => document.querySelector('#search-count').textContent === t,
+      `1 match · ${all.pct}% ±${all.margin} of the time`, { timeout: 5000 });
+    const want = sessionShare(session, calls('my_callback'), calls('handle_request'));
+    await flameClick(page, 0.3, 2);
+    await waitCrumbs(page, ['all samples', 'main', 'handle_request']);
+    const text = await page.textContent('#flame-match');
+    assert(text === `matches: ${want.pct}% ±${want.margin} of handle_request`, `matched: ${text}`);
+    await page.fill('#search', '');
+    await page.waitForFunction(() => document.querySelector('#search-count').textContent === '');
+    await page.click('#flame-reset');
+  });
+  await check('html flame graph: follows "Show all frames", each tree keeping its zoom', async () => {
+    await flameClick(page, 0.3, 2);
+    await waitCrumbs(page, ['all samples', 'main', 'handle_request']);
+    await page.check('#show-all');
+    await waitCrumbs(page, ['all samples']);
+    const tip = await flameHover(page, 0.3, 4);
+    assert(tip.startsWith('sqlite3VdbeExec [libsqlite3.so.0]'), `row 4 with every frame: ${tip}`);
+    assert((await flameHover(page, 0.1, 5)).startsWith('my_callback'), 'my_callback not on row 5');
+    await page.uncheck('#show-all');
+    await waitCrumbs(page, ['all samples', 'main', 'handle_request']);
+    await page.click('#flame-reset');
+  });
+  await check('html flame graph: no error after interaction', () => assert(errors.length === 0, errors.join('; ')));
+  await page.close();
+}
+
 // Shares by time, margins and counts by samples, where the two differ.
 async function htmlWeighted(context, dir) {
   const session = loadSession(dir);
@@ -282,6 +450,8 @@ async function htmlWeighted(context, dir) {
     // By time each has a third; a margin from that third would be 4.7 for all three.
     const slow = sessionShare(session, calls('slow'));
     assert(slow.pct === '33.3' && slow.margin === '3.0' && slow.k === 10, JSON.stringify(slow));
+    const tip = await flameHover(page, 0.9, 2);
+    assert(tip.startsWith('slow') && tip.includes('33.3% ±3.0 of all') && tip.includes('10 samples of 100'), tip);
   });
   await page.close();
 }
@@ -320,6 +490,8 @@ async function htmlEmpty(context, file) {
     assert(errors.length === 0, errors.join('; '));
     const t = await page.textContent('#tree');
     assert(t.includes('No samples were recorded.'), t);
+    const f = await page.textContent('#flame-info');
+    assert(f.includes('No samples were recorded.'), f);
   });
   await page.close();
 }
@@ -352,6 +524,7 @@ async function main() {
     await check('speedscope app opens the real profile', () =>
       speedscope(context, origin, 'real/profile.speedscope.json', ['workload', 'compare_keys'], 'speedscope-real'));
     await htmlSynthetic(context, dirs.synthetic);
+    await htmlFlame(context, dirs.synthetic);
     await htmlWeighted(context, dirs.weighted);
     await htmlReal(context, path.join(dirs.real, 'profile.html'));
     await htmlBig(context, path.join(dirs.big, 'profile.html'));
