@@ -1,6 +1,6 @@
-// Debian's Chromium, headless, for the browser tests (run.mjs): every request is checked,
-// and any that would leave the pages (anything but file:, data:, blob: and the given local
-// origin) is refused and recorded.
+// Debian's Chromium, headless, for the browser tests (run.mjs) and the page-load
+// benchmark (load_time.mjs): every request is checked, and any that would leave the pages
+// (anything but file:, data:, blob: and the given local origin) is refused and recorded.
 
 import fs from 'node:fs';
 import os from 'node:os';
