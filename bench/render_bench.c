@@ -2,11 +2,13 @@
  * render_bench.c: how long gargalo takes to render a large session in each format.
  *
  *     render_bench [--samples N] [--repeat R] [--load SESSION.json] [--save SESSION.json]
+ *                  [--html PAGE.html]
  *
  * Builds a session of about N samples (default 20,000) by profiling a mixed workload
  * (SQLite inserts, sorting, recursion) at a fixed 100 us interval, or loads one saved
  * with GARGALO_FORMAT_JSON. Then renders it R times (default 5) in every format and
  * prints one JSON object: the session's size and the median milliseconds per format.
+ * --save and --html also write the session, and its HTML page (for the page-load case).
  */
 #include <gargalo.h>
 #include <sqlite3.h>
@@ -21,7 +23,7 @@
 typedef struct render_args {
     size_t samples;
     int repeat;
-    const char *load, *save;
+    const char *load, *save, *html;
 } render_args;
 
 /* --- a workload with a few distinct, reasonably deep call paths ------------------------ */
@@ -167,7 +169,7 @@ static double time_render(const gargalo_session *s, gargalo_format fmt, int r, s
 static void parse_args(int argc, char **argv, render_args *a)
 {
     static const char usage[] = "usage: render_bench [--samples N] [--repeat R] "
-                                "[--load SESSION.json] [--save SESSION.json]\n";
+                                "[--load SESSION.json] [--save SESSION.json] [--html PAGE]\n";
     *a = (render_args){.samples = 20000, .repeat = 5};
     for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -183,10 +185,22 @@ static void parse_args(int argc, char **argv, render_args *a)
             a->load = v;
         else if (strcmp(argv[i], "--save") == 0)
             a->save = v;
+        else if (strcmp(argv[i], "--html") == 0)
+            a->html = v;
         else {
             fprintf(stderr, "%s", usage);
             exit(2);
         }
+    }
+}
+
+/* --save and --html: the session, or its page, to a file (nothing when path is NULL). */
+static void write_copy(const gargalo_session *s, gargalo_format fmt, const char *path)
+{
+    int rc = path ? gargalo_render_file(s, fmt, NULL, path) : 0;
+    if (rc) {
+        fprintf(stderr, "render_bench: cannot write %s: %s\n", path, gargalo_strerror(rc));
+        exit(1);
     }
 }
 
@@ -208,10 +222,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "render_bench: no stats for the session\n");
         return 1;
     }
-    if (a.save && gargalo_render_file(s, GARGALO_FORMAT_JSON, NULL, a.save) != 0) {
-        fprintf(stderr, "render_bench: cannot save %s\n", a.save);
-        return 1;
-    }
+    write_copy(s, GARGALO_FORMAT_JSON, a.save);
+    write_copy(s, GARGALO_FORMAT_HTML, a.html);
     printf("{\"samples\": %zu, \"frames\": %zu, \"duration_ms\": %.1f, \"repeat\": %d", st.samples,
            st.frames, st.duration_ns / 1e6, a.repeat);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {

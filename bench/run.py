@@ -44,6 +44,7 @@ FULL = {
     "wrk_seconds": 10, "wrk_pairs": 3,
     "scale": [(1_000, 5), (50_000, 7), (1_000_000, 3), (10_000_000, 1)],
     "render_samples": 20_000, "render_repeat": 5,
+    "page_samples": 20_000, "page_repeat": 5,
     "symbolize_rows": 20_000,
     "signal_runs": 9, "signal_loop_ms": 40,
 }
@@ -55,6 +56,7 @@ QUICK = {
     "wrk_seconds": 2, "wrk_pairs": 1,
     "scale": [(1_000, 1), (20_000, 1), (100_000, 1)],
     "render_samples": 2_000, "render_repeat": 1,
+    "page_samples": 2_000, "page_repeat": 1,
     "symbolize_rows": 2_000,
     "signal_runs": 1, "signal_loop_ms": 20,
 }
@@ -743,6 +745,43 @@ def case_render(ctx):
             "reported", None, bytes=r["json_bytes"])
 
 
+def page_tools():
+    """What opening a page needs: node, Chromium and the browser tests' npm packages."""
+    browser = os.path.join(ROOT, "tests", "browser")
+    if not shutil.which("node") or not os.access("/usr/bin/chromium", os.X_OK) or \
+            not os.path.isdir(os.path.join(browser, "node_modules", "playwright-core")):
+        raise CaseSkipped("needs node, /usr/bin/chromium and tests/browser/node_modules "
+                          "(scripts/deps.sh test)")
+    return os.path.join(browser, "load_time.mjs")
+
+
+def case_page(ctx):
+    """Two html pages of N samples in headless Chromium: the mixed workload render_bench
+    profiles, and render_profile's synthetic session (a wide tree, ~190,000 nodes at
+    20,000 samples). Each opened in fresh tabs; the figure is the page's own clock
+    (performance.now() from navigation) once its tree, flame graph and timeline are drawn
+    and painted, as tests/browser/load_time.mjs reads it; median of the tabs."""
+    script, cfg = page_tools(), ctx.cfg
+    n = cfg["page_samples"]
+    real = os.path.join(ctx.tmp, "page-real.html")
+    r = run_json([ctx.bench_bin("render_bench"), "--samples", str(n), "--repeat", "1",
+                  "--html", real], 300)
+    synth_dir = tempfile.mkdtemp(prefix="page-", dir=ctx.tmp)
+    subprocess.run([ctx.bin(os.path.join("progs", "render_profile")), "--big", str(n),
+                    synth_dir], check=True, capture_output=True, timeout=120,
+                   stdin=subprocess.DEVNULL)
+    synth = os.path.join(synth_dir, "profile.html")
+    out = run_json(["node", script, "--repeat", str(cfg["page_repeat"]), real, synth], 600)
+    for page, what, samples in zip(out["pages"], ("mixed workload", "synthetic, wide tree"),
+                                   (r["samples"], n)):
+        ms = page["median_ms"]
+        size = os.path.getsize(page["file"])
+        ctx.add(f"Open a {fmt_n(samples)}-sample html page ({what}, {size / MB:.1f} MB) in "
+                "Chromium: tree, flame graph and timeline drawn", fmt_ms(ms), "-", None,
+                "< 1000 ms", ms < 1000, ready_ms=page["ready_ms"], bytes=size,
+                samples=samples)
+
+
 def case_symbolize(ctx):
     """gargalo_stop's address resolution for a naive-loop profile, cold and cached."""
     cfg = ctx.cfg
@@ -772,6 +811,7 @@ CASES = [
     ("http", case_http),
     ("scale", case_scale),
     ("render", case_render),
+    ("page", case_page),
     ("symbolize", case_symbolize),
 ]
 

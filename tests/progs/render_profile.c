@@ -133,42 +133,75 @@ static void bench(const gargalo_session *s)
     }
 }
 
-int main(int argc, char **argv)
+typedef struct profile_args {
+    size_t big;
+    int real, timing, empty;
+    unsigned real_ms, interval_us;
+    const char *load, *dir;
+} profile_args;
+
+static void parse_args(int argc, char **argv, profile_args *a)
 {
-    size_t big = 0;
-    int real = 0, timing = 0, empty = 0;
-    unsigned real_ms = 400, interval_us = 0;
-    const char *dir = NULL;
+    *a = (profile_args){.real_ms = 400};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--big") == 0 && i + 1 < argc)
-            big = strtoull(argv[++i], NULL, 10);
+            a->big = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--empty") == 0)
-            empty = 1;
+            a->empty = 1;
         else if (strcmp(argv[i], "--real") == 0)
-            real = 1;
+            a->real = 1;
         else if (strcmp(argv[i], "--real-ms") == 0 && i + 1 < argc)
-            real_ms = (unsigned)strtoul(argv[++i], NULL, 10);
+            a->real_ms = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--interval-us") == 0 && i + 1 < argc)
-            interval_us = (unsigned)strtoul(argv[++i], NULL, 10);
+            a->interval_us = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--load") == 0 && i + 1 < argc)
+            a->load = argv[++i];
         else if (strcmp(argv[i], "--bench") == 0)
-            timing = 1;
+            a->timing = 1;
         else
-            dir = argv[i];
+            a->dir = argv[i];
     }
-    if (!dir && !timing) {
+}
+
+/* A session saved as gargalo JSON (GARGALO_FORMAT_JSON), read back with the public API. */
+static gargalo_session *load_session(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long len = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    char *json = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    gargalo_session *s = NULL;
+    int rc = GARGALO_EINVAL;
+    if (json && fseek(f, 0, SEEK_SET) == 0 && fread(json, 1, (size_t)len, f) == (size_t)len)
+        rc = gargalo_session_load(json, (size_t)len, &s);
+    free(json);
+    if (f)
+        fclose(f);
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", path, f ? gargalo_strerror(rc) : "cannot open");
+        exit(1);
+    }
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    profile_args a;
+    parse_args(argc, argv, &a);
+    if (!a.dir && !a.timing) {
         fprintf(stderr,
-                "usage: %s [--big N | --empty | --real [--real-ms MS] "
+                "usage: %s [--big N | --empty | --load SESSION.json | --real [--real-ms MS] "
                 "[--interval-us US]] [--bench] OUTDIR\n",
                 argv[0]);
         return 2;
     }
-    gargalo_session *s = real    ? record_real(real_ms, interval_us)
-                         : big   ? fx_big_session(big, 300)
-                         : empty ? gg_session_new()
-                                 : fx_session();
-    if (dir)
-        write_all(s, dir);
-    if (timing)
+    gargalo_session *s = a.load    ? load_session(a.load)
+                         : a.real  ? record_real(a.real_ms, a.interval_us)
+                         : a.big   ? fx_big_session(a.big, 300)
+                         : a.empty ? gg_session_new()
+                                   : fx_session();
+    if (a.dir)
+        write_all(s, a.dir);
+    if (a.timing)
         bench(s);
     gargalo_session_free(s);
     return 0;

@@ -1,7 +1,8 @@
 /*
- * gargalo profile page: draws the header, the call tree, the search and the timeline
- * from the JSON the C renderer put in #gg-data. Plain DOM and one canvas; the trees
- * arrive already built (grouped and with every frame), so this only displays them.
+ * gargalo profile page: draws the header, the call tree, the search, the flame graph and
+ * the timeline from the JSON the C renderer put in #gg-data. Plain DOM and two canvases;
+ * the trees arrive already built (grouped and with every frame), so this only displays
+ * them: the flame graph is the very tree the call tree shows, laid out by width.
  */
 'use strict';
 (function () {
@@ -9,7 +10,11 @@
   const F = D.frames;
   const MAX_ROWS = 3000;   // rows drawn at once; past that a note says how many are left
   const AUTO_OPEN = 25;    // besides the hot path, nodes above this share open at load
-  const ROW_H = 16, AXIS_H = 20, MAX_LANES = 400;
+  const ROW_H = 16, AXIS_H = 20, MAX_LANES = 400; // timeline
+  const FG_ROW = 18, FG_MIN_W = 0.5, FG_CRUMBS = 10; // flame graph
+  const FG_FONT = '11px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
+  const INK = '#1d1f21', INK_SOFT = '#4a4d50'; // text on the (always light) bars
+  const ROOT_FILL = 'hsl(210, 10%, 82%)';
   const $ = (id) => document.getElementById(id);
 
   const esc = (s) => String(s).replace(/[&<>"']/g,
@@ -23,6 +28,30 @@
   function shortPath(p) {
     const parts = p.split('/');
     return parts.slice(-2).join('/');
+  }
+
+  function plural(k, word) {
+    return `${k.toLocaleString('en-US')} ${word}${k === 1 ? '' : 's'}`;
+  }
+
+  // Where a frame is: file:line, or its module when it has no debug information.
+  function where(f) {
+    return F.file[f] ? F.file[f] + (F.line[f] ? ':' + F.line[f] : '') : (F.module[f] || '');
+  }
+
+  // ---- shares and their margin ----
+
+  // Shares are by time (the samples' weights), but what makes a share uncertain is how
+  // few samples it rests on: for k of n samples, p = k/n, one binomial standard error is
+  // sqrt(p(1-p)/n). So the margin comes from the counts. In percentage points.
+  function marginPct(k, n) {
+    if (!n) return 0;
+    const p = k / n;
+    return 100 * Math.sqrt(p * (1 - p) / n);
+  }
+
+  function fmtShare(share, margin) {
+    return `${share.toFixed(1)}% ±${margin.toFixed(1)}`;
   }
 
   // ---- trees ----
@@ -49,7 +78,7 @@
       labels[i] = F.name[T.frame[i]] + (h ? ` (+${h} frame${h === 1 ? '' : 's'})` : '');
     }
     const st = { T, n, first, next, depth, maxDepth, hot, labels, lower: null,
-      open: new Uint8Array(n), match: null, keep: null, rects: null };
+      open: new Uint8Array(n), match: null, keep: null, rects: null, zoom: 0, focus: -1 };
     openDefault(st);
     return st;
   }
@@ -57,6 +86,27 @@
   function pct(st, i) {
     const all = st.T.total[0];
     return all ? 100 * st.T.total[i] / all : 0;
+  }
+
+  function margin(st, i) {
+    return marginPct(st.T.count[i], st.T.count[0]);
+  }
+
+  // A node's share with its margin, e.g. "12.3% ±1.1".
+  function share(st, i) {
+    return fmtShare(pct(st, i), margin(st, i));
+  }
+
+  function label(st, i) {
+    return i ? st.labels[i] : 'all samples';
+  }
+
+  // The first node after i's subtree (nodes come in depth-first order, so a subtree is
+  // the run of nodes deeper than its root that follows it).
+  function subtreeEnd(st, i) {
+    let e = i + 1;
+    while (e < st.n && st.depth[e] > st.depth[i]) e++;
+    return e;
   }
 
   function openDefault(st) {
@@ -109,14 +159,18 @@
     const hasKids = kid(st, i) > 0, open = hasKids && isOpen(st, i);
     const file = F.file[f], line = F.line[f];
     const loc = file ? shortPath(file) + (line ? ':' + line : '') : '';
-    const tip = `self ${fmtMs(T.self[i])}, ${T.count[i]} sample${T.count[i] === 1 ? '' : 's'}` +
+    const tip = `self ${fmtMs(T.self[i])}, ${plural(T.count[i], 'sample')}` +
       (F.module[f] ? `, ${F.module[f]}` : '');
+    const errTip = `margin of the share: one standard error from the sample counts, ` +
+      `${T.count[i]} of ${T.count[0]} samples`;
     const indent = Math.min(st.depth[i] - 1, 60) * 14 + 4;
     return `<div class="${cls.join(' ')}" data-i="${i}" role="treeitem" aria-level="${st.depth[i]}"` +
       (hasKids ? ` aria-expanded="${open}"` : '') + ` style="padding-left:${indent}px" title="${esc(tip)}">` +
       `<span class="tog">${hasKids ? (open ? '▾' : '▸') : ''}</span>` +
       `<span class="time">${fmtMs(T.total[i])}</span>` +
       `<span class="pct" style="background-size:${p.toFixed(1)}% 100%">${p.toFixed(1)}%</span>` +
+      `<span class="err" title="${esc(errTip)}">±${margin(st, i).toFixed(1)}</span>` +
+      `<span class="count">${plural(T.count[i], 'sample')}</span>` +
       `<span class="name">${esc(st.labels[i])}</span>` +
       `<span class="loc" title="${esc(file ? file + (line ? ':' + line : '') : '')}">${esc(loc)}</span></div>`;
   }
@@ -162,28 +216,58 @@
   function setQuery(q) {
     query = q.trim().toLowerCase();
     for (const st of trees) applyQuery(st);
+    showSearchCount();
     renderTree();
     drawSoon();
+    flameSoon();
   }
 
   function applyQuery(st) {
     if (!query) {
       st.match = st.keep = null;
-      $('search-count').textContent = '';
       return;
     }
     if (!st.lower) st.lower = st.labels.map((s) => s.toLowerCase());
     st.match = new Uint8Array(st.n);
     st.keep = new Uint8Array(st.n);
-    let count = 0;
+    st.matches = 0;
     for (let i = 1; i < st.n; i++) {
       if (!st.lower[i].includes(query)) continue;
       st.match[i] = 1;
-      count++;
+      st.matches++;
       if (!st.keep[i]) st.keep[i] = 1;
       for (let p = st.T.parent[i]; p > 0 && st.keep[p] !== 2; p = st.T.parent[p]) st.keep[p] = 2;
     }
-    if (st === cur) $('search-count').textContent = `${count} match${count === 1 ? '' : 'es'}`;
+  }
+
+  // Time and samples under z that pass through a match, each sample counted once: a
+  // match's whole subtree is counted and skipped, so a match below a match adds nothing.
+  function matchedUnder(st, z) {
+    for (let a = z; a > 0; a = st.T.parent[a])
+      if (st.match[a]) return { ns: st.T.total[z], k: st.T.count[z] };
+    const end = subtreeEnd(st, z);
+    let ns = 0, k = 0;
+    for (let i = z + 1; i < end;) {
+      if (!st.match[i]) { i++; continue; }
+      ns += st.T.total[i];
+      k += st.T.count[i];
+      i = subtreeEnd(st, i);
+    }
+    return { ns, k };
+  }
+
+  // The matched share of node z's time, with its margin from the sample counts.
+  function matchedShare(st, z) {
+    const m = matchedUnder(st, z), T = st.T;
+    return fmtShare(T.total[z] ? 100 * m.ns / T.total[z] : 0, marginPct(m.k, T.count[z]));
+  }
+
+  function showSearchCount() {
+    const st = cur, el = $('search-count');
+    if (!query || !st.match) { el.textContent = ''; return; }
+    const n = st.matches;
+    el.textContent = `${n} match${n === 1 ? '' : 'es'}` +
+      (n && st.n > 1 ? ` · ${matchedShare(st, 0)} of the time` : '');
   }
 
   // ---- timeline ----
@@ -227,22 +311,58 @@
     view.t1 = view.v1 = Math.max(D.duration_ns, last, first + 1);
   })();
 
-  // Warm hues for the program, grey for libraries; one colour per function.
+  // Warm hues for the program, grey for libraries; one colour per function, the same in
+  // the timeline and the flame graph (and kept, since both ask for it on every draw).
+  const frameColor = [];
   function color(st, i) {
     const f = st.T.frame[i];
+    return frameColor[f] || (frameColor[f] = hashColor(F.name[f], F.lib[f]));
+  }
+
+  function hashColor(name, lib) {
     let h = 0;
-    const s = F.name[f];
-    for (let k = 0; k < s.length; k++) h = (h * 31 + s.charCodeAt(k)) | 0;
+    for (let k = 0; k < name.length; k++) h = (h * 31 + name.charCodeAt(k)) | 0;
     h = Math.abs(h);
-    if (F.lib[f]) return `hsl(210, 8%, ${68 + (h % 12)}%)`;
+    if (lib) return `hsl(210, 8%, ${68 + (h % 12)}%)`;
     return `hsl(${(h % 50) + 5}, ${70 + (h % 20)}%, ${62 + (h % 14)}%)`;
   }
 
-  let drawPending = false;
-  function drawSoon() {
-    if (drawPending) return;
-    drawPending = true;
-    requestAnimationFrame(() => { drawPending = false; drawTimeline(); });
+  // Draws happen at most once a frame, however many events ask for one.
+  const pending = new Set();
+  function soon(draw) {
+    if (!pending.size) {
+      requestAnimationFrame(() => {
+        const draws = [...pending];
+        pending.clear();
+        for (const d of draws) d();
+      });
+    }
+    pending.add(draw);
+  }
+  const drawSoon = () => soon(drawTimeline);
+  const flameSoon = () => soon(drawFlame);
+
+  // Sizes a canvas to W x H CSS pixels, sharp on high-density screens; returns it cleared.
+  function sizeCanvas(canvas, W, H) {
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(W * dpr);
+    canvas.height = Math.round(H * dpr);
+    canvas.style.height = H + 'px';
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    return ctx;
+  }
+
+  // Shows the tooltip with this HTML next to the pointer, kept inside the window.
+  function placeTip(ev, html) {
+    const tip = $('tooltip');
+    tip.innerHTML = html;
+    tip.hidden = false;
+    tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - tip.offsetWidth - 8) + 'px';
+    const below = ev.clientY + 14;
+    tip.style.top = (below + tip.offsetHeight > window.innerHeight ?
+      Math.max(ev.clientY - tip.offsetHeight - 8, 0) : below) + 'px';
   }
 
   function drawAxis(ctx, W) {
@@ -269,13 +389,7 @@
     if (!st.rects) st.rects = buildRects(st);
     const R = st.rects, lanes = Math.min(R.byLane.length, MAX_LANES);
     const W = canvas.parentElement.clientWidth, H = AXIS_H + Math.max(lanes, 1) * ROW_H + 4;
-    const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(W * dpr);
-    canvas.height = Math.round(H * dpr);
-    canvas.style.height = H + 'px';
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, W, H);
+    const ctx = sizeCanvas(canvas, W, H);
     drawAxis(ctx, W);
     const scale = W / (view.v1 - view.v0);
     ctx.font = '11px ui-monospace, Menlo, Consolas, monospace';
@@ -327,15 +441,11 @@
   }
 
   function showTip(ev) {
-    const tip = $('tooltip'), r = rectAt(ev);
-    if (r < 0) { tip.hidden = true; return; }
+    const r = rectAt(ev);
+    if (r < 0) { $('tooltip').hidden = true; return; }
     const R = cur.rects, n = R.node[r], f = cur.T.frame[n];
-    const file = F.file[f] ? F.file[f] + (F.line[f] ? ':' + F.line[f] : '') : (F.module[f] || '');
-    tip.innerHTML = `<b>${esc(cur.labels[n])}</b>${fmtMs(R.x1[r] - R.x0[r])} here, ` +
-      `${fmtMs(cur.T.total[n])} (${pct(cur, n).toFixed(1)}%) in all<br>${esc(file)}`;
-    tip.hidden = false;
-    tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - tip.offsetWidth - 8) + 'px';
-    tip.style.top = ev.clientY + 14 + 'px';
+    placeTip(ev, `<b>${esc(cur.labels[n])}</b>${fmtMs(R.x1[r] - R.x0[r])} here, ` +
+      `${fmtMs(cur.T.total[n])} (${share(cur, n)}) in all<br>${esc(where(f))}`);
   }
 
   function zoom(ev) {
@@ -380,6 +490,259 @@
     window.addEventListener('resize', drawSoon);
   }
 
+  // ---- flame graph ----
+
+  // An icicle of the tree the call tree shows (the same `cur`, so "Show all frames" folds
+  // it the same way): the root on top, each node under its caller, as wide as its share of
+  // the time. Each tree keeps its own zoom (st.zoom, the node drawn full width) and
+  // keyboard position (st.focus). The layout is kept for hit tests and redone only when
+  // the tree, the zoom or the width change; search and focus only repaint.
+  const fg = { st: null, zoom: -1, W: 0, L: null, charW: 0 };
+
+  // Rectangles in columns: node, x, w, row; byRow[r] lists row r's rectangles left to
+  // right; at maps a node to its rectangle.
+  function flameLayout(st, W) {
+    const L = { node: [], x: [], w: [], row: [], byRow: [], at: new Map() };
+    const add = (i, x, w, r) => {
+      const k = L.node.length;
+      L.node.push(i); L.x.push(x); L.w.push(w); L.row.push(r);
+      (L.byRow[r] || (L.byRow[r] = [])).push(k);
+      L.at.set(i, k);
+    };
+    // The zoomed node's callers stay on top, full width: the way back out.
+    const chain = zoomChain(st);
+    chain.forEach((a, r) => add(a, 0, W, r));
+    layoutBelow(st, W, chain.length - 1, add);
+    for (const list of L.byRow) list.sort((a, b) => L.x[a] - L.x[b]);
+    return L;
+  }
+
+  // The root, its descendants down to the zoomed node, and that node.
+  function zoomChain(st) {
+    const chain = [];
+    for (let a = st.zoom; a >= 0; a = st.T.parent[a]) chain.push(a);
+    return chain.reverse();
+  }
+
+  // The zoomed node's descendants, heaviest first from the left, without recursion (stacks
+  // may be very deep). A node narrower than FG_MIN_W is left out with all it holds.
+  function layoutBelow(st, W, top, add) {
+    const T = st.T, z = st.zoom, scale = T.total[z] ? W / T.total[z] : 0;
+    const todo = [z], left = [0];
+    while (todo.length) {
+      const p = todo.pop();
+      let x = left.pop();
+      for (let c = st.first[p]; c >= 0; c = st.next[c]) {
+        const w = T.total[c] * scale;
+        if (w >= FG_MIN_W) {
+          add(c, x, w, top + st.depth[c] - st.depth[z]);
+          todo.push(c);
+          left.push(x);
+        }
+        x += w;
+      }
+    }
+  }
+
+  // Colours the page's stylesheet decides (light or dark scheme).
+  function flameColors() {
+    const css = getComputedStyle(document.documentElement);
+    return { match: css.getPropertyValue('--flame-match').trim() || '#c77ddb',
+      muted: css.getPropertyValue('--muted').trim() || '#6b7075',
+      fg: getComputedStyle(document.body).color };
+  }
+
+  function drawFlame(again) {
+    const st = cur, canvas = $('flame'), wrap = canvas.parentElement, W = wrap.clientWidth;
+    if (st.n < 2) {
+      sizeCanvas(canvas, W, 0);
+      $('flame-info').textContent = 'No samples were recorded.';
+      return;
+    }
+    if (fg.st !== st || fg.zoom !== st.zoom || fg.W !== W)
+      Object.assign(fg, { st, zoom: st.zoom, W, L: flameLayout(st, W) });
+    const L = fg.L, ctx = sizeCanvas(canvas, W, L.byRow.length * FG_ROW + 1);
+    ctx.font = FG_FONT;
+    ctx.textBaseline = 'middle';
+    if (!fg.charW) fg.charW = ctx.measureText('0000000000').width / 10;
+    const colors = flameColors(), zoomRow = L.row[L.at.get(st.zoom)];
+    for (let k = 0; k < L.node.length; k++) drawFlameRect(ctx, st, k, L.row[k] < zoomRow, colors);
+    drawFlameFocus(ctx, st, colors);
+    showCrumbs(st);
+    showFlameMatch(st);
+    // The new height may have brought or taken away a scrollbar, and so changed the width.
+    if (!again && wrap.clientWidth !== W) drawFlame(true);
+  }
+
+  // How a frame is painted. While searching, matches stand out and the rest fades;
+  // otherwise the zoomed node's callers, kept on top as the way back out, are paler.
+  function flameStyle(st, i, caller, colors) {
+    if (st.match && st.match[i]) return { fill: colors.match, alpha: 1, ink: INK, tail: INK_SOFT };
+    const fill = i ? color(st, i) : ROOT_FILL;
+    if (st.match) return { fill, alpha: 0.3, ink: colors.muted, tail: colors.muted };
+    return caller ? { fill, alpha: 0.6, ink: INK_SOFT, tail: INK_SOFT } : { fill, alpha: 1, ink: INK, tail: INK_SOFT };
+  }
+
+  // One frame: its bar, then as much of its name as fits and, when there is room, its
+  // share with its margin.
+  function drawFlameRect(ctx, st, k, caller, colors) {
+    const L = fg.L, i = L.node[k], x = L.x[k], w = L.w[k], y = L.row[k] * FG_ROW;
+    const look = flameStyle(st, i, caller, colors);
+    ctx.globalAlpha = look.alpha;
+    ctx.fillStyle = look.fill;
+    ctx.fillRect(x, y, w > 2 ? w - 1 : w, FG_ROW - 1);
+    ctx.globalAlpha = 1;
+    const room = Math.floor((w - 6) / fg.charW);
+    if (room < 3) return;
+    const name = label(st, i), tail = share(st, i);
+    ctx.fillStyle = look.ink;
+    ctx.textAlign = 'left';
+    ctx.fillText(name.length > room ? name.slice(0, room - 1) + '…' : name, x + 3, y + FG_ROW / 2);
+    if (name.length + tail.length + 3 > room) return;
+    ctx.fillStyle = look.tail;
+    ctx.textAlign = 'right';
+    ctx.fillText(tail, x + w - 4, y + FG_ROW / 2);
+  }
+
+  // The keyboard's frame gets an outline while the graph has the focus.
+  function drawFlameFocus(ctx, st, colors) {
+    const k = fg.L.at.get(st.focus);
+    if (k === undefined || document.activeElement !== $('flame')) return;
+    ctx.strokeStyle = colors.fg;
+    ctx.lineWidth = 2;
+    ctx.strokeRect(fg.L.x[k] + 1, fg.L.row[k] * FG_ROW + 1, Math.max(fg.L.w[k] - 3, 1), FG_ROW - 3);
+  }
+
+  // The path from the root to the zoomed node, each step a button back to it; a long
+  // path keeps its first step and its last few. Rebuilt only when the zoom changes; a
+  // keyboard user who zoomed from it stays on it.
+  function showCrumbs(st) {
+    const el = $('flame-crumbs'), key = `${trees.indexOf(st)}:${st.zoom}`;
+    if (el.dataset.key === key) return;
+    el.dataset.key = key;
+    const hadFocus = el.contains(document.activeElement), chain = zoomChain(st);
+    const shown = chain.length > FG_CRUMBS ? [chain[0], -1, ...chain.slice(1 - FG_CRUMBS)] : chain;
+    el.innerHTML = shown.map((a) => a < 0 ? '<span class="sep">…</span>' :
+      `<button type="button" data-i="${a}"${a === st.zoom ? ' aria-current="true"' : ''}` +
+      ` title="${esc(label(st, a))}">${esc(label(st, a))}</button>`)
+      .join('<span class="sep" aria-hidden="true">›</span>');
+    if (hadFocus) el.querySelector('[aria-current]').focus();
+    $('flame-reset').disabled = st.zoom === 0;
+  }
+
+  // While searching and zoomed, the matched share of the zoomed node (the search box
+  // already shows the share of the whole).
+  function showFlameMatch(st) {
+    $('flame-match').textContent = st.match && st.zoom > 0 ?
+      `matches: ${matchedShare(st, st.zoom)} of ${label(st, st.zoom)}` : '';
+  }
+
+  // What the tooltip and the line under the graph say about node i.
+  function describe(st, i) {
+    const T = st.T, parts = [label(st, i)];
+    if (i) parts.push(where(T.frame[i]));
+    parts.push(`${fmtMs(T.total[i])}, ${share(st, i)} of all`,
+      `${plural(T.count[i], 'sample')} of ${T.count[0].toLocaleString('en-US')}`);
+    const z = st.zoom;
+    if (z > 0 && i !== z && st.depth[i] > st.depth[z])
+      parts.push(`${(100 * T.total[i] / T.total[z]).toFixed(1)}% of ${label(st, z)}`);
+    return parts.filter(Boolean);
+  }
+
+  function flameTipHtml(st, i) {
+    const [name, ...rest] = describe(st, i);
+    return `<b>${esc(name)}</b>${rest.map(esc).join('<br>')}` +
+      '<br><span class="muted">± is one standard error, from the sample counts</span>';
+  }
+
+  // The layout of what is on screen now: a zoom asked for in this frame is drawn at once,
+  // so that the next key or click is read against it.
+  function flameNow() {
+    if (fg.st !== cur || fg.zoom !== cur.zoom) drawFlame();
+    return fg.L;
+  }
+
+  // The rectangle under the pointer, or -1.
+  function flameAt(ev) {
+    const L = flameNow(), box = $('flame').getBoundingClientRect();
+    if (!L || !box.width) return -1;
+    const r = Math.floor((ev.clientY - box.top) / FG_ROW);
+    const x = (ev.clientX - box.left) * fg.W / box.width;
+    for (const k of L.byRow[r] || []) if (x >= L.x[k] && x < L.x[k] + L.w[k]) return k;
+    return -1;
+  }
+
+  function zoomTo(i) {
+    cur.zoom = i;
+    setFocus(i);
+  }
+
+  function setFocus(i) {
+    cur.focus = i;
+    $('flame-info').textContent = describe(cur, i).join(' — ');
+    flameSoon();
+  }
+
+  // Arrows walk the graph (up to the caller, down to the heaviest callee, sideways along
+  // the row), Enter or Space zooms to the frame, Escape or Backspace zooms out one level,
+  // Home resets the zoom.
+  function flameKey(ev) {
+    const st = cur;
+    if (st.n < 2) return;
+    const L = flameNow();
+    const f = L.at.has(st.focus) ? st.focus : st.zoom, k = L.at.get(f);
+    const moves = {
+      ArrowUp: () => setFocus(L.row[k] > 0 ? st.T.parent[f] : f),
+      ArrowDown: () => setFocus(drawnChild(st, f)),
+      ArrowLeft: () => setFocus(rowNeighbour(k, -1)),
+      ArrowRight: () => setFocus(rowNeighbour(k, 1)),
+      Enter: () => zoomTo(f),
+      ' ': () => zoomTo(f),
+      Escape: () => zoomTo(st.zoom > 0 ? st.T.parent[st.zoom] : 0),
+      Backspace: () => zoomTo(st.zoom > 0 ? st.T.parent[st.zoom] : 0),
+      Home: () => zoomTo(0),
+    };
+    if (!moves[ev.key]) return;
+    ev.preventDefault();
+    moves[ev.key]();
+  }
+
+  function drawnChild(st, f) {
+    for (let c = st.first[f]; c >= 0; c = st.next[c]) if (fg.L.at.has(c)) return c;
+    return f;
+  }
+
+  function rowNeighbour(k, step) {
+    const list = fg.L.byRow[fg.L.row[k]], j = list.indexOf(k) + step;
+    return fg.L.node[list[Math.min(Math.max(j, 0), list.length - 1)]];
+  }
+
+  function wireFlame() {
+    const canvas = $('flame');
+    canvas.addEventListener('mousemove', (ev) => {
+      const k = flameAt(ev);
+      if (k < 0) $('tooltip').hidden = true;
+      else placeTip(ev, flameTipHtml(cur, fg.L.node[k]));
+    });
+    canvas.addEventListener('mouseleave', () => { $('tooltip').hidden = true; });
+    canvas.addEventListener('click', (ev) => {
+      const k = flameAt(ev);
+      if (k >= 0) zoomTo(fg.L.node[k]);
+    });
+    canvas.addEventListener('keydown', flameKey);
+    canvas.addEventListener('focus', () => { if (cur.focus < 0) setFocus(cur.zoom); else flameSoon(); });
+    canvas.addEventListener('blur', flameSoon);
+    $('flame-crumbs').addEventListener('click', (ev) => {
+      const b = ev.target.closest('button');
+      if (b) zoomTo(Number(b.dataset.i));
+    });
+    $('flame-reset').addEventListener('click', (ev) => {
+      zoomTo(0);
+      if (ev.detail === 0) $('flame').focus(); // from the keyboard: the button goes disabled
+    });
+    window.addEventListener('resize', flameSoon);
+  }
+
   // ---- page ----
 
   function header() {
@@ -410,9 +773,11 @@
     $('show-all').checked = !!D.show_all;
     $('show-all').addEventListener('change', (ev) => {
       cur = trees[ev.target.checked ? 1 : 0];
-      applyQuery(cur);
+      showSearchCount();
       renderTree();
       drawSoon();
+      showFlameHint();
+      flameSoon();
     });
     $('expand-hot').addEventListener('click', () => { openDefault(cur); renderTree(); });
     $('collapse-all').addEventListener('click', () => { cur.open.fill(0); renderTree(); });
@@ -422,10 +787,24 @@
     });
   }
 
+  // The line under the flame graph: the keyboard's frame, or how to use the graph.
+  function showFlameHint() {
+    if (cur.focus >= 0) setFocus(cur.focus);
+    else if (cur.n > 1) $('flame-info').textContent = 'Hover a frame for its details; click it to zoom.';
+  }
+
   header();
   wireControls();
   wireTimeline();
+  wireFlame();
   renderTree();
+  showFlameHint();
+  drawFlame();
   drawTimeline();
-  document.body.dataset.ready = '1';
+  // Ready (and how long it took since navigation began, for the benchmark) once the
+  // frame with everything drawn has been painted.
+  requestAnimationFrame(() => setTimeout(() => {
+    document.body.dataset.readyMs = performance.now().toFixed(1);
+    document.body.dataset.ready = '1';
+  }, 0));
 })();
