@@ -214,10 +214,14 @@ static const gg_sym *module_sym_lookup(Dwfl_Module *mod, uintptr_t addr)
     return sym->size == 0 || addr < sym->addr + sym->size ? sym : NULL;
 }
 
+/* dwfl_report_end's "removed" callback: libdwfl passes the address of the module's
+ * userdata, not the userdata itself. */
 static int forget_module(Dwfl_Module *mod, void *userdata, const char *name, Dwarf_Addr base,
                          void *arg)
 {
-    module_syms_free(userdata);
+    void **ud = userdata;
+    module_syms_free(*ud);
+    *ud = NULL;
     return DWARF_CB_OK;
 }
 
