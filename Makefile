@@ -105,10 +105,11 @@ $(B)/bolsa: $(B)/obj/src/bolsa/main.o $(B)/libbolsa.a $(B)/libgargalo.a
 # Tests of bolsa see bolsa's headers; tests of gargalo see gargalo's private headers.
 $(B)/tests/test_bolsa_%: tests/unit/test_bolsa_%.c $(B)/libbolsa.a $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BOLSA_CFLAGS) $(LDFLAGS) -o $@ $^ $(BOLSA_LIBS) $(GARGALO_LIBS) -lcmocka
+	$(CC) $(BOLSA_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(BOLSA_LIBS) \
+	    $(GARGALO_LIBS) -lcmocka
 $(B)/tests/%: tests/unit/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS) -lcmocka
+	$(CC) $(GARGALO_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(GARGALO_LIBS) -lcmocka
 $(B)/progs/%: tests/progs/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS) $(BOLSA_LIBS)
@@ -150,4 +151,4 @@ install: $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc
 clean:
 	rm -rf build
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/tests -name '*.d' 2>/dev/null)
