@@ -19,6 +19,7 @@
 
 #include "symbols.h"
 #include "sampler_testlib.h"
+#include "isolate.h"
 
 static volatile uint64_t sink;
 static int inlined_call_line;
@@ -278,5 +279,5 @@ int main(void)
         cmocka_unit_test(test_cache_survives_reset),
         cmocka_unit_test(test_system_paths),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return isolate_run_group_tests(tests, NULL, NULL);
 }
