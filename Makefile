@@ -106,17 +106,18 @@ $(B)/bolsa: $(B)/obj/src/bolsa/main.o $(B)/libbolsa.a $(B)/libgargalo.a
 # Tests of bolsa see bolsa's headers; tests of gargalo see gargalo's private headers.
 $(B)/tests/test_bolsa_%: tests/unit/test_bolsa_%.c $(B)/libbolsa.a $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BOLSA_CFLAGS) $(LDFLAGS) -o $@ $^ $(BOLSA_LIBS) $(GARGALO_LIBS) -lcmocka
+	$(CC) $(BOLSA_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(BOLSA_LIBS) \
+	    $(GARGALO_LIBS) -lcmocka
 # Small libraries the sampler tests load, unload and call through the PLT.
 $(B)/tests/libggdl_%.so: tests/unit/ggdl.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 -g -DGGDL_TAG=$* -o $@ $<
 $(B)/tests/test_sampler_effects: tests/unit/test_sampler_effects.c $(B)/libgargalo.a $(TEST_DSOS)
-	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libgargalo.a -L$(B)/tests -lggdl_plt \
-	    -Wl,-rpath,'$$ORIGIN' $(GARGALO_LIBS) -ldl -lcmocka
+	$(CC) $(GARGALO_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(B)/libgargalo.a -L$(B)/tests \
+	    -lggdl_plt -Wl,-rpath,'$$ORIGIN' $(GARGALO_LIBS) -ldl -lcmocka
 $(B)/tests/%: tests/unit/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS) -lcmocka
+	$(CC) $(GARGALO_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(GARGALO_LIBS) -lcmocka
 $(B)/progs/%: tests/progs/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS) $(BOLSA_LIBS)
@@ -158,4 +159,4 @@ install: $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc
 clean:
 	rm -rf build
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/tests -name '*.d' 2>/dev/null)

@@ -14,6 +14,7 @@
 
 #include "options.h"
 #include "sampler_testlib.h"
+#include "isolate.h"
 
 static volatile uint64_t sink;
 
@@ -305,5 +306,5 @@ int main(void)
         cmocka_unit_test(test_cpu_clock_ignores_sleep),
     };
     (void)sink;
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return isolate_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "sampler_testlib.h"
+#include "isolate.h"
 
 #define TOLERANCE 0.05
 
@@ -178,5 +179,5 @@ int main(void)
         cmocka_unit_test(test_split_wall_clock),
         cmocka_unit_test(test_blocking_wall_clock),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return isolate_run_group_tests(tests, NULL, NULL);
 }

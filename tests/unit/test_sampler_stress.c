@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "sampler_testlib.h"
+#include "isolate.h"
 
 static volatile uint64_t sink;
 
@@ -155,5 +156,5 @@ int main(void)
         cmocka_unit_test(test_free_from_other_thread_repeatedly),
     };
     (void)sink;
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return isolate_run_group_tests(tests, NULL, NULL);
 }

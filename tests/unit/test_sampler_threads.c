@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "sampler_testlib.h"
+#include "isolate.h"
 
 #define NTHREADS 16
 #define NKINDS 4
@@ -184,5 +185,5 @@ int main(void)
         cmocka_unit_test(test_mixed_threads),
         cmocka_unit_test(test_hundreds_of_sessions),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return isolate_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "symbols.h"
 #include "sampler_testlib.h"
+#include "isolate.h"
 
 /* The frame count of pc, or -1 when resolving failed. */
 static int resolve(uintptr_t pc, bool is_return, const gg_frame **f)
@@ -285,5 +286,5 @@ int main(void)
         cmocka_unit_test(test_cache_survives_reset),
         cmocka_unit_test(test_system_paths),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return isolate_run_group_tests(tests, NULL, NULL);
 }

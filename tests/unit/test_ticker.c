@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "ticker.h"
+#include "isolate.h"
 
 static volatile sig_atomic_t hits, strangers;
 static int key_a, key_b;
@@ -117,5 +118,5 @@ int main(void)
         cmocka_unit_test(test_other_threads_never_signalled),
         cmocka_unit_test(test_remove_only_its_key),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return isolate_run_group_tests(tests, NULL, NULL);
 }
