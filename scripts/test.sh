@@ -75,6 +75,8 @@ build
 suite check-style 120 scripts/check-style.sh build
 suite check-style/self-test 60 scripts/check-style.sh --self-test
 unit_suites build unit
+# The profiler's tests again with signals, the mechanism used where perf events are refused.
+GARGALO_MECHANISM=signal unit_suites build unit-signals 'test_sampler*' test_symbols test_ticker
 suite api/sqlite 600 python3 tests/api/run.py --bolsa build/bolsa --db sqlite
 suite api/postgresql 600 python3 tests/api/run.py --bolsa build/bolsa --db postgresql
 suite browser 300 node tests/browser/run.mjs --build build
@@ -96,8 +98,10 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # - test_hundreds_of_sessions: its threads have 256 KiB stacks, and the first gargalo_stop
 #   in a process reading libtsan's line tables through libdw overflows one (it passed only
 #   after another test of the same process had read them).
-ISOLATE_SKIP=test_unknown_address,test_hundreds_of_sessions \
-    unit_suites build/tsan tsan 'test_sampler*' test_ticker test_symbols
+export ISOLATE_SKIP=test_unknown_address,test_hundreds_of_sessions
+unit_suites build/tsan tsan 'test_sampler*' test_ticker test_symbols
+GARGALO_MECHANISM=signal unit_suites build/tsan tsan-signals 'test_sampler*' test_ticker test_symbols
+unset ISOLATE_SKIP
 # The middleware's concurrent profiled requests, with the whole server under TSan.
 suite tsan/profile 300 python3 tests/profile/run.py --bolsa build/tsan/bolsa
 

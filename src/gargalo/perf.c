@@ -28,12 +28,17 @@
 #define GG_REGS_MASK (0x1ffull | 0xffull << PERF_REG_X86_R8)
 #endif
 
-/* The top of the stack the kernel copies with each sample. Deeper stacks lose their
- * outermost frames; docs/sampling.md has the measurements behind the size. */
-#define GG_STACK_COPY 16384u
-/* Data pages of the ring buffer (a power of two), and how full it gets before the
- * collector is woken. */
-#define GG_RING_PAGES 64u
+/* Data pages of the ring buffer (a power of two; the collector is woken when it is half
+ * full): 1 MiB where the kernel lets the process lock as much as it likes (the FULL level
+ * is privileged), 128 KiB otherwise, as an unprivileged user may lock only
+ * perf_event_mlock_kb (516 KiB by default) for all its events together. */
+#define GG_RING_PAGES_FULL 256u
+#define GG_RING_PAGES_USER 32u
+
+static unsigned ring_pages(gg_perf_level level)
+{
+    return level == GG_PERF_FULL ? GG_RING_PAGES_FULL : GG_RING_PAGES_USER;
+}
 #define GG_SCRATCH (GG_STACK_COPY + 1024u)
 
 #define GG_SAMPLE_TYPE                                                                             \
@@ -73,7 +78,7 @@ static void clock_attr(struct perf_event_attr *a, uint64_t interval_ns, bool wal
     a->sample_period = interval_ns;
     a->context_switch = wall; /* switch records: when the thread leaves and comes back */
     a->watermark = 1;
-    a->wakeup_watermark = GG_RING_PAGES * 4096u / 2;
+    a->wakeup_watermark = ring_pages(level) * 4096u / 2;
 }
 
 static int probe_open(gg_perf_level level)
@@ -83,9 +88,10 @@ static int probe_open(gg_perf_level level)
     int fd = perf_event_open(&a, 0, -1);
     if (fd < 0)
         return -1;
-    void *ring = mmap(NULL, (GG_RING_PAGES + 1) * 4096u, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    size_t len = (ring_pages(level) + 1) * 4096u;
+    void *ring = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (ring != MAP_FAILED)
-        munmap(ring, (GG_RING_PAGES + 1) * 4096u);
+        munmap(ring, len);
     close(fd);
     return ring == MAP_FAILED ? -1 : 0;
 }
@@ -109,10 +115,10 @@ gg_perf_level gg_perf_level_probe(void)
     return gg_level;
 }
 
-static int map_ring(gg_perf_thread *pt)
+static int map_ring(gg_perf_thread *pt, gg_perf_level level)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    pt->data_len = GG_RING_PAGES * page;
+    pt->data_len = ring_pages(level) * page;
     pt->ring_len = pt->data_len + page;
     pt->ring = mmap(NULL, pt->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, pt->clock_fd, 0);
     if (pt->ring == MAP_FAILED) {
@@ -145,7 +151,7 @@ int gg_perf_open(gg_perf_thread *pt, pid_t tid, bool wall, uint64_t interval_ns,
     pt->switch_fd = -1;
     clock_attr(&a, interval_ns, wall, level);
     pt->clock_fd = perf_event_open(&a, tid, -1);
-    int rc = pt->clock_fd < 0 ? GARGALO_ETIMER : map_ring(pt);
+    int rc = pt->clock_fd < 0 ? GARGALO_ETIMER : map_ring(pt, level);
     if (!rc && ioctl(pt->clock_fd, PERF_EVENT_IOC_ID, &pt->clock_id))
         rc = GARGALO_ETIMER;
     if (!rc && wall && level == GG_PERF_FULL)

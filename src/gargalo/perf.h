@@ -21,6 +21,11 @@
 
 typedef enum gg_perf_level { GG_PERF_NONE, GG_PERF_USER, GG_PERF_FULL } gg_perf_level;
 
+/* The top of the stack copied with each sample, by the kernel or by the signal handler.
+ * Deeper stacks lose their outermost frames; docs/sampling.md has the measurements
+ * behind the size. */
+#define GG_STACK_COPY 16384u
+
 /* The registers sampled, in this order (x86-64 only; elsewhere the level is NONE). */
 enum {
     GG_REG_AX,

@@ -48,9 +48,20 @@ static void on_thread_exit(void *arg)
         atomic_store(&ce->state, GG_EV_ORPHAN);
 }
 
+/* A forked child inherits the parent's descriptors but not the buffer's mapping, and
+ * the events watch a thread of the parent: the child opens its own. */
+static void child_after_fork(void)
+{
+    gg_cached_events *ce = gg_thread_events;
+    gg_thread_events = NULL;
+    if (ce)
+        close_events(ce);
+}
+
 static void create_key(void)
 {
     pthread_key_create(&gg_events_key, on_thread_exit);
+    pthread_atfork(NULL, NULL, child_after_fork);
 }
 
 /* A session is done with pt: back to the thread's cache, or closed. */
@@ -131,12 +142,13 @@ static void add_on_cpu(struct gg_sampler *sp, const gg_perf_event *ev)
     uint64_t weight = ev->cpu_ns - pr->cpu_base;
     pr->cpu_base = ev->cpu_ns;
     pr->oncpu++;
-    if (!ev->has_regs || !gg_raw_has_room(&sp->raw)) {
+    if (!ev->has_regs) {
         sp->raw.dropped++;
         return;
     }
-    uint32_t depth = gg_unwind_copy(ev->regs, ev->stack, ev->stack_len, gg_raw_next_pcs(&sp->raw),
-                                    (uint32_t)sp->raw.room);
+    uint32_t depth = gg_unwind_into(&sp->raw, ev->regs, ev->stack, ev->stack_len);
+    if (!depth)
+        return;
     pr->last_offset = sp->raw.pcs_used, pr->last_depth = depth;
     gg_raw_commit(&sp->raw, session_time(sp, ev), weight, depth, GG_RAW_LEAF_IS_PC);
 }
@@ -147,9 +159,8 @@ static void begin_off_cpu(struct gg_sampler *sp, const gg_perf_event *ev)
     gg_perf_run *pr = &sp->perf;
     pr->out_ns = ev->time_ns;
     pr->out_depth = 0;
-    if (ev->has_regs && gg_raw_has_room(&sp->raw))
-        pr->out_depth = gg_unwind_copy(ev->regs, ev->stack, ev->stack_len,
-                                       gg_raw_next_pcs(&sp->raw), (uint32_t)sp->raw.room);
+    if (ev->has_regs)
+        pr->out_depth = gg_unwind_into(&sp->raw, ev->regs, ev->stack, ev->stack_len);
 }
 
 /* Back on the CPU: the time away is one sample, at the stack it left from or, without
@@ -238,6 +249,7 @@ void gg_perfsrc_stop(struct gg_sampler *sp)
 {
     atomic_store(&sp->running, 0);
     gg_perf_disable(sp->perf.pt);
+    sp->perf.cpu_total = gg_perf_clock_ns(sp->perf.pt) - sp->perf.cpu_start;
     gg_collector_remove(sp);
     gg_collector_lock();
     drain(sp);

@@ -39,6 +39,8 @@ static int gg_exit_key_err;
 
 static void sampler_free(struct gg_sampler *sp)
 {
+    if (sp->mechanism == GARGALO_MECHANISM_SIGNAL)
+        gg_sigprof_release(sp);
     gg_raw_free(&sp->raw);
     free(sp);
 }
@@ -227,7 +229,10 @@ int gargalo_stop(gargalo_session *s)
         return GARGALO_ESTATE;
     disarm(sp);
     s->duration_ns = gg_clock_ns(CLOCK_MONOTONIC) - sp->mono_start;
-    s->cpu_ns = gg_clock_ns(CLOCK_THREAD_CPUTIME_ID) - sp->cpu_start;
+    /* With perf events, the CPU time their samples share out, to the nanosecond. */
+    s->cpu_ns = sp->mechanism == GARGALO_MECHANISM_PERF
+                    ? sp->perf.cpu_total
+                    : gg_clock_ns(CLOCK_THREAD_CPUTIME_ID) - sp->cpu_start;
     s->dropped = sp->raw.dropped;
     int rc = gg_resolve(s, &sp->raw, sp->opt.max_depth, gg_sigprof_handler_pc());
     s->sampler = NULL;

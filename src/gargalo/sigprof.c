@@ -1,14 +1,14 @@
 /*
  * sigprof.c: the signal sample source (sigprof.h). The ticker thread (wall clock) or a
  * CPU-time timer (CPU clock) sends SIGPROF to the profiled thread; the handler reads the
- * session clock, unwinds into the raw buffers mapped before the first signal, and cuts
- * its own frames off. See docs/sampling.md for what user code may observe.
+ * session clock and copies the interrupted registers and the top of the stack into the
+ * session's ring, as the kernel does for a perf sample. Unwinding happens later, in the
+ * collector thread or at stop: a handler that never unwinds never asks the dynamic loader
+ * for unwind tables, and so can never wait for a loader lock its own thread holds.
+ * See docs/sampling.md for what user code may observe.
  */
 #define _GNU_SOURCE
 #include "sigprof.h"
-
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "collector.h"
 #include "options.h"
 #include "thread.h"
 #include "ticker.h"
+#include "unwind.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define GG_TSAN 1
@@ -33,20 +35,39 @@
 #define GG_TSAN 0
 #endif
 
-static __thread bool gg_thread_warm __attribute__((tls_model("initial-exec")));
+#define GG_RING_BYTES ((size_t)1 << 20)
 
 /* ---- the signal handler: async-signal-safe code only down to the next marker ---- */
 
-static uint64_t interrupted_pc(const void *ucv)
+static void context_regs(const ucontext_t *uc, uint64_t *r)
 {
-    const ucontext_t *uc = ucv;
-#if defined(__x86_64__)
-    return (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-    return (uint64_t)uc->uc_mcontext.pc;
-#else
-    (void)uc;
+    const greg_t *g = uc->uc_mcontext.gregs;
+    static const int map[GG_NREGS] = {
+        [GG_REG_AX] = REG_RAX,  [GG_REG_BX] = REG_RBX,  [GG_REG_CX] = REG_RCX,
+        [GG_REG_DX] = REG_RDX,  [GG_REG_SI] = REG_RSI,  [GG_REG_DI] = REG_RDI,
+        [GG_REG_BP] = REG_RBP,  [GG_REG_SP] = REG_RSP,  [GG_REG_IP] = REG_RIP,
+        [GG_REG_R8] = REG_R8,   [GG_REG_R9] = REG_R9,   [GG_REG_R10] = REG_R10,
+        [GG_REG_R11] = REG_R11, [GG_REG_R12] = REG_R12, [GG_REG_R13] = REG_R13,
+        [GG_REG_R14] = REG_R14, [GG_REG_R15] = REG_R15};
+    for (int i = 0; i < GG_NREGS; i++)
+        r[i] = (uint64_t)g[map[i]];
+}
+
+/* Where to unwind from. Normally the interrupted context. TSan runs a handler late, when
+ * the thread next enters its runtime, with a copy of a context whose stack has moved on
+ * since: there the handler starts from its own registers, and resolve.c cuts the
+ * handler's frames and the runtime's off by symbol. */
+static uint32_t capture_regs(const void *ucv, uint64_t *regs)
+{
+#if GG_TSAN
+    ucontext_t own;
+    (void)ucv;
+    getcontext(&own);
+    context_regs(&own, regs);
     return 0;
+#else
+    context_regs(ucv, regs);
+    return GG_RAW_LEAF_IS_PC;
 #endif
 }
 
@@ -59,63 +80,22 @@ static int arm(struct gg_sampler *sp, unsigned us)
     return timer_settime(sp->timer, 0, &its, NULL);
 }
 
-/* The current stack's return addresses, innermost first. unw_backtrace is the fast path
- * (a per-thread cache of frame layouts). Under TSan that cache's thread-exit destructor
- * locks a mutex after TSan has torn the thread down and crashes, so step uncached. */
-static int unwind(void **buf, int max)
+/* Copies the top of the stack, never past the end of the thread's stack mapping. */
+static void record(struct gg_sampler *sp, uint64_t now, const void *uc)
 {
-#if GG_TSAN
-    unw_context_t ctx;
-    unw_cursor_t cur;
-    unw_word_t ip;
-    int n = 0;
-    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
-        return 0;
-    do {
-        if (n >= max || unw_get_reg(&cur, UNW_REG_IP, &ip) != 0)
-            break;
-        buf[n++] = (void *)(uintptr_t)ip;
-    } while (unw_step(&cur) > 0);
-    return n;
-#else
-    return unw_backtrace(buf, max);
-#endif
-}
-
-/* Unwinds into the raw buffer and cuts the handler's own frames: everything before the
- * interrupted pc. When the pc is not found (TSan delivers signals late, from its own
- * frames), keeps the whole stack; resolve.c cuts it by symbol instead. */
-static void record_stack(struct gg_sampler *sp, uint64_t now, const void *uc)
-{
-    void **buf = gg_raw_next_pcs(&sp->raw);
-    uint64_t pc = interrupted_pc(uc);
-    int n = unwind(buf, (int)sp->raw.room);
-    uint32_t flags = 0, depth = n > 0 ? (uint32_t)n : 0;
-    for (uint32_t i = 0; pc && i < depth && i < GG_DEPTH_SLACK; i++) {
-        if ((uint64_t)(uintptr_t)buf[i] != pc)
-            continue;
-        depth -= i;
-        if (depth > sp->opt.max_depth)
-            depth = sp->opt.max_depth;
-        memmove(buf, buf + i, depth * sizeof(*buf));
-        flags = GG_RAW_LEAF_IS_PC;
-        break;
-    }
-    if (depth == 0 && pc) { /* unwinding failed: keep at least where the thread was */
-        buf[0] = (void *)(uintptr_t)pc;
-        depth = 1;
-        flags = GG_RAW_LEAF_IS_PC;
-    }
-    gg_raw_commit(&sp->raw, now - sp->start_ns, now - sp->last_ns, depth, flags);
+    gg_sigrec rec = {.time_ns = now - sp->start_ns, .weight_ns = now - sp->last_ns};
+    rec.flags = capture_regs(uc, rec.regs);
+    uintptr_t top = (uintptr_t)rec.regs[GG_REG_SP];
+    size_t len = 0;
+    if (top >= sp->stack_lo && top < sp->stack_hi)
+        len = sp->stack_hi - top < GG_STACK_COPY ? sp->stack_hi - top : GG_STACK_COPY;
+    gg_sigring_push(&sp->ring, &rec, (const void *)top, len);
 }
 
 static void take_sample(struct gg_sampler *sp, const void *uc)
 {
     uint64_t now = gg_clock_ns(sp->clock);
-    if (gg_raw_has_room(&sp->raw))
-        record_stack(sp, now, uc);
-    else
-        sp->raw.dropped++;
+    record(sp, now, uc);
     sp->last_ns = now;
     if (!sp->ticked && !sp->opt.interval_us) { /* the ticker adapts its own interval */
         unsigned next = gg_options_interval_us(&sp->opt, ++sp->ticks);
@@ -130,17 +110,10 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
     struct gg_sampler *sp = gg_thread_sampler();
-    if (!sp) {
-        /* not profiled, or a signal still pending from a stopped session */
-    } else if ((si->si_code == SI_TIMER || si->si_code == SI_QUEUE) &&
-               si->si_value.sival_ptr == sp &&
-               atomic_load_explicit(&sp->running, memory_order_relaxed)) {
+    /* Not profiled, or a signal still pending from a stopped session: ignored. */
+    if (sp && (si->si_code == SI_TIMER || si->si_code == SI_QUEUE) &&
+        si->si_value.sival_ptr == sp && atomic_load_explicit(&sp->running, memory_order_relaxed))
         take_sample(sp, uc);
-    } else if (sp->warming && si->si_code == SI_TKILL) {
-        /* warm-up: the first unwind from a signal frame on this thread, outside any
-         * lock the user code could hold; also faults in the buffer's first page */
-        unwind(gg_raw_next_pcs(&sp->raw), (int)GG_DEPTH_SLACK);
-    }
     errno = saved_errno;
 }
 
@@ -156,27 +129,14 @@ static bool foreign_handler(const struct sigaction *sa)
     return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
 }
 
-static void init_unwinding(void)
-{
-    void *warm[32];
-#if !GG_TSAN
-    /* The default, process-wide cache takes a lock and masks signals around every use;
-     * one cache per thread needs neither, which matters inside a signal handler. */
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-#endif
-    unwind(warm, 32); /* libunwind initializes itself here, not in a handler */
-}
-
 /* Checked at every start, not once: a host (or a library it uses) may have set SIGPROF
  * back to SIG_DFL, whose first signal would kill the process, or to SIG_IGN, which would
  * leave the session empty. Either way the handler goes back in. */
 int gg_sigprof_install(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     struct sigaction cur, sa;
     int rc = 0;
-    pthread_once(&once, init_unwinding);
     pthread_mutex_lock(&lock);
     if (sigaction(SIGPROF, NULL, &cur) != 0 || foreign_handler(&cur)) {
         rc = GARGALO_ESIGNAL;
@@ -205,21 +165,49 @@ static void sigprof_mask(int how, sigset_t *old)
     pthread_sigmask(how, &set, old);
 }
 
-/* Sends the thread one SIGPROF of its own, delivered before pthread_kill returns, so the
- * first unwind through a signal frame happens here and not inside user code. */
+/* The bounds of the calling thread's stack, which the handler never copies past. */
+static void find_stack(struct gg_sampler *sp)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    sp->stack_lo = sp->stack_hi = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+        sp->stack_lo = (uintptr_t)addr;
+        sp->stack_hi = (uintptr_t)addr + size;
+    }
+    pthread_attr_destroy(&attr);
+}
+
 void gg_sigprof_prepare_thread(struct gg_sampler *sp)
 {
     sigset_t old;
     sigprof_mask(SIG_UNBLOCK, &old);
     sp->reblock = sigismember(&old, SIGPROF) == 1;
-    if (gg_thread_warm)
-        return;
-    sp->warming = true;
-    gg_thread_set_sampler(sp);
-    pthread_kill(pthread_self(), SIGPROF);
-    gg_thread_set_sampler(NULL);
-    sp->warming = false;
-    gg_thread_warm = true;
+    find_stack(sp);
+}
+
+/* ---- outside the handler: turning records into raw samples (collector lock held) ---- */
+
+static void add_record(void *ctx, const gg_sigrec *rec, const void *stack)
+{
+    struct gg_sampler *sp = ctx;
+    uint32_t depth = gg_unwind_into(&sp->raw, rec->regs, stack, rec->stack_len);
+    if (depth)
+        gg_raw_commit(&sp->raw, rec->time_ns, rec->weight_ns, depth, rec->flags);
+}
+
+static void read_ring(void *ctx)
+{
+    struct gg_sampler *sp = ctx;
+    gg_sigring_read(&sp->ring, add_record, sp);
+}
+
+static void drain(void *ctx)
+{
+    gg_unwind_frozen(read_ring, ctx);
 }
 
 /* CPU-clock sessions get a timer on the thread's CPU clock; wall-clock ones need none:
@@ -244,19 +232,33 @@ static int start_source(struct gg_sampler *sp)
     return arm(sp, sp->interval_us) == 0 ? 0 : GARGALO_ETIMER;
 }
 
+/* The ring, watched by the collector, then the signals. */
+static int start_ring(struct gg_sampler *sp)
+{
+    int rc = gg_sigring_init(&sp->ring, GG_RING_BYTES);
+    if (!rc && (rc = gg_collector_add(sp->ring.wake_fd, drain, sp)))
+        gg_sigring_free(&sp->ring);
+    return rc;
+}
+
 int gg_sigprof_start(struct gg_sampler *sp)
 {
-    int rc = create_source(sp);
+    int rc = start_ring(sp);
     if (rc)
         return rc;
+    if ((rc = create_source(sp))) {
+        gg_collector_remove(sp);
+        gg_sigring_free(&sp->ring);
+        return rc;
+    }
     sp->interval_us = gg_options_interval_us(&sp->opt, 0);
     atomic_store(&sp->running, 1);
     if ((rc = start_source(sp))) {
         atomic_store(&sp->running, 0);
         if (!sp->ticked)
             timer_delete(sp->timer);
-        if (sp->reblock)
-            sigprof_mask(SIG_BLOCK, NULL);
+        gg_collector_remove(sp);
+        gg_sigring_free(&sp->ring);
     }
     return rc;
 }
@@ -267,6 +269,7 @@ void gg_sigprof_stop_source(struct gg_sampler *sp)
         gg_ticker_remove(sp);
     else
         timer_delete(sp->timer);
+    gg_collector_remove(sp);
 }
 
 /* Takes off the queue any SIGPROF already sent to this thread, so none arrives after the
@@ -284,7 +287,8 @@ static void discard_pending(void)
 }
 
 /* Order matters: the handler must stop looking at sp (the thread's sampler cleared by
- * the caller) before its signals stop, and both before sp can be freed. */
+ * the caller) before its signals stop, and both before sp can be freed. Then what is
+ * left in the ring is unwound. */
 void gg_sigprof_stop(struct gg_sampler *sp)
 {
     atomic_store(&sp->running, 0);
@@ -292,4 +296,13 @@ void gg_sigprof_stop(struct gg_sampler *sp)
     discard_pending();
     if (!sp->reblock)
         sigprof_mask(SIG_UNBLOCK, NULL);
+    gg_collector_lock();
+    drain(sp);
+    gg_collector_unlock();
+    sp->raw.dropped += sp->ring.dropped;
+}
+
+void gg_sigprof_release(struct gg_sampler *sp)
+{
+    gg_sigring_free(&sp->ring);
 }

@@ -20,12 +20,14 @@
 #include "gargalo.h"
 #include "perf.h"
 #include "raw.h"
+#include "sigring.h"
 
 /* What the perf source keeps of a running session (perfsrc.c). */
 typedef struct gg_perf_run {
     gg_perf_thread *pt;   /* the thread's events, kept open by the thread across sessions */
     uint64_t cpu_start;   /* task clock at start */
     uint64_t cpu_base;    /* task clock at the last on-CPU sample (at start before one) */
+    uint64_t cpu_total;   /* task clock from start to stop: the session's CPU time */
     uint64_t oncpu;       /* on-CPU samples so far: drives the adaptive interval */
     uint64_t out_ns;      /* when the thread left the CPU; 0 while it runs */
     uint32_t out_depth;   /* pcs of that switch-out, written at the next raw slot */
@@ -38,7 +40,6 @@ struct gg_sampler {
     atomic_int running;          /* the source records only while set */
     atomic_int owner;            /* who frees it: see the state machine in sampler.c */
     gargalo_mechanism mechanism; /* GARGALO_MECHANISM_PERF or _SIGNAL: the source in use */
-    bool warming;                /* signals: the one self-sent warm-up signal is expected */
     bool reblock;                /* signals: SIGPROF was blocked on the thread before start */
     bool ticked;                 /* signals, wall clock: sent by the ticker thread, not a timer */
     gargalo_options opt;
@@ -50,6 +51,8 @@ struct gg_sampler {
     uint64_t ticks; /* signals: timer signals seen, for the adaptive interval of a CPU timer */
     unsigned interval_us;
     gg_perf_run perf;
+    gg_sigring ring;              /* signals: what the handler copied, not unwound yet */
+    uintptr_t stack_lo, stack_hi; /* signals: the thread's stack, never copied past */
     gg_raw raw;
 };
 

@@ -109,7 +109,8 @@ static int start_thread(void)
     pthread_t th;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_destroy(&gg_ticker.changed);
+    /* Not destroyed first: after fork a condition variable may still count the parent's
+     * waiter, and destroying it would wait for that waiter forever. */
     pthread_cond_init(&gg_ticker.changed, &ca);
     pthread_condattr_destroy(&ca);
     pthread_attr_init(&attr);
@@ -126,10 +127,43 @@ static int start_thread(void)
     return 0;
 }
 
+static void before_fork(void)
+{
+    pthread_mutex_lock(&gg_ticker.lock);
+}
+
+static void parent_after_fork(void)
+{
+    pthread_mutex_unlock(&gg_ticker.lock);
+}
+
+/* The child has no ticker thread and none of the parent's sessions: a session started in
+ * it starts the thread again. */
+static void child_after_fork(void)
+{
+    gg_ticker.n = 0;
+    gg_ticker.started = 0;
+    pthread_mutex_init(&gg_ticker.lock, NULL);
+    gg_ticker.changed = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+}
+
+static void register_fork_handlers(void)
+{
+    pthread_atfork(before_fork, parent_after_fork, child_after_fork);
+}
+
+/* Under the lock: the thread, unless it runs already. */
+static int ensure_thread(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_fork_handlers);
+    return gg_ticker.started ? 0 : start_thread();
+}
+
 int gg_ticker_prepare(void)
 {
     pthread_mutex_lock(&gg_ticker.lock);
-    int rc = gg_ticker.started ? 0 : start_thread();
+    int rc = ensure_thread();
     pthread_mutex_unlock(&gg_ticker.lock);
     return rc;
 }
@@ -137,7 +171,7 @@ int gg_ticker_prepare(void)
 int gg_ticker_add(void *key, pid_t tid, const gargalo_options *opt)
 {
     pthread_mutex_lock(&gg_ticker.lock);
-    int rc = gg_ticker.started ? 0 : start_thread();
+    int rc = ensure_thread();
     if (!rc)
         rc = GG_GROW(&gg_ticker.ticks, &gg_ticker.cap, gg_ticker.n + 1);
     if (!rc) {

@@ -19,7 +19,6 @@
 #include <libunwind.h>
 
 #include <link.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,17 +36,17 @@ typedef struct gg_range {
     uintptr_t start, end;
 } gg_range;
 
-/* The loaded segments, sorted, rebuilt when the set of loaded objects changes. */
+/* Everything below is touched only inside gg_unwind_frozen, so the loader's lock, which
+ * it holds, serialises it. */
 static struct {
-    pthread_rwlock_t lock;
-    gg_range *v;
+    gg_range *v; /* the loaded segments, sorted */
     size_t n, cap;
-    unsigned long long adds, subs; /* dl_iterate_phdr's counters when built */
+    unsigned long long adds, subs; /* the loader's counters when they were read */
     unw_addr_space_t as;
     unsigned long long space_subs; /* unloads counted when as was made */
-} gg_unw = {.lock = PTHREAD_RWLOCK_INITIALIZER};
+} gg_unw;
 
-static bool in_ranges(uintptr_t a, size_t n)
+static bool readable(uintptr_t a, size_t n)
 {
     size_t lo = 0, hi = gg_unw.n;
     while (lo < hi) {
@@ -63,7 +62,6 @@ static bool in_ranges(uintptr_t a, size_t n)
 static int add_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     int *rc = arg;
-    gg_unw.adds = info->dlpi_adds, gg_unw.subs = info->dlpi_subs;
     for (int i = 0; i < info->dlpi_phnum && !*rc; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD) /* the unwind tables lie in one: ranges never overlap */
@@ -81,40 +79,16 @@ static int range_cmp(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Reads the segments again (with the write lock held). */
-static void rebuild_ranges(void)
+/* Reads the segments again when libraries were loaded or unloaded since. */
+static void refresh_ranges(const struct dl_phdr_info *info)
 {
     int rc = 0;
+    if (gg_unw.v && info->dlpi_adds == gg_unw.adds && info->dlpi_subs == gg_unw.subs)
+        return;
+    gg_unw.adds = info->dlpi_adds, gg_unw.subs = info->dlpi_subs;
     gg_unw.n = 0;
-    dl_iterate_phdr(add_object, &rc);
+    dl_iterate_phdr(add_object, &rc); /* the lock is recursive */
     qsort(gg_unw.v, gg_unw.n, sizeof(*gg_unw.v), range_cmp);
-}
-
-static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    unsigned long long *c = arg;
-    c[0] = info->dlpi_adds, c[1] = info->dlpi_subs;
-    return 1; /* the counters are the loader's, the same in every entry */
-}
-
-/* Whether [a, a + n) lies in a loaded segment. A miss looks again only when objects were
- * loaded or unloaded since the ranges were built: most misses are the stack beyond the
- * copy, which must fail fast. */
-static bool readable(uintptr_t a, size_t n)
-{
-    unsigned long long counters[2] = {0, 0};
-    pthread_rwlock_rdlock(&gg_unw.lock);
-    bool ok = in_ranges(a, n);
-    pthread_rwlock_unlock(&gg_unw.lock);
-    if (ok)
-        return true;
-    dl_iterate_phdr(read_counters, counters);
-    pthread_rwlock_wrlock(&gg_unw.lock);
-    if (counters[0] != gg_unw.adds || counters[1] != gg_unw.subs || !gg_unw.v)
-        rebuild_ranges();
-    ok = in_ranges(a, n);
-    pthread_rwlock_unlock(&gg_unw.lock);
-    return ok;
 }
 
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
@@ -221,6 +195,7 @@ typedef struct gg_frozen_call {
 static int call_frozen(struct dl_phdr_info *info, size_t size, void *arg)
 {
     const gg_frozen_call *call = arg;
+    refresh_ranges(info);
     refresh_space(info->dlpi_subs);
     call->fn(call->ctx);
     return 1; /* once, not once per object */
@@ -230,6 +205,15 @@ void gg_unwind_frozen(void (*fn)(void *), void *ctx)
 {
     gg_frozen_call call = {fn, ctx};
     dl_iterate_phdr(call_frozen, &call);
+}
+
+uint32_t gg_unwind_into(gg_raw *raw, const uint64_t *regs, const void *stack, size_t len)
+{
+    if (!gg_raw_has_room(raw)) {
+        raw->dropped++;
+        return 0;
+    }
+    return gg_unwind_copy(regs, stack, len, gg_raw_next_pcs(raw), (uint32_t)raw->room);
 }
 
 uint32_t gg_unwind_copy(const uint64_t *regs, const void *stack, size_t len, void **pcs,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "perf.h"
+#include "raw.h"
 
 /* Unwinds from regs (GG_REG_* order) and stack, a copy of len bytes of the thread's stack
  * from regs[GG_REG_SP] up. Writes up to max program counters, innermost first: pcs[0] is
@@ -19,6 +20,10 @@
  * Call it only inside gg_unwind_frozen. Thread-safe; not for signal handlers. */
 uint32_t gg_unwind_copy(const uint64_t *regs, const void *stack, size_t len, void **pcs,
                         uint32_t max);
+
+/* The same into the next slot of raw (not committed yet): returns the depth written, or
+ * 0 when raw has no room (counted in raw->dropped). */
+uint32_t gg_unwind_into(gg_raw *raw, const uint64_t *regs, const void *stack, size_t len);
 
 /* Runs fn(ctx) while no library can be unloaded (the loader's lock held), as unwinding
  * reads the unwind tables of loaded code in place. fn must not load or unload libraries

@@ -1,0 +1,50 @@
+/*
+ * sigring.h: where a SIGPROF handler leaves what it saw of its thread (the time, the
+ * registers, a copy of the top of the stack) for unwinding later, outside any handler:
+ * the same data the kernel hands over with a perf sample. One ring per session, in memory
+ * mapped before the first signal; one producer (the handler, on the profiled thread),
+ * one consumer (the collector, or the session at its stop, under the collector lock).
+ */
+#ifndef GG_SIGRING_H
+#define GG_SIGRING_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perf.h"
+
+typedef struct gg_sigrec {
+    uint32_t size;      /* of the whole record, 8-aligned */
+    uint32_t stack_len; /* bytes of stack after the record; UINT32_MAX: padding */
+    uint64_t time_ns, weight_ns;
+    uint32_t flags; /* GG_RAW_* for the raw sample it becomes */
+    uint32_t pad;
+    uint64_t regs[GG_NREGS];
+} gg_sigrec;
+
+typedef struct gg_sigring {
+    unsigned char *buf;
+    size_t size;           /* a power of two */
+    _Atomic uint64_t head; /* bytes written: the producer's */
+    _Atomic uint64_t tail; /* bytes consumed: the consumer's */
+    int wake_fd;           /* an eventfd the producer writes once the ring is half full */
+    atomic_int wake_sent;  /* set by the producer when it wrote, cleared by the consumer */
+    size_t dropped;        /* the producer's count of records that found no room */
+} gg_sigring;
+
+/* Maps a ring of size bytes (a power of two) and its eventfd. Returns 0 or
+ * GARGALO_ENOMEM. */
+int gg_sigring_init(gg_sigring *r, size_t size);
+/* Unmaps it; a zeroed ring, or one freed already, is left alone. */
+void gg_sigring_free(gg_sigring *r);
+
+/* Appends one record with len bytes of stack. Async-signal-safe: no allocation, no lock,
+ * one write(2) at most (the wake-up). Counts the record in dropped when it does not fit. */
+void gg_sigring_push(gg_sigring *r, const gg_sigrec *rec, const void *stack, size_t len);
+
+/* Calls fn for every record written so far, oldest first, then frees their space. */
+typedef void (*gg_sigring_fn)(void *ctx, const gg_sigrec *rec, const void *stack);
+void gg_sigring_read(gg_sigring *r, gg_sigring_fn fn, void *ctx);
+
+#endif
