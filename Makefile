@@ -27,7 +27,7 @@ else
 endif
 
 # What each product calls, and nothing else: libgargalo.so and gargalo.pc name these.
-GARGALO_PKGS := libdw libunwind jansson
+GARGALO_PKGS := libdw libunwind jansson zlib
 BOLSA_PKGS   := libmicrohttpd jansson sqlite3 libpq
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
