@@ -134,14 +134,15 @@ typedef enum gargalo_format {
     GARGALO_FORMAT_TEXT = 0,   /* call tree for a terminal */
     GARGALO_FORMAT_HTML,       /* one self-contained, offline HTML page */
     GARGALO_FORMAT_SPEEDSCOPE, /* speedscope's sampled-profile JSON */
-    GARGALO_FORMAT_JSON        /* gargalo's own session JSON, loadable again */
+    GARGALO_FORMAT_JSON,       /* gargalo's own session JSON, loadable again */
+    GARGALO_FORMAT_PPROF       /* pprof's profile.proto, gzip-compressed (binary) */
 } gargalo_format;
 
-/* Parses "text", "html", "speedscope" or "json" (NULL is refused). Returns 0 or
- * GARGALO_EINVAL. Thread-safe. */
+/* Parses "text", "html", "speedscope", "json" or "pprof" (NULL is refused).
+ * Returns 0 or GARGALO_EINVAL. Thread-safe. */
 GARGALO_EXTERN int gargalo_format_parse(const char *name, gargalo_format *out);
-/* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json"; a
- * static string, or NULL for an unknown format. Thread-safe. */
+/* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json",
+ * "pb.gz"; a static string, or NULL for an unknown format. Thread-safe. */
 GARGALO_EXTERN const char *gargalo_format_extension(gargalo_format fmt);
 
 typedef struct gargalo_render_options {
@@ -164,7 +165,8 @@ typedef struct gargalo_render_options {
 GARGALO_EXTERN void gargalo_render_options_init(gargalo_render_options *ro);
 
 /* Renders a stopped or loaded session. On success *out is a malloc'd, NUL-terminated
- * buffer owned by the caller (free()) and *len its length without the NUL.
+ * buffer owned by the caller (free()) and *len its length without the NUL (pprof's
+ * output is binary and may hold NUL bytes before the end: use *len).
  * ro may be NULL for the defaults. Errors: GARGALO_EINVAL, GARGALO_ESTATE, GARGALO_ENOMEM,
  * GARGALO_ETOOBIG. Thread-safe for distinct sessions; a session may be rendered from
  * several threads at once. */

@@ -20,6 +20,7 @@ static const gg_renderer renderers[] = {
     [GARGALO_FORMAT_HTML] = gg_render_html,
     [GARGALO_FORMAT_SPEEDSCOPE] = gg_render_speedscope,
     [GARGALO_FORMAT_JSON] = gg_render_json,
+    [GARGALO_FORMAT_PPROF] = gg_render_pprof,
 };
 
 /* Copies ro (or the defaults) into o, filling fields left at zero. */
