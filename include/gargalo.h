@@ -135,14 +135,15 @@ typedef enum gargalo_format {
     GARGALO_FORMAT_HTML,       /* one self-contained, offline HTML page */
     GARGALO_FORMAT_SPEEDSCOPE, /* speedscope's sampled-profile JSON */
     GARGALO_FORMAT_JSON,       /* gargalo's own session JSON, loadable again */
-    GARGALO_FORMAT_PPROF       /* pprof's profile.proto, gzip-compressed (binary) */
+    GARGALO_FORMAT_PPROF,      /* pprof's profile.proto, gzip-compressed (binary) */
+    GARGALO_FORMAT_FOLDED      /* collapsed stacks: "root;...;leaf nanoseconds" lines */
 } gargalo_format;
 
-/* Parses "text", "html", "speedscope", "json" or "pprof" (NULL is refused).
+/* Parses "text", "html", "speedscope", "json", "pprof" or "folded" (NULL is refused).
  * Returns 0 or GARGALO_EINVAL. Thread-safe. */
 GARGALO_EXTERN int gargalo_format_parse(const char *name, gargalo_format *out);
 /* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json",
- * "pb.gz"; a static string, or NULL for an unknown format. Thread-safe. */
+ * "pb.gz", "folded"; a static string, or NULL for an unknown format. Thread-safe. */
 GARGALO_EXTERN const char *gargalo_format_extension(gargalo_format fmt);
 
 typedef struct gargalo_render_options {

@@ -21,6 +21,7 @@ static const gg_renderer renderers[] = {
     [GARGALO_FORMAT_SPEEDSCOPE] = gg_render_speedscope,
     [GARGALO_FORMAT_JSON] = gg_render_json,
     [GARGALO_FORMAT_PPROF] = gg_render_pprof,
+    [GARGALO_FORMAT_FOLDED] = gg_render_folded,
 };
 
 /* Copies ro (or the defaults) into o, filling fields left at zero. */

@@ -19,6 +19,7 @@ int gg_render_html(const gargalo_session *s, const gargalo_render_options *ro, g
 int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
 int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
 int gg_render_pprof(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
+int gg_render_folded(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
 
 /* "wall" or "cpu". */
 const char *gg_render_clock_name(gargalo_clock clock);
