@@ -160,6 +160,9 @@ typedef struct gargalo_render_options {
     const char *title;
     /* Largest output accepted, in bytes (default 256 MiB). */
     size_t max_bytes;
+    /* gargalo_diff_render only: compare each node's share of its session's total instead
+     * of its time, for sessions of different lengths. */
+    int normalize;
 } gargalo_render_options;
 
 /* Fills *ro (caller-owned, not NULL) with the defaults above. Thread-safe. */
@@ -179,6 +182,21 @@ GARGALO_EXTERN int gargalo_render(const gargalo_session *s, gargalo_format fmt,
  * Errors: those of gargalo_render, and GARGALO_EIO. */
 GARGALO_EXTERN int gargalo_render_file(const gargalo_session *s, gargalo_format fmt,
                                        const gargalo_render_options *ro, const char *path);
+
+/* Renders what changed from session before to session after (both stopped or loaded):
+ * their call trees merged by function from the root, as the text tree merges stacks,
+ * each node with its time in both and the change, siblings largest change first. fmt is
+ * GARGALO_FORMAT_TEXT ("before -> after (change)" lines in the text tree's layout),
+ * GARGALO_FORMAT_HTML (one self-contained page, what grew in red, what shrank in green)
+ * or GARGALO_FORMAT_FOLDED ("stack before after" lines, as flamegraph's difffolded.pl
+ * writes them). ro->normalize compares shares of each session's total instead of times
+ * (folded: the before weights are scaled to the after total); show_all, min_percent,
+ * color and title apply as in gargalo_render. Output as in gargalo_render.
+ * Errors: GARGALO_EINVAL (also for any other format), GARGALO_ESTATE, GARGALO_ENOMEM,
+ * GARGALO_ETOOBIG. Thread-safe; reads the sessions only. */
+GARGALO_EXTERN int gargalo_diff_render(const gargalo_session *before, const gargalo_session *after,
+                                       gargalo_format fmt, const gargalo_render_options *ro,
+                                       char **out, size_t *len);
 
 /* Loads a session saved with GARGALO_FORMAT_JSON. On success *out is a new stopped
  * session owned by the caller. Errors: GARGALO_EINVAL, GARGALO_EFORMAT, GARGALO_ENOMEM. */

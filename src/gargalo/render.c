@@ -24,8 +24,7 @@ static const gg_renderer renderers[] = {
     [GARGALO_FORMAT_FOLDED] = gg_render_folded,
 };
 
-/* Copies ro (or the defaults) into o, filling fields left at zero. */
-static int resolve_options(const gargalo_render_options *ro, gargalo_render_options *o)
+int gg_render_resolve_options(const gargalo_render_options *ro, gargalo_render_options *o)
 {
     gargalo_render_options_init(o);
     if (!ro)
@@ -46,7 +45,7 @@ int gargalo_render(const gargalo_session *s, gargalo_format fmt, const gargalo_r
         return GARGALO_EINVAL;
     if (s->state != GG_STOPPED)
         return GARGALO_ESTATE;
-    int rc = resolve_options(ro, &o);
+    int rc = gg_render_resolve_options(ro, &o);
     if (rc)
         return rc;
     if (o.color < 0)
@@ -124,7 +123,7 @@ int gargalo_render_file(const gargalo_session *s, gargalo_format fmt,
     gargalo_render_options o;
     if (!path || !*path)
         return GARGALO_EINVAL;
-    int rc = resolve_options(ro, &o);
+    int rc = gg_render_resolve_options(ro, &o);
     if (rc)
         return rc;
     bool to_stdout = strcmp(path, "-") == 0;

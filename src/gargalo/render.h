@@ -21,6 +21,10 @@ int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, g
 int gg_render_pprof(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
 int gg_render_folded(const gargalo_session *s, const gargalo_render_options *ro, gg_buf *b);
 
+/* Copies ro (or the defaults, when NULL) into o, filling fields left at zero. Returns 0,
+ * or GARGALO_EINVAL for an option out of range. */
+int gg_render_resolve_options(const gargalo_render_options *ro, gargalo_render_options *o);
+
 /* "wall" or "cpu". */
 const char *gg_render_clock_name(gargalo_clock clock);
 /* The title to show: ro->title, or "gargalo profile". */

@@ -53,10 +53,8 @@ static void folded_free(folded_t *f)
 static uint64_t weight_under(const folded_t *f, const char *path)
 {
     uint64_t w = 0;
-    size_t n = strlen(path);
     for (size_t i = 0; i < f->n; i++)
-        if (strncmp(f->stack[i], path, n) == 0 && (!f->stack[i][n] || f->stack[i][n] == ';'))
-            w += f->weight[i];
+        w += fx_path_under(f->stack[i], path) ? f->weight[i] : 0;
     return w;
 }
 
