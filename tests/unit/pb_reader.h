@@ -39,6 +39,7 @@ static inline bool pb_next(const uint8_t **p, const uint8_t *end, pb_field *f)
 {
     if (*p >= end)
         return false;
+    *f = (pb_field){0};
     uint64_t key = pb_read_varint(p, end);
     f->number = (uint32_t)(key >> 3);
     f->wire = (unsigned)(key & 7);

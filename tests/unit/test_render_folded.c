@@ -115,7 +115,7 @@ static void test_fixture_matches_tree(void **state)
 
 static void test_big_matches_tree(void **state)
 {
-    gargalo_session *s = fx_big_session(5000, 200);
+    gargalo_session *s = fx_big_session(800, 100);
     check_against_tree(s, false);
     check_against_tree(s, true);
     gargalo_session_free(s);

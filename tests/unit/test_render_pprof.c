@@ -267,30 +267,31 @@ static void spell_stack(const gargalo_session *s, uint32_t st, char *out, size_t
 /* Every sample of pr is one distinct stack of s, with its count and summed weight. */
 static void check_samples(const gargalo_session *s, const profile_t *pr)
 {
+    uint64_t *count = calloc(s->nstacks + 1, sizeof(*count));
+    uint64_t *weight = calloc(s->nstacks + 1, sizeof(*weight));
+    char(*spelled)[1024] = malloc((pr->nsamples + 1) * sizeof(*spelled));
     size_t used = 0;
+    for (size_t i = 0; i < s->nsamples; i++)
+        count[s->samples[i].stack]++, weight[s->samples[i].stack] += s->samples[i].weight_ns;
+    for (size_t k = 0; k < pr->nsamples; k++)
+        spell_sample(pr, &pr->samples[k], spelled[k], sizeof(spelled[k]));
     for (uint32_t st = 0; st < s->nstacks; st++) {
-        uint64_t count = 0, weight = 0;
-        for (size_t i = 0; i < s->nsamples; i++)
-            if (s->samples[i].stack == st)
-                count++, weight += s->samples[i].weight_ns;
-        if (!count)
-            continue;
-        char want[4096], got[4096];
-        spell_stack(s, st, want, sizeof(want));
+        char want[1024];
         size_t k = 0;
-        for (; k < pr->nsamples; k++) {
-            spell_sample(pr, &pr->samples[k], got, sizeof(got));
-            if (strcmp(got, want) == 0)
-                break;
-        }
+        if (!count[st])
+            continue;
+        used++;
+        spell_stack(s, st, want, sizeof(want));
+        while (k < pr->nsamples && strcmp(spelled[k], want) != 0)
+            k++;
         if (k == pr->nsamples)
             fail_msg("no sample for %s", want);
         assert_int_equal(pr->samples[k].nvalues, 2);
-        assert_int_equal(pr->samples[k].values[0], count);
-        assert_int_equal(pr->samples[k].values[1], weight);
-        used++;
+        assert_int_equal(pr->samples[k].values[0], count[st]);
+        assert_int_equal(pr->samples[k].values[1], weight[st]);
     }
     assert_int_equal(pr->nsamples, used);
+    free(count), free(weight), free(spelled);
 }
 
 static void test_fixture(void **state)
