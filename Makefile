@@ -1,6 +1,6 @@
 # bolsa (the transactions service) and gargalo (the sampling profiler library).
 #
-#   make                build everything into build/
+#   make                build everything into build/ (bolsa, libgargalo, the gargalo command)
 #   make run            install what is missing, build, start bolsa on :8000
 #   make test           install what is missing, build, run every test
 #   make check-style    formatting, function length, and the library's public surface
@@ -11,7 +11,8 @@
 # Two products, two surfaces. libgargalo is compiled against include/ and its own
 # src/gargalo/ with hidden visibility: only what include/gargalo.h marks GARGALO_EXTERN is
 # exported. bolsa is compiled against include/ and src/bolsa/ and so cannot include a
-# private gargalo header. src/shared/ holds what both use, compiled once for each.
+# private gargalo header. src/shared/ holds what both use, compiled once for each. The
+# gargalo command (src/cli/) is a user of the library like any other: include/ only.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -27,7 +28,7 @@ else
 endif
 
 # What each product calls, and nothing else: libgargalo.so and gargalo.pc name these.
-GARGALO_PKGS := libdw libelf libunwind-generic jansson
+GARGALO_PKGS := libdw libelf libunwind-generic jansson zlib
 BOLSA_PKGS   := libmicrohttpd jansson sqlite3 libpq
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
@@ -51,6 +52,7 @@ BASE_CFLAGS    = -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc/shared
 GARGALO_CFLAGS = $(BASE_CFLAGS) -Isrc/gargalo -I$(B)/gen -fvisibility=hidden \
                  $(call pkg_cflags,$(GARGALO_PKGS)) $(CFLAGS)
 BOLSA_CFLAGS   = $(BASE_CFLAGS) -Isrc/bolsa $(call pkg_cflags,$(BOLSA_PKGS)) $(CFLAGS)
+CLI_CFLAGS     = $(BASE_CFLAGS) -Isrc/cli $(call pkg_cflags,jansson) $(CFLAGS)
 
 SHARED_SRC  := $(wildcard src/shared/*.c)
 GARGALO_SRC := $(wildcard src/gargalo/*.c)
@@ -59,13 +61,14 @@ ASSETS      := $(sort $(wildcard src/gargalo/assets/*))
 GARGALO_OBJ := $(GARGALO_SRC:%.c=$(B)/obj/%.o) $(SHARED_SRC:src/%.c=$(B)/obj/gargalo-%.o) \
                $(B)/obj/gen/gargalo_assets.o
 BOLSA_OBJ   := $(BOLSA_SRC:%.c=$(B)/obj/%.o) $(SHARED_SRC:src/%.c=$(B)/obj/bolsa-%.o)
+CLI_OBJ     := $(patsubst %.c,$(B)/obj/%.o,$(wildcard src/cli/*.c))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TEST_DSOS   := $(B)/tests/libggdl_a.so $(B)/tests/libggdl_b.so $(B)/tests/libggdl_plt.so
 TEST_PROGS  := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 .PHONY: all run test bench bench-quick clean install check-style deps-run deps-test deps-bench
-all: $(B)/bolsa $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc \
+all: $(B)/bolsa $(B)/gargalo $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc \
      $(TEST_DSOS) $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS)
 
 $(B)/obj/src/gargalo/%.o: src/gargalo/%.c
@@ -80,6 +83,9 @@ $(B)/obj/src/bolsa/%.o: src/bolsa/%.c
 $(B)/obj/bolsa-shared/%.o: src/shared/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BOLSA_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/obj/src/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
 
 # The HTML renderer's page lives in real .html/.css/.js files, embedded at build time.
 $(B)/gen/gargalo_assets.c: $(ASSETS) scripts/embed-assets.sh
@@ -102,6 +108,9 @@ $(B)/gargalo.pc: scripts/gargalo.pc.in Makefile
 # -rdynamic is not needed: gargalo reads symbols from the ELF files and their debug info.
 $(B)/bolsa: $(B)/obj/src/bolsa/main.o $(B)/libbolsa.a $(B)/libgargalo.a
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(BOLSA_LIBS) $(GARGALO_LIBS)
+
+$(B)/gargalo: $(CLI_OBJ) $(B)/libgargalo.a
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(GARGALO_LIBS)
 
 # Tests of bolsa see bolsa's headers; tests of gargalo see gargalo's private headers.
 $(B)/tests/test_bolsa_%: tests/unit/test_bolsa_%.c $(B)/libbolsa.a $(B)/libgargalo.a
@@ -148,8 +157,9 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory RELEASE=1 all
 	@bench/run.sh $(if $(QUICK),--quick)
 
-install: $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc $(B)/gargalo
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/gargalo $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/gargalo.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(B)/libgargalo.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/libgargalo.so $(DESTDIR)$(PREFIX)/lib/libgargalo.so.0

@@ -154,14 +154,16 @@ typedef enum gargalo_format {
     GARGALO_FORMAT_TEXT = 0,   /* call tree for a terminal */
     GARGALO_FORMAT_HTML,       /* one self-contained, offline HTML page */
     GARGALO_FORMAT_SPEEDSCOPE, /* speedscope's sampled-profile JSON */
-    GARGALO_FORMAT_JSON        /* gargalo's own session JSON, loadable again */
+    GARGALO_FORMAT_JSON,       /* gargalo's own session JSON, loadable again */
+    GARGALO_FORMAT_PPROF,      /* pprof's profile.proto, gzip-compressed (binary) */
+    GARGALO_FORMAT_FOLDED      /* collapsed stacks: "root;...;leaf nanoseconds" lines */
 } gargalo_format;
 
-/* Parses "text", "html", "speedscope" or "json" (NULL is refused). Returns 0 or
- * GARGALO_EINVAL. Thread-safe. */
+/* Parses "text", "html", "speedscope", "json", "pprof" or "folded" (NULL is refused).
+ * Returns 0 or GARGALO_EINVAL. Thread-safe. */
 GARGALO_EXTERN int gargalo_format_parse(const char *name, gargalo_format *out);
-/* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json"; a
- * static string, or NULL for an unknown format. Thread-safe. */
+/* The usual file name suffix for a format: "txt", "html", "speedscope.json", "json",
+ * "pb.gz", "folded"; a static string, or NULL for an unknown format. Thread-safe. */
 GARGALO_EXTERN const char *gargalo_format_extension(gargalo_format fmt);
 
 typedef struct gargalo_render_options {
@@ -178,13 +180,17 @@ typedef struct gargalo_render_options {
     const char *title;
     /* Largest output accepted, in bytes (default 256 MiB). */
     size_t max_bytes;
+    /* gargalo_diff_render only: compare each node's share of its session's total instead
+     * of its time, for sessions of different lengths. */
+    int normalize;
 } gargalo_render_options;
 
 /* Fills *ro (caller-owned, not NULL) with the defaults above. Thread-safe. */
 GARGALO_EXTERN void gargalo_render_options_init(gargalo_render_options *ro);
 
 /* Renders a stopped or loaded session. On success *out is a malloc'd, NUL-terminated
- * buffer owned by the caller (free()) and *len its length without the NUL.
+ * buffer owned by the caller (free()) and *len its length without the NUL (pprof's
+ * output is binary and may hold NUL bytes before the end: use *len).
  * ro may be NULL for the defaults. Errors: GARGALO_EINVAL, GARGALO_ESTATE, GARGALO_ENOMEM,
  * GARGALO_ETOOBIG. Thread-safe for distinct sessions; a session may be rendered from
  * several threads at once. */
@@ -196,6 +202,21 @@ GARGALO_EXTERN int gargalo_render(const gargalo_session *s, gargalo_format fmt,
  * Errors: those of gargalo_render, and GARGALO_EIO. */
 GARGALO_EXTERN int gargalo_render_file(const gargalo_session *s, gargalo_format fmt,
                                        const gargalo_render_options *ro, const char *path);
+
+/* Renders what changed from session before to session after (both stopped or loaded):
+ * their call trees merged by function from the root, as the text tree merges stacks,
+ * each node with its time in both and the change, siblings largest change first. fmt is
+ * GARGALO_FORMAT_TEXT ("before -> after (change)" lines in the text tree's layout),
+ * GARGALO_FORMAT_HTML (one self-contained page, what grew in red, what shrank in green)
+ * or GARGALO_FORMAT_FOLDED ("stack before after" lines, as flamegraph's difffolded.pl
+ * writes them). ro->normalize compares shares of each session's total instead of times
+ * (folded: the before weights are scaled to the after total); show_all, min_percent,
+ * color and title apply as in gargalo_render. Output as in gargalo_render.
+ * Errors: GARGALO_EINVAL (also for any other format), GARGALO_ESTATE, GARGALO_ENOMEM,
+ * GARGALO_ETOOBIG. Thread-safe; reads the sessions only. */
+GARGALO_EXTERN int gargalo_diff_render(const gargalo_session *before, const gargalo_session *after,
+                                       gargalo_format fmt, const gargalo_render_options *ro,
+                                       char **out, size_t *len);
 
 /* Loads a session saved with GARGALO_FORMAT_JSON. On success *out is a new stopped
  * session owned by the caller. Errors: GARGALO_EINVAL, GARGALO_EFORMAT, GARGALO_ENOMEM. */

@@ -29,6 +29,8 @@ static const struct {
     [GARGALO_FORMAT_HTML] = {"html", "html"},
     [GARGALO_FORMAT_SPEEDSCOPE] = {"speedscope", "speedscope.json"},
     [GARGALO_FORMAT_JSON] = {"json", "json"},
+    [GARGALO_FORMAT_PPROF] = {"pprof", "pb.gz"},
+    [GARGALO_FORMAT_FOLDED] = {"folded", "folded"},
 };
 
 int gargalo_format_parse(const char *name, gargalo_format *out)

@@ -22,6 +22,8 @@ static const gg_renderer renderers[] = {
     [GARGALO_FORMAT_HTML] = gg_render_html,
     [GARGALO_FORMAT_SPEEDSCOPE] = gg_render_speedscope,
     [GARGALO_FORMAT_JSON] = gg_render_json,
+    [GARGALO_FORMAT_PPROF] = gg_render_pprof,
+    [GARGALO_FORMAT_FOLDED] = gg_render_folded,
 };
 
 int gargalo_render(const gargalo_session *s, gargalo_format fmt, const gargalo_render_options *ro,

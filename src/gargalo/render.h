@@ -18,5 +18,7 @@ int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, d
 int gg_render_html(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b);
 int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b);
 int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b);
+int gg_render_pprof(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b);
+int gg_render_folded(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b);
 
 #endif

@@ -1,6 +1,7 @@
 // Browser tests of gargalo's outputs, in headless Chromium (Debian's /usr/bin/chromium):
 //   1. the speedscope JSON validates against speedscope's own file-format schema;
-//   2. the real speedscope app (node_modules/speedscope) opens it and lists the functions;
+//   2. the real speedscope app (node_modules/speedscope) opens it, and the pprof and
+//      folded files, and lists the functions;
 //   3. the HTML page works offline: no page or console error, no request leaving the
 //      page, the functions and shares on screen with their sample counts and margins
 //      (checked against the session itself), the hot path open down to its leaf, search,
@@ -131,12 +132,14 @@ function validateSchema(file) {
 
 // ---- 2. speedscope ----
 
-async function speedscope(context, origin, rel, names, shot) {
+// Opens profiles/REL in the speedscope app; the page must show the profile's name (the
+// title for gargalo's JSON, the file name for formats without one) and the functions.
+async function speedscope(context, origin, rel, names, shot, title = 'render_profile') {
   const page = await context.newPage();
   const errors = watch(page);
   await page.goto(`${origin}/speedscope/index.html#profileURL=${encodeURIComponent(`${origin}/profiles/${rel}`)}`);
   await page.waitForSelector('canvas', { timeout: TIMEOUT });
-  await page.waitForFunction(() => document.body.innerText.includes('render_profile'), null, { timeout: TIMEOUT });
+  await page.waitForFunction((t) => document.body.innerText.includes(t), title, { timeout: TIMEOUT });
   await page.screenshot({ path: path.join(logs, `${shot}-flamegraph.png`) });
   await page.keyboard.press('3'); // the sandwich view: a table of functions, in the DOM
   for (const name of names)
@@ -530,6 +533,21 @@ async function main() {
         ['handle_request', 'sqlite3_step [libsqlite3.so.0]', 'my_callback', 'parse_json'], 'speedscope-synthetic'));
     await check('speedscope app opens the real profile', () =>
       speedscope(context, origin, 'real/profile.speedscope.json', ['workload', 'compare_keys'], 'speedscope-real'));
+    // speedscope's pprof importer keeps a location's last line only, the real frame:
+    // parse_json, inlined into main, shows as main there.
+    await check('speedscope app opens the synthetic pprof profile', () =>
+      speedscope(context, origin, 'synthetic/profile.pb.gz',
+        ['handle_request', 'sqlite3VdbeExec', 'my_callback', 'memcpy', 'app+0x1234'], 'pprof-synthetic',
+        'profile.pb.gz'));
+    await check('speedscope app opens the real pprof profile', () =>
+      speedscope(context, origin, 'real/profile.pb.gz', ['workload', 'compare_keys', 'checksum'], 'pprof-real',
+        'profile.pb.gz'));
+    await check('speedscope app opens the synthetic folded stacks', () =>
+      speedscope(context, origin, 'synthetic/profile.folded',
+        ['handle_request', 'sqlite3_step [libsqlite3.so.0]', 'my_callback', 'parse_json'], 'folded-synthetic',
+        'profile.folded'));
+    await check('speedscope app opens the real folded stacks', () =>
+      speedscope(context, origin, 'real/profile.folded', ['workload', 'compare_keys'], 'folded-real', 'profile.folded'));
     await htmlSynthetic(context, dirs.synthetic);
     await htmlFlame(context, dirs.synthetic);
     await htmlWeighted(context, dirs.weighted);

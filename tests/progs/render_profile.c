@@ -7,7 +7,7 @@
  *   render_profile [--big N | --empty | --real [--real-ms MS --interval-us US]] [--bench]
  *                  OUTDIR
  *
- * Writes OUTDIR/profile.txt, .html, .speedscope.json and .json.
+ * Writes OUTDIR/profile.txt, .html, .speedscope.json, .json, .pb.gz and .folded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,8 +94,9 @@ static gargalo_session *record_real(unsigned ms, unsigned interval_us)
 
 /* ---- output ---- */
 
-static const gargalo_format formats[] = {GARGALO_FORMAT_TEXT, GARGALO_FORMAT_HTML,
-                                         GARGALO_FORMAT_SPEEDSCOPE, GARGALO_FORMAT_JSON};
+static const gargalo_format formats[] = {GARGALO_FORMAT_TEXT,       GARGALO_FORMAT_HTML,
+                                         GARGALO_FORMAT_SPEEDSCOPE, GARGALO_FORMAT_JSON,
+                                         GARGALO_FORMAT_PPROF,      GARGALO_FORMAT_FOLDED};
 
 static void write_all(const gargalo_session *s, const char *dir)
 {
@@ -116,7 +117,7 @@ static void write_all(const gargalo_session *s, const char *dir)
 /* Best of five, so other work on the machine disturbs it less. */
 static void bench(const gargalo_session *s)
 {
-    static const char *const names[] = {"text", "html", "speedscope", "json"};
+    static const char *const names[] = {"text", "html", "speedscope", "json", "pprof", "folded"};
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
         double best = 1e9;
         size_t bytes = 0;

@@ -73,8 +73,9 @@ static inline void fx_frames(gargalo_session *s)
  *    1  main@10
  * Grouped: main 100% > handle_request 70% > sqlite3_step [libsqlite3.so.0] (+1 frame)
  * 70% > my_callback 20%; main > parse_json 25% > memcpy [libc.so.6] 15%; main > app+0x1234.
+ * fx_session_counts makes the same session with other sample counts per stack.
  */
-static inline gargalo_session *fx_session(void)
+static inline gargalo_session *fx_session_counts(const int counts[6])
 {
     static const uint32_t st[][6] = {
         {4, FX_MAIN_10, FX_HANDLE, FX_STEP, FX_VDBE},
@@ -84,7 +85,6 @@ static inline gargalo_session *fx_session(void)
         {2, FX_MAIN_12, FX_UNKNOWN},
         {1, FX_MAIN_10},
     };
-    static const int counts[] = {50, 20, 15, 10, 4, 1};
     gargalo_session *s = gg_session_new();
     if (!s)
         abort();
@@ -92,9 +92,11 @@ static inline gargalo_session *fx_session(void)
     for (uint32_t i = 0; i < 6; i++)
         if (fx_stack(s, st[i] + 1, st[i][0]) != i)
             abort();
-    int left[6];
+    int left[6], n = 0;
     memcpy(left, counts, sizeof(left));
-    for (uint64_t t = 1, k = 0; t <= 100; k++) {
+    for (int i = 0; i < 6; i++)
+        n += counts[i];
+    for (uint64_t t = 1, k = 0; t <= (uint64_t)n; k++) {
         if (!left[k % 6])
             continue;
         left[k % 6]--;
@@ -103,13 +105,26 @@ static inline gargalo_session *fx_session(void)
         t++;
     }
     gg_session_finish(s);
-    s->duration_ns = 100 * FX_MS + 500000;
+    s->duration_ns = (uint64_t)n * FX_MS + 500000;
     s->cpu_ns = s->duration_ns / 2;
     s->start_unix_ns = 1700000000000000000u;
     s->symbolize_ns = 3 * FX_MS;
     s->tid = 4242;
     snprintf(s->thread_name, sizeof(s->thread_name), "worker");
     return s;
+}
+
+static inline gargalo_session *fx_session(void)
+{
+    static const int counts[] = {50, 20, 15, 10, 4, 1};
+    return fx_session_counts(counts);
+}
+
+/* True when stack (frame names root first, joined by ';') is path or goes on below it. */
+static inline bool fx_path_under(const char *stack, const char *path)
+{
+    size_t n = strlen(path);
+    return strncmp(stack, path, n) == 0 && (!stack[n] || stack[n] == ';');
 }
 
 /* A bigger session shaped like a real program: n samples of 0.1 ms over nfuncs functions,
