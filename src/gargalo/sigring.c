@@ -53,7 +53,7 @@ static void wake(gg_sigring *r, uint64_t used)
         }
 }
 
-void gg_sigring_push(gg_sigring *r, const gg_sigrec *rec, const void *stack, size_t len)
+void *gg_sigring_reserve(gg_sigring *r, const gg_sigrec *rec, size_t len)
 {
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
@@ -61,7 +61,7 @@ void gg_sigring_push(gg_sigring *r, const gg_sigrec *rec, const void *stack, siz
     size_t off = head & (r->size - 1), pad = off + need > r->size ? r->size - off : 0;
     if (need + pad > r->size - (head - tail)) {
         r->dropped++;
-        return;
+        return NULL;
     }
     if (pad) { /* a padding record takes us to the end; the record starts at 0 */
         gg_sigrec filler = {.size = (uint32_t)pad, .stack_len = UINT32_MAX};
@@ -71,9 +71,15 @@ void gg_sigring_push(gg_sigring *r, const gg_sigrec *rec, const void *stack, siz
     gg_sigrec *dst = (gg_sigrec *)(r->buf + off);
     *dst = *rec;
     dst->size = (uint32_t)need, dst->stack_len = (uint32_t)len;
-    memcpy(dst + 1, stack, len);
-    atomic_store_explicit(&r->head, head + pad + need, memory_order_release);
-    wake(r, head + pad + need - tail);
+    r->pending = head + pad + need;
+    return dst + 1;
+}
+
+void gg_sigring_commit(gg_sigring *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    atomic_store_explicit(&r->head, r->pending, memory_order_release);
+    wake(r, r->pending - tail);
 }
 
 /* ---- consumer ---- */

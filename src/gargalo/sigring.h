@@ -31,6 +31,7 @@ typedef struct gg_sigring {
     int wake_fd;           /* an eventfd the producer writes once the ring is half full */
     atomic_int wake_sent;  /* set by the producer when it wrote, cleared by the consumer */
     size_t dropped;        /* the producer's count of records that found no room */
+    uint64_t pending;      /* the producer's head once the reserved record is committed */
 } gg_sigring;
 
 /* Maps a ring of size bytes (a power of two) and its eventfd. Returns 0 or
@@ -39,9 +40,12 @@ int gg_sigring_init(gg_sigring *r, size_t size);
 /* Unmaps it; a zeroed ring, or one freed already, is left alone. */
 void gg_sigring_free(gg_sigring *r);
 
-/* Appends one record with len bytes of stack. Async-signal-safe: no allocation, no lock,
- * one write(2) at most (the wake-up). Counts the record in dropped when it does not fit. */
-void gg_sigring_push(gg_sigring *r, const gg_sigrec *rec, const void *stack, size_t len);
+/* Appends one record in two steps, so the caller copies the stack itself: reserve writes
+ * the header and returns where the len bytes of stack go, or NULL when the record does
+ * not fit (counted in dropped); commit makes it visible. Async-signal-safe: no allocation,
+ * no lock, one write(2) at most (the wake-up). */
+void *gg_sigring_reserve(gg_sigring *r, const gg_sigrec *rec, size_t len);
+void gg_sigring_commit(gg_sigring *r);
 
 /* Calls fn for every record written so far, oldest first, then frees their space. */
 typedef void (*gg_sigring_fn)(void *ctx, const gg_sigrec *rec, const void *stack);

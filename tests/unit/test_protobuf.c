@@ -132,7 +132,7 @@ static void test_too_big(void **state)
     for (int i = 0; i < 40; i++)
         gg_pb_uint(&b, 2, 1000);
     gg_pb_end(&b, m);
-    assert_int_equal(b.err, GARGALO_ETOOBIG);
+    assert_int_equal(b.err, DYNBUF_TOOBIG);
     assert_true(b.len <= 64);
     dynbuf_free(&b);
 }

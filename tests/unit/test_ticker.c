@@ -59,8 +59,9 @@ static void test_signals_registered_thread_at_interval(void **state)
     busy_ms(50);
     gg_ticker_remove(&key_a);
     int got = hits;
-    /* 100 at exactly 500 us; a loaded machine delays some, none come early. */
-    assert_in_range(got, 40, 101);
+    /* 100 at exactly 500 us, none early. Fewer when the machine is loaded: a thread that
+     * waits for a CPU gets the signals sent meanwhile as one (SIGPROF does not queue). */
+    assert_in_range(got, 10, 101);
     assert_int_equal(strangers, 0);
     hits = 0;
     busy_ms(20);
