@@ -114,6 +114,14 @@ typedef struct gargalo_session gargalo_session;
  * Not async-signal-safe. */
 GARGALO_EXTERN int gargalo_start(gargalo_session **out, const gargalo_options *opt);
 
+/* Starts profiling every thread of the process: the threads running now and those they
+ * create while the session runs (perf events; with signals, the threads running now and
+ * those seen when the ticker looks again, every 10 ms). Each sample keeps its thread's id
+ * and name. Only one process-wide session runs at a time (GARGALO_EBUSY); per-thread
+ * sessions may run beside it. gargalo_stop may be called from any thread. Errors: those
+ * of gargalo_start. Not async-signal-safe. */
+GARGALO_EXTERN int gargalo_start_process(gargalo_session **out, const gargalo_options *opt);
+
 /* Stops sampling and resolves every recorded address to function, file and line (cached
  * process-wide, so later sessions resolve faster). Must be called on the thread that
  * started the session. After it the session is self-contained and may be rendered from
@@ -144,11 +152,39 @@ typedef struct gargalo_stats {
     size_t frames;         /* distinct frames after symbolization */
     gargalo_clock clock;
     gargalo_mechanism mechanism; /* what took the samples: _PERF or _SIGNAL */
+    int process;                 /* 1: every thread of the process (gargalo_start_process) */
+    size_t threads;              /* threads sampled */
+    size_t markers;              /* marked intervals recorded */
+    size_t markers_dropped;      /* marked intervals lost because their buffer was full */
 } gargalo_stats;
 
 /* Fills *st (caller-owned) for a stopped or loaded session. Errors: GARGALO_EINVAL,
  * GARGALO_ESTATE. Thread-safe; reads the session only. */
 GARGALO_EXTERN int gargalo_session_stats(const gargalo_session *s, gargalo_stats *st);
+
+/* ---- labels and markers: what a thread is doing, joined to its samples ---- */
+
+/* Most labels one thread carries at once; longest key or value kept (longer ones are cut). */
+#define GARGALO_MAX_LABELS 8
+#define GARGALO_LABEL_MAX 63
+
+/* Sets key=value on the calling thread: every sample of this thread taken from now on, by
+ * any session, carries it (pprof sample labels, a filter of renderers), until it is set
+ * again or cleared. key and value are copied. Errors: GARGALO_EINVAL (NULL or empty key),
+ * GARGALO_ENOMEM (GARGALO_MAX_LABELS keys already set). Cheap (no system call, no lock
+ * but while a session samples this thread); thread-safe; not async-signal-safe. */
+GARGALO_EXTERN int gargalo_label_set(const char *key, const char *value);
+/* Clears one key on the calling thread, or every key when key is NULL. */
+GARGALO_EXTERN void gargalo_label_clear(const char *key);
+
+/* Marks an interval of the calling thread, such as one SQL statement: begin, do the work,
+ * end. Sessions sampling this thread record it (category and text copied, text cut at
+ * 1 KiB) with its start and end, without any signal, in a bounded buffer: when that is
+ * full, intervals are dropped and counted (gargalo_stats.markers_dropped). Markers nest
+ * up to 16 deep; an end without a begin is ignored. Cheap (a clock read and a copy);
+ * thread-safe; not async-signal-safe. */
+GARGALO_EXTERN void gargalo_mark_begin(const char *category, const char *text);
+GARGALO_EXTERN void gargalo_mark_end(void);
 
 typedef enum gargalo_format {
     GARGALO_FORMAT_TEXT = 0,   /* call tree for a terminal */

@@ -21,6 +21,8 @@ typedef struct gg_loader {
     size_t nframes;
     uint32_t *stack_map; /* file stack index -> session stack index */
     size_t nstacks;
+    uint32_t *labelset_map; /* file label set index -> session label set index */
+    size_t nlabelsets;
 } gg_loader;
 
 /* A non-negative integer no larger than max. */
@@ -87,6 +89,22 @@ static int load_kind(gargalo_session *s, const json_t *root)
     return 0;
 }
 
+/* The header fields files gained later: each may be missing. */
+static int load_extras(gargalo_session *s, const json_t *root)
+{
+    const char *scope;
+    uint64_t md = 0;
+    if (!get_str(root, "scope", &scope) ||
+        (scope && strcmp(scope, "thread") != 0 && strcmp(scope, "process") != 0))
+        return GARGALO_EFORMAT;
+    s->process = scope && strcmp(scope, "process") == 0;
+    if (json_object_get(root, "markers_dropped") &&
+        !get_field(root, "markers_dropped", SIZE_MAX, &md))
+        return GARGALO_EFORMAT;
+    s->markers_dropped = (size_t)md;
+    return 0;
+}
+
 static int load_header(gargalo_session *s, const json_t *root)
 {
     uint64_t version, tid = 0, dropped;
@@ -101,6 +119,8 @@ static int load_header(gargalo_session *s, const json_t *root)
         !get_field(root, "dropped", SIZE_MAX, &dropped) || !get_str(root, "thread", &thread))
         return GARGALO_EFORMAT;
     if (json_object_get(root, "tid") && !get_field(root, "tid", INT_MAX, &tid))
+        return GARGALO_EFORMAT;
+    if (load_extras(s, root))
         return GARGALO_EFORMAT;
     s->dropped = (size_t)dropped;
     s->tid = (pid_t)tid;
@@ -136,17 +156,130 @@ static int load_stack(gg_loader *l, const json_t *a, size_t i, uint32_t *scratch
     return gg_session_add_stack(l->s, scratch, (uint32_t)depth, &l->stack_map[i]);
 }
 
-/* [time_ns, weight_ns, stack], times never going back, weights summing within 64 bits. */
+/* [tid, name, cpu_ns]. */
+static int load_thread(gg_loader *l, const json_t *a, size_t i)
+{
+    uint64_t tid, cpu;
+    uint32_t idx;
+    const char *name = json_string_value(json_array_get(a, 1));
+    if (!json_is_array(a) || json_array_size(a) != 3 || !name ||
+        !get_uint(json_array_get(a, 0), INT_MAX, &tid) ||
+        !get_uint(json_array_get(a, 2), INT64_MAX, &cpu))
+        return GARGALO_EFORMAT;
+    int rc = gg_session_add_thread(l->s, (pid_t)tid, name, &idx);
+    if (!rc && idx != i)
+        rc = GARGALO_EFORMAT; /* the same tid twice */
+    if (!rc)
+        l->s->threads[idx].cpu_ns = cpu;
+    return rc;
+}
+
+/* The thread list, or for older files the one thread the header names. */
+static int load_threads(gg_loader *l, const json_t *root)
+{
+    const json_t *a = json_object_get(root, "threads");
+    uint32_t idx;
+    if (!a)
+        return gg_session_add_thread(l->s, l->s->tid, l->s->thread_name, &idx);
+    if (!json_is_array(a) || json_array_size(a) >= UINT32_MAX)
+        return GARGALO_EFORMAT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < json_array_size(a); i++)
+        rc = load_thread(l, json_array_get(a, i), i);
+    return rc;
+}
+
+/* [[key, value], ...], keys distinct. */
+static int load_labelset(gg_loader *l, const json_t *a, size_t i)
+{
+    size_t n = json_array_size(a);
+    gg_label labels[GARGALO_MAX_LABELS];
+    if (!json_is_array(a) || n > GARGALO_MAX_LABELS)
+        return GARGALO_EFORMAT;
+    for (size_t k = 0; k < n; k++) {
+        const json_t *kv = json_array_get(a, k);
+        labels[k].key = json_string_value(json_array_get(kv, 0));
+        labels[k].value = json_string_value(json_array_get(kv, 1));
+        if (json_array_size(kv) != 2 || !labels[k].key || !labels[k].value)
+            return GARGALO_EFORMAT;
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(labels[j].key, labels[k].key) == 0)
+                return GARGALO_EFORMAT;
+    }
+    return gg_session_add_labelset(l->s, labels, (uint32_t)n, &l->labelset_map[i]);
+}
+
+/* A sample's label set: -1 for none. */
+static bool get_labelset(const gg_loader *l, const json_t *v, uint32_t *out)
+{
+    uint64_t set;
+    if (json_is_integer(v) && json_integer_value(v) == -1) {
+        *out = GG_NO_LABELS;
+        return true;
+    }
+    if (!l->nlabelsets || !get_uint(v, l->nlabelsets - 1, &set))
+        return false;
+    *out = l->labelset_map[set];
+    return true;
+}
+
+/* [time_ns, weight_ns, stack, thread, labelset] (older files: the first three), times
+ * never going back, weights summing within 64 bits. */
 static int load_sample(gg_loader *l, const json_t *a, uint64_t *last_t, uint64_t *sum)
 {
-    uint64_t t, w, st;
-    if (!json_is_array(a) || json_array_size(a) != 3 || !l->nstacks ||
+    uint64_t t, w, st, th = 0;
+    gg_sample sm = {.labels = GG_NO_LABELS};
+    size_t n = json_array_size(a);
+    if (!json_is_array(a) || (n != 3 && n != 5) || !l->nstacks || !l->s->nthreads ||
         !get_uint(json_array_get(a, 0), INT64_MAX, &t) ||
         !get_uint(json_array_get(a, 1), INT64_MAX, &w) ||
         !get_uint(json_array_get(a, 2), l->nstacks - 1, &st) || t < *last_t || *sum + w < *sum)
         return GARGALO_EFORMAT;
+    if (n == 5 && (!get_uint(json_array_get(a, 3), l->s->nthreads - 1, &th) ||
+                   !get_labelset(l, json_array_get(a, 4), &sm.labels)))
+        return GARGALO_EFORMAT;
     *last_t = t, *sum += w;
-    return gg_session_add_sample(l->s, t, w, l->stack_map[st]);
+    sm.time_ns = t, sm.weight_ns = w, sm.stack = l->stack_map[st], sm.thread = (uint32_t)th;
+    return gg_session_add_sample(l->s, &sm);
+}
+
+/* [start_ns, end_ns, thread, category, text]. */
+static int load_marker(gg_loader *l, const json_t *a)
+{
+    gg_marker m = {0};
+    uint64_t th;
+    m.category = json_string_value(json_array_get(a, 3));
+    m.text = json_string_value(json_array_get(a, 4));
+    if (!json_is_array(a) || json_array_size(a) != 5 || !m.category || !m.text || !l->s->nthreads ||
+        !get_uint(json_array_get(a, 0), INT64_MAX, &m.start_ns) ||
+        !get_uint(json_array_get(a, 1), INT64_MAX, &m.end_ns) || m.end_ns < m.start_ns ||
+        !get_uint(json_array_get(a, 2), l->s->nthreads - 1, &th))
+        return GARGALO_EFORMAT;
+    m.thread = (uint32_t)th;
+    return gg_session_add_marker(l->s, &m);
+}
+
+/* An optional array: absent is empty. */
+static int optional_array(const json_t *root, const char *key, const json_t **arr, size_t *n)
+{
+    *arr = json_object_get(root, key);
+    *n = json_array_size(*arr);
+    return !*arr || (json_is_array(*arr) && *n < UINT32_MAX) ? 0 : GARGALO_EFORMAT;
+}
+
+static int load_labels_and_markers(gg_loader *l, const json_t *root, bool labels)
+{
+    const json_t *a;
+    size_t n;
+    int rc = optional_array(root, labels ? "labelsets" : "markers", &a, &n);
+    if (!rc && labels && !(l->labelset_map = malloc((n ? n : 1) * sizeof(uint32_t))))
+        rc = GARGALO_ENOMEM;
+    if (labels)
+        l->nlabelsets = n;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = labels ? load_labelset(l, json_array_get(a, i), i)
+                    : load_marker(l, json_array_get(a, i));
+    return rc;
 }
 
 /* The array under key, with room in *map for one index per element. */
@@ -178,11 +311,15 @@ static int load_body(gg_loader *l, const json_t *root)
         rc = load_stack(l, json_array_get(stacks, i), i, scratch);
     free(scratch);
     if (!rc)
+        rc = load_threads(l, root);
+    if (!rc)
+        rc = load_labels_and_markers(l, root, true);
+    if (!rc)
         rc = load_array(root, "samples", &samples, NULL, &nsamples);
     uint64_t last_t = 0, sum = 0;
     for (size_t i = 0; !rc && i < nsamples; i++)
         rc = load_sample(l, json_array_get(samples, i), &last_t, &sum);
-    return rc;
+    return rc ? rc : load_labels_and_markers(l, root, false);
 }
 
 int gargalo_session_load(const char *json, size_t len, gargalo_session **out)
@@ -198,7 +335,7 @@ int gargalo_session_load(const char *json, size_t len, gargalo_session **out)
     if (!rc)
         rc = load_body(&l, root);
     json_decref(root);
-    free(l.frame_map), free(l.stack_map);
+    free(l.frame_map), free(l.stack_map), free(l.labelset_map);
     if (l.s)
         gg_session_finish(l.s);
     if (rc && l.s) {

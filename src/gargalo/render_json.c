@@ -1,13 +1,20 @@
 /*
  * render_json.c: writes gargalo's own session file (version 1); load.c reads it back.
  *
- *   {"gargalo":1, "clock":"wall"|"cpu", "mechanism":"perf"|"signal", "start_unix_ns",
- *    "duration_ns", "cpu_ns", "symbolize_ns", "dropped", "tid", "thread",
+ *   {"gargalo":1, "clock":"wall"|"cpu", "mechanism":"perf"|"signal",
+ *    "scope":"thread"|"process", "start_unix_ns", "duration_ns", "cpu_ns", "symbolize_ns",
+ *    "dropped", "markers_dropped", "tid", "thread",
+ *    "threads":[[tid, name, cpu_ns]],
  *    "frames":[{"function","file","line","module","offset":"0x..","library","inlined"}],
- *    "stacks":[[frame index, root first, ...]], "samples":[[time_ns, weight_ns, stack]]}
+ *    "stacks":[[frame index, root first, ...]],
+ *    "labelsets":[[[key, value], ...]],
+ *    "samples":[[time_ns, weight_ns, stack, thread, labelset or -1]],
+ *    "markers":[[start_ns, end_ns, thread, category, text]]}
+ * Files written before threads, labels and markers existed have none of those keys and
+ * samples of three numbers; gargalo_session_load reads both.
  *
  * Strings may be null when unknown; offset is a hex string because it is a full 64-bit
- * value. The loader trusts nothing: any type, range or index error is GARGALO_EFORMAT.
+ * value.
  */
 #include <inttypes.h>
 
@@ -29,6 +36,8 @@ static void put_header(dynbuf *b, const gargalo_session *s)
     put_field_u64(b, "cpu_ns", s->cpu_ns);
     put_field_u64(b, "symbolize_ns", s->symbolize_ns);
     put_field_u64(b, "dropped", s->dropped);
+    put_field_u64(b, "markers_dropped", s->markers_dropped);
+    dynbuf_printf(b, "\"scope\":\"%s\",", s->process ? "process" : "thread");
     dynbuf_printf(b, "\"tid\":%ld,\"thread\":", (long)s->tid);
     gg_write_json_str(b, s->thread_name, false);
 }
@@ -58,9 +67,75 @@ static void put_stack(dynbuf *b, const gargalo_session *s, uint32_t stack)
     dynbuf_putc(b, ']');
 }
 
+static void put_threads(dynbuf *b, const gargalo_session *s)
+{
+    dynbuf_puts(b, ",\n\"threads\":[");
+    for (size_t i = 0; i < s->nthreads; i++) {
+        dynbuf_printf(b, "%s[%ld,", i ? ",\n" : "\n", (long)s->threads[i].tid);
+        gg_write_json_str(b, s->threads[i].name, false);
+        dynbuf_putc(b, ',');
+        gg_write_u64(b, s->threads[i].cpu_ns);
+        dynbuf_putc(b, ']');
+    }
+    dynbuf_putc(b, ']');
+}
+
+static void put_labelsets(dynbuf *b, const gargalo_session *s)
+{
+    dynbuf_puts(b, "],\n\"labelsets\":[");
+    for (size_t i = 0; i < s->nlabelsets; i++) {
+        uint32_t n;
+        const gg_label *l = gg_labelset_labels(s, (uint32_t)i, &n);
+        dynbuf_puts(b, i ? ",\n[" : "\n[");
+        for (uint32_t k = 0; k < n; k++) {
+            dynbuf_puts(b, k ? ",[" : "[");
+            gg_write_json_str(b, l[k].key, false);
+            dynbuf_putc(b, ',');
+            gg_write_json_str(b, l[k].value, false);
+            dynbuf_putc(b, ']');
+        }
+        dynbuf_putc(b, ']');
+    }
+}
+
+static void put_sample(dynbuf *b, const gg_sample *sm)
+{
+    gg_write_u64(b, sm->time_ns);
+    dynbuf_putc(b, ',');
+    gg_write_u64(b, sm->weight_ns);
+    dynbuf_putc(b, ',');
+    gg_write_u64(b, sm->stack);
+    dynbuf_putc(b, ',');
+    gg_write_u64(b, sm->thread);
+    if (sm->labels == GG_NO_LABELS) {
+        dynbuf_puts(b, ",-1");
+    } else {
+        dynbuf_putc(b, ',');
+        gg_write_u64(b, sm->labels);
+    }
+}
+
+static void put_markers(dynbuf *b, const gargalo_session *s)
+{
+    dynbuf_puts(b, "],\n\"markers\":[");
+    for (size_t i = 0; i < s->nmarkers; i++) {
+        const gg_marker *m = &s->markers[i];
+        dynbuf_puts(b, i ? ",\n[" : "\n[");
+        gg_write_u64(b, m->start_ns);
+        dynbuf_putc(b, ',');
+        gg_write_u64(b, m->end_ns);
+        dynbuf_printf(b, ",%" PRIu32 ",", m->thread);
+        gg_write_json_str(b, m->category, false);
+        dynbuf_putc(b, ',');
+        gg_write_json_str(b, m->text, false);
+        dynbuf_putc(b, ']');
+    }
+}
+
 int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     put_header(b, s);
+    put_threads(b, s);
     dynbuf_puts(b, ",\n\"frames\":[");
     for (size_t i = 0; i < s->nframes; i++) {
         dynbuf_puts(b, i ? ",\n" : "\n");
@@ -71,17 +146,14 @@ int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, d
         dynbuf_puts(b, i ? ",\n" : "\n");
         put_stack(b, s, (uint32_t)i);
     }
+    put_labelsets(b, s);
     dynbuf_puts(b, "],\n\"samples\":[");
     for (size_t i = 0; i < s->nsamples; i++) {
-        const gg_sample *sm = &s->samples[i];
         dynbuf_puts(b, i ? ",\n[" : "\n[");
-        gg_write_u64(b, sm->time_ns);
-        dynbuf_putc(b, ',');
-        gg_write_u64(b, sm->weight_ns);
-        dynbuf_putc(b, ',');
-        gg_write_u64(b, sm->stack);
+        put_sample(b, &s->samples[i]);
         dynbuf_putc(b, ']');
     }
+    put_markers(b, s);
     dynbuf_puts(b, "]}\n");
     return 0;
 }

@@ -169,7 +169,8 @@ static int resolve_sample(gg_resolver *r, const gg_raw *raw, const gg_raw_sample
     if (!rc)
         rc = gg_session_add_stack(r->s, r->stack, (uint32_t)r->nstack, &st);
     if (!rc)
-        rc = gg_session_add_sample(r->s, rec->time_ns, rec->weight_ns, st);
+        rc = gg_session_add_sample(r->s,
+                                   &(gg_sample){rec->time_ns, rec->weight_ns, st, 0, GG_NO_LABELS});
     return rc;
 }
 
@@ -177,7 +178,8 @@ int gg_resolve(gargalo_session *s, const gg_raw *raw, uint32_t max_depth, uintpt
 {
     uint64_t t0 = gg_clock_ns(CLOCK_MONOTONIC);
     gg_resolver r = {.s = s, .handler_pc = handler_pc};
-    int rc = 0;
+    uint32_t thread;
+    int rc = gg_session_add_thread(s, s->tid, s->thread_name, &thread);
     gg_symbols_lock();
     for (size_t i = 0; i < raw->nrecs && !rc; i++)
         rc = resolve_sample(&r, raw, &raw->recs[i], max_depth);

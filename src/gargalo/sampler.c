@@ -235,6 +235,8 @@ int gargalo_stop(gargalo_session *s)
                     : gg_clock_ns(CLOCK_THREAD_CPUTIME_ID) - sp->cpu_start;
     s->dropped = sp->raw.dropped;
     int rc = gg_resolve(s, &sp->raw, sp->opt.max_depth, gg_sigprof_handler_pc());
+    if (!rc)
+        s->threads[0].cpu_ns = s->cpu_ns;
     s->sampler = NULL;
     s->state = GG_STOPPED;
     sampler_free(sp);

@@ -7,6 +7,7 @@
  */
 #include "session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,19 +128,122 @@ int gg_session_add_stack(gargalo_session *s, const uint32_t *frames, uint32_t de
     return 0;
 }
 
-int gg_session_add_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns, uint32_t stack)
+int gg_session_add_sample(gargalo_session *s, const gg_sample *sample)
 {
     int rc = GG_GROW(&s->samples, &s->samples_cap, s->nsamples + 1);
     if (rc)
         return rc;
-    s->samples[s->nsamples++] = (gg_sample){time_ns, weight_ns, stack};
+    s->samples[s->nsamples++] = *sample;
     return 0;
+}
+
+int gg_session_add_thread(gargalo_session *s, pid_t tid, const char *name, uint32_t *index)
+{
+    for (size_t i = 0; i < s->nthreads; i++) { /* a handful of threads: a scan will do */
+        if (s->threads[i].tid != tid)
+            continue;
+        if (!s->threads[i].name[0] && name)
+            snprintf(s->threads[i].name, sizeof(s->threads[i].name), "%s", name);
+        *index = (uint32_t)i;
+        return 0;
+    }
+    int rc = GG_GROW(&s->threads, &s->threads_cap, s->nthreads + 1);
+    if (rc)
+        return rc;
+    gg_thread *t = &s->threads[s->nthreads];
+    memset(t, 0, sizeof(*t));
+    t->tid = tid;
+    snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+    *index = (uint32_t)s->nthreads++;
+    return 0;
+}
+
+static int label_cmp(const void *a, const void *b)
+{
+    return strcmp(((const gg_label *)a)->key, ((const gg_label *)b)->key);
+}
+
+static uint64_t labels_hash(const gg_label *l, uint32_t n)
+{
+    uint64_t h = GG_HASH_SEED;
+    for (uint32_t i = 0; i < n; i++)
+        h = gg_hash_str(gg_hash_str(h, l[i].key), l[i].value);
+    return h;
+}
+
+typedef struct gg_labels_key {
+    const gg_label *labels;
+    uint32_t n;
+} gg_labels_key;
+
+/* Strings are interned in the arena, so equal labels have equal pointers. */
+static bool labelset_eq(const void *ctx, uint32_t idx, const void *key)
+{
+    const gargalo_session *s = ctx;
+    const gg_labels_key *k = key;
+    uint32_t n;
+    const gg_label *l = gg_labelset_labels(s, idx, &n);
+    for (uint32_t i = 0; n == k->n && i < n; i++)
+        if (l[i].key != k->labels[i].key || l[i].value != k->labels[i].value)
+            return false;
+    return n == k->n;
+}
+
+/* The labels, interned and sorted, appended to s->labels (not yet a set). */
+static int stage_labels(gargalo_session *s, const gg_label *in, uint32_t n)
+{
+    int rc = GG_GROW(&s->labels, &s->labels_cap, s->nlabels + n);
+    gg_label *out = rc ? NULL : s->labels + s->nlabels;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        rc = gg_arena_intern(&s->strings, in[i].key, &out[i].key);
+        if (!rc)
+            rc = gg_arena_intern(&s->strings, in[i].value ? in[i].value : "", &out[i].value);
+    }
+    if (!rc && n > 1)
+        qsort(out, n, sizeof(*out), label_cmp);
+    return rc;
+}
+
+int gg_session_add_labelset(gargalo_session *s, const gg_label *labels, uint32_t n, uint32_t *index)
+{
+    int rc = s->nlabels + n >= UINT32_MAX ? GARGALO_ENOMEM : stage_labels(s, labels, n);
+    if (rc)
+        return rc;
+    gg_labels_key key = {s->labels + s->nlabels, n};
+    uint64_t h = labels_hash(key.labels, n);
+    uint32_t found = gg_index_get(&s->labelset_index, h, labelset_eq, s, &key);
+    if (found != GG_INDEX_NONE) {
+        *index = found;
+        return 0;
+    }
+    rc = index_next(&s->labelset_index, h, (void **)&s->labelsets, &s->labelsets_cap, s->nlabelsets,
+                    sizeof(gg_labelset));
+    if (rc)
+        return rc;
+    s->labelsets[s->nlabelsets] = (gg_labelset){(uint32_t)s->nlabels, n};
+    s->nlabels += n;
+    *index = (uint32_t)s->nlabelsets++;
+    return 0;
+}
+
+int gg_session_add_marker(gargalo_session *s, const gg_marker *m)
+{
+    gg_marker copy = *m;
+    int rc = gg_arena_intern(&s->strings, m->category, &copy.category);
+    if (!rc)
+        rc = gg_arena_intern(&s->strings, m->text, &copy.text);
+    if (!rc)
+        rc = GG_GROW(&s->markers, &s->markers_cap, s->nmarkers + 1);
+    if (!rc)
+        s->markers[s->nmarkers++] = copy;
+    return rc;
 }
 
 void gg_session_finish(gargalo_session *s)
 {
     gg_index_free(&s->frame_index);
     gg_index_free(&s->stack_index);
+    gg_index_free(&s->labelset_index);
 }
 
 void gg_session_free_resolved(gargalo_session *s)
@@ -150,9 +254,16 @@ void gg_session_free_resolved(gargalo_session *s)
     free(s->stack_frames);
     free(s->stacks);
     free(s->samples);
+    free(s->threads);
+    free(s->labels);
+    free(s->labelsets);
+    free(s->markers);
     s->frames = NULL, s->stack_frames = NULL, s->stacks = NULL, s->samples = NULL;
+    s->threads = NULL, s->labels = NULL, s->labelsets = NULL, s->markers = NULL;
     s->nframes = s->nstack_frames = s->nstacks = s->nsamples = 0;
     s->frames_cap = s->stack_frames_cap = s->stacks_cap = s->samples_cap = 0;
+    s->nthreads = s->nlabels = s->nlabelsets = s->nmarkers = 0;
+    s->threads_cap = s->labels_cap = s->labelsets_cap = s->markers_cap = 0;
 }
 
 int gargalo_session_stats(const gargalo_session *s, gargalo_stats *st)
@@ -170,6 +281,10 @@ int gargalo_session_stats(const gargalo_session *s, gargalo_stats *st)
     st->frames = s->nframes;
     st->clock = s->opt.clock;
     st->mechanism = s->mechanism;
+    st->process = s->process;
+    st->threads = s->nthreads;
+    st->markers = s->nmarkers;
+    st->markers_dropped = s->markers_dropped;
     for (size_t i = 0; i < s->nsamples; i++)
         st->sampled_ns += s->samples[i].weight_ns;
     return 0;

@@ -34,11 +34,38 @@ typedef struct gg_stack {
     uint32_t depth; /* number of frames, root first, leaf last */
 } gg_stack;
 
+#define GG_NO_LABELS UINT32_MAX
+
 typedef struct gg_sample {
     uint64_t time_ns;   /* when it was taken, from the session start */
     uint64_t weight_ns; /* the time it stands for (clock delta since the previous sample) */
     uint32_t stack;     /* index in session->stacks */
+    uint32_t thread;    /* index in session->threads */
+    uint32_t labels;    /* index in session->labelsets, or GG_NO_LABELS */
 } gg_sample;
+
+/* A thread that samples were taken of. */
+typedef struct gg_thread {
+    pid_t tid;
+    char name[16];
+    uint64_t cpu_ns; /* the weight of its samples taken on the CPU */
+} gg_thread;
+
+/* One label, key=value; a label set is a run of labels sorted by key. */
+typedef struct gg_label {
+    const char *key, *value;
+} gg_label;
+
+typedef struct gg_labelset {
+    uint32_t first, count; /* in session->labels */
+} gg_labelset;
+
+/* A marked interval of one thread (gargalo_mark_begin .. gargalo_mark_end). */
+typedef struct gg_marker {
+    uint64_t start_ns, end_ns; /* wall time from the session start */
+    const char *category, *text;
+    uint32_t thread; /* index in session->threads */
+} gg_marker;
 
 typedef enum gg_state { GG_RUNNING, GG_STOPPED } gg_state;
 
@@ -48,7 +75,8 @@ struct gargalo_session {
     gargalo_options opt;
     gargalo_mechanism mechanism; /* what took the samples: _PERF or _SIGNAL */
     gg_state state;
-    pid_t tid; /* thread that was profiled */
+    bool process; /* every thread of the process was sampled, not one */
+    pid_t tid;    /* the thread that was profiled (process: that started the session) */
     char thread_name[16];
     uint64_t start_unix_ns; /* CLOCK_REALTIME at start, for display */
     uint64_t duration_ns;
@@ -66,7 +94,16 @@ struct gargalo_session {
     size_t nstacks, stacks_cap;
     gg_sample *samples;
     size_t nsamples, samples_cap;
-    gg_index frame_index, stack_index; /* dedupe while building; freed by finish */
+    gg_thread *threads;
+    size_t nthreads, threads_cap;
+    gg_label *labels;
+    size_t nlabels, labels_cap;
+    gg_labelset *labelsets;
+    size_t nlabelsets, labelsets_cap;
+    gg_marker *markers;
+    size_t nmarkers, markers_cap;
+    size_t markers_dropped; /* marked intervals that found no room while recording */
+    gg_index frame_index, stack_index, labelset_index; /* dedupe while building */
 };
 
 /* A new, empty, stopped session with default options, or NULL when out of memory. */
@@ -78,13 +115,27 @@ gargalo_session *gg_session_new(void);
 int gg_session_add_frame(gargalo_session *s, const gg_frame *f, uint32_t *index);
 int gg_session_add_stack(gargalo_session *s, const uint32_t *frames, uint32_t depth,
                          uint32_t *index);
-int gg_session_add_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns, uint32_t stack);
+int gg_session_add_sample(gargalo_session *s, const gg_sample *sample);
+/* A thread is stored once per tid (a later name replaces an empty one). */
+int gg_session_add_thread(gargalo_session *s, pid_t tid, const char *name, uint32_t *index);
+/* A label set: n labels (in any order, keys distinct), stored sorted by key, once. */
+int gg_session_add_labelset(gargalo_session *s, const gg_label *labels, uint32_t n,
+                            uint32_t *index);
+int gg_session_add_marker(gargalo_session *s, const gg_marker *m);
 /* Drops the dedupe indexes once building is over. */
 void gg_session_finish(gargalo_session *s);
 
 /* Frees the resolved side (frames, stacks, samples, strings); the sampler frees the raw
  * side. The session stays valid and empty. */
 void gg_session_free_resolved(gargalo_session *s);
+
+/* The labels of a set, sorted by key; *n is 0 for GG_NO_LABELS. */
+static inline const gg_label *gg_labelset_labels(const gargalo_session *s, uint32_t set,
+                                                 uint32_t *n)
+{
+    *n = set == GG_NO_LABELS ? 0 : s->labelsets[set].count;
+    return *n ? s->labels + s->labelsets[set].first : NULL;
+}
 
 /* The frames of a stack, root first. */
 static inline const uint32_t *gg_stack_frames(const gargalo_session *s, uint32_t stack,

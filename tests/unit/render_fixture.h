@@ -23,6 +23,16 @@ static inline uint32_t fx_frame(gargalo_session *s, const gg_frame *f)
     return idx;
 }
 
+/* A sample of thread 0 (made on first use) without labels. */
+static inline int fx_sample(gargalo_session *s, uint64_t time_ns, uint64_t weight_ns,
+                            uint32_t stack)
+{
+    uint32_t thread;
+    if (!s->nthreads && gg_session_add_thread(s, s->tid, s->thread_name, &thread))
+        return GARGALO_ENOMEM;
+    return gg_session_add_sample(s, &(gg_sample){time_ns, weight_ns, stack, 0, GG_NO_LABELS});
+}
+
 static inline uint32_t fx_stack(gargalo_session *s, const uint32_t *frames, uint32_t depth)
 {
     uint32_t idx;
@@ -86,7 +96,8 @@ static inline gargalo_session *fx_session_counts(const int counts[6])
         {1, FX_MAIN_10},
     };
     gargalo_session *s = gg_session_new();
-    if (!s)
+    uint32_t thread;
+    if (!s || gg_session_add_thread(s, 4242, "worker", &thread))
         abort();
     fx_frames(s);
     for (uint32_t i = 0; i < 6; i++)
@@ -100,7 +111,7 @@ static inline gargalo_session *fx_session_counts(const int counts[6])
         if (!left[k % 6])
             continue;
         left[k % 6]--;
-        if (gg_session_add_sample(s, t * FX_MS, FX_MS, (uint32_t)(k % 6)))
+        if (fx_sample(s, t * FX_MS, FX_MS, (uint32_t)(k % 6)))
             abort();
         t++;
     }
@@ -162,12 +173,48 @@ static inline gargalo_session *fx_big_session(size_t n, int nfuncs)
             uint32_t pick = (seed >> 16) % 10, callee = pick < 7 ? 1 : pick < 9 ? 2 : 3;
             frames[d] = r % 10 == 0 ? d : (frames[d - 1] * 7 + callee) % (uint32_t)nfuncs;
         }
-        if (gg_session_add_sample(s, (k + 1) * 100000, 100000, fx_stack(s, frames, depth)))
+        if (fx_sample(s, (k + 1) * 100000, 100000, fx_stack(s, frames, depth)))
             abort();
     }
     gg_session_finish(s);
     s->duration_ns = n * 100000;
     s->cpu_ns = s->duration_ns * 9 / 10;
+    return s;
+}
+
+/*
+ * A process-wide session shaped like a server: the fixture's 100 samples on thread
+ * "worker" (4242), labelled route=/a for the first half and route=/b, method=POST for the
+ * second; 40 samples of 1 ms on thread "idle" (4343) parked in epoll_wait; and two
+ * markers on the worker, an SQL statement inside a request.
+ */
+static inline gargalo_session *fx_rich_session(void)
+{
+    gargalo_session *s = fx_session();
+    uint32_t idle, wait, a, b, epoll_stack;
+    const gg_frame epoll = {"epoll_wait", NULL, 0, "libc.so.6", 0x8000, true, false};
+    const gg_label la[] = {{"route", "/a"}}, lb[] = {{"route", "/b"}, {"method", "POST"}};
+    if (gg_session_add_thread(s, 4343, "idle", &idle) || gg_session_add_labelset(s, la, 1, &a) ||
+        gg_session_add_labelset(s, lb, 2, &b))
+        abort();
+    for (size_t i = 0; i < s->nsamples; i++)
+        s->samples[i].labels = i < 50 ? a : b;
+    wait = fx_frame(s, &epoll);
+    epoll_stack = fx_stack(s, (const uint32_t[]){FX_MAIN_10, wait}, 2);
+    for (uint64_t t = 1; t <= 40; t++)
+        if (gg_session_add_sample(
+                s, &(gg_sample){100 * FX_MS + t * FX_MS, FX_MS, epoll_stack, idle, GG_NO_LABELS}))
+            abort();
+    s->threads[0].cpu_ns = 90 * FX_MS;
+    s->threads[idle].cpu_ns = 0;
+    if (gg_session_add_marker(s, &(gg_marker){10 * FX_MS, 60 * FX_MS, "request", "POST /b", 0}) ||
+        gg_session_add_marker(
+            s, &(gg_marker){20 * FX_MS, 50 * FX_MS, "sql", "INSERT INTO t VALUES (?)", 0}))
+        abort();
+    s->process = true;
+    s->markers_dropped = 3;
+    s->duration_ns = 140 * FX_MS;
+    gg_session_finish(s);
     return s;
 }
 

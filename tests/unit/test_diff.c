@@ -340,7 +340,7 @@ static void test_deep(void **state)
         frames[i] = fx_frame(s, &f);
     }
     uint32_t st = fx_stack(s, frames, DEPTH);
-    assert_int_equal(gg_session_add_sample(s, FX_MS, FX_MS, st), 0);
+    assert_int_equal(fx_sample(s, FX_MS, FX_MS, st), 0);
     gg_session_finish(s);
     char *out = render(s, s, GARGALO_FORMAT_HTML, 0, 0);
     assert_int_equal(count(out, "<li"), DEPTH);

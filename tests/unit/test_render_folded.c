@@ -142,7 +142,7 @@ static void test_merging_and_names(void **state)
     uint32_t st[] = {add_stack(s, a, 2), add_stack(s, b, 2), add_stack(s, c, 3), add_stack(s, d, 2),
                      add_stack(s, e, 2)};
     for (uint64_t i = 0; i < 5; i++)
-        assert_int_equal(gg_session_add_sample(s, (i + 1) * FX_MS, (i + 1) * FX_MS, st[i]), 0);
+        assert_int_equal(fx_sample(s, (i + 1) * FX_MS, (i + 1) * FX_MS, st[i]), 0);
     gg_session_finish(s);
     folded_t *f = render(s, false);
     assert_int_equal(f->n, 3);

@@ -106,7 +106,7 @@ static void test_no_breakout(void **state)
     assert_int_equal(fx_frame(s, &f), 0);
     uint32_t fr = 0;
     assert_int_equal(fx_stack(s, &fr, 1), 0);
-    assert_int_equal(gg_session_add_sample(s, 1, 1, 0), 0);
+    assert_int_equal(fx_sample(s, 1, 1, 0), 0);
     size_t len;
     char *html = render(s, "</title><script>alert(2)</script>", &len);
     assert_int_equal(count(html, "</script"), 2); /* the data and the page script */

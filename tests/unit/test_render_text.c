@@ -121,7 +121,7 @@ static void test_deep_stack(void **state)
     assert_int_equal(fx_frame(s, &f), 0);
     uint32_t fr[3000] = {0};
     assert_int_equal(fx_stack(s, fr, 3000), 0);
-    assert_int_equal(gg_session_add_sample(s, 1, 1, 0), 0);
+    assert_int_equal(fx_sample(s, 1, 1, 0), 0);
     char *out = render(s, NULL);
     size_t lines = 0;
     for (char *p = out; *p; p++)

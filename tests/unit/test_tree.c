@@ -158,8 +158,8 @@ static void test_recursion_and_empty_stack(void **state)
     uint32_t deep[3] = {0, 0, 0};
     assert_int_equal(fx_stack(s, deep, 3), 0);
     assert_int_equal(fx_stack(s, NULL, 0), 1);
-    assert_int_equal(gg_session_add_sample(s, 1, 5, 0), 0);
-    assert_int_equal(gg_session_add_sample(s, 2, 5, 1), 0);
+    assert_int_equal(fx_sample(s, 1, 5, 0), 0);
+    assert_int_equal(fx_sample(s, 2, 5, 1), 0);
     gg_tree t;
     assert_int_equal(gg_tree_build(&t, s, false), 0);
     assert_int_equal(t.n, 4);
