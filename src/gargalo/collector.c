@@ -121,12 +121,26 @@ static void register_fork_handlers(void)
     pthread_atfork(before_fork, parent_after_fork, child_after_fork);
 }
 
-int gg_collector_add(int fd, void (*drain)(void *ctx), void *ctx)
+/* Under the lock: the thread, unless it runs already. */
+static int ensure_thread(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_fork_handlers);
+    return gg_coll.epfd >= 0 ? 0 : start_thread();
+}
+
+int gg_collector_prepare(void)
+{
     gg_collector_lock();
-    int rc = gg_coll.epfd >= 0 ? 0 : start_thread();
+    int rc = ensure_thread();
+    gg_collector_unlock();
+    return rc;
+}
+
+int gg_collector_add(int fd, void (*drain)(void *ctx), void *ctx)
+{
+    gg_collector_lock();
+    int rc = ensure_thread();
     if (!rc)
         rc = GG_GROW(&gg_coll.v, &gg_coll.cap, gg_coll.n + 1);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ctx};

@@ -11,6 +11,10 @@
  * first use. Returns 0, GARGALO_ENOMEM or GARGALO_ETIMER. Thread-safe. */
 int gg_collector_add(int fd, void (*drain)(void *ctx), void *ctx);
 
+/* Starts the thread now, so the first session does not wait for it. Returns 0 or
+ * GARGALO_ETIMER. Thread-safe. */
+int gg_collector_prepare(void);
+
 /* Stops watching ctx's fd. Once it returns the collector never calls drain(ctx) again.
  * Unknown contexts are ignored. Thread-safe. */
 void gg_collector_remove(void *ctx);

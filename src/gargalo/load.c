@@ -259,6 +259,42 @@ static int load_marker(gg_loader *l, const json_t *a)
     return gg_session_add_marker(l->s, &m);
 }
 
+/* A hex string "0x..." (1 to 16 digits) at index i of an array. */
+static bool get_hex_at(const json_t *a, size_t i, uint64_t *out)
+{
+    json_t *holder = json_pack("{s:O}", "v", json_array_get(a, i));
+    bool ok = holder && get_hex(holder, "v", out);
+    json_decref(holder);
+    return ok;
+}
+
+/* [name, path, build_id, "0xstart", "0xend"]; path and build id may be null. */
+static int load_module(gg_loader *l, const json_t *a)
+{
+    gg_module m = {.name = json_string_value(json_array_get(a, 0))};
+    const json_t *path = json_array_get(a, 1), *id = json_array_get(a, 2);
+    if (!json_is_array(a) || json_array_size(a) != 5 || !m.name ||
+        !(json_is_null(path) || json_is_string(path)) ||
+        !(json_is_null(id) || json_is_string(id)) || !get_hex_at(a, 3, &m.start) ||
+        !get_hex_at(a, 4, &m.end))
+        return GARGALO_EFORMAT;
+    m.path = json_string_value(path), m.build_id = json_string_value(id);
+    return gg_session_add_module(l->s, &m);
+}
+
+static int load_modules(gg_loader *l, const json_t *root)
+{
+    const json_t *a = json_object_get(root, "modules");
+    if (!a)
+        return 0;
+    if (!json_is_array(a))
+        return GARGALO_EFORMAT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < json_array_size(a); i++)
+        rc = load_module(l, json_array_get(a, i));
+    return rc;
+}
+
 /* An optional array: absent is empty. */
 static int optional_array(const json_t *root, const char *key, const json_t **arr, size_t *n)
 {
@@ -319,7 +355,9 @@ static int load_body(gg_loader *l, const json_t *root)
     uint64_t last_t = 0, sum = 0;
     for (size_t i = 0; !rc && i < nsamples; i++)
         rc = load_sample(l, json_array_get(samples, i), &last_t, &sum);
-    return rc ? rc : load_labels_and_markers(l, root, false);
+    if (!rc)
+        rc = load_labels_and_markers(l, root, false);
+    return rc ? rc : load_modules(l, root);
 }
 
 int gargalo_session_load(const char *json, size_t len, gargalo_session **out)

@@ -29,10 +29,11 @@
 #endif
 
 /* Data pages of the ring buffer (a power of two; the collector is woken when it is half
- * full): 1 MiB where the kernel lets the process lock as much as it likes (the FULL level
- * is privileged), 128 KiB otherwise, as an unprivileged user may lock only
+ * full): 2 MiB, about 120 samples, where the kernel lets the process lock as much as it
+ * likes (the FULL level is privileged), so that a collector kept off the CPU for a few
+ * milliseconds loses nothing; 128 KiB otherwise, as an unprivileged user may lock only
  * perf_event_mlock_kb (516 KiB by default) for all its events together. */
-#define GG_RING_PAGES_FULL 256u
+#define GG_RING_PAGES_FULL 512u
 #define GG_RING_PAGES_USER 32u
 
 static unsigned ring_pages(gg_perf_level level)

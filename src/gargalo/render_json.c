@@ -9,8 +9,9 @@
  *    "stacks":[[frame index, root first, ...]],
  *    "labelsets":[[[key, value], ...]],
  *    "samples":[[time_ns, weight_ns, stack, thread, labelset or -1]],
- *    "markers":[[start_ns, end_ns, thread, category, text]]}
- * Files written before threads, labels and markers existed have none of those keys and
+ *    "markers":[[start_ns, end_ns, thread, category, text]],
+ *    "modules":[[name, path, build_id, start, end]]}
+ * Files written before threads, labels, markers and modules existed have none of those keys and
  * samples of three numbers; gargalo_session_load reads both.
  *
  * Strings may be null when unknown; offset is a hex string because it is a full 64-bit
@@ -132,6 +133,21 @@ static void put_markers(dynbuf *b, const gargalo_session *s)
     }
 }
 
+static void put_modules(dynbuf *b, const gargalo_session *s)
+{
+    dynbuf_puts(b, "],\n\"modules\":[");
+    for (size_t i = 0; i < s->nmodules; i++) {
+        const gg_module *m = &s->modules[i];
+        dynbuf_puts(b, i ? ",\n[" : "\n[");
+        gg_write_json_str(b, m->name, false);
+        dynbuf_putc(b, ',');
+        gg_write_json_str(b, m->path, false);
+        dynbuf_putc(b, ',');
+        gg_write_json_str(b, m->build_id, false);
+        dynbuf_printf(b, ",\"0x%" PRIx64 "\",\"0x%" PRIx64 "\"]", m->start, m->end);
+    }
+}
+
 int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     put_header(b, s);
@@ -154,6 +170,7 @@ int gg_render_json(const gargalo_session *s, const gargalo_render_options *ro, d
         dynbuf_putc(b, ']');
     }
     put_markers(b, s);
+    put_modules(b, s);
     dynbuf_puts(b, "]}\n");
     return 0;
 }

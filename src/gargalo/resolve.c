@@ -174,6 +174,18 @@ static int resolve_sample(gg_resolver *r, const gg_raw *raw, const gg_raw_sample
     return rc;
 }
 
+/* Describes every module the session's frames name (pprof's mappings need them). */
+static int add_modules(gargalo_session *s)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s->nframes && !rc; i++) {
+        gg_module m;
+        if (gg_symbols_module(s->frames[i].module, &m) == 0)
+            rc = gg_session_add_module(s, &m);
+    }
+    return rc;
+}
+
 int gg_resolve(gargalo_session *s, const gg_raw *raw, uint32_t max_depth, uintptr_t handler_pc)
 {
     uint64_t t0 = gg_clock_ns(CLOCK_MONOTONIC);
@@ -183,6 +195,8 @@ int gg_resolve(gargalo_session *s, const gg_raw *raw, uint32_t max_depth, uintpt
     gg_symbols_lock();
     for (size_t i = 0; i < raw->nrecs && !rc; i++)
         rc = resolve_sample(&r, raw, &raw->recs[i], max_depth);
+    if (!rc)
+        rc = add_modules(s);
     gg_symbols_unlock();
     free(r.memo);
     gg_index_free(&r.by_key);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "collector.h"
 #include "options.h"
 #include "perfsrc.h"
 #include "resolve.h"
@@ -31,6 +32,7 @@
 #include "symbols.h"
 #include "thread.h"
 #include "ticker.h"
+#include "unwind.h"
 
 enum { GG_LIVE, GG_HANDING, GG_ORPHANED, GG_GONE };
 
@@ -275,8 +277,16 @@ void gargalo_session_free(gargalo_session *s)
     free(s);
 }
 
+/* Everything a first session would otherwise pay for: symbols, the probe of what perf
+ * events the kernel allows, the unwinder's caches, and the helper threads. */
 int gargalo_preload(void)
 {
     int rc = gg_symbols_preload();
-    return rc ? rc : gg_ticker_prepare();
+    if (!rc)
+        rc = gg_collector_prepare();
+    if (!rc && !gg_perfsrc_available())
+        rc = gg_ticker_prepare();
+    if (!rc)
+        gg_unwind_warm();
+    return rc;
 }

@@ -226,6 +226,24 @@ int gg_session_add_labelset(gargalo_session *s, const gg_label *labels, uint32_t
     return 0;
 }
 
+int gg_session_add_module(gargalo_session *s, const gg_module *m)
+{
+    for (size_t i = 0; i < s->nmodules; i++) /* tens of modules: a scan will do */
+        if (strcmp(s->modules[i].name, m->name) == 0)
+            return 0;
+    gg_module copy = *m;
+    int rc = gg_arena_intern(&s->strings, m->name, &copy.name);
+    if (!rc)
+        rc = gg_arena_intern(&s->strings, m->path, &copy.path);
+    if (!rc)
+        rc = gg_arena_intern(&s->strings, m->build_id, &copy.build_id);
+    if (!rc)
+        rc = GG_GROW(&s->modules, &s->modules_cap, s->nmodules + 1);
+    if (!rc)
+        s->modules[s->nmodules++] = copy;
+    return rc;
+}
+
 int gg_session_add_marker(gargalo_session *s, const gg_marker *m)
 {
     gg_marker copy = *m;
@@ -258,6 +276,8 @@ void gg_session_free_resolved(gargalo_session *s)
     free(s->labels);
     free(s->labelsets);
     free(s->markers);
+    free(s->modules);
+    s->modules = NULL, s->nmodules = s->modules_cap = 0;
     s->frames = NULL, s->stack_frames = NULL, s->stacks = NULL, s->samples = NULL;
     s->threads = NULL, s->labels = NULL, s->labelsets = NULL, s->markers = NULL;
     s->nframes = s->nstack_frames = s->nstacks = s->nsamples = 0;

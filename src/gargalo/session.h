@@ -60,6 +60,14 @@ typedef struct gg_labelset {
     uint32_t first, count; /* in session->labels */
 } gg_labelset;
 
+/* A module (the program or a library) that frames name, for formats that describe it. */
+typedef struct gg_module {
+    const char *name;     /* basename, the one its frames carry */
+    const char *path;     /* NULL when unknown */
+    const char *build_id; /* lowercase hex, NULL when unknown */
+    uint64_t start, end;  /* where its code was loaded */
+} gg_module;
+
 /* A marked interval of one thread (gargalo_mark_begin .. gargalo_mark_end). */
 typedef struct gg_marker {
     uint64_t start_ns, end_ns; /* wall time from the session start */
@@ -102,6 +110,8 @@ struct gargalo_session {
     size_t nlabelsets, labelsets_cap;
     gg_marker *markers;
     size_t nmarkers, markers_cap;
+    gg_module *modules;
+    size_t nmodules, modules_cap;
     size_t markers_dropped; /* marked intervals that found no room while recording */
     gg_index frame_index, stack_index, labelset_index; /* dedupe while building */
 };
@@ -122,6 +132,8 @@ int gg_session_add_thread(gargalo_session *s, pid_t tid, const char *name, uint3
 int gg_session_add_labelset(gargalo_session *s, const gg_label *labels, uint32_t n,
                             uint32_t *index);
 int gg_session_add_marker(gargalo_session *s, const gg_marker *m);
+/* A module is stored once per name; the first description wins. */
+int gg_session_add_module(gargalo_session *s, const gg_module *m);
 /* Drops the dedupe indexes once building is over. */
 void gg_session_finish(gargalo_session *s);
 

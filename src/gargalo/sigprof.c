@@ -49,20 +49,6 @@
 
 /* ---- the signal handler: async-signal-safe code only down to the next marker ---- */
 
-static void context_regs(const ucontext_t *uc, uint64_t *r)
-{
-    const greg_t *g = uc->uc_mcontext.gregs;
-    static const int map[GG_NREGS] = {
-        [GG_REG_AX] = REG_RAX,  [GG_REG_BX] = REG_RBX,  [GG_REG_CX] = REG_RCX,
-        [GG_REG_DX] = REG_RDX,  [GG_REG_SI] = REG_RSI,  [GG_REG_DI] = REG_RDI,
-        [GG_REG_BP] = REG_RBP,  [GG_REG_SP] = REG_RSP,  [GG_REG_IP] = REG_RIP,
-        [GG_REG_R8] = REG_R8,   [GG_REG_R9] = REG_R9,   [GG_REG_R10] = REG_R10,
-        [GG_REG_R11] = REG_R11, [GG_REG_R12] = REG_R12, [GG_REG_R13] = REG_R13,
-        [GG_REG_R14] = REG_R14, [GG_REG_R15] = REG_R15};
-    for (int i = 0; i < GG_NREGS; i++)
-        r[i] = (uint64_t)g[map[i]];
-}
-
 /* Where to unwind from. Normally the interrupted context. TSan runs a handler late, when
  * the thread next enters its runtime, with a copy of a context whose stack has moved on
  * since: there the handler starts from its own registers, and resolve.c cuts the
@@ -73,10 +59,10 @@ static uint32_t capture_regs(const void *ucv, uint64_t *regs)
     ucontext_t own;
     (void)ucv;
     getcontext(&own);
-    context_regs(&own, regs);
+    gg_unwind_context_regs(&own, regs);
     return 0;
 #else
-    context_regs(ucv, regs);
+    gg_unwind_context_regs(ucv, regs);
     return GG_RAW_LEAF_IS_PC;
 #endif
 }

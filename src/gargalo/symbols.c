@@ -53,6 +53,8 @@ static struct {
     gg_frame *frames;
     size_t nframes, frames_cap;
     gg_arena strings;
+    gg_module *modules; /* every module a frame named, by interned name */
+    size_t nmodules, modules_cap;
     unsigned long long unloads; /* the loader's count of unloads when last checked */
 } gg_syms = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -73,7 +75,7 @@ static void forget_if_unloaded(void)
     if (subs == gg_syms.unloads)
         return;
     gg_syms.unloads = subs;
-    gg_syms.nentries = gg_syms.nframes = 0;
+    gg_syms.nentries = gg_syms.nframes = gg_syms.nmodules = 0;
     gg_index_free(&gg_syms.by_addr);
     if (gg_syms.dwfl)
         report_modules();
@@ -255,21 +257,64 @@ static Dwfl_Module *find_module(uintptr_t addr)
     return mod;
 }
 
+/* The build id as lowercase hex, interned; NULL when the module has none. */
+static const char *build_id_hex(Dwfl_Module *mod)
+{
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    char hex[129];
+    int n = dwfl_module_build_id(mod, &bits, &vaddr);
+    const char *out = NULL;
+    if (n <= 0 || n > 64)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+    return gg_arena_intern(&gg_syms.strings, hex, &out) ? NULL : out;
+}
+
+/* Remembers the module behind a name the first time a frame names it. */
+static int remember_module(Dwfl_Module *mod, const char *name, const char *path, uint64_t start,
+                           uint64_t end)
+{
+    for (size_t i = 0; i < gg_syms.nmodules; i++)
+        if (gg_syms.modules[i].name == name)
+            return 0;
+    gg_module m = {name, NULL, build_id_hex(mod), start, end};
+    int rc = gg_arena_intern(&gg_syms.strings, path, &m.path);
+    if (!rc)
+        rc = GG_GROW(&gg_syms.modules, &gg_syms.modules_cap, gg_syms.nmodules + 1);
+    if (!rc)
+        gg_syms.modules[gg_syms.nmodules++] = m;
+    return rc;
+}
+
+int gg_symbols_module(const char *name, gg_module *out)
+{
+    for (size_t i = 0; i < gg_syms.nmodules; i++) {
+        if (name && strcmp(gg_syms.modules[i].name, name) == 0) {
+            *out = gg_syms.modules[i];
+            return 0;
+        }
+    }
+    return GARGALO_EINVAL;
+}
+
 static int module_info(Dwfl_Module *mod, gg_module_info *mi)
 {
-    Dwarf_Addr start = 0;
-    const char *path = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+    Dwarf_Addr start = 0, end = 0;
+    const char *path = dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
     GElf_Addr bias = start;
     if (!dwfl_module_getelf(mod, &bias))
         bias = start;
     const char *slash = path ? strrchr(path, '/') : NULL;
     mi->bias = bias;
     mi->is_library = gg_symbols_is_system_path(path) || (path && path[0] == '[');
-    return gg_arena_intern(&gg_syms.strings,
-                           slash  ? slash + 1
-                           : path ? path
-                                  : GG_UNKNOWN_MODULE,
-                           &mi->name);
+    int rc = gg_arena_intern(&gg_syms.strings,
+                             slash  ? slash + 1
+                             : path ? path
+                                    : GG_UNKNOWN_MODULE,
+                             &mi->name);
+    return rc ? rc : remember_module(mod, mi->name, path, start, end);
 }
 
 /* The source position of addr itself (the innermost, possibly inlined, code). */
@@ -529,6 +574,8 @@ void gg_symbols_reset(void)
     gg_syms.dwfl = NULL;
     free(gg_syms.entries);
     free(gg_syms.frames);
+    free(gg_syms.modules);
+    gg_syms.modules = NULL, gg_syms.nmodules = gg_syms.modules_cap = 0;
     gg_index_free(&gg_syms.by_addr);
     gg_arena_free(&gg_syms.strings);
     gg_syms.entries = NULL, gg_syms.frames = NULL;

@@ -26,6 +26,11 @@ void gg_symbols_unlock(void);
  * gg_symbols_resolve or gg_symbols_unlock; copy them (gg_session_add_frame does). */
 int gg_symbols_resolve(uintptr_t pc, bool is_return, const gg_frame **frames, uint32_t *n);
 
+/* What the cache knows of the module named name (a frame's module): 0, or GARGALO_EINVAL
+ * when it has described no frame of such a module. The strings belong to the cache, as
+ * for gg_symbols_resolve. */
+int gg_symbols_module(const char *name, gg_module *out);
+
 /* Reads the module list, then every module's symbols and debug information, so later
  * resolutions find them loaded (takes the lock itself). Returns 0, or GARGALO_EIO when
  * the module list could not be read (GARGALO_ENOMEM when libdwfl could not start). */

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "grow.h"
 
@@ -205,6 +206,38 @@ void gg_unwind_frozen(void (*fn)(void *), void *ctx)
 {
     gg_frozen_call call = {fn, ctx};
     dl_iterate_phdr(call_frozen, &call);
+}
+
+void gg_unwind_context_regs(const void *ucv, uint64_t *r)
+{
+    const greg_t *g = ((const ucontext_t *)ucv)->uc_mcontext.gregs;
+    static const int map[GG_NREGS] = {
+        [GG_REG_AX] = REG_RAX,  [GG_REG_BX] = REG_RBX,  [GG_REG_CX] = REG_RCX,
+        [GG_REG_DX] = REG_RDX,  [GG_REG_SI] = REG_RSI,  [GG_REG_DI] = REG_RDI,
+        [GG_REG_BP] = REG_RBP,  [GG_REG_SP] = REG_RSP,  [GG_REG_IP] = REG_RIP,
+        [GG_REG_R8] = REG_R8,   [GG_REG_R9] = REG_R9,   [GG_REG_R10] = REG_R10,
+        [GG_REG_R11] = REG_R11, [GG_REG_R12] = REG_R12, [GG_REG_R13] = REG_R13,
+        [GG_REG_R14] = REG_R14, [GG_REG_R15] = REG_R15};
+    for (int i = 0; i < GG_NREGS; i++)
+        r[i] = (uint64_t)g[map[i]];
+}
+
+/* One step from here, inside gg_unwind_frozen: the address space, the list of loaded
+ * segments and the unwind tables libunwind finds are ready before the first sample. No
+ * stack is given: reading a live stack directly would trip ASan's guards. */
+static void warm(void *arg)
+{
+    ucontext_t uc;
+    void *pcs[4];
+    uint64_t regs[GG_NREGS];
+    getcontext(&uc);
+    gg_unwind_context_regs(&uc, regs);
+    gg_unwind_copy(regs, NULL, 0, pcs, 4);
+}
+
+void gg_unwind_warm(void)
+{
+    gg_unwind_frozen(warm, NULL);
 }
 
 uint32_t gg_unwind_into(gg_raw *raw, const uint64_t *regs, const void *stack, size_t len)

@@ -25,6 +25,14 @@ uint32_t gg_unwind_copy(const uint64_t *regs, const void *stack, size_t len, voi
  * 0 when raw has no room (counted in raw->dropped). */
 uint32_t gg_unwind_into(gg_raw *raw, const uint64_t *regs, const void *stack, size_t len);
 
+/* The registers of a ucontext_t (a signal's, or getcontext's) in GG_REG_* order.
+ * Async-signal-safe. */
+void gg_unwind_context_regs(const void *uc, uint64_t *regs);
+
+/* Unwinds the calling thread's stack once, so the first samples find libunwind's caches
+ * and the unwind tables of the common code ready. */
+void gg_unwind_warm(void);
+
 /* Runs fn(ctx) while no library can be unloaded (the loader's lock held), as unwinding
  * reads the unwind tables of loaded code in place. fn must not load or unload libraries
  * and should be short: other threads' dlopen waits meanwhile. */

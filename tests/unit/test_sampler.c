@@ -201,7 +201,10 @@ static void test_stacks_are_clean(void **state)
     assert_true(in_main >= s->nsamples * 9 / 10); /* complete stacks */
     /* the statistics agree with the samples */
     assert_true(st.duration_ns >= 20000000);
-    assert_true(st.sampled_ns <= st.duration_ns);
+    /* Perf events measure time on the CPU and time away from it on two clocks, each
+     * switch by a microsecond or two: on a busy machine the sum may pass the duration
+     * by a little. */
+    assert_true(st.sampled_ns <= st.duration_ns + st.duration_ns / 20);
     assert_true(st.sampled_ns >= st.duration_ns * 8 / 10 || GG_TEST_TSAN);
     assert_true(st.cpu_ns > 0 && st.cpu_ns <= st.duration_ns + 1000000);
     assert_int_equal(st.clock, GARGALO_CLOCK_WALL);
