@@ -242,7 +242,7 @@ static void take_stack(gg_cursor *c, gg_perf_event *ev)
 static void parse_sample(gg_cursor *c, const gg_perf_thread *pt, gg_perf_event *ev)
 {
     uint64_t id = take_u64(c);
-    take_u64(c); /* pid, tid */
+    ev->tid = (pid_t)(take_u64(c) >> 32); /* pid, then tid */
     ev->time_ns = take_u64(c);
     ev->cpu_ns = take_u64(c);
     ev->kind = id == pt->switch_id && pt->switch_fd >= 0 ? GG_PERF_SWITCH_OUT : GG_PERF_ON_CPU;
@@ -260,6 +260,15 @@ static uint64_t trailer_time(const unsigned char *rec, size_t size)
     if (size >= sizeof(struct perf_event_header) + 24)
         memcpy(&t, rec + size - 16, 8);
     return t;
+}
+
+/* The thread of a side-band record, from the same block. */
+static pid_t trailer_tid(const unsigned char *rec, size_t size)
+{
+    uint32_t ids[2] = {0, 0};
+    if (size >= sizeof(struct perf_event_header) + 24)
+        memcpy(ids, rec + size - 24, 8);
+    return (pid_t)ids[1];
 }
 
 /* Turns one record into an event; false for the records gargalo does not use. */
@@ -288,6 +297,7 @@ static bool parse(const gg_perf_thread *pt, const unsigned char *rec, size_t siz
     ev->kind = out ? GG_PERF_SWITCH_OUT : GG_PERF_SWITCH_IN;
     ev->preempted = h.misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT;
     ev->time_ns = trailer_time(rec, size);
+    ev->tid = trailer_tid(rec, size);
     return true;
 }
 

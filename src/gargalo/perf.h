@@ -58,6 +58,7 @@ typedef enum gg_perf_kind {
 /* One record, pointing into the reader's scratch memory: valid until the next record. */
 typedef struct gg_perf_event {
     gg_perf_kind kind;
+    pid_t tid;        /* the thread it is about */
     uint64_t time_ns; /* CLOCK_MONOTONIC */
     uint64_t cpu_ns;  /* ON_CPU: the thread's task clock so far */
     uint64_t lost;    /* LOST: how many */

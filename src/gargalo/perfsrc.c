@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "convert.h"
 #include "options.h"
 #include "unwind.h"
 
@@ -126,76 +127,14 @@ bool gg_perfsrc_available(void)
     return gg_perf_level_probe() != GG_PERF_NONE;
 }
 
-/* ---- turning perf records into raw samples (under the collector lock) ---- */
-
-/* When ev happened on the session clock: wall time, or the thread's CPU time. */
-static uint64_t session_time(const struct gg_sampler *sp, const gg_perf_event *ev)
-{
-    if (sp->opt.clock == GARGALO_CLOCK_CPU)
-        return ev->cpu_ns - sp->perf.cpu_start;
-    return ev->time_ns > sp->mono_start ? ev->time_ns - sp->mono_start : 0;
-}
-
-static void add_on_cpu(struct gg_sampler *sp, const gg_perf_event *ev)
-{
-    gg_perf_run *pr = &sp->perf;
-    uint64_t weight = ev->cpu_ns - pr->cpu_base;
-    pr->cpu_base = ev->cpu_ns;
-    pr->oncpu++;
-    if (!ev->has_regs) {
-        sp->raw.dropped++;
-        return;
-    }
-    uint32_t depth = gg_unwind_into(&sp->raw, ev->regs, ev->stack, ev->stack_len);
-    if (!depth)
-        return;
-    pr->last_offset = sp->raw.pcs_used, pr->last_depth = depth;
-    gg_raw_commit(&sp->raw, session_time(sp, ev), weight, depth, GG_RAW_LEAF_IS_PC);
-}
-
-/* The thread left the CPU: where it was goes into the next raw slot, not yet counted. */
-static void begin_off_cpu(struct gg_sampler *sp, const gg_perf_event *ev)
-{
-    gg_perf_run *pr = &sp->perf;
-    pr->out_ns = ev->time_ns;
-    pr->out_depth = 0;
-    if (ev->has_regs)
-        pr->out_depth = gg_unwind_into(&sp->raw, ev->regs, ev->stack, ev->stack_len);
-}
-
-/* Back on the CPU: the time away is one sample, at the stack it left from or, without
- * one (perf_event_paranoid 2), at the last on-CPU stack, marked as a guess. */
-static void end_off_cpu(struct gg_sampler *sp, const gg_perf_event *ev)
-{
-    gg_perf_run *pr = &sp->perf;
-    if (!pr->out_ns || ev->time_ns < pr->out_ns)
-        return;
-    uint64_t t = pr->out_ns > sp->mono_start ? pr->out_ns - sp->mono_start : 0;
-    uint64_t weight = ev->time_ns - pr->out_ns;
-    uint32_t depth = pr->out_depth, flags = GG_RAW_LEAF_IS_PC | GG_RAW_OFF_CPU;
-    if (!depth && pr->last_depth && gg_raw_has_room(&sp->raw)) {
-        depth = pr->last_depth;
-        memcpy(gg_raw_next_pcs(&sp->raw), sp->raw.pcs + pr->last_offset, depth * sizeof(void *));
-        flags |= GG_RAW_STACK_GUESSED;
-    }
-    if (depth)
-        gg_raw_commit(&sp->raw, t, weight, depth, flags);
-    else
-        sp->raw.dropped++;
-    pr->out_ns = 0;
-}
+/* ---- under the collector lock ---- */
 
 static void on_event(void *ctx, const gg_perf_event *ev)
 {
     struct gg_sampler *sp = ctx;
-    if (ev->kind == GG_PERF_ON_CPU)
-        add_on_cpu(sp, ev);
-    else if (ev->kind == GG_PERF_SWITCH_OUT && sp->opt.clock == GARGALO_CLOCK_WALL)
-        begin_off_cpu(sp, ev);
-    else if (ev->kind == GG_PERF_SWITCH_IN && sp->opt.clock == GARGALO_CLOCK_WALL)
-        end_off_cpu(sp, ev);
-    else if (ev->kind == GG_PERF_LOST)
-        sp->raw.dropped += ev->lost;
+    gg_convert cv = {&sp->raw, sp->opt.clock == GARGALO_CLOCK_WALL, sp->mono_start,
+                     sp->opt.clock == GARGALO_CLOCK_CPU, sp->perf.cpu_start};
+    gg_convert_event(&cv, &sp->perf.run, ev);
 }
 
 static void read_events(void *ctx)
@@ -209,7 +148,7 @@ static void drain(void *ctx)
 {
     struct gg_sampler *sp = ctx;
     gg_unwind_frozen(read_events, sp);
-    unsigned next = gg_options_interval_us(&sp->opt, sp->perf.oncpu);
+    unsigned next = gg_options_interval_us(&sp->opt, sp->perf.run.oncpu);
     if (next != sp->interval_us && gg_perf_set_interval(sp->perf.pt, next * 1000ull) == 0)
         sp->interval_us = next;
 }
@@ -224,7 +163,8 @@ int gg_perfsrc_start(struct gg_sampler *sp)
     if (rc)
         return rc;
     gg_perf_read(sp->perf.pt, discard, NULL); /* what an abandoned session left */
-    sp->perf.cpu_base = sp->perf.cpu_start = gg_perf_clock_ns(sp->perf.pt);
+    sp->perf.run = (gg_thread_run){.tid = sp->tid};
+    sp->perf.run.cpu_base = sp->perf.cpu_start = gg_perf_clock_ns(sp->perf.pt);
     atomic_store(&sp->running, 1);
     rc = gg_collector_add(sp->perf.pt->clock_fd, drain, sp);
     if (!rc)

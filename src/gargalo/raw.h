@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum {
     GG_RAW_LEAF_IS_PC = 1,   /* the first pc is where the thread was, not a return address */
@@ -19,9 +20,11 @@ enum {
 typedef struct gg_raw_sample {
     uint64_t time_ns;   /* session clock since start */
     uint64_t weight_ns; /* session clock since the previous sample */
+    uint64_t mono_ns;   /* CLOCK_MONOTONIC when taken: labels and markers join on it */
     uint64_t offset;    /* first pc in gg_raw.pcs, innermost first */
     uint32_t depth;
     uint32_t flags;
+    pid_t tid; /* the thread it was taken of */
 } gg_raw_sample;
 
 typedef struct gg_raw {
@@ -51,12 +54,13 @@ static inline void **gg_raw_next_pcs(const gg_raw *r)
     return r->pcs + r->pcs_used;
 }
 
-/* Records a sample whose depth pcs were written at gg_raw_next_pcs. Async-signal-safe. */
-static inline void gg_raw_commit(gg_raw *r, uint64_t time_ns, uint64_t weight_ns, uint32_t depth,
-                                 uint32_t flags)
+/* Records a sample whose rec->depth pcs were written at gg_raw_next_pcs (rec->offset is
+ * set here). Async-signal-safe. */
+static inline void gg_raw_commit(gg_raw *r, gg_raw_sample rec)
 {
-    r->recs[r->nrecs++] = (gg_raw_sample){time_ns, weight_ns, r->pcs_used, depth, flags};
-    r->pcs_used += depth;
+    rec.offset = r->pcs_used;
+    r->recs[r->nrecs++] = rec;
+    r->pcs_used += rec.depth;
 }
 
 #endif

@@ -152,12 +152,13 @@ static int push_guess_marker(gg_resolver *r)
     return rc;
 }
 
-static int resolve_sample(gg_resolver *r, const gg_raw *raw, const gg_raw_sample *rec,
-                          uint32_t max_depth)
+/* The session stack of one raw sample, cut to max_depth innermost frames. */
+static int resolve_stack(gg_resolver *r, const gg_raw *raw, const gg_raw_sample *rec,
+                         uint32_t max_depth, uint32_t *stack)
 {
     void *const *pcs = raw->pcs + rec->offset;
     bool leaf_is_pc = rec->flags & GG_RAW_LEAF_IS_PC;
-    uint32_t skip = 0, end = rec->depth, st;
+    uint32_t skip = 0, end = rec->depth;
     int rc = leaf_is_pc || !r->handler_pc ? 0 : strip_count(r, pcs, rec->depth, &skip);
     if (end - skip > max_depth)
         end = skip + max_depth; /* keep the innermost frames */
@@ -166,11 +167,61 @@ static int resolve_sample(gg_resolver *r, const gg_raw *raw, const gg_raw_sample
         rc = push_pc(r, (uintptr_t)pcs[i], !(leaf_is_pc && i == skip));
     if (!rc && (rec->flags & GG_RAW_STACK_GUESSED))
         rc = push_guess_marker(r);
+    return rc ? rc : gg_session_add_stack(r->s, r->stack, (uint32_t)r->nstack, stack);
+}
+
+static int resolve_sample(gg_resolver *r, const gg_raw *raw, const gg_raw_sample *rec,
+                          uint32_t max_depth)
+{
+    gg_sample sm = {rec->time_ns, rec->weight_ns, 0, 0, GG_NO_LABELS};
+    int rc = resolve_stack(r, raw, rec, max_depth, &sm.stack);
     if (!rc)
-        rc = gg_session_add_stack(r->s, r->stack, (uint32_t)r->nstack, &st);
-    if (!rc)
-        rc = gg_session_add_sample(r->s,
-                                   &(gg_sample){rec->time_ns, rec->weight_ns, st, 0, GG_NO_LABELS});
+        rc = gg_session_add_thread(r->s, rec->tid, NULL, &sm.thread);
+    if (!rc && !(rec->flags & GG_RAW_OFF_CPU))
+        r->s->threads[sm.thread].cpu_ns += rec->weight_ns;
+    return rc ? rc : gg_session_add_sample(r->s, &sm);
+}
+
+typedef struct gg_when {
+    uint64_t mono_ns;
+    size_t index;
+} gg_when;
+
+static int by_time(const void *a, const void *b)
+{
+    const gg_when *x = a, *y = b;
+    if (x->mono_ns != y->mono_ns)
+        return x->mono_ns < y->mono_ns ? -1 : 1;
+    return x->index < y->index ? -1 : 1; /* stable */
+}
+
+/* The raw samples in time order: each thread's come in order, but not the threads'. */
+static gg_when *time_order(const gg_raw *raw, bool sort)
+{
+    gg_when *order = malloc((raw->nrecs ? raw->nrecs : 1) * sizeof(*order));
+    for (size_t i = 0; order && i < raw->nrecs; i++)
+        order[i] = (gg_when){raw->recs[i].mono_ns, i};
+    if (order && sort)
+        qsort(order, raw->nrecs, sizeof(*order), by_time);
+    return order;
+}
+
+/* Every raw sample, in time order, then the labels and markers joined to them. */
+static int resolve_all(gg_resolver *r, const gg_raw *raw, uint32_t max_depth, gg_eventlog *log,
+                       uint64_t mono_start)
+{
+    gg_when *order = time_order(raw, r->s->process);
+    uint64_t *mono = malloc((raw->nrecs ? raw->nrecs : 1) * sizeof(*mono));
+    pid_t *tids = malloc((raw->nrecs ? raw->nrecs : 1) * sizeof(*tids));
+    int rc = order && mono && tids ? 0 : GARGALO_ENOMEM;
+    for (size_t i = 0; i < raw->nrecs && !rc; i++) {
+        const gg_raw_sample *rec = &raw->recs[order[i].index];
+        mono[i] = rec->mono_ns, tids[i] = rec->tid;
+        rc = resolve_sample(r, raw, rec, max_depth);
+    }
+    if (!rc && log)
+        rc = gg_events_join(r->s, log, mono_start, mono, tids);
+    free(order), free(mono), free(tids);
     return rc;
 }
 
@@ -186,15 +237,16 @@ static int add_modules(gargalo_session *s)
     return rc;
 }
 
-int gg_resolve(gargalo_session *s, const gg_raw *raw, uint32_t max_depth, uintptr_t handler_pc)
+int gg_resolve(gargalo_session *s, const gg_raw *raw, uint32_t max_depth, uintptr_t handler_pc,
+               gg_eventlog *log, uint64_t mono_start)
 {
     uint64_t t0 = gg_clock_ns(CLOCK_MONOTONIC);
     gg_resolver r = {.s = s, .handler_pc = handler_pc};
     uint32_t thread;
-    int rc = gg_session_add_thread(s, s->tid, s->thread_name, &thread);
+    int rc = s->process ? 0 : gg_session_add_thread(s, s->tid, s->thread_name, &thread);
     gg_symbols_lock();
-    for (size_t i = 0; i < raw->nrecs && !rc; i++)
-        rc = resolve_sample(&r, raw, &raw->recs[i], max_depth);
+    if (!rc)
+        rc = resolve_all(&r, raw, max_depth, log, mono_start);
     if (!rc)
         rc = add_modules(s);
     gg_symbols_unlock();

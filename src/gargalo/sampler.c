@@ -44,6 +44,7 @@ static void sampler_free(struct gg_sampler *sp)
     if (sp->mechanism == GARGALO_MECHANISM_SIGNAL)
         gg_sigprof_release(sp);
     gg_raw_free(&sp->raw);
+    gg_eventlog_free(&sp->events);
     free(sp);
 }
 
@@ -73,6 +74,7 @@ static void on_thread_exit(void *arg)
     int live = GG_LIVE;
     atomic_store(&sp->running, 0);
     gg_thread_set_sampler(NULL);
+    gg_events_attach_thread(NULL);
     if (atomic_compare_exchange_strong(&sp->owner, &live, GG_GONE)) {
         stop_source(sp); /* the session still holds sp and frees it */
         return;
@@ -97,6 +99,7 @@ static int claim_thread(void)
     if (settled_owner(sp) != GG_ORPHANED)
         return GARGALO_EBUSY;
     gg_thread_set_sampler(NULL);
+    gg_events_attach_thread(NULL);
     pthread_setspecific(gg_exit_key, NULL);
     sampler_free(sp);
     return 0;
@@ -113,6 +116,8 @@ static int sampler_new(const gargalo_options *o, struct gg_sampler **out)
         return rc;
     }
     sp->opt = *o;
+    sp->tid = gettid();
+    gg_eventlog_init(&sp->events);
     sp->clock = o->clock == GARGALO_CLOCK_CPU ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
     sp->ticked = o->clock == GARGALO_CLOCK_WALL;
     *out = sp;
@@ -203,6 +208,8 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt)
         return rc;
     }
     pthread_setspecific(gg_exit_key, sp);
+    gg_events_attach_thread(&sp->events);
+    gg_events_log_current_labels(&sp->events, sp->mono_start, 1);
     s->mechanism = sp->mechanism;
     s->sampler = sp;
     s->state = GG_RUNNING;
@@ -215,6 +222,7 @@ int gargalo_start(gargalo_session **out, const gargalo_options *opt)
 static void disarm(struct gg_sampler *sp)
 {
     gg_thread_set_sampler(NULL);
+    gg_events_attach_thread(NULL);
     if (sp->mechanism == GARGALO_MECHANISM_PERF)
         gg_perfsrc_stop(sp);
     else
@@ -236,7 +244,8 @@ int gargalo_stop(gargalo_session *s)
                     ? sp->perf.cpu_total
                     : gg_clock_ns(CLOCK_THREAD_CPUTIME_ID) - sp->cpu_start;
     s->dropped = sp->raw.dropped;
-    int rc = gg_resolve(s, &sp->raw, sp->opt.max_depth, gg_sigprof_handler_pc());
+    int rc = gg_resolve(s, &sp->raw, sp->opt.max_depth, gg_sigprof_handler_pc(), &sp->events,
+                        sp->mono_start);
     if (!rc)
         s->threads[0].cpu_ns = s->cpu_ns;
     s->sampler = NULL;

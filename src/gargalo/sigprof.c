@@ -92,7 +92,8 @@ __attribute__((no_sanitize_address)) static void copy_stack(void *dst, const voi
 /* Copies the top of the stack, never past the end of the thread's stack mapping. */
 static void record(struct gg_sampler *sp, uint64_t now, const void *uc)
 {
-    gg_sigrec rec = {.time_ns = now - sp->start_ns, .weight_ns = now - sp->last_ns};
+    gg_sigrec rec = {.time_ns = now - sp->start_ns, .weight_ns = now - sp->last_ns, .tid = sp->tid};
+    rec.mono_ns = sp->clock == CLOCK_MONOTONIC ? now : gg_clock_ns(CLOCK_MONOTONIC);
     rec.flags = capture_regs(uc, rec.regs);
     uintptr_t top = (uintptr_t)rec.regs[GG_REG_SP];
     size_t len = 0;
@@ -213,7 +214,12 @@ static void add_record(void *ctx, const gg_sigrec *rec, const void *stack)
     struct gg_sampler *sp = ctx;
     uint32_t depth = gg_unwind_into(&sp->raw, rec->regs, stack, rec->stack_len);
     if (depth)
-        gg_raw_commit(&sp->raw, rec->time_ns, rec->weight_ns, depth, rec->flags);
+        gg_raw_commit(&sp->raw, (gg_raw_sample){.time_ns = rec->time_ns,
+                                                .weight_ns = rec->weight_ns,
+                                                .mono_ns = rec->mono_ns,
+                                                .depth = depth,
+                                                .flags = rec->flags,
+                                                .tid = rec->tid});
 }
 
 static void read_ring(void *ctx)

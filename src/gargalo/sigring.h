@@ -18,8 +18,9 @@ typedef struct gg_sigrec {
     uint32_t size;      /* of the whole record, 8-aligned */
     uint32_t stack_len; /* bytes of stack after the record; UINT32_MAX: padding */
     uint64_t time_ns, weight_ns;
-    uint32_t flags; /* GG_RAW_* for the raw sample it becomes */
-    uint32_t pad;
+    uint64_t mono_ns; /* CLOCK_MONOTONIC when taken */
+    uint32_t flags;   /* GG_RAW_* for the raw sample it becomes */
+    int32_t tid;
     uint64_t regs[GG_NREGS];
 } gg_sigrec;
 

@@ -18,22 +18,18 @@
 #include <time.h>
 
 #include "gargalo.h"
+#include "convert.h"
+#include "events.h"
 #include "perf.h"
 #include "raw.h"
 #include "sigring.h"
 
 /* What the perf source keeps of a running session (perfsrc.c). */
 typedef struct gg_perf_run {
-    gg_perf_thread *pt;   /* the thread's events, kept open by the thread across sessions */
-    uint64_t cpu_start;   /* task clock at start */
-    uint64_t cpu_base;    /* task clock at the last on-CPU sample (at start before one) */
-    uint64_t cpu_total;   /* task clock from start to stop: the session's CPU time */
-    uint64_t oncpu;       /* on-CPU samples so far: drives the adaptive interval */
-    uint64_t out_ns;      /* when the thread left the CPU; 0 while it runs */
-    uint32_t out_depth;   /* pcs of that switch-out, written at the next raw slot */
-    uint64_t last_offset; /* the last on-CPU sample's pcs, for a switch-out without a stack */
-    uint32_t last_depth;
-    bool registered; /* the collector drains it */
+    gg_perf_thread *pt; /* the thread's events, kept open by the thread across sessions */
+    uint64_t cpu_start; /* task clock at start */
+    uint64_t cpu_total; /* task clock from start to stop: the session's CPU time */
+    gg_thread_run run;  /* where the thread stands between records */
 } gg_perf_run;
 
 struct gg_sampler {
@@ -53,6 +49,7 @@ struct gg_sampler {
     gg_perf_run perf;
     gg_sigring ring;              /* signals: what the handler copied, not unwound yet */
     uintptr_t stack_lo, stack_hi; /* signals: the thread's stack, never copied past */
+    gg_eventlog events;           /* labels and markers of the thread while sampled */
     gg_raw raw;
 };
 

@@ -1,0 +1,82 @@
+/*
+ * convert.c: perf records to raw samples (convert.h).
+ */
+#include "convert.h"
+
+#include <string.h>
+
+#include "unwind.h"
+
+static uint64_t since_start(const gg_convert *cv, uint64_t mono)
+{
+    return mono > cv->mono_start ? mono - cv->mono_start : 0;
+}
+
+/* On-CPU time since the thread's previous sample, at the stack where it is now. */
+static void add_on_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
+{
+    uint64_t weight = ev->cpu_ns - run->cpu_base;
+    run->cpu_base = ev->cpu_ns;
+    run->oncpu++;
+    uint32_t depth = 0;
+    if (ev->has_regs)
+        depth = gg_unwind_into(cv->raw, ev->regs, ev->stack, ev->stack_len);
+    else
+        cv->raw->dropped++;
+    if (!depth)
+        return;
+    run->last_offset = cv->raw->pcs_used, run->last_depth = depth;
+    uint64_t t = cv->cpu_timeline ? ev->cpu_ns - cv->cpu_start : since_start(cv, ev->time_ns);
+    gg_raw_commit(cv->raw, (gg_raw_sample){.time_ns = t,
+                                           .weight_ns = weight,
+                                           .mono_ns = ev->time_ns,
+                                           .depth = depth,
+                                           .flags = GG_RAW_LEAF_IS_PC,
+                                           .tid = run->tid});
+}
+
+/* The thread left the CPU: where it was goes into the next raw slot, not yet counted. */
+static void begin_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
+{
+    run->out_ns = ev->time_ns;
+    run->out_depth = 0;
+    if (ev->has_regs)
+        run->out_depth = gg_unwind_into(cv->raw, ev->regs, ev->stack, ev->stack_len);
+}
+
+/* Back on the CPU: the time away is one sample, at the stack it left from or, without
+ * one (perf_event_paranoid 2), at the last on-CPU stack, marked as a guess. */
+static void end_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
+{
+    if (!run->out_ns || ev->time_ns < run->out_ns)
+        return;
+    uint32_t depth = run->out_depth, flags = GG_RAW_LEAF_IS_PC | GG_RAW_OFF_CPU;
+    gg_raw *raw = cv->raw;
+    if (!depth && run->last_depth && gg_raw_has_room(raw)) {
+        depth = run->last_depth;
+        memcpy(gg_raw_next_pcs(raw), raw->pcs + run->last_offset, depth * sizeof(void *));
+        flags |= GG_RAW_STACK_GUESSED;
+    }
+    if (depth)
+        gg_raw_commit(raw, (gg_raw_sample){.time_ns = since_start(cv, run->out_ns),
+                                           .weight_ns = ev->time_ns - run->out_ns,
+                                           .mono_ns = run->out_ns,
+                                           .depth = depth,
+                                           .flags = flags,
+                                           .tid = run->tid});
+    else
+        raw->dropped++;
+    run->out_ns = 0;
+}
+
+void gg_convert_event(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
+{
+    if (ev->kind == GG_PERF_ON_CPU)
+        add_on_cpu(cv, run, ev);
+    else if (ev->kind == GG_PERF_SWITCH_OUT && cv->wall)
+        begin_off_cpu(cv, run, ev);
+    else if (ev->kind == GG_PERF_SWITCH_IN && cv->wall)
+        end_off_cpu(cv, run, ev);
+    else if (ev->kind == GG_PERF_LOST)
+        cv->raw->dropped += ev->lost;
+}

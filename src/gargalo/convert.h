@@ -1,0 +1,41 @@
+/*
+ * convert.h: one thread's perf records made into raw samples: a task-clock sample is
+ * on-CPU time at the unwound stack; a switch-out and the next switch-in make one sample
+ * of the time away, at the stack it left from. Shared by per-thread sessions (perfsrc.c)
+ * and process-wide ones (process.c). Runs under the collector lock, inside
+ * gg_unwind_frozen.
+ */
+#ifndef GG_CONVERT_H
+#define GG_CONVERT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "perf.h"
+#include "raw.h"
+
+/* Where a thread stands between records. */
+typedef struct gg_thread_run {
+    pid_t tid;
+    uint64_t cpu_base;    /* its task clock at its last on-CPU sample (or at the start) */
+    uint64_t oncpu;       /* on-CPU samples so far: drives the adaptive interval */
+    uint64_t out_ns;      /* when it left the CPU; 0 while it runs */
+    uint32_t out_depth;   /* pcs of that switch-out, written at the next raw slot */
+    uint64_t last_offset; /* the last on-CPU sample's pcs, for a switch-out without a stack */
+    uint32_t last_depth;
+} gg_thread_run;
+
+/* What a session asks of the conversion. */
+typedef struct gg_convert {
+    gg_raw *raw;
+    bool wall;           /* time away from the CPU counts (wall-clock sessions) */
+    uint64_t mono_start; /* CLOCK_MONOTONIC at the session's start */
+    bool cpu_timeline;   /* sample times on the thread's CPU clock, from cpu_start */
+    uint64_t cpu_start;
+} gg_convert;
+
+/* Adds what ev says of the thread in run to cv->raw. */
+void gg_convert_event(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev);
+
+#endif
