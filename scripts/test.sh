@@ -76,7 +76,8 @@ suite check-style 120 scripts/check-style.sh build
 suite check-style/self-test 60 scripts/check-style.sh --self-test
 unit_suites build unit
 # The profiler's tests again with signals, the mechanism used where perf events are refused.
-GARGALO_MECHANISM=signal unit_suites build unit-signals 'test_sampler*' test_symbols test_ticker
+GARGALO_MECHANISM=signal unit_suites build unit-signals 'test_sampler*' test_symbols test_ticker \
+    test_labels test_process
 suite api/sqlite 600 python3 tests/api/run.py --bolsa build/bolsa --db sqlite
 suite api/postgresql 600 python3 tests/api/run.py --bolsa build/bolsa --db postgresql
 suite browser 300 node tests/browser/run.mjs --build build
@@ -105,8 +106,9 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # - test_forked_child_profiles: TSan ends a child that starts threads after a fork of a
 #   process that had threads.
 export ISOLATE_SKIP=test_unknown_address,test_hundreds_of_sessions,test_forked_child_profiles
-unit_suites build/tsan tsan 'test_sampler*' test_ticker test_symbols
-GARGALO_MECHANISM=signal unit_suites build/tsan tsan-signals 'test_sampler*' test_ticker test_symbols
+unit_suites build/tsan tsan 'test_sampler*' test_ticker test_symbols test_labels test_process
+GARGALO_MECHANISM=signal unit_suites build/tsan tsan-signals 'test_sampler*' test_ticker test_symbols \
+    test_labels
 unset ISOLATE_SKIP
 # The middleware's concurrent profiled requests, with the whole server under TSan.
 suite tsan/profile 300 python3 tests/profile/run.py --bolsa build/tsan/bolsa

@@ -11,6 +11,8 @@
 #include "collector.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 
 #include "gargalo.h"
 #include "grow.h"
+#include "thread.h"
 
 typedef struct gg_watch {
     int fd;
@@ -53,10 +56,14 @@ static gg_watch *find(const void *ctx)
     return NULL;
 }
 
+static atomic_int gg_coll_ready; /* the thread has said it is gargalo's own */
+
 static void *collector_main(void *arg)
 {
     int epfd = (int)(intptr_t)arg;
     struct epoll_event ev[16];
+    gg_thread_mark_helper();
+    atomic_store(&gg_coll_ready, 1);
     for (;;) {
         int n = epoll_wait(epfd, ev, 16, -1);
         gg_collector_lock();
@@ -93,6 +100,9 @@ static int start_thread(void)
     }
     pthread_setname_np(th, "gargalo-collect");
     gg_coll.epfd = epfd;
+    while (!atomic_load(&gg_coll_ready)) /* a process-wide session must not sample it */
+        sched_yield();
+    atomic_store(&gg_coll_ready, 0); /* for the next start, after a fork */
     return 0;
 }
 
@@ -155,8 +165,7 @@ int gg_collector_add(int fd, void (*drain)(void *ctx), void *ctx)
 void gg_collector_remove(void *ctx)
 {
     gg_collector_lock();
-    gg_watch *w = find(ctx);
-    if (w) {
+    for (gg_watch *w; (w = find(ctx));) { /* a context may watch several fds */
         epoll_ctl(gg_coll.epfd, EPOLL_CTL_DEL, w->fd, NULL);
         *w = gg_coll.v[--gg_coll.n];
     }

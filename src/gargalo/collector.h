@@ -15,7 +15,7 @@ int gg_collector_add(int fd, void (*drain)(void *ctx), void *ctx);
  * GARGALO_ETIMER. Thread-safe. */
 int gg_collector_prepare(void);
 
-/* Stops watching ctx's fd. Once it returns the collector never calls drain(ctx) again.
+/* Stops watching ctx's fds. Once it returns the collector never calls drain(ctx) again.
  * Unknown contexts are ignored. Thread-safe. */
 void gg_collector_remove(void *ctx);
 

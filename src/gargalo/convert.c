@@ -15,7 +15,7 @@ static uint64_t since_start(const gg_convert *cv, uint64_t mono)
 /* On-CPU time since the thread's previous sample, at the stack where it is now. */
 static void add_on_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
 {
-    uint64_t weight = ev->cpu_ns - run->cpu_base;
+    uint64_t weight = ev->period_ns ? ev->period_ns : ev->cpu_ns - run->cpu_base;
     run->cpu_base = ev->cpu_ns;
     run->oncpu++;
     uint32_t depth = 0;
@@ -35,13 +35,21 @@ static void add_on_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_e
                                            .tid = run->tid});
 }
 
-/* The thread left the CPU: where it was goes into the next raw slot, not yet counted. */
+/* The thread left the CPU: a sample at the stack it left from, whose weight, the time
+ * away, the switch-in will set (other threads' samples may come in between). */
 static void begin_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
 {
     run->out_ns = ev->time_ns;
-    run->out_depth = 0;
-    if (ev->has_regs)
-        run->out_depth = gg_unwind_into(cv->raw, ev->regs, ev->stack, ev->stack_len);
+    run->out_rec = 0;
+    uint32_t depth = ev->has_regs ? gg_unwind_into(cv->raw, ev->regs, ev->stack, ev->stack_len) : 0;
+    if (!depth)
+        return;
+    gg_raw_commit(cv->raw, (gg_raw_sample){.time_ns = since_start(cv, ev->time_ns),
+                                           .mono_ns = ev->time_ns,
+                                           .depth = depth,
+                                           .flags = GG_RAW_LEAF_IS_PC | GG_RAW_OFF_CPU,
+                                           .tid = run->tid});
+    run->out_rec = cv->raw->nrecs;
 }
 
 /* Back on the CPU: the time away is one sample, at the stack it left from or, without
@@ -50,12 +58,16 @@ static void end_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_
 {
     if (!run->out_ns || ev->time_ns < run->out_ns)
         return;
-    uint32_t depth = run->out_depth, flags = GG_RAW_LEAF_IS_PC | GG_RAW_OFF_CPU;
     gg_raw *raw = cv->raw;
-    if (!depth && run->last_depth && gg_raw_has_room(raw)) {
+    if (run->out_rec) {
+        raw->recs[run->out_rec - 1].weight_ns = ev->time_ns - run->out_ns;
+        run->out_ns = 0;
+        return;
+    }
+    uint32_t depth = 0, flags = GG_RAW_LEAF_IS_PC | GG_RAW_OFF_CPU | GG_RAW_STACK_GUESSED;
+    if (run->last_depth && gg_raw_has_room(raw)) {
         depth = run->last_depth;
         memcpy(gg_raw_next_pcs(raw), raw->pcs + run->last_offset, depth * sizeof(void *));
-        flags |= GG_RAW_STACK_GUESSED;
     }
     if (depth)
         gg_raw_commit(raw, (gg_raw_sample){.time_ns = since_start(cv, run->out_ns),
@@ -67,6 +79,13 @@ static void end_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_
     else
         raw->dropped++;
     run->out_ns = 0;
+}
+
+void gg_convert_finish(const gg_convert *cv, gg_thread_run *run, uint64_t end_ns)
+{
+    gg_perf_event in = {.kind = GG_PERF_SWITCH_IN, .tid = run->tid, .time_ns = end_ns};
+    if (run->out_ns && cv->wall)
+        end_off_cpu(cv, run, &in);
 }
 
 void gg_convert_event(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)

@@ -21,7 +21,7 @@ typedef struct gg_thread_run {
     uint64_t cpu_base;    /* its task clock at its last on-CPU sample (or at the start) */
     uint64_t oncpu;       /* on-CPU samples so far: drives the adaptive interval */
     uint64_t out_ns;      /* when it left the CPU; 0 while it runs */
-    uint32_t out_depth;   /* pcs of that switch-out, written at the next raw slot */
+    size_t out_rec;       /* 1 + the raw sample of that switch-out, its weight yet to come */
     uint64_t last_offset; /* the last on-CPU sample's pcs, for a switch-out without a stack */
     uint32_t last_depth;
 } gg_thread_run;
@@ -37,5 +37,9 @@ typedef struct gg_convert {
 
 /* Adds what ev says of the thread in run to cv->raw. */
 void gg_convert_event(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev);
+
+/* At the end of a session, at end_ns (CLOCK_MONOTONIC): a thread still off the CPU gets
+ * the time since it left. */
+void gg_convert_finish(const gg_convert *cv, gg_thread_run *run, uint64_t end_ns);
 
 #endif

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -42,13 +43,16 @@ static unsigned ring_pages(gg_perf_level level)
 }
 #define GG_SCRATCH (GG_STACK_COPY + 1024u)
 
+/* A sample's weight: the task clock read with it (exact, also across time the sample
+ * missed), or, for inherited events, whose reads the kernel refused before Linux 6.13, its
+ * period. Exactly one of READ and PERIOD is set, and they sit at the same place. */
 #define GG_SAMPLE_TYPE                                                                             \
-    (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_READ |              \
-     PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
+    (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_REGS_USER |         \
+     PERF_SAMPLE_STACK_USER)
 
-static int perf_event_open(struct perf_event_attr *a, pid_t tid, int group)
+static int perf_event_open(struct perf_event_attr *a, pid_t tid, int cpu)
 {
-    return (int)syscall(SYS_perf_event_open, a, tid, -1, group, PERF_FLAG_FD_CLOEXEC);
+    return (int)syscall(SYS_perf_event_open, a, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
 static void base_attr(struct perf_event_attr *a, uint64_t config, gg_perf_level level)
@@ -64,29 +68,47 @@ static void base_attr(struct perf_event_attr *a, uint64_t config, gg_perf_level 
     a->clockid = CLOCK_MONOTONIC;
     a->sample_id_all = 1;
 #if defined(__x86_64__)
-    a->sample_type = GG_SAMPLE_TYPE;
+    a->sample_type = GG_SAMPLE_TYPE | PERF_SAMPLE_READ;
     a->sample_regs_user = GG_REGS_MASK;
     a->sample_stack_user = GG_STACK_COPY;
 #endif
 }
 
+static unsigned cfg_pages(const gg_perf_config *cfg)
+{
+    return cfg->ring_pages ? cfg->ring_pages : ring_pages(cfg->level);
+}
+
+/* Following the threads a thread creates: their samples come into its buffer. Only
+ * threads (not forked processes), and with their names (COMM records). */
+static void inherit_attr(struct perf_event_attr *a)
+{
+    a->inherit = 1;
+    a->inherit_thread = 1;
+    a->sample_type = (a->sample_type & ~(uint64_t)PERF_SAMPLE_READ) | PERF_SAMPLE_PERIOD;
+}
+
 /* The task clock: one sample every interval_ns of the thread's CPU time. Its buffer
  * wakes pollers once half full. */
-static void clock_attr(struct perf_event_attr *a, uint64_t interval_ns, bool wall,
-                       gg_perf_level level)
+static void clock_attr(struct perf_event_attr *a, const gg_perf_config *cfg)
 {
-    base_attr(a, PERF_COUNT_SW_TASK_CLOCK, level);
-    a->sample_period = interval_ns;
-    a->context_switch = wall; /* switch records: when the thread leaves and comes back */
+    base_attr(a, PERF_COUNT_SW_TASK_CLOCK, cfg->level);
+    a->sample_period = cfg->interval_ns;
+    a->context_switch = cfg->wall; /* switch records: when the thread leaves and comes back */
     a->watermark = 1;
-    a->wakeup_watermark = ring_pages(level) * 4096u / 2;
+    a->wakeup_watermark = cfg_pages(cfg) * 4096u / 2;
+    if (cfg->inherit) {
+        inherit_attr(a);
+        a->comm = 1;
+    }
 }
 
 static int probe_open(gg_perf_level level)
 {
     struct perf_event_attr a;
-    clock_attr(&a, 1000000, true, level);
-    int fd = perf_event_open(&a, 0, -1);
+    gg_perf_config cfg = {.wall = true, .interval_ns = 1000000, .level = level, .cpu = -1};
+    clock_attr(&a, &cfg);
+    int fd = perf_event_open(&a, 0, -1); /* any CPU */
     if (fd < 0)
         return -1;
     size_t len = (ring_pages(level) + 1) * 4096u;
@@ -116,10 +138,10 @@ gg_perf_level gg_perf_level_probe(void)
     return gg_level;
 }
 
-static int map_ring(gg_perf_thread *pt, gg_perf_level level)
+static int map_ring(gg_perf_thread *pt, unsigned pages)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    pt->data_len = ring_pages(level) * page;
+    pt->data_len = pages * page;
     pt->ring_len = pt->data_len + page;
     pt->ring = mmap(NULL, pt->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, pt->clock_fd, 0);
     if (pt->ring == MAP_FAILED) {
@@ -132,31 +154,39 @@ static int map_ring(gg_perf_thread *pt, gg_perf_level level)
 
 /* Every switch-out as a sample with registers and stack: FULL level only, where the
  * switch happens in kernel mode and so may be sampled. */
-static int open_switch_event(gg_perf_thread *pt, pid_t tid)
+static int open_switch_event(gg_perf_thread *pt, pid_t tid, const gg_perf_config *cfg)
 {
     struct perf_event_attr a;
     base_attr(&a, PERF_COUNT_SW_CONTEXT_SWITCHES, GG_PERF_FULL);
-    a.sample_period = 1;
-    pt->switch_fd = perf_event_open(&a, tid, -1);
-    if (pt->switch_fd < 0 || ioctl(pt->switch_fd, PERF_EVENT_IOC_SET_OUTPUT, pt->clock_fd) ||
+    a.sample_period = 1; /* inherited events tell it from the clock by this period */
+    if (cfg->inherit)
+        inherit_attr(&a);
+    int out = cfg->output ? cfg->output->clock_fd : pt->clock_fd;
+    pt->switch_fd = perf_event_open(&a, tid, cfg->cpu);
+    if (pt->switch_fd < 0 || ioctl(pt->switch_fd, PERF_EVENT_IOC_SET_OUTPUT, out) ||
         ioctl(pt->switch_fd, PERF_EVENT_IOC_ID, &pt->switch_id))
         return GARGALO_ETIMER;
     return 0;
 }
 
-int gg_perf_open(gg_perf_thread *pt, pid_t tid, bool wall, uint64_t interval_ns,
-                 gg_perf_level level)
+int gg_perf_open(gg_perf_thread *pt, pid_t tid, const gg_perf_config *cfg)
 {
     struct perf_event_attr a;
     memset(pt, 0, sizeof(*pt));
     pt->switch_fd = -1;
-    clock_attr(&a, interval_ns, wall, level);
-    pt->clock_fd = perf_event_open(&a, tid, -1);
-    int rc = pt->clock_fd < 0 ? GARGALO_ETIMER : map_ring(pt, level);
+    pt->by_period = cfg->inherit;
+    clock_attr(&a, cfg);
+    pt->clock_fd = perf_event_open(&a, tid, cfg->cpu);
+    int rc = pt->clock_fd < 0 ? GARGALO_ETIMER : 0;
+    if (!rc && cfg->output)
+        rc = ioctl(pt->clock_fd, PERF_EVENT_IOC_SET_OUTPUT, cfg->output->clock_fd) ? GARGALO_ETIMER
+                                                                                   : 0;
+    else if (!rc)
+        rc = map_ring(pt, cfg_pages(cfg));
     if (!rc && ioctl(pt->clock_fd, PERF_EVENT_IOC_ID, &pt->clock_id))
         rc = GARGALO_ETIMER;
-    if (!rc && wall && level == GG_PERF_FULL)
-        rc = open_switch_event(pt, tid);
+    if (!rc && cfg->wall && cfg->level == GG_PERF_FULL)
+        rc = open_switch_event(pt, tid, cfg);
     if (rc)
         gg_perf_close(pt);
     return rc;
@@ -244,8 +274,16 @@ static void parse_sample(gg_cursor *c, const gg_perf_thread *pt, gg_perf_event *
     uint64_t id = take_u64(c);
     ev->tid = (pid_t)(take_u64(c) >> 32); /* pid, then tid */
     ev->time_ns = take_u64(c);
-    ev->cpu_ns = take_u64(c);
-    ev->kind = id == pt->switch_id && pt->switch_fd >= 0 ? GG_PERF_SWITCH_OUT : GG_PERF_ON_CPU;
+    if (pt->by_period)
+        ev->period_ns = take_u64(c);
+    else
+        ev->cpu_ns = take_u64(c);
+    if (pt->by_period) /* many events write here: the switch event's period is 1 */
+        ev->kind = ev->period_ns == 1 ? GG_PERF_SWITCH_OUT : GG_PERF_ON_CPU;
+    else
+        ev->kind = id == pt->switch_id && pt->switch_fd >= 0 ? GG_PERF_SWITCH_OUT : GG_PERF_ON_CPU;
+    if (ev->kind == GG_PERF_SWITCH_OUT)
+        ev->period_ns = 0;
     ev->has_regs = take_u64(c) != 0; /* abi: 0 when the thread had no user registers */
     for (int i = 0; ev->has_regs && i < GG_NREGS; i++)
         ev->regs[i] = take_u64(c);
@@ -271,6 +309,17 @@ static pid_t trailer_tid(const unsigned char *rec, size_t size)
     return (pid_t)ids[1];
 }
 
+/* pid, tid, then the name, NUL-padded to 8 bytes. */
+static bool parse_comm(gg_cursor *c, gg_perf_event *ev)
+{
+    uint64_t ids = take_u64(c);
+    size_t room = (size_t)(c->end - c->p);
+    ev->kind = GG_PERF_COMM;
+    ev->tid = (pid_t)(ids >> 32);
+    snprintf(ev->name, sizeof(ev->name), "%.*s", (int)(room < 15 ? room : 15), (const char *)c->p);
+    return !c->bad;
+}
+
 /* Turns one record into an event; false for the records gargalo does not use. */
 static bool parse(const gg_perf_thread *pt, const unsigned char *rec, size_t size,
                   gg_perf_event *ev)
@@ -287,8 +336,11 @@ static bool parse(const gg_perf_thread *pt, const unsigned char *rec, size_t siz
         take_u64(&c);
         ev->kind = GG_PERF_LOST;
         ev->lost = take_u64(&c);
+        ev->time_ns = trailer_time(rec, size);
         return !c.bad;
     }
+    if (h.type == PERF_RECORD_COMM)
+        return parse_comm(&c, ev);
     if (h.type != PERF_RECORD_SWITCH)
         return false;
     bool out = h.misc & PERF_RECORD_MISC_SWITCH_OUT;
@@ -335,4 +387,56 @@ void gg_perf_read(gg_perf_thread *pt, gg_perf_event_fn fn, void *ctx)
         tail += size;
     }
     __atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+}
+
+/* ---- several buffers, merged ---- */
+
+typedef struct gg_reader {
+    gg_perf_thread *pt;
+    uint64_t tail, head;
+    gg_perf_event ev; /* the next event, valid while has */
+    bool has;
+} gg_reader;
+
+/* Moves r to its next event the merge can use. */
+static void reader_next(gg_reader *r)
+{
+    r->has = false;
+    while (!r->has && r->tail < r->head) {
+        size_t size;
+        const unsigned char *rec = record_at(r->pt, r->tail, &size);
+        if (size < sizeof(struct perf_event_header)) {
+            r->tail = r->head; /* never loop forever on a broken buffer */
+            break;
+        }
+        r->has = rec && parse(r->pt, rec, size, &r->ev);
+        r->tail += size;
+    }
+}
+
+static gg_reader *earliest(gg_reader *r, size_t n)
+{
+    gg_reader *best = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].has && (!best || r[i].ev.time_ns < best->ev.time_ns))
+            best = &r[i];
+    return best;
+}
+
+void gg_perf_read_merged(gg_perf_thread *const *pts, size_t n, gg_perf_event_fn fn, void *ctx)
+{
+    gg_reader r[n ? n : 1];
+    for (size_t i = 0; i < n; i++) {
+        struct perf_event_mmap_page *mp = pts[i]->ring;
+        r[i] = (gg_reader){.pt = pts[i], .tail = mp->data_tail};
+        r[i].head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+        reader_next(&r[i]);
+    }
+    for (gg_reader *e; (e = earliest(r, n));) {
+        fn(ctx, &e->ev);
+        reader_next(e);
+    }
+    for (size_t i = 0; i < n; i++)
+        __atomic_store_n(&((struct perf_event_mmap_page *)pts[i]->ring)->data_tail, r[i].tail,
+                         __ATOMIC_RELEASE);
 }

@@ -52,41 +52,56 @@ typedef enum gg_perf_kind {
     GG_PERF_ON_CPU,     /* a task-clock sample */
     GG_PERF_SWITCH_OUT, /* the thread left the CPU (stack only at the FULL level) */
     GG_PERF_SWITCH_IN,  /* it is back */
-    GG_PERF_LOST        /* the buffer was full: count records were lost */
+    GG_PERF_LOST,       /* the buffer was full: count records were lost */
+    GG_PERF_COMM        /* a thread named itself (process-wide sessions) */
 } gg_perf_kind;
 
 /* One record, pointing into the reader's scratch memory: valid until the next record. */
 typedef struct gg_perf_event {
     gg_perf_kind kind;
-    pid_t tid;        /* the thread it is about */
-    uint64_t time_ns; /* CLOCK_MONOTONIC */
-    uint64_t cpu_ns;  /* ON_CPU: the thread's task clock so far */
-    uint64_t lost;    /* LOST: how many */
-    bool preempted;   /* SWITCH_OUT: still runnable, not blocked */
-    bool has_regs;    /* regs and stack are set */
+    pid_t tid;          /* the thread it is about */
+    uint64_t time_ns;   /* CLOCK_MONOTONIC */
+    uint64_t cpu_ns;    /* ON_CPU, per-thread events: the thread's task clock so far */
+    uint64_t period_ns; /* ON_CPU, inherited events: the CPU time this sample stands for */
+    char name[16];      /* COMM: the thread's new name */
+    uint64_t lost;      /* LOST: how many */
+    bool preempted;     /* SWITCH_OUT: still runnable, not blocked */
+    bool has_regs;      /* regs and stack are set */
     uint64_t regs[GG_NREGS];
     const void *stack; /* a copy of the user stack from regs[GG_REG_SP] up */
     size_t stack_len;
 } gg_perf_event;
 
-typedef struct gg_perf_thread {
-    int clock_fd;  /* task clock: samples, and owns the ring buffer */
-    int switch_fd; /* context switches, written into the same buffer; -1 when none */
+/* How to open the events of one thread. */
+typedef struct gg_perf_thread gg_perf_thread;
+
+typedef struct gg_perf_config {
+    bool wall;            /* also the switches: off-CPU time */
+    bool inherit;         /* also the threads it creates (process-wide sessions); needs cpu */
+    uint64_t interval_ns; /* task-clock period */
+    gg_perf_level level;
+    unsigned ring_pages;    /* data pages of the buffer (a power of two); 0: the level's default */
+    int cpu;                /* only while on this CPU; -1: any (0 is a CPU: say -1) */
+    gg_perf_thread *output; /* write into its buffer (same CPU), not one of our own; or NULL */
+} gg_perf_config;
+
+struct gg_perf_thread {
+    bool by_period; /* samples carry their period (inherited events), not the clock */
+    int clock_fd;   /* task clock: samples, and owns the ring buffer */
+    int switch_fd;  /* context switches, written into the same buffer; -1 when none */
     uint64_t clock_id, switch_id;
     void *ring; /* the mmap'd buffer: one header page, then data */
     size_t ring_len, data_len;
     unsigned char *scratch; /* a record that wraps around the buffer end is copied here */
-} gg_perf_thread;
+};
 
 /* What the process may do with perf events, found once (by opening a probe event) and
  * remembered. Thread-safe. */
 gg_perf_level gg_perf_level_probe(void);
 
-/* Opens the events of thread tid (0: the caller), disabled. wall adds the switch events.
- * interval_ns is the task-clock period. Returns 0, or GARGALO_ETIMER when the kernel
- * refuses (nothing is left open), GARGALO_ENOMEM. */
-int gg_perf_open(gg_perf_thread *pt, pid_t tid, bool wall, uint64_t interval_ns,
-                 gg_perf_level level);
+/* Opens the events of thread tid (0: the caller), disabled. Returns 0, or GARGALO_ETIMER
+ * when the kernel refuses (nothing is left open), GARGALO_ENOMEM. */
+int gg_perf_open(gg_perf_thread *pt, pid_t tid, const gg_perf_config *cfg);
 void gg_perf_close(gg_perf_thread *pt);
 /* Starts and stops counting and sampling. Return 0 or GARGALO_ETIMER. */
 int gg_perf_enable(gg_perf_thread *pt);
@@ -100,5 +115,8 @@ uint64_t gg_perf_clock_ns(const gg_perf_thread *pt);
  * to the kernel. Not thread-safe for one pt: its caller serialises. */
 typedef void (*gg_perf_event_fn)(void *ctx, const gg_perf_event *ev);
 void gg_perf_read(gg_perf_thread *pt, gg_perf_event_fn fn, void *ctx);
+/* The same over several buffers at once, merged in time order: a thread that moves
+ * between CPUs leaves the CPU in one buffer and comes back in another. */
+void gg_perf_read_merged(gg_perf_thread *const *pts, size_t n, gg_perf_event_fn fn, void *ctx);
 
 #endif

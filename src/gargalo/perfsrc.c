@@ -79,7 +79,9 @@ static int open_events(gg_cached_events **out, bool wall, uint64_t interval_ns, 
     gg_cached_events *ce = calloc(1, sizeof(*ce));
     if (!ce)
         return GARGALO_ENOMEM;
-    int rc = gg_perf_open(&ce->pt, 0, wall, interval_ns, gg_perf_level_probe());
+    gg_perf_config cfg = {
+        .wall = wall, .interval_ns = interval_ns, .level = gg_perf_level_probe(), .cpu = -1};
+    int rc = gg_perf_open(&ce->pt, 0, &cfg);
     if (rc) {
         free(ce);
         return rc;

@@ -26,6 +26,7 @@
 #include "collector.h"
 #include "options.h"
 #include "perfsrc.h"
+#include "process.h"
 #include "resolve.h"
 #include "session.h"
 #include "sigprof.h"
@@ -234,6 +235,8 @@ int gargalo_stop(gargalo_session *s)
 {
     if (!s)
         return GARGALO_EINVAL;
+    if (s->process_run)
+        return gg_process_stop(s);
     struct gg_sampler *sp = s->sampler;
     if (s->state != GG_RUNNING || !sp || s->tid != gettid() || gg_thread_sampler() != sp)
         return GARGALO_ESTATE;
@@ -275,6 +278,8 @@ void gargalo_session_free(gargalo_session *s)
 {
     if (!s)
         return;
+    if (s->process_run)
+        gg_process_discard(s);
     struct gg_sampler *sp = s->sampler;
     if (sp && s->tid == gettid() && gg_thread_sampler() == sp) {
         disarm(sp);

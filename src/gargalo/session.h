@@ -91,7 +91,8 @@ struct gargalo_session {
     uint64_t cpu_ns;
     uint64_t symbolize_ns;
     size_t dropped;
-    struct gg_sampler *sampler; /* raw side, NULL once stopped */
+    struct gg_sampler *sampler;     /* raw side, NULL once stopped */
+    struct gg_process *process_run; /* raw side of a process-wide session, likewise */
 
     gg_arena strings; /* every string the frames name */
     gg_frame *frames;

@@ -1,11 +1,13 @@
 /*
- * thread.h: the calling thread's running sampler, if any. A leaf: the session code sets
- * it, and a signal handler may read it.
+ * thread.h: the calling thread's running sampler, if any, and which threads are
+ * gargalo's own. A leaf: the session code sets them, a signal handler may read them.
  */
 #ifndef GG_THREAD_H
 #define GG_THREAD_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
 
 struct gg_sampler;
 
@@ -24,5 +26,10 @@ static inline void gg_thread_set_sampler(struct gg_sampler *sp)
     gg_thread_current = sp;
     atomic_signal_fence(memory_order_seq_cst);
 }
+
+/* gargalo's own threads (the collector, the ticker) say so when they start, from inside:
+ * a process-wide session samples the program, not them. */
+void gg_thread_mark_helper(void);
+bool gg_thread_is_helper(pid_t tid);
 
 #endif

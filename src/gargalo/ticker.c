@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "grow.h"
 #include "options.h"
+#include "thread.h"
 
 typedef struct gg_tick {
     void *key;
@@ -81,6 +82,7 @@ static void *ticker_main(void *arg)
     /* Wake-ups as precise as the kernel allows: the default 50 us slack would stretch a
      * 70 us interval by most of its length. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    gg_thread_mark_helper();
     /* Where the process may (root, or an RLIMIT_RTPRIO), the lowest real-time priority:
      * busy threads then cannot delay the ticks. It only ever sleeps or sends a signal.
      * Otherwise a saturated machine delays samples; their weights keep totals right. */
