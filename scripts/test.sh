@@ -77,7 +77,7 @@ suite check-style/self-test 60 scripts/check-style.sh --self-test
 unit_suites build unit
 # The profiler's tests again with signals, the mechanism used where perf events are refused.
 GARGALO_MECHANISM=signal unit_suites build unit-signals 'test_sampler*' test_symbols test_ticker \
-    test_labels test_process
+    test_labels
 suite api/sqlite 600 python3 tests/api/run.py --bolsa build/bolsa --db sqlite
 suite api/postgresql 600 python3 tests/api/run.py --bolsa build/bolsa --db postgresql
 suite browser 300 node tests/browser/run.mjs --build build

@@ -356,7 +356,8 @@ static size_t sort_label_changes(gg_eventlog *log)
         log->v[n++] = log->v[i];
         log->v[i] = tmp;
     }
-    qsort(log->v, n, sizeof(*log->v), event_cmp);
+    if (n > 1)
+        qsort(log->v, n, sizeof(*log->v), event_cmp);
     return n;
 }
 

@@ -29,6 +29,13 @@
 
 #define GG_NOINLINE __attribute__((noinline, noclone))
 
+/* Whether s was sampled by signals that TSan delivered late: where those samples land
+ * says nothing of where the thread spent its time, so such tests check no location. */
+static inline bool tl_late_signals(const gargalo_session *s)
+{
+    return GG_TEST_TSAN && s->mechanism == GARGALO_MECHANISM_SIGNAL;
+}
+
 static inline uint64_t tl_now_ns(clockid_t c)
 {
     struct timespec ts;

@@ -277,13 +277,6 @@ static void test_sigprof_reset_to_ignore(void **state)
 /* ---- names ---- */
 
 /* How many samples have a frame whose function starts with name. */
-/* TSan runs a signal handler only when the thread next enters its runtime: where a
- * signal-mode sample lands there says nothing of where the thread spent its time. */
-static bool late_signals(const gargalo_session *s)
-{
-    return GG_TEST_TSAN && s->mechanism == GARGALO_MECHANISM_SIGNAL;
-}
-
 static size_t samples_named(const gargalo_session *s, const char *name)
 {
     size_t n = 0;
@@ -323,7 +316,7 @@ static void test_plt_stub_names(void **state)
     printf("plt: %zu samples, %zu in the stub, %zu named _init\n", s->nsamples, in_stub, in_init);
     assert_int_equal(in_init, 0);
     assert_true(s->nsamples > 100);
-    if (!late_signals(s))
+    if (!tl_late_signals(s))
         assert_true(in_stub > s->nsamples / 50);
     gargalo_session_free(s);
 }
@@ -350,7 +343,7 @@ static void test_reloaded_library_names(void **state)
 {
     void *a = open_lib("a");
     gargalo_session *s = profile_spin(a, "ggdl_spin_a");
-    assert_true(late_signals(s) || samples_named(s, "ggdl_spin_a") > s->nsamples / 2);
+    assert_true(tl_late_signals(s) || samples_named(s, "ggdl_spin_a") > s->nsamples / 2);
     gargalo_session_free(s);
     void *where_a = dlsym(a, "ggdl_spin_a");
     dlclose(a);
@@ -360,7 +353,7 @@ static void test_reloaded_library_names(void **state)
     printf("reload: a's code at %p, b's at %p; %zu samples, %zu named ggdl_spin_b\n", where_a,
            where_b, s->nsamples, samples_named(s, "ggdl_spin_b"));
     assert_int_equal(samples_named(s, "ggdl_spin_a"), 0);
-    assert_true(late_signals(s) || samples_named(s, "ggdl_spin_b") > s->nsamples / 2);
+    assert_true(tl_late_signals(s) || samples_named(s, "ggdl_spin_b") > s->nsamples / 2);
     gargalo_session_free(s);
     dlclose(b);
 }
