@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "blocked.h"
 #include "unwind.h"
 
 static uint64_t since_start(const gg_convert *cv, uint64_t mono)
@@ -44,11 +45,15 @@ static void begin_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_per
     uint32_t depth = ev->has_regs ? gg_unwind_into(cv->raw, ev->regs, ev->stack, ev->stack_len) : 0;
     if (!depth)
         return;
-    gg_raw_commit(cv->raw, (gg_raw_sample){.time_ns = since_start(cv, ev->time_ns),
-                                           .mono_ns = ev->time_ns,
-                                           .depth = depth,
-                                           .flags = GG_RAW_LEAF_IS_PC | GG_RAW_OFF_CPU,
-                                           .tid = run->tid});
+    gg_raw_sample rec = {.time_ns = since_start(cv, ev->time_ns),
+                         .mono_ns = ev->time_ns,
+                         .depth = depth,
+                         .flags = GG_RAW_LEAF_IS_PC | GG_RAW_OFF_CPU,
+                         .tid = run->tid};
+    gg_blocked_call(ev->regs, ev->stack, ev->stack_len, &rec.syscall_nr, &rec.fd);
+    if (rec.syscall_nr != GG_NO_SYSCALL)
+        rec.flags |= GG_RAW_BLOCKED;
+    gg_raw_commit(cv->raw, rec);
     run->out_rec = cv->raw->nrecs;
 }
 

@@ -12,9 +12,10 @@
 #include <sys/types.h>
 
 enum {
-    GG_RAW_LEAF_IS_PC = 1,   /* the first pc is where the thread was, not a return address */
-    GG_RAW_OFF_CPU = 2,      /* time the thread spent off the CPU, blocked or preempted */
-    GG_RAW_STACK_GUESSED = 4 /* off-CPU with no stack of its own: the last on-CPU one */
+    GG_RAW_LEAF_IS_PC = 1,    /* the first pc is where the thread was, not a return address */
+    GG_RAW_OFF_CPU = 2,       /* time the thread spent off the CPU, blocked or preempted */
+    GG_RAW_STACK_GUESSED = 4, /* off-CPU with no stack of its own: the last on-CPU one */
+    GG_RAW_BLOCKED = 8        /* in a system call: syscall_nr and fd say which, on what */
 };
 
 typedef struct gg_raw_sample {
@@ -24,7 +25,9 @@ typedef struct gg_raw_sample {
     uint64_t offset;    /* first pc in gg_raw.pcs, innermost first */
     uint32_t depth;
     uint32_t flags;
-    pid_t tid; /* the thread it was taken of */
+    pid_t tid;          /* the thread it was taken of */
+    int32_t syscall_nr; /* GG_RAW_BLOCKED: the system call it sat in */
+    int32_t fd;         /* GG_RAW_BLOCKED: the descriptor that call waited on, or -1 */
 } gg_raw_sample;
 
 typedef struct gg_raw {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "blocked.h"
 #include "grow.h"
 #include "symbols.h"
 
@@ -137,14 +138,12 @@ static int strip_count(gg_resolver *r, void *const *pcs, uint32_t depth, uint32_
     return rc;
 }
 
-/* Off-CPU time whose own stack the kernel would not give (perf_event_paranoid 2) hangs
- * under the last stack seen on the CPU, below a leaf that says so. */
-static int push_guess_marker(gg_resolver *r)
+/* Appends a frame of gargalo's own making as the leaf of the stack being built. */
+static int push_synthetic(gg_resolver *r, const char *function)
 {
-    static const gg_frame marker = {.function = "[off-CPU: where it blocked is unknown]",
-                                    .module = "[kernel]"};
+    gg_frame f = {.function = function, .module = "[kernel]"};
     uint32_t idx;
-    int rc = gg_session_add_frame(r->s, &marker, &idx);
+    int rc = gg_session_add_frame(r->s, &f, &idx);
     if (!rc)
         rc = GG_GROW(&r->stack, &r->stack_cap, r->nstack + 1);
     if (!rc)
@@ -152,7 +151,22 @@ static int push_guess_marker(gg_resolver *r)
     return rc;
 }
 
-/* The session stack of one raw sample, cut to max_depth innermost frames. */
+/* Off-CPU time whose own stack the kernel would not give (perf_event_paranoid 2) hangs
+ * under the last stack seen on the CPU, below a leaf that says so; blocked time gets a
+ * leaf naming the call and its descriptor: "[blocked] fdatasync fd 7: .../bolsa.db-wal". */
+static int push_leaves(gg_resolver *r, const gg_raw_sample *rec)
+{
+    char name[384];
+    int rc = 0;
+    if (rec->flags & GG_RAW_STACK_GUESSED)
+        rc = push_synthetic(r, "[off-CPU: where it blocked is unknown]");
+    if (!rc && (rec->flags & GG_RAW_BLOCKED)) {
+        gg_blocked_describe(rec->syscall_nr, rec->fd, name, sizeof(name));
+        rc = push_synthetic(r, name);
+    }
+    return rc;
+}
+
 static int resolve_stack(gg_resolver *r, const gg_raw *raw, const gg_raw_sample *rec,
                          uint32_t max_depth, uint32_t *stack)
 {
@@ -165,8 +179,8 @@ static int resolve_stack(gg_resolver *r, const gg_raw *raw, const gg_raw_sample 
     r->nstack = 0;
     for (uint32_t i = end; i-- > skip && !rc;)
         rc = push_pc(r, (uintptr_t)pcs[i], !(leaf_is_pc && i == skip));
-    if (!rc && (rec->flags & GG_RAW_STACK_GUESSED))
-        rc = push_guess_marker(r);
+    if (!rc)
+        rc = push_leaves(r, rec);
     return rc ? rc : gg_session_add_stack(r->s, r->stack, (uint32_t)r->nstack, stack);
 }
 

@@ -17,6 +17,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "blocked.h"
 #include "clock.h"
 #include "collector.h"
 #include "options.h"
@@ -213,13 +214,21 @@ static void add_record(void *ctx, const gg_sigrec *rec, const void *stack)
 {
     struct gg_sampler *sp = ctx;
     uint32_t depth = gg_unwind_into(&sp->raw, rec->regs, stack, rec->stack_len);
-    if (depth)
-        gg_raw_commit(&sp->raw, (gg_raw_sample){.time_ns = rec->time_ns,
-                                                .weight_ns = rec->weight_ns,
-                                                .mono_ns = rec->mono_ns,
-                                                .depth = depth,
-                                                .flags = rec->flags,
-                                                .tid = rec->tid});
+    if (!depth)
+        return;
+    gg_raw_sample raw = {.time_ns = rec->time_ns,
+                         .weight_ns = rec->weight_ns,
+                         .mono_ns = rec->mono_ns,
+                         .depth = depth,
+                         .flags = rec->flags,
+                         .tid = rec->tid};
+    /* a signal that found the thread inside a system call (wall clock: blocked time) */
+    if ((rec->flags & GG_RAW_LEAF_IS_PC) && sp->opt.clock == GARGALO_CLOCK_WALL) {
+        gg_blocked_call(rec->regs, stack, rec->stack_len, &raw.syscall_nr, &raw.fd);
+        if (raw.syscall_nr != GG_NO_SYSCALL)
+            raw.flags |= GG_RAW_BLOCKED;
+    }
+    gg_raw_commit(&sp->raw, raw);
 }
 
 static void read_ring(void *ctx)

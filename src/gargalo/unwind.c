@@ -92,6 +92,14 @@ static void refresh_ranges(const struct dl_phdr_info *info)
     qsort(gg_unw.v, gg_unw.n, sizeof(*gg_unw.v), range_cmp);
 }
 
+bool gg_unwind_read(uintptr_t addr, void *out, size_t n)
+{
+    if (!readable(addr, n))
+        return false;
+    memcpy(out, (const void *)addr, n);
+    return true;
+}
+
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
 {
     const gg_frame_ctx *c = arg;

@@ -7,6 +7,7 @@
 #ifndef GG_UNWIND_H
 #define GG_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,10 @@ void gg_unwind_context_regs(const void *uc, uint64_t *regs);
 /* Unwinds the calling thread's stack once, so the first samples find libunwind's caches
  * and the unwind tables of the common code ready. */
 void gg_unwind_warm(void);
+
+/* Copies n bytes at addr when they lie in a loaded segment (code, its data, its unwind
+ * tables): true, or false without reading. Call inside gg_unwind_frozen. */
+bool gg_unwind_read(uintptr_t addr, void *out, size_t n);
 
 /* Runs fn(ctx) while no library can be unloaded (the loader's lock held), as unwinding
  * reads the unwind tables of loaded code in place. fn must not load or unload libraries

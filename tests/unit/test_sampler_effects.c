@@ -358,6 +358,48 @@ static void test_reloaded_library_names(void **state)
     dlclose(b);
 }
 
+typedef struct late_write {
+    int fd;
+    uint64_t delay_ns;
+} late_write;
+
+static void *write_later(void *arg)
+{
+    late_write *w = arg;
+    tl_sleep_ns(w->delay_ns);
+    assert_int_equal(write(w->fd, "x", 1), 1);
+    return NULL;
+}
+
+/* A thread blocked in read() on a pipe: its blocked time ends in a leaf that names the
+ * call, the descriptor and what it is. */
+static void test_blocked_names_the_pipe(void **state)
+{
+    int fds[2];
+    char c, want[64];
+    pthread_t th;
+    gargalo_session *s;
+    assert_int_equal(pipe(fds), 0);
+    late_write w = {fds[1], 60000000};
+    assert_int_equal(gargalo_start(&s, NULL), 0);
+    pthread_create(&th, NULL, write_later, &w);
+    while (read(fds[0], &c, 1) < 0) { /* a signal may interrupt it: read again */
+    }
+    assert_int_equal(gargalo_stop(s), 0);
+    pthread_join(th, NULL);
+    snprintf(want, sizeof(want), "[blocked] read fd %d: pipe", fds[0]);
+    size_t named = samples_named(s, want);
+    uint64_t blocked_ns = 0;
+    for (size_t i = 0; i < s->nsamples; i++)
+        if (tl_stack_has(s, s->samples[i].stack, want))
+            blocked_ns += s->samples[i].weight_ns;
+    printf("blocked: %zu samples named '%s', %.1f ms\n", named, want, blocked_ns / 1e6);
+    if (!tl_late_signals(s))
+        assert_true(named > 0 && blocked_ns >= 40000000);
+    close(fds[0]), close(fds[1]);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_sigprof_reset_to_ignore),
         cmocka_unit_test(test_plt_stub_names),
         cmocka_unit_test(test_reloaded_library_names),
+        cmocka_unit_test(test_blocked_names_the_pipe),
     };
     return isolate_run_group_tests(tests, NULL, NULL);
 }
