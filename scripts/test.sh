@@ -78,6 +78,9 @@ unit_suites build unit
 # The profiler's tests again with signals, the mechanism used where perf events are refused.
 GARGALO_MECHANISM=signal unit_suites build unit-signals 'test_sampler*' test_symbols test_ticker \
     test_labels
+# ... with wall-clock signals from a timer of the thread's own, where calibration picks it.
+GARGALO_MECHANISM=signal GARGALO_SIGNAL_SOURCE=timer unit_suites build unit-own-timer \
+    test_sampler test_sampler_effects test_sampler_accuracy
 suite api/sqlite 600 python3 tests/api/run.py --bolsa build/bolsa --db sqlite
 suite api/postgresql 600 python3 tests/api/run.py --bolsa build/bolsa --db postgresql
 suite browser 300 node tests/browser/run.mjs --build build

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calibrate.h"
 #include "clock.h"
 #include "collector.h"
 #include "options.h"
@@ -120,7 +121,9 @@ static int sampler_new(const gargalo_options *o, struct gg_sampler **out)
     sp->tid = gettid();
     gg_eventlog_init(&sp->events);
     sp->clock = o->clock == GARGALO_CLOCK_CPU ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
-    sp->ticked = o->clock == GARGALO_CLOCK_WALL;
+    /* wall clock: the ticker's queued signals, or a timer of the thread's own where the
+     * calibration found that cheaper */
+    sp->ticked = o->clock == GARGALO_CLOCK_WALL && !gg_calibrated_own_timer();
     *out = sp;
     return 0;
 }
@@ -291,15 +294,29 @@ void gargalo_session_free(gargalo_session *s)
     free(s);
 }
 
+/* Signals will sample: the ticker runs, and the cheaper source of signals is measured. */
+static int prepare_signals(void)
+{
+    int rc = gg_sigprof_install();
+    if (!rc)
+        rc = gg_ticker_prepare();
+    if (!rc)
+        gg_calibrate_signals();
+    return rc == GARGALO_ESIGNAL ? 0 : rc; /* another handler: sessions will say so */
+}
+
 /* Everything a first session would otherwise pay for: symbols, the probe of what perf
- * events the kernel allows, the unwinder's caches, and the helper threads. */
+ * events the kernel allows, the unwinder's caches, the helper threads, and with signals
+ * the measure of their cheaper source. */
 int gargalo_preload(void)
 {
+    gargalo_options o;
     int rc = gg_symbols_preload();
     if (!rc)
         rc = gg_collector_prepare();
-    if (!rc && !gg_perfsrc_available())
-        rc = gg_ticker_prepare();
+    gg_options_check(NULL, &o); /* the mechanism sessions will use by default */
+    if (!rc && (o.mechanism == GARGALO_MECHANISM_SIGNAL || !gg_perfsrc_available()))
+        rc = prepare_signals();
     if (!rc)
         gg_unwind_warm();
     return rc;
