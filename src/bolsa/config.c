@@ -51,9 +51,9 @@ static const bolsa_opt bolsa_opts[] = {
 static bolsa_errcode bolsa_config_number(const bolsa_opt *o, const char *value, int64_t *out)
 {
     if (o->kind != BOLSA_OPT_BOOL)
-        return bolsa_input_parse_int(value, out);
+        return bolsa_input_parse_int(value, strlen(value), out);
     int on;
-    bolsa_errcode rc = bolsa_input_parse_bool(value, &on);
+    bolsa_errcode rc = bolsa_input_parse_bool(value, strlen(value), &on);
     if (rc)
         return rc;
     *out = on;

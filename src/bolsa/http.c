@@ -23,7 +23,7 @@
 struct bolsa_request {
     struct MHD_Connection *conn;
     const char *method;
-    const char *path;
+    bolsa_text path;
     const char *body;
     size_t body_len;
 };
@@ -38,11 +38,14 @@ struct bolsa_response {
     bolsa_timing timing;
 };
 
-/* What the server keeps per request between MHD's calls of the access handler. */
+/* What the server keeps per request, from its request line to its answer. */
 typedef struct bolsa_http_state {
     dynbuf body;
+    int started;          /* the access handler has seen the headers */
     bolsa_errcode failed; /* BOLSA_E_TOO_LARGE or BOLSA_E_NOMEM while reading the body */
-    bolsa_timing timing;  /* started when the headers arrived */
+    bolsa_timing timing;  /* started when the request line arrived */
+    bolsa_text path;      /* percent-decoded, into buf: may hold NUL bytes */
+    char buf[];           /* the path as sent (for the log), NUL, then decoded, NUL */
 } bolsa_http_state;
 
 struct bolsa_server {
@@ -63,14 +66,34 @@ const char *bolsa_request_method(const bolsa_request *req)
     return req->method;
 }
 
-const char *bolsa_request_path(const bolsa_request *req)
+bolsa_text bolsa_request_path(const bolsa_request *req)
 {
     return req->path;
 }
 
-const char *bolsa_request_query(const bolsa_request *req, const char *name)
+/* A query parameter being looked for, and the first value found. */
+typedef struct bolsa_query_find {
+    const char *name;
+    bolsa_text found;
+} bolsa_query_find;
+
+static enum MHD_Result bolsa_query_match(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         size_t key_size, const char *value, size_t value_size)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    bolsa_query_find *f = cls;
+    if (key_size != strlen(f->name) || memcmp(key, f->name, key_size))
+        return MHD_YES;
+    f->found = (bolsa_text){value, value ? value_size : 0};
+    return MHD_NO; /* the first one counts */
+}
+
+/* Not MHD_lookup_connection_value: it matches names ignoring case and returns the value
+ * as a C string, losing what follows a decoded NUL. */
+bolsa_text bolsa_request_query(const bolsa_request *req, const char *name)
+{
+    bolsa_query_find f = {name, {NULL, 0}};
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, bolsa_query_match, &f);
+    return f.found;
 }
 
 const char *bolsa_request_header(const bolsa_request *req, const char *name)
@@ -193,6 +216,21 @@ static struct MHD_Response *bolsa_http_build(bolsa_response *resp)
     return r;
 }
 
+/* Logs one line per request; url is the path as sent, still percent-encoded, so a decoded
+ * newline cannot forge a line. */
+static void bolsa_http_log(const char *method, const char *url, const bolsa_response *resp)
+{
+    /* One write(2) per line: lines of different threads never mix, and no thread waits
+     * on stdio's stream lock, which showed up under load. */
+    char line[512];
+    int n = snprintf(line, sizeof(line), "%s %.400s %d %.1f ms\n", method, url, resp->status,
+                     (double)bolsa_timing_elapsed(&resp->timing) / 1e6);
+    if (n > 0 &&
+        write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0) {
+        /* nowhere left to report a failed log write */
+    }
+}
+
 static enum MHD_Result bolsa_http_send(struct MHD_Connection *conn, const char *method,
                                        const char *url, bolsa_response *resp)
 {
@@ -205,15 +243,7 @@ static enum MHD_Result bolsa_http_send(struct MHD_Connection *conn, const char *
     enum MHD_Result ok = r ? MHD_queue_response(conn, (unsigned)resp->status, r) : MHD_NO;
     if (r)
         MHD_destroy_response(r);
-    /* One write(2) per line: lines of different threads never mix, and no thread waits
-     * on stdio's stream lock, which showed up under load. */
-    char line[512];
-    int n = snprintf(line, sizeof(line), "%s %.400s %d %.1f ms\n", method, url, resp->status,
-                     (double)bolsa_timing_elapsed(&resp->timing) / 1e6);
-    if (n > 0 &&
-        write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0) {
-        /* nowhere left to report a failed log write */
-    }
+    bolsa_http_log(method, url, resp);
     bolsa_response_free(resp);
     return ok;
 }
@@ -237,18 +267,18 @@ static enum MHD_Result bolsa_http_body_failed(struct MHD_Connection *conn, const
 
 /* Request complete: run the handler chain here, on this worker thread, and answer. */
 static enum MHD_Result bolsa_http_finish(bolsa_server *srv, struct MHD_Connection *conn,
-                                         const char *url, const char *method, bolsa_http_state *st)
+                                         const char *method, bolsa_http_state *st)
 {
     if (st->failed)
-        return bolsa_http_body_failed(conn, method, url, st, srv->opt.max_body);
+        return bolsa_http_body_failed(conn, method, st->buf, st, srv->opt.max_body);
     bolsa_request req = {.conn = conn,
                          .method = method,
-                         .path = url,
+                         .path = st->path,
                          .body = st->body.data,
                          .body_len = st->body.len};
     bolsa_response resp = {.timing = st->timing};
     bolsa_endpoint_call(&srv->opt.endpoint, &req, &resp);
-    return bolsa_http_send(conn, method, url, &resp);
+    return bolsa_http_send(conn, method, st->buf, &resp);
 }
 
 /* A declared body over the limit is refused before any of it is read. */
@@ -278,6 +308,26 @@ static bolsa_errcode bolsa_http_body_add(dynbuf *body, const char *data, size_t 
     }
 }
 
+/* MHD calls this with the request line's target as sent, before it decodes anything
+ * (MHD_OPTION_URI_LOG_CALLBACK); what it returns is the request's *con_cls. The path is
+ * decoded here, keeping its length: MHD hands the access handler a decoded C string, on
+ * which "/health%00" would read as "/health". */
+static void *bolsa_http_begin(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    bolsa_server *srv = cls;
+    size_t raw = strcspn(uri, "?");
+    bolsa_http_state *st = calloc(1, sizeof(*st) + 2 * (raw + 1));
+    if (!st)
+        return NULL; /* the access handler then refuses the request */
+    char *decoded = st->buf + raw + 1;
+    memcpy(st->buf, uri, raw);
+    memcpy(decoded, uri, raw);
+    st->path = (bolsa_text){decoded, MHD_http_unescape(decoded)};
+    dynbuf_init(&st->body, srv->opt.max_body);
+    bolsa_timing_start(&st->timing);
+    return st;
+}
+
 static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                          const char *method, const char *version,
                                          const char *upload_data, size_t *upload_data_size,
@@ -285,17 +335,14 @@ static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn,
 {
     bolsa_server *srv = cls;
     bolsa_http_state *st = *con_cls;
-    if (!st) {
-        st = calloc(1, sizeof(*st));
-        if (!st)
-            return MHD_NO;
-        dynbuf_init(&st->body, srv->opt.max_body);
-        bolsa_timing_start(&st->timing);
-        *con_cls = st;
+    if (!st)
+        return MHD_NO; /* no memory for its state: the connection is closed */
+    if (!st->started) {
+        st->started = 1;
         /* Refused before a byte of it is read; MHD closes the connection after. */
         if (bolsa_http_declared_too_large(conn, srv->opt.max_body)) {
             st->failed = BOLSA_E_TOO_LARGE;
-            return bolsa_http_body_failed(conn, method, url, st, srv->opt.max_body);
+            return bolsa_http_body_failed(conn, method, st->buf, st, srv->opt.max_body);
         }
         return MHD_YES;
     }
@@ -307,7 +354,7 @@ static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn,
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return bolsa_http_finish(srv, conn, url, method, st);
+    return bolsa_http_finish(srv, conn, method, st);
 }
 
 static void bolsa_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -371,11 +418,11 @@ static bolsa_errcode bolsa_http_bound_port(int fd, int *port, bolsa_error *err)
 /* Hands the listening socket to MHD, which closes it from then on. */
 static bolsa_errcode bolsa_http_start_mhd(bolsa_server *s, int fd, bolsa_error *err)
 {
-    s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              bolsa_http_access, s, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
-                              MHD_OPTION_NOTIFY_COMPLETED, bolsa_http_completed, s,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, bolsa_http_access, s,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
+        MHD_OPTION_NOTIFY_COMPLETED, bolsa_http_completed, s, MHD_OPTION_URI_LOG_CALLBACK,
+        bolsa_http_begin, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
     if (!s->mhd)
         return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "libmicrohttpd failed to start");
     return BOLSA_E_OK;

@@ -191,7 +191,7 @@ static void bolsa_routes_refuse(bolsa_request *req, bolsa_response *resp)
 {
     char allow[64] = "";
     for (size_t i = 0; i < BOLSA_ROUTE_COUNT; i++) {
-        if (!strcmp(bolsa_routes[i].path, bolsa_request_path(req)))
+        if (bolsa_text_is(bolsa_request_path(req), bolsa_routes[i].path))
             snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
                      allow[0] ? ", " : "", bolsa_routes[i].method);
     }
@@ -207,10 +207,12 @@ static void bolsa_routes_refuse(bolsa_request *req, bolsa_response *resp)
 
 void bolsa_routes_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
 {
-    const char *method = bolsa_request_method(req), *path = bolsa_request_path(req);
+    const char *method = bolsa_request_method(req);
+    bolsa_text path = bolsa_request_path(req);
     for (size_t i = 0; i < BOLSA_ROUTE_COUNT; i++) {
         const bolsa_route *r = &bolsa_routes[i];
-        if (!strcmp(r->method, method) && !strcmp(r->path, path)) {
+        /* With the path's length: "/health%00" decodes to "/health" and a NUL. */
+        if (!strcmp(r->method, method) && bolsa_text_is(path, r->path)) {
             r->handle(ctx, req, resp);
             return;
         }

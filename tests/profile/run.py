@@ -141,7 +141,14 @@ def test_bad_parameters_get_422_and_change_nothing():
     cases = [("profile", "maybe"), ("profile_format", "pdf"), ("profile_format", "../../etc/x"),
              ("profile_interval", "0"), ("profile_interval", "-1"), ("profile_interval", "abc"),
              ("profile_interval", "1000"), ("profile_interval", "nan"), ("profile_interval", ""),
-             ("profile_mode", "gpu")]
+             ("profile_mode", "gpu"),
+             # What strtod takes and a decimal is not, and values whose decoded NUL (%00)
+             # would end them early as C strings: each would have been profiled.
+             ("profile_interval", "0x10"), ("profile_interval", "1e1"),
+             ("profile_interval", "inf"), ("profile_interval", " 16"),
+             ("profile_interval", "16\x00"), ("profile_interval", "0x1p4"),
+             ("profile", "true\x00"), ("profile_format", "html\x00x"),
+             ("profile_mode", "cpu\x00")]
     with Env() as env:
         before = env.row_count()
         for param, value in cases:

@@ -109,12 +109,12 @@ static void echo_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
 {
     size_t len;
     const char *body = bolsa_request_body(req, &len);
-    const char *q = bolsa_request_query(req, "q"), *h = bolsa_request_header(req, "x-test");
+    const char *q = bolsa_request_query(req, "q").p, *h = bolsa_request_header(req, "x-test");
     bolsa_timing_add(bolsa_response_timing(resp), "echo", 1500000);
     bolsa_response_set_header(resp, "X-Echo", "one");
     bolsa_response_set_header(resp, "x-echo", "two"); /* replaces, case-insensitively */
     bolsa_response_json(resp, 200,
-                        json_pack("{s:s, s:s?, s:s?, s:s%}", "path", bolsa_request_path(req), "q",
+                        json_pack("{s:s, s:s?, s:s?, s:s%}", "path", bolsa_request_path(req).p, "q",
                                   q, "h", h, "body", body, len));
 }
 
@@ -122,8 +122,7 @@ static void echo_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
 static void middleware(bolsa_request *req, bolsa_response *resp, void *ctx)
 {
     const bolsa_endpoint *next = ctx;
-    const char *mw = bolsa_request_query(req, "mw");
-    if (mw && !strcmp(mw, "bad")) {
+    if (bolsa_text_is(bolsa_request_query(req, "mw"), "bad")) {
         bolsa_error e = {0};
         bolsa_error_set(&e, BOLSA_E_QUERY_INVALID, "query", "mw", "mw must not be bad");
         bolsa_response_error(resp, &e);
