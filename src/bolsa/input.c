@@ -300,6 +300,25 @@ bolsa_errcode bolsa_input_strategy(bolsa_text value, bolsa_strategy *out, bolsa_
     return BOLSA_E_OK;
 }
 
+bolsa_errcode bolsa_input_content_type(const char *value, bolsa_error *err)
+{
+    static const char json[] = "application/json";
+    const size_t n = sizeof(json) - 1;
+    /* A browser page can send text/plain, a form or a typeless Blob to another site
+     * without asking it first; a JSON body cannot be sent that way. */
+    if (!value)
+        return bolsa_error_set(err, BOLSA_E_UNSUPPORTED_MEDIA, "header", "content-type",
+                               "Content-Type should be application/json, and is missing");
+    const char *p = value + strspn(value, " \t");
+    if (!strncasecmp(p, json, n)) {
+        p += n + strspn(p + n, " \t");
+        if (*p == '\0' || *p == ';')
+            return BOLSA_E_OK;
+    }
+    return bolsa_error_set(err, BOLSA_E_UNSUPPORTED_MEDIA, "header", "content-type",
+                           "Content-Type should be application/json, not '%.100s'", value);
+}
+
 /* An optional integer query parameter within [min, max]. */
 static bolsa_errcode bolsa_input_query_int(const char *name, bolsa_text value, int64_t min,
                                            int64_t max, int64_t *out, bolsa_error *err)

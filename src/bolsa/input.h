@@ -42,6 +42,11 @@ const char *bolsa_strategy_name(bolsa_strategy s);
 bolsa_errcode bolsa_input_list_query(bolsa_text ativo, bolsa_text limit, bolsa_text after_id,
                                      bolsa_list_query *q, bolsa_error *err);
 
+/* A POST body's Content-Type (NULL when absent) must be application/json, in any case,
+ * with or without parameters ("; charset=utf-8"). Otherwise BOLSA_E_UNSUPPORTED_MEDIA,
+ * loc ["header", "content-type"]. */
+bolsa_errcode bolsa_input_content_type(const char *value, bolsa_error *err);
+
 /* Strict base-10 integer of len bytes: optional sign, digits only, no spaces, no overflow.
  * Returns BOLSA_E_OK and sets *out, or BOLSA_E_INT_TYPE. */
 bolsa_errcode bolsa_input_parse_int(const char *s, size_t len, int64_t *out);

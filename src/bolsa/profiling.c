@@ -23,6 +23,7 @@
 
 #include "gargalo.h"
 #include "input.h"
+#include "origin.h"
 
 #define PROFILE_TOKEN_HEADER "X-Profile-Token"
 #define PROFILE_INTERVAL_MIN_MS 0.05
@@ -222,7 +223,10 @@ static void profiling_handle(bolsa_request *req, bolsa_response *resp, void *ctx
     bolsa_error err = {0};
     if (!p->enabled) {
         bolsa_endpoint_call(&p->next, req, resp);
-    } else if (profile_request_parse(req, &pr, &err) || (pr.wanted && check_token(p, req, &err))) {
+    } else if (profile_request_parse(req, &pr, &err) ||
+               (pr.wanted && (check_token(p, req, &err) || bolsa_origin_check(req, &err)))) {
+        /* A profile is a file written on the server: no page of another site may ask
+         * for one, not even with an <img src="...?profile=true">. */
         bolsa_response_error(resp, &err);
     } else if (!pr.wanted) {
         bolsa_endpoint_call(&p->next, req, resp);

@@ -11,6 +11,7 @@
 
 #include "generate.h"
 #include "input.h"
+#include "origin.h"
 #include "timing.h"
 
 static double bolsa_ms(uint64_t ns)
@@ -174,14 +175,15 @@ static void bolsa_health(bolsa_app *app, bolsa_request *req, bolsa_response *res
 typedef struct bolsa_route {
     const char *method;
     const char *path;
+    int writes; /* changes data, from a JSON body */
     void (*handle)(bolsa_app *app, bolsa_request *req, bolsa_response *resp);
 } bolsa_route;
 
 static const bolsa_route bolsa_routes[] = {
-    {"POST", "/api/v1/transaction", bolsa_post_transaction},
-    {"GET", "/api/v1/transaction", bolsa_list_transactions},
-    {"GET", "/api/v1/transaction/summary", bolsa_summary},
-    {"GET", "/health", bolsa_health},
+    {"POST", "/api/v1/transaction", 1, bolsa_post_transaction},
+    {"GET", "/api/v1/transaction", 0, bolsa_list_transactions},
+    {"GET", "/api/v1/transaction/summary", 0, bolsa_summary},
+    {"GET", "/health", 0, bolsa_health},
 };
 
 #define BOLSA_ROUTE_COUNT (sizeof(bolsa_routes) / sizeof(bolsa_routes[0]))
@@ -205,6 +207,20 @@ static void bolsa_routes_refuse(bolsa_request *req, bolsa_response *resp)
     bolsa_response_error(resp, &err);
 }
 
+/* A route that writes takes a JSON body from this server's own pages or from clients that
+ * are not browser pages: another site's page could otherwise POST as a "simple" request
+ * (text/plain, a form, a typeless Blob), which browsers send without asking first. */
+static bolsa_errcode bolsa_routes_guard(const bolsa_route *r, const bolsa_request *req,
+                                        bolsa_error *err)
+{
+    if (!r->writes)
+        return BOLSA_E_OK;
+    bolsa_errcode rc = bolsa_origin_check(req, err);
+    if (!rc)
+        rc = bolsa_input_content_type(bolsa_request_header(req, "Content-Type"), err);
+    return rc;
+}
+
 void bolsa_routes_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
 {
     const char *method = bolsa_request_method(req);
@@ -213,7 +229,11 @@ void bolsa_routes_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
         const bolsa_route *r = &bolsa_routes[i];
         /* With the path's length: "/health%00" decodes to "/health" and a NUL. */
         if (!strcmp(r->method, method) && bolsa_text_is(path, r->path)) {
-            r->handle(ctx, req, resp);
+            bolsa_error err = {0};
+            if (bolsa_routes_guard(r, req, &err))
+                bolsa_response_error(resp, &err);
+            else
+                r->handle(ctx, req, resp);
             return;
         }
     }

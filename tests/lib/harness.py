@@ -50,13 +50,15 @@ class Response:
 
 def request(port, method, path, body=None, headers=None, timeout=120, chunked=False):
     """One request on a fresh connection. body may be bytes, str, or any other value
-    (sent as JSON). With chunked=True the body goes out with Transfer-Encoding: chunked."""
+    (sent as JSON). With chunked=True the body goes out with Transfer-Encoding: chunked.
+    A header given as None is left out (the default Content-Type of a body, say)."""
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)
     if isinstance(body, str):
         body = body.encode()
     hdrs = {"Content-Type": "application/json"} if body is not None else {}
     hdrs.update(headers or {})
+    hdrs = {k: v for k, v in hdrs.items() if v is not None}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         try:
