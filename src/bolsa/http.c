@@ -20,6 +20,19 @@
 
 #define BOLSA_HTTP_MAX_HEADERS 16
 
+/* What a request's head may hold, answered in JSON past these: 414 for the request target
+ * (path and query, as sent), 431 for the request line and header fields together or their
+ * number. The common limits of web servers (8 KiB lines, 100 fields). */
+#define BOLSA_HTTP_MAX_TARGET 8192
+#define BOLSA_HTTP_MAX_HEAD 32768
+#define BOLSA_HTTP_MAX_FIELDS 100
+/* MHD keeps a request's head in a per-connection pool and answers 414 or 431 itself, in
+ * HTML, before bolsa sees anything, when the head does not fit (its default is 32 KiB).
+ * Four times bolsa's head limit leaves room for bolsa to refuse in JSON what is merely
+ * too long (a 64 KiB URL), at the cost of address space more than memory: MHD maps a pool
+ * that large, and only the pages a request fills are touched. */
+#define BOLSA_HTTP_POOL ((size_t)128 * 1024)
+
 struct bolsa_request {
     struct MHD_Connection *conn;
     const char *method;
@@ -42,7 +55,7 @@ struct bolsa_response {
 typedef struct bolsa_http_state {
     dynbuf body;
     int started;          /* the access handler has seen the headers */
-    bolsa_errcode failed; /* BOLSA_E_TOO_LARGE or BOLSA_E_NOMEM while reading the body */
+    bolsa_errcode failed; /* why it is refused: its head (414, 431, 501, 413) or body */
     bolsa_timing timing;  /* started when the request line arrived */
     bolsa_text path;      /* percent-decoded, into buf: may hold NUL bytes */
     char buf[];           /* the path as sent (for the log), NUL, then decoded, NUL */
@@ -248,19 +261,41 @@ static enum MHD_Result bolsa_http_send(struct MHD_Connection *conn, const char *
     return ok;
 }
 
-/* Answers a body that could not be read: too large (413) or no memory for it (500). */
-static enum MHD_Result bolsa_http_body_failed(struct MHD_Connection *conn, const char *method,
-                                              const char *url, bolsa_http_state *st, size_t max)
+/* The error of a request refused before its handler runs, from its code. */
+static void bolsa_http_refusal(const bolsa_server *srv, bolsa_errcode code, bolsa_error *e)
+{
+    switch (code) {
+    case BOLSA_E_TOO_LARGE:
+        bolsa_error_set(e, code, "body", NULL, "Request body is larger than %zu bytes",
+                        srv->opt.max_body);
+        break;
+    case BOLSA_E_URI_TOO_LONG:
+        bolsa_error_set(e, code, NULL, NULL, "The request target is longer than %d bytes",
+                        BOLSA_HTTP_MAX_TARGET);
+        break;
+    case BOLSA_E_HEADERS_TOO_LARGE:
+        bolsa_error_set(e, code, "header", NULL,
+                        "The request has more than %d header fields or %d bytes of head",
+                        BOLSA_HTTP_MAX_FIELDS, BOLSA_HTTP_MAX_HEAD);
+        break;
+    case BOLSA_E_TRANSFER_ENCODING:
+        bolsa_error_set(e, code, "header", "transfer-encoding",
+                        "Transfer-Encoding should be chunked or absent");
+        break;
+    default:
+        bolsa_error_set(e, BOLSA_E_NOMEM, "body", NULL, "out of memory reading the body");
+    }
+}
+
+/* Answers a request refused before its handler ran: st->failed says why. */
+static enum MHD_Result bolsa_http_refuse(bolsa_server *srv, struct MHD_Connection *conn,
+                                         const char *method, bolsa_http_state *st)
 {
     bolsa_response resp = {.timing = st->timing};
     bolsa_error e = {0};
-    if (st->failed == BOLSA_E_TOO_LARGE)
-        bolsa_error_set(&e, BOLSA_E_TOO_LARGE, "body", NULL,
-                        "Request body is larger than %zu bytes", max);
-    else
-        bolsa_error_set(&e, BOLSA_E_NOMEM, "body", NULL, "out of memory reading the body");
+    bolsa_http_refusal(srv, st->failed, &e);
     bolsa_response_error(&resp, &e);
-    return bolsa_http_send(conn, method, url, &resp);
+    return bolsa_http_send(conn, method, st->buf, &resp);
 }
 
 /* --- MHD callbacks ------------------------------------------------------------------- */
@@ -270,7 +305,7 @@ static enum MHD_Result bolsa_http_finish(bolsa_server *srv, struct MHD_Connectio
                                          const char *method, bolsa_http_state *st)
 {
     if (st->failed)
-        return bolsa_http_body_failed(conn, method, st->buf, st, srv->opt.max_body);
+        return bolsa_http_refuse(srv, conn, method, st);
     bolsa_request req = {.conn = conn,
                          .method = method,
                          .path = st->path,
@@ -292,6 +327,23 @@ static int bolsa_http_declared_too_large(struct MHD_Connection *conn, size_t max
     errno = 0;
     unsigned long long n = strtoull(cl, &end, 10);
     return errno == ERANGE || (end != cl && n > max);
+}
+
+/* What the head of a request (request line and header fields) says before its body is
+ * read: too big (431), a transfer coding MHD would read until the connection closes (501),
+ * a declared body over the limit (413). */
+static bolsa_errcode bolsa_http_head_check(struct MHD_Connection *conn, size_t max_body)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL) > BOLSA_HTTP_MAX_FIELDS ||
+        (ci && ci->header_size > BOLSA_HTTP_MAX_HEAD))
+        return BOLSA_E_HEADERS_TOO_LARGE;
+    const char *te =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te && strcasecmp(te, "chunked"))
+        return BOLSA_E_TRANSFER_ENCODING;
+    return bolsa_http_declared_too_large(conn, max_body) ? BOLSA_E_TOO_LARGE : BOLSA_E_OK;
 }
 
 /* Appends a piece of the body: BOLSA_E_TOO_LARGE past the cap, BOLSA_E_NOMEM when the
@@ -323,6 +375,8 @@ static void *bolsa_http_begin(void *cls, const char *uri, struct MHD_Connection 
     memcpy(st->buf, uri, raw);
     memcpy(decoded, uri, raw);
     st->path = (bolsa_text){decoded, MHD_http_unescape(decoded)};
+    if (strlen(uri) > BOLSA_HTTP_MAX_TARGET)
+        st->failed = BOLSA_E_URI_TOO_LONG; /* answered once the head is in */
     dynbuf_init(&st->body, srv->opt.max_body);
     bolsa_timing_start(&st->timing);
     return st;
@@ -339,11 +393,11 @@ static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn,
         return MHD_NO; /* no memory for its state: the connection is closed */
     if (!st->started) {
         st->started = 1;
-        /* Refused before a byte of it is read; MHD closes the connection after. */
-        if (bolsa_http_declared_too_large(conn, srv->opt.max_body)) {
-            st->failed = BOLSA_E_TOO_LARGE;
-            return bolsa_http_body_failed(conn, method, st->buf, st, srv->opt.max_body);
-        }
+        if (!st->failed)
+            st->failed = bolsa_http_head_check(conn, srv->opt.max_body);
+        /* Refused before a byte of the body is read; MHD closes the connection after. */
+        if (st->failed)
+            return bolsa_http_refuse(srv, conn, method, st);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -418,11 +472,17 @@ static bolsa_errcode bolsa_http_bound_port(int fd, int *port, bolsa_error *err)
 /* Hands the listening socket to MHD, which closes it from then on. */
 static bolsa_errcode bolsa_http_start_mhd(bolsa_server *s, int fd, bolsa_error *err)
 {
-    s->mhd = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, bolsa_http_access, s,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
-        MHD_OPTION_NOTIFY_COMPLETED, bolsa_http_completed, s, MHD_OPTION_URI_LOG_CALLBACK,
-        bolsa_http_begin, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, s->opt.threads, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)bolsa_http_begin, s},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)bolsa_http_completed, s},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)BOLSA_HTTP_POOL, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                              bolsa_http_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!s->mhd)
         return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "libmicrohttpd failed to start");
     return BOLSA_E_OK;
