@@ -68,6 +68,7 @@ suite api/sqlite 600 python3 tests/api/run.py --bolsa build/bolsa --db sqlite
 suite api/postgresql 600 python3 tests/api/run.py --bolsa build/bolsa --db postgresql
 suite browser 300 node tests/browser/run.mjs --build build
 suite profile 300 python3 tests/profile/run.py --bolsa build/bolsa
+suite server 300 python3 tests/server/run.py --bolsa build/bolsa
 
 build SANITIZE=address,undefined
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -75,6 +76,7 @@ unit_suites build/asan asan
 suite asan/api-sqlite 600 python3 tests/api/run.py --bolsa build/asan/bolsa --db sqlite --quick
 suite asan/api-postgresql 600 python3 tests/api/run.py --bolsa build/asan/bolsa --db postgresql --quick
 suite asan/profile 300 python3 tests/profile/run.py --bolsa build/asan/bolsa
+suite asan/server 300 python3 tests/server/run.py --bolsa build/asan/bolsa
 
 build SANITIZE=thread
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dynbuf.h"
+#include "watch.h"
 
 #define BOLSA_HTTP_MAX_HEADERS 16
 
@@ -65,6 +66,7 @@ struct bolsa_server {
     struct MHD_Daemon *mhd;
     bolsa_server_options opt;
     int port;
+    bolsa_watch *watch;
 };
 
 void bolsa_endpoint_call(const bolsa_endpoint *e, bolsa_request *req, bolsa_response *resp)
@@ -212,7 +214,7 @@ static void bolsa_response_free(bolsa_response *resp)
 /* --- sending ------------------------------------------------------------------------- */
 
 /* Builds the MHD response from resp, taking its body. */
-static struct MHD_Response *bolsa_http_build(bolsa_response *resp)
+static struct MHD_Response *bolsa_http_build(bolsa_server *srv, bolsa_response *resp)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
@@ -244,15 +246,15 @@ static void bolsa_http_log(const char *method, const char *url, const bolsa_resp
     }
 }
 
-static enum MHD_Result bolsa_http_send(struct MHD_Connection *conn, const char *method,
-                                       const char *url, bolsa_response *resp)
+static enum MHD_Result bolsa_http_send(bolsa_server *srv, struct MHD_Connection *conn,
+                                       const char *method, const char *url, bolsa_response *resp)
 {
     if (resp->status == 0) {
         bolsa_error e = {0};
         bolsa_error_set(&e, BOLSA_E_INTERNAL, NULL, NULL, "the handler gave no answer");
         bolsa_response_error(resp, &e);
     }
-    struct MHD_Response *r = bolsa_http_build(resp);
+    struct MHD_Response *r = bolsa_http_build(srv, resp);
     enum MHD_Result ok = r ? MHD_queue_response(conn, (unsigned)resp->status, r) : MHD_NO;
     if (r)
         MHD_destroy_response(r);
@@ -295,10 +297,18 @@ static enum MHD_Result bolsa_http_refuse(bolsa_server *srv, struct MHD_Connectio
     bolsa_error e = {0};
     bolsa_http_refusal(srv, st->failed, &e);
     bolsa_response_error(&resp, &e);
-    return bolsa_http_send(conn, method, st->buf, &resp);
+    return bolsa_http_send(srv, conn, method, st->buf, &resp);
 }
 
 /* --- MHD callbacks ------------------------------------------------------------------- */
+
+/* The connection's socket, as the watchdog knows it. */
+static int bolsa_http_fd(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
 
 /* Request complete: run the handler chain here, on this worker thread, and answer. */
 static enum MHD_Result bolsa_http_finish(bolsa_server *srv, struct MHD_Connection *conn,
@@ -306,6 +316,10 @@ static enum MHD_Result bolsa_http_finish(bolsa_server *srv, struct MHD_Connectio
 {
     if (st->failed)
         return bolsa_http_refuse(srv, conn, method, st);
+    /* Not run when the watchdog cut the connection as its last bytes came in: no work is
+     * done whose answer could not go out. */
+    if (!bolsa_watch_received(srv->watch, bolsa_http_fd(conn)))
+        return MHD_NO;
     bolsa_request req = {.conn = conn,
                          .method = method,
                          .path = st->path,
@@ -313,7 +327,7 @@ static enum MHD_Result bolsa_http_finish(bolsa_server *srv, struct MHD_Connectio
                          .body_len = st->body.len};
     bolsa_response resp = {.timing = st->timing};
     bolsa_endpoint_call(&srv->opt.endpoint, &req, &resp);
-    return bolsa_http_send(conn, method, st->buf, &resp);
+    return bolsa_http_send(srv, conn, method, st->buf, &resp);
 }
 
 /* A declared body over the limit is refused before any of it is read. */
@@ -411,15 +425,30 @@ static enum MHD_Result bolsa_http_access(void *cls, struct MHD_Connection *conn,
     return bolsa_http_finish(srv, conn, method, st);
 }
 
+/* A request has ended: answered, or its connection closed. */
 static void bolsa_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                  enum MHD_RequestTerminationCode toe)
 {
+    bolsa_server *srv = cls;
     bolsa_http_state *st = *con_cls;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        bolsa_watch_answered(srv->watch, bolsa_http_fd(conn));
     if (!st)
         return;
     dynbuf_free(&st->body);
     free(st);
     *con_cls = NULL;
+}
+
+/* A connection opened or is about to close (its socket still open). */
+static void bolsa_http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                  enum MHD_ConnectionNotificationCode code)
+{
+    bolsa_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        bolsa_watch_opened(srv->watch, bolsa_http_fd(conn));
+    else
+        bolsa_watch_closed(srv->watch, bolsa_http_fd(conn));
 }
 
 /* --- server -------------------------------------------------------------------------- */
@@ -469,18 +498,35 @@ static bolsa_errcode bolsa_http_bound_port(int fd, int *port, bolsa_error *err)
     return BOLSA_E_OK;
 }
 
+/* Fills opts (room for 10) with the daemon's options, ending with MHD_OPTION_END. */
+static void bolsa_http_options(bolsa_server *s, int fd, struct MHD_OptionItem *opts)
+{
+    size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, s->opt.threads, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)bolsa_http_begin, s};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)bolsa_http_completed, s};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)bolsa_http_connection, s};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                        (intptr_t)BOLSA_HTTP_POOL, NULL};
+    if (s->opt.max_connections)
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, s->opt.max_connections, NULL};
+    /* Without it one client can take every connection, and everyone else waits. */
+    if (s->opt.max_per_address)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                            s->opt.max_per_address, NULL};
+    opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
 /* Hands the listening socket to MHD, which closes it from then on. */
 static bolsa_errcode bolsa_http_start_mhd(bolsa_server *s, int fd, bolsa_error *err)
 {
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
-        {MHD_OPTION_THREAD_POOL_SIZE, s->opt.threads, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)bolsa_http_begin, s},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)bolsa_http_completed, s},
-        {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)BOLSA_HTTP_POOL, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    struct MHD_OptionItem opts[10];
+    bolsa_http_options(s, fd, opts);
     s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                               bolsa_http_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!s->mhd)
@@ -500,10 +546,13 @@ bolsa_errcode bolsa_server_start(bolsa_server **out, const bolsa_server_options 
     if (!rc)
         rc = bolsa_http_bound_port(fd, &s->port, err);
     if (!rc)
+        rc = bolsa_watch_start(&s->watch, opt->request_timeout, err);
+    if (!rc)
         rc = bolsa_http_start_mhd(s, fd, err);
     if (rc) {
         if (fd >= 0)
             close(fd);
+        bolsa_watch_stop(s->watch);
         free(s);
         return rc;
     }
@@ -522,5 +571,6 @@ void bolsa_server_stop(bolsa_server *s)
         return;
     /* Also closes the listen socket, though it was ours. */
     MHD_stop_daemon(s->mhd);
+    bolsa_watch_stop(s->watch);
     free(s);
 }

@@ -98,6 +98,12 @@ typedef struct bolsa_server_options {
     int threads;      /* MHD worker threads, each handling its connections */
     size_t max_body;  /* larger bodies are answered 413 without being buffered */
     bolsa_endpoint endpoint;
+    /* 0 in any of these: libmicrohttpd's default (about 1,000 connections), no limit per
+     * address, no request deadline. */
+    unsigned max_connections; /* open at once; past it, new ones wait in the listen queue */
+    unsigned max_per_address; /* open at once from one client address; past it, closed */
+    unsigned request_timeout; /* s a connection may take to send a whole request, from its
+                                 opening or its previous answer; then it is closed */
 } bolsa_server_options;
 
 /* Binds, listens and starts the worker threads. On failure err says why (e.g. the port is

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "http.h"
@@ -33,6 +34,29 @@ static void bolsa_block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* Raises the soft open-file limit to the hard one (the soft one is often 1,024, fewer than
+ * bolsa's default connections) and returns the connections that fit under it, keeping room
+ * for the database connections (a SQLite one holds three files), profiles and logs. */
+static int bolsa_connections_fit(const bolsa_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return cfg->max_connections;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            getrlimit(RLIMIT_NOFILE, &rl); /* not raised: what there is */
+    }
+    long room = (long)rl.rlim_cur - 64 - 4L * cfg->threads;
+    if (room >= cfg->max_connections)
+        return cfg->max_connections;
+    room = room > 1 ? room : 1;
+    fprintf(stderr, "bolsa: --max-connections %d lowered to %ld: the open-file limit is %lu\n",
+            cfg->max_connections, room, (unsigned long)rl.rlim_cur);
+    return (int)room;
+}
+
 /* Checks the profiling settings before anything is opened, then opens the store, then
  * listens. On failure nothing is left open and err says why. */
 static bolsa_errcode bolsa_service_start(bolsa_service *svc, const bolsa_config *cfg,
@@ -53,7 +77,10 @@ static bolsa_errcode bolsa_service_start(bolsa_service *svc, const bolsa_config 
                                 .port = cfg->port,
                                 .threads = cfg->threads,
                                 .max_body = BOLSA_MAX_BODY,
-                                .endpoint = bolsa_profiling_endpoint(&svc->profiling)};
+                                .endpoint = bolsa_profiling_endpoint(&svc->profiling),
+                                .max_connections = (unsigned)bolsa_connections_fit(cfg),
+                                .max_per_address = (unsigned)cfg->max_per_address,
+                                .request_timeout = (unsigned)cfg->request_timeout};
     rc = bolsa_server_start(&svc->server, &opt, err);
     if (rc)
         bolsa_store_close(svc->app.store);

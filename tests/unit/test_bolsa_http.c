@@ -146,7 +146,11 @@ static int start_echo(void **state)
 {
     server_fixture *f = calloc(1, sizeof(*f));
     f->inner = (bolsa_endpoint){echo_handler, NULL};
-    bolsa_server_options opt = {"127.0.0.1", 0, 2, 64, {middleware, &f->inner}};
+    bolsa_server_options opt = {.host = "127.0.0.1",
+                                .port = 0,
+                                .threads = 2,
+                                .max_body = 64,
+                                .endpoint = {middleware, &f->inner}};
     bolsa_error err = {0};
     assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), 0);
     assert_true(bolsa_server_port(f->srv) > 0);
@@ -235,14 +239,19 @@ static void test_body_limit(void **state)
 static void test_port_in_use(void **state)
 {
     server_fixture *f = *state;
-    bolsa_server_options opt = {"127.0.0.1", bolsa_server_port(f->srv), 1, 64, f->inner};
+    bolsa_server_options opt = {.host = "127.0.0.1",
+                                .port = bolsa_server_port(f->srv),
+                                .threads = 1,
+                                .max_body = 64,
+                                .endpoint = f->inner};
     bolsa_server *other = NULL;
     bolsa_error err = {0};
     assert_int_equal(bolsa_server_start(&other, &opt, &err), BOLSA_E_INTERNAL);
     assert_null(other);
     assert_non_null(strstr(err.msg, "in use"));
     /* Not a numeric address: a setting to fix, not a failure of the machine. */
-    opt = (bolsa_server_options){"not-an-address", 0, 1, 64, f->inner};
+    opt = (bolsa_server_options){
+        .host = "not-an-address", .port = 0, .threads = 1, .max_body = 64, .endpoint = f->inner};
     memset(&err, 0, sizeof(err));
     assert_int_equal(bolsa_server_start(&other, &opt, &err), BOLSA_E_CONFIG);
     assert_null(other);
@@ -267,7 +276,11 @@ static void setters_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
 static int start_setters(void **state)
 {
     server_fixture *f = calloc(1, sizeof(*f));
-    bolsa_server_options opt = {"127.0.0.1", 0, 1, 64, {setters_handler, NULL}};
+    bolsa_server_options opt = {.host = "127.0.0.1",
+                                .port = 0,
+                                .threads = 1,
+                                .max_body = 64,
+                                .endpoint = {setters_handler, NULL}};
     bolsa_error err = {0};
     assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), BOLSA_E_OK);
     *state = f;
@@ -305,7 +318,11 @@ static int start_app(void **state)
     bolsa_error err = {0};
     assert_int_equal(bolsa_store_open(&f->store, url, 2, &err), 0);
     f->app = (bolsa_app){f->store, 5000};
-    bolsa_server_options opt = {"127.0.0.1", 0, 2, 1 << 20, {bolsa_routes_handle, &f->app}};
+    bolsa_server_options opt = {.host = "127.0.0.1",
+                                .port = 0,
+                                .threads = 2,
+                                .max_body = 1 << 20,
+                                .endpoint = {bolsa_routes_handle, &f->app}};
     assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), 0);
     *state = f;
     return 0;
