@@ -45,6 +45,8 @@ static const bolsa_opt bolsa_opts[] = {
      "connections open at once from one client address (0: no limit)"},
     {"request-timeout", "BOLSA_REQUEST_TIMEOUT", BOLSA_INT(request_timeout, 0, 3600), "30",
      "seconds a connection may take to send a whole request (0: no limit)"},
+    {"shutdown-timeout", "BOLSA_SHUTDOWN_TIMEOUT", BOLSA_INT(shutdown_timeout, 0, 3600), "30",
+     "seconds requests in flight at SIGTERM or SIGINT have to finish and answer"},
     {"profile", "BOLSA_PROFILE", BOLSA_BOOL(profile), "0",
      "1 lets a request ask to be profiled with ?profile=1"},
     {"profile-dir", "BOLSA_PROFILE_DIR", BOLSA_STR(profile_dir), ".", "where profiles are written"},

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,9 @@ struct bolsa_server {
     bolsa_server_options opt;
     int port;
     bolsa_watch *watch;
+    atomic_uint pending; /* requests from their request line to their end */
+    atomic_int draining; /* answers close their connection */
+    atomic_int holding;  /* handlers not yet started are not run */
 };
 
 void bolsa_endpoint_call(const bolsa_endpoint *e, bolsa_request *req, bolsa_response *resp)
@@ -228,6 +232,9 @@ static struct MHD_Response *bolsa_http_build(bolsa_server *srv, bolsa_response *
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
     for (size_t i = 0; i < resp->n_headers; i++)
         MHD_add_response_header(r, resp->headers[i][0], resp->headers[i][1]);
+    /* Stopping: the client learns not to send another request on this connection. */
+    if (atomic_load(&srv->draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     return r;
 }
 
@@ -316,9 +323,9 @@ static enum MHD_Result bolsa_http_finish(bolsa_server *srv, struct MHD_Connectio
 {
     if (st->failed)
         return bolsa_http_refuse(srv, conn, method, st);
-    /* Not run when the watchdog cut the connection as its last bytes came in: no work is
-     * done whose answer could not go out. */
-    if (!bolsa_watch_received(srv->watch, bolsa_http_fd(conn)))
+    /* Not run when the watchdog cut the connection as its last bytes came in, or when the
+     * server is stopping: no work is done whose answer could not go out. */
+    if (!bolsa_watch_received(srv->watch, bolsa_http_fd(conn)) || atomic_load(&srv->holding))
         return MHD_NO;
     bolsa_request req = {.conn = conn,
                          .method = method,
@@ -381,6 +388,7 @@ static bolsa_errcode bolsa_http_body_add(dynbuf *body, const char *data, size_t 
 static void *bolsa_http_begin(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     bolsa_server *srv = cls;
+    atomic_fetch_add(&srv->pending, 1); /* until bolsa_http_completed, which MHD always calls */
     size_t raw = strcspn(uri, "?");
     bolsa_http_state *st = calloc(1, sizeof(*st) + 2 * (raw + 1));
     if (!st)
@@ -433,6 +441,7 @@ static void bolsa_http_completed(void *cls, struct MHD_Connection *conn, void **
     bolsa_http_state *st = *con_cls;
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         bolsa_watch_answered(srv->watch, bolsa_http_fd(conn));
+    atomic_fetch_sub(&srv->pending, 1);
     if (!st)
         return;
     dynbuf_free(&st->body);
@@ -522,13 +531,15 @@ static void bolsa_http_options(bolsa_server *s, int fd, struct MHD_OptionItem *o
     opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
-/* Hands the listening socket to MHD, which closes it from then on. */
+/* Hands the listening socket to MHD, which closes it from then on. MHD_USE_ITC lets
+ * bolsa_server_quiesce wake the workers. */
 static bolsa_errcode bolsa_http_start_mhd(bolsa_server *s, int fd, bolsa_error *err)
 {
     struct MHD_OptionItem opts[10];
     bolsa_http_options(s, fd, opts);
-    s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              bolsa_http_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    s->mhd =
+        MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+                         NULL, bolsa_http_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!s->mhd)
         return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "libmicrohttpd failed to start");
     return BOLSA_E_OK;
@@ -565,11 +576,31 @@ int bolsa_server_port(const bolsa_server *s)
     return s->port;
 }
 
+void bolsa_server_quiesce(bolsa_server *s)
+{
+    atomic_store(&s->draining, 1);
+    /* MHD stops watching the listening socket and hands it back; closed, it refuses new
+     * connections at once instead of letting them wait in its queue. */
+    int fd = MHD_quiesce_daemon(s->mhd);
+    if (fd >= 0)
+        close(fd);
+}
+
+unsigned bolsa_server_pending(const bolsa_server *s)
+{
+    return atomic_load(&s->pending);
+}
+
+void bolsa_server_hold(bolsa_server *s)
+{
+    atomic_store(&s->holding, 1);
+}
+
 void bolsa_server_stop(bolsa_server *s)
 {
     if (!s)
         return;
-    /* Also closes the listen socket, though it was ours. */
+    /* Also closes the listen socket, though it was ours, unless quiesced. */
     MHD_stop_daemon(s->mhd);
     bolsa_watch_stop(s->watch);
     free(s);

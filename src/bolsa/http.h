@@ -113,7 +113,22 @@ bolsa_errcode bolsa_server_start(bolsa_server **out, const bolsa_server_options 
                                  bolsa_error *err);
 /* The port actually bound. */
 int bolsa_server_port(const bolsa_server *s);
-/* Stops accepting, waits for the workers, frees s. NULL is a no-op. */
+
+/* Stopping gracefully, in this order:
+ * bolsa_server_quiesce: closes the listening socket (new connections are refused) and
+ *   marks every answer from then on "Connection: close", so each open connection ends
+ *   with the answer to the request it is sending, if any.
+ * bolsa_server_pending: requests begun (request line received) and not yet ended (answer
+ *   sent, or connection closed); wait for it to reach 0.
+ * bolsa_server_hold: from then on a request whose handler has not started is not run,
+ *   its connection closed without an answer; a handler that started just before still
+ *   answers, so wait for bolsa_server_pending to reach 0 again.
+ * bolsa_server_stop: closes whatever connections are left (idle ones), frees s. */
+void bolsa_server_quiesce(bolsa_server *s);
+unsigned bolsa_server_pending(const bolsa_server *s);
+void bolsa_server_hold(bolsa_server *s);
+/* Waits for the worker threads (and so for any handler still running), closes every
+ * connection, frees s. NULL is a no-op. */
 void bolsa_server_stop(bolsa_server *s);
 
 #endif

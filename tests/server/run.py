@@ -350,7 +350,9 @@ def bad_settings_exit_2(env):
     """Each new setting, wrong as a flag or as a variable, stops bolsa with status 2 and a
     message naming it."""
     db = ["--port", "0", "--database-url", env.db.url]
-    for flag, env_var, bad in (("--request-timeout", "BOLSA_REQUEST_TIMEOUT", "1.5"),
+    for flag, env_var, bad in (("--shutdown-timeout", "BOLSA_SHUTDOWN_TIMEOUT", "abc"),
+                               ("--shutdown-timeout", "BOLSA_SHUTDOWN_TIMEOUT", "-1"),
+                               ("--request-timeout", "BOLSA_REQUEST_TIMEOUT", "1.5"),
                                ("--request-timeout", "BOLSA_REQUEST_TIMEOUT", "99999"),
                                ("--max-connections", "BOLSA_MAX_CONNECTIONS", "0"),
                                ("--max-connections-per-address",
@@ -361,6 +363,158 @@ def bad_settings_exit_2(env):
             check(code == 2, "%s=%s: exit %d, want 2:\n%s" % (name, bad, code, out[-300:]))
             check(name in out and bad in out, "%s=%s: message %r" % (name, bad, out[-300:]))
     check(not os.path.exists(env.db.path), "a bad setting still opened the database")
+
+
+# --- stopping -------------------------------------------------------------------------------
+
+
+class BigPost:
+    """A chunked save of n rows on a thread of its own: .result is (status, body) or the
+    exception that ended it, .headers the answer's headers."""
+
+    def __init__(self, srv, n):
+        self.srv, self.n, self.result, self.headers = srv, n, None, {}
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            resp = self.srv.post({"ativos": ARTICLE_TICKERS, "quantidadeAtivos": self.n},
+                                 timeout=120)
+            self.headers = resp.headers
+            self.result = (resp.status, resp.json() if resp.status < 500 else resp.body)
+        except (OSError, TestFailure) as e:
+            self.result = e
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.thread.start()
+        return self
+
+    def running(self):
+        return self.thread.is_alive()
+
+    def wait(self, timeout=120):
+        self.thread.join(timeout)
+        check(not self.thread.is_alive(), "the POST did not end within %d s" % timeout)
+        return self.result
+
+
+def rows_for(srv, seconds):
+    """How many rows this server saves in about that many seconds, measured with a
+    200,000-row save (sanitizer builds are slower; the machine is shared): at most
+    10,000,000 (--max-rows)."""
+    t0 = time.monotonic()
+    resp = srv.post({"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 200000}, timeout=120)
+    check(resp.status == 201, "calibration POST: %r" % resp)
+    rate = 200000 / (time.monotonic() - t0)
+    return int(min(10000000, max(200000, rate * seconds)))
+
+
+def wait_exit(srv, timeout):
+    """Waits for the process to end: (exit code, seconds waited)."""
+    t0 = time.monotonic()
+    try:
+        code = srv.proc.wait(timeout)
+    except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired
+        raise TestFailure("bolsa still running %d s later" % timeout)
+    return code, time.monotonic() - t0
+
+
+@test(timeout=120)
+def sigterm_lets_requests_in_flight_answer(env):
+    """SIGTERM in the middle of a big chunked save: the client gets its 201 with the whole
+    count, the table has exactly those rows, new connections are refused meanwhile, the
+    answer says Connection: close, and bolsa exits 0 (the issue: every row committed,
+    and the client got a closed connection)."""
+    srv = env.server()
+    n = rows_for(srv, 1.5)
+    before = env.db.count()
+    post = BigPost(srv, n).start()
+    time.sleep(0.3)
+    check(post.running(), "the %d-row POST ended before SIGTERM: %r" % (n, post.result))
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.1)
+    try:
+        connect(srv.port, timeout=2).close()
+        refused = False
+    except ConnectionRefusedError:
+        refused = True
+    check(post.running(), "the POST ended before bolsa could be asked to stop")
+    result = post.wait()
+    took = time.monotonic() - post.t0
+    code, _ = wait_exit(srv, 30)
+    print("      %d rows, SIGTERM 0.3 s in: answered %s after %.1f s, exit %d"
+          % (n, result[0] if isinstance(result, tuple) else result, took, code), flush=True)
+    check(isinstance(result, tuple), "no answer: %r" % (result,))
+    check(result[0] == 201 and result[1].get("saved") == n, "answer: %r" % (result,))
+    check(env.db.count() == before + n, "table grew by %d, want %d" % (env.db.count() - before, n))
+    check(refused, "a new connection was accepted while stopping")
+    check(post.headers.get("connection") == "close", "answer without Connection: close")
+    check(code == 0, "exit %d after a graceful stop:\n%s" % (code, srv.tail()))
+
+
+@test(timeout=120)
+def second_signal_stops_at_once(env):
+    """SIGTERM, then SIGINT, during a chunked save: bolsa exits at once (1, requests
+    unanswered), the client gets no answer, and not one row of the save is left (it was
+    one transaction, never committed)."""
+    srv = env.server()
+    n = rows_for(srv, 3)
+    before = env.db.count()
+    post = BigPost(srv, n).start()
+    time.sleep(0.3)
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    check(post.running(), "the %d-row POST ended before the second signal: %r" % (n, post.result))
+    srv.proc.send_signal(signal.SIGINT)
+    code, secs = wait_exit(srv, 10)
+    result = post.wait(30)
+    print("      %d rows, SIGTERM then SIGINT: exit %d %.2f s after the second, client: %r"
+          % (n, code, secs, result), flush=True)
+    check(secs < 1.0, "exit took %.2f s after the second signal" % secs)
+    check(code == 1, "exit %d, want 1 (requests unanswered)" % code)
+    check(not isinstance(result, tuple), "the client got an answer: %r" % (result,))
+    check(env.db.count() == before, "%d rows of the unfinished save were left"
+          % (env.db.count() - before))
+    check("unanswered" in srv.log_text(), "the log does not say requests went unanswered")
+
+
+@test(timeout=120)
+def shutdown_timeout_bounds_the_wait(env):
+    """With --shutdown-timeout 1, a save still running a second after SIGTERM is abandoned:
+    bolsa exits 1 about a second after the signal, and the save leaves no rows."""
+    srv = env.server(["--shutdown-timeout", "1"])
+    n = rows_for(srv, 4)
+    before = env.db.count()
+    post = BigPost(srv, n).start()
+    time.sleep(0.3)
+    check(post.running(), "the %d-row POST ended before SIGTERM: %r" % (n, post.result))
+    srv.proc.send_signal(signal.SIGTERM)
+    code, secs = wait_exit(srv, 10)
+    result = post.wait(30)
+    print("      %d rows, --shutdown-timeout 1: exit %d %.2f s after SIGTERM" % (n, code, secs),
+          flush=True)
+    check(0.9 <= secs < 2.5, "exit %.2f s after SIGTERM, want about 1 s" % secs)
+    check(code == 1, "exit %d, want 1" % code)
+    check(not isinstance(result, tuple), "the client got an answer: %r" % (result,))
+    check(env.db.count() == before, "%d rows were left" % (env.db.count() - before))
+
+
+@test(timeout=60)
+def idle_connections_do_not_delay_stopping(env):
+    """Kept-alive connections with no request in flight do not hold bolsa up: SIGTERM
+    with some open ends it at once, with 0."""
+    srv = env.server()
+    socks = []
+    for _ in range(5):
+        s = connect(srv.port)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        check(s.recv(300).startswith(b"HTTP/1.1 200"), "no answer on a kept-alive connection")
+        socks.append(s)
+    srv.proc.send_signal(signal.SIGTERM)
+    code, secs = wait_exit(srv, 10)
+    close_all(socks)
+    check(code == 0 and secs < 1.0, "exit %d after %.2f s" % (code, secs))
 
 
 # --- the runner -----------------------------------------------------------------------------
