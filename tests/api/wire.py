@@ -92,7 +92,7 @@ def expect_mhd(resp, status):
 @test("wire/long_target_is_json_414")
 def t_long_target(ctx):
     port = ctx.server.port
-    expect_json(exchange(port, head("/" + "a" * 65536)), 414, "uri_too_long")
+    expect_json(exchange(port, head("/" + "a" * 20000)), 414, "uri_too_long")
     expect_json(exchange(port, head(T + "?ativo=" + "A" * 9000)), 414, "uri_too_long")
     # At the limit it is an ordinary request: the path is unknown, the answer 404.
     expect_json(exchange(port, head("/" + "a" * 8191)), 404, "not_found")
@@ -103,7 +103,7 @@ def t_large_head(ctx):
     port = ctx.server.port
     many = ["X-Field-%d: v" % i for i in range(150)]
     expect_json(exchange(port, head("/health", many)), 431, "headers_too_large")
-    expect_json(exchange(port, head("/health", ["Cookie: " + "c" * 40000])), 431,
+    expect_json(exchange(port, head("/health", ["X-Big: " + "b" * 20000])), 431,
                 "headers_too_large")
     ok = exchange(port, head("/health", ["X-Field-%d: v" % i for i in range(90)]))
     check(ok.status == 200, "90 header fields: %r" % ok.data[:200])
@@ -128,14 +128,17 @@ def t_transfer_coding(ctx):
 
 @test("wire/mhd_target_beyond_pool_is_414")
 def t_target_beyond_pool(ctx):
-    expect_mhd(exchange(ctx.server.port, head("/" + "a" * 200000)), 414)
+    """The issue's 64 KiB URL does not fit the 32 KiB libmicrohttpd holds for a head."""
+    expect_mhd(exchange(ctx.server.port, head("/" + "a" * 65536)), 414)
 
 
 @test("wire/mhd_head_beyond_pool_is_431")
 def t_head_beyond_pool(ctx):
     port = ctx.server.port
-    expect_mhd(exchange(port, head("/health", ["X-%d: v" % i for i in range(3000)])), 431)
-    expect_mhd(exchange(port, head("/health", ["X-Big: " + "b" * 200000])), 431)
+    expect_mhd(exchange(port, head("/health", ["X-%d: v" % i for i in range(1000)])), 431)
+    expect_mhd(exchange(port, head("/health", ["X-Big: " + "b" * 40000])), 431)
+    # MHD copies a Cookie header into the pool to split it: 20 KB of it do not fit twice.
+    expect_mhd(exchange(port, head("/health", ["Cookie: a=" + "c" * 20000])), 431)
 
 
 @test("wire/mhd_bad_chunked_is_400")
