@@ -1,6 +1,10 @@
 /*
  * http.c: libmicrohttpd glue. Reads each body into a capped buffer, then runs the handler
  * chain on the worker thread that completed the request, and sends what it produced.
+ * Around that: a request's state begins at its request line (so its path keeps its
+ * decoded length), heads past bolsa's limits are refused in JSON, the connection watchdog
+ * hears of every connection and request, and requests in flight are counted for a
+ * graceful stop.
  */
 #include "http.h"
 
@@ -8,8 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
-#include <stdatomic.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
