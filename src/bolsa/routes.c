@@ -175,15 +175,14 @@ static void bolsa_health(bolsa_app *app, bolsa_request *req, bolsa_response *res
 typedef struct bolsa_route {
     const char *method;
     const char *path;
-    int writes; /* changes data, from a JSON body */
     void (*handle)(bolsa_app *app, bolsa_request *req, bolsa_response *resp);
 } bolsa_route;
 
 static const bolsa_route bolsa_routes[] = {
-    {"POST", "/api/v1/transaction", 1, bolsa_post_transaction},
-    {"GET", "/api/v1/transaction", 0, bolsa_list_transactions},
-    {"GET", "/api/v1/transaction/summary", 0, bolsa_summary},
-    {"GET", "/health", 0, bolsa_health},
+    {"POST", "/api/v1/transaction", bolsa_post_transaction},
+    {"GET", "/api/v1/transaction", bolsa_list_transactions},
+    {"GET", "/api/v1/transaction/summary", bolsa_summary},
+    {"GET", "/health", bolsa_health},
 };
 
 #define BOLSA_ROUTE_COUNT (sizeof(bolsa_routes) / sizeof(bolsa_routes[0]))
@@ -207,13 +206,13 @@ static void bolsa_routes_refuse(bolsa_request *req, bolsa_response *resp)
     bolsa_response_error(resp, &err);
 }
 
-/* A route that writes takes a JSON body from this server's own pages or from clients that
- * are not browser pages: another site's page could otherwise POST as a "simple" request
- * (text/plain, a form, a typeless Blob), which browsers send without asking first. */
+/* A route other than GET (a POST: it writes) takes a JSON body from this server's own pages
+ * or from clients that are not browser pages: another site's page could otherwise POST as
+ * a "simple" request (text/plain, a form, a typeless Blob), sent without asking first. */
 static bolsa_errcode bolsa_routes_guard(const bolsa_route *r, const bolsa_request *req,
                                         bolsa_error *err)
 {
-    if (!r->writes)
+    if (!strcmp(r->method, "GET"))
         return BOLSA_E_OK;
     bolsa_errcode rc = bolsa_origin_check(req, err);
     if (!rc)
