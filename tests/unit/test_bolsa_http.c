@@ -197,6 +197,47 @@ static void test_seam(void **state)
     free(r.raw);
 }
 
+/* What the request getters gave for decoded input, checked on the test's thread. */
+static bolsa_text seen_path, seen_q, seen_upper;
+static char seen_path_bytes[32], seen_bytes[32]; /* copies: the request's memory goes */
+
+static void lengths_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
+{
+    seen_path = bolsa_request_path(req);
+    seen_q = bolsa_request_query(req, "q");
+    seen_upper = bolsa_request_query(req, "Q");
+    if (seen_q.p && seen_q.len <= sizeof(seen_bytes))
+        memcpy(seen_bytes, seen_q.p, seen_q.len);
+    if (seen_path.len <= sizeof(seen_path_bytes))
+        memcpy(seen_path_bytes, seen_path.p, seen_path.len);
+    bolsa_response_json(resp, 200, json_object());
+}
+
+static int start_lengths(void **state)
+{
+    server_fixture *f = calloc(1, sizeof(*f));
+    bolsa_server_options opt = {
+        .host = "127.0.0.1", .threads = 1, .max_body = 64, .endpoint = {lengths_handler, NULL}};
+    bolsa_error err = {0};
+    assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), BOLSA_E_OK);
+    *state = f;
+    return 0;
+}
+
+/* A decoded NUL is a byte of the value, not its end; names are matched exactly. */
+static void test_decoded_lengths(void **state)
+{
+    server_fixture *f = *state;
+    reply r = request(bolsa_server_port(f->srv), "GET", "/a%00b?Q=upper&q=x%00y", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    free(r.raw);
+    assert_int_equal(seen_path.len, 4);
+    assert_memory_equal(seen_path_bytes, "/a\0b", 4);
+    assert_int_equal(seen_q.len, 3);
+    assert_memory_equal(seen_bytes, "x\0y", 3);
+    assert_int_equal(seen_upper.len, 5); /* "Q" is its own parameter, not "q" */
+}
+
 static void test_middleware_error(void **state)
 {
     server_fixture *f = *state;
@@ -461,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_seam, start_echo, stop_server),
         cmocka_unit_test_setup_teardown(test_middleware_error, start_echo, stop_server),
+        cmocka_unit_test_setup_teardown(test_decoded_lengths, start_lengths, stop_server),
         cmocka_unit_test_setup_teardown(test_body_limit, start_echo, stop_server),
         cmocka_unit_test_setup_teardown(test_port_in_use, start_echo, stop_server),
         cmocka_unit_test_setup_teardown(test_setter_codes, start_setters, stop_server),
