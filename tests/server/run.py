@@ -456,11 +456,11 @@ def sigterm_lets_requests_in_flight_answer(env):
 
 @test(timeout=120)
 def second_signal_stops_at_once(env):
-    """SIGTERM, then SIGINT, during a chunked save: bolsa exits at once (1, requests
+    """SIGTERM, then SIGINT, during a chunked save sized to about 2 s: bolsa exits at once (1, requests
     unanswered), the client gets no answer, and not one row of the save is left (it was
     one transaction, never committed)."""
     srv = env.server()
-    n = rows_for(srv, 3)
+    n = rows_for(srv, 2)
     before = env.db.count()
     post = BigPost(srv, n).start()
     time.sleep(0.3)
@@ -482,10 +482,11 @@ def second_signal_stops_at_once(env):
 
 @test(timeout=120)
 def shutdown_timeout_bounds_the_wait(env):
-    """With --shutdown-timeout 1, a save still running a second after SIGTERM is abandoned:
-    bolsa exits 1 about a second after the signal, and the save leaves no rows."""
+    """With --shutdown-timeout 1, a save (sized to about 2.5 s) still running a second after
+    SIGTERM is abandoned: bolsa exits 1 about a second after the signal, and the save
+    leaves no rows."""
     srv = env.server(["--shutdown-timeout", "1"])
-    n = rows_for(srv, 4)
+    n = rows_for(srv, 2.5)
     before = env.db.count()
     post = BigPost(srv, n).start()
     time.sleep(0.3)
