@@ -405,14 +405,14 @@ def t_pg_crash(ctx):
 
 @test("second_signal_leaves_no_rows", timeout=180)
 def t_second_signal(ctx):
-    """On this database too: SIGTERM then SIGINT during a chunked save (sized to about 2 s
+    """On this database too: SIGTERM then SIGINT during a chunked save (sized to about 3 s
     here) end bolsa at once, and the save, one transaction never committed, leaves no row."""
     import signal
     srv = ctx.track(Bolsa(ctx.args.bolsa, ctx.db.url, ctx.workdir, "bolsa-signals").start())
     try:
         t0 = time.monotonic()
         post_ok(srv, {"ativos": ["PETR4"], "quantidadeAtivos": 100000})
-        n = int(min(10000000, 2 * 100000 / (time.monotonic() - t0)))
+        n = int(min(10000000, 3 * 100000 / (time.monotonic() - t0)))
         before, result = ctx.db.count(), {}
 
         def big_post():
@@ -427,6 +427,7 @@ def t_second_signal(ctx):
         if ctx.db.kind == "postgresql":
             wait_copy_running(ctx.db)
         time.sleep(0.3)
+        check(t.is_alive(), "the %d-row save ended before the first signal: %r" % (n, result))
         srv.proc.send_signal(signal.SIGTERM)
         time.sleep(0.2)
         check(t.is_alive(), "the %d-row save ended before the second signal: %r" % (n, result))

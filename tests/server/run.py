@@ -111,7 +111,8 @@ TCP_STATES = {"01": "ESTABLISHED", "08": "CLOSE_WAIT", "0A": "LISTEN", "06": "TI
 
 def server_sockets(port, peer=None):
     """The server side's TCP sockets on port (from /proc/net/tcp), other than the listening
-    one: [(state, peer address)], optionally only those from peer."""
+    one: [(state, peer address, accepted)], optionally only those from peer. A connection
+    still waiting in the listen queue has no inode yet: not accepted."""
     out = []
     with open("/proc/net/tcp") as f:
         next(f)
@@ -122,25 +123,20 @@ def server_sockets(port, peer=None):
                 continue
             ip = socket.inet_ntoa(bytes.fromhex(remote.split(":")[0])[::-1])
             if peer is None or ip == peer:
-                out.append((TCP_STATES.get(state, state), ip))
+                out.append((TCP_STATES.get(state, state), ip, fields[9] != "0"))
     return out
 
 
 def held(port, peer=None):
     """Server-side sockets still holding a connection: established or closed by the client
     and not yet by the server (accepted or waiting in the listen queue)."""
-    return [s for s, _ in server_sockets(port, peer) if s in ("ESTABLISHED", "CLOSE_WAIT")]
+    return [s for s, _, _ in server_sockets(port, peer) if s in ("ESTABLISHED", "CLOSE_WAIT")]
 
 
-def listen_queue(port):
-    """Connections waiting in the listening socket's accept queue."""
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":
-                return int(fields[4].split(":")[1], 16)
-    return 0
+def accepted(port, peer=None):
+    """The connections of held() that the server has accepted."""
+    return [s for s, _, acc in server_sockets(port, peer)
+            if acc and s in ("ESTABLISHED", "CLOSE_WAIT")]
 
 
 def wait_until(cond, timeout, step=0.05):
@@ -153,10 +149,25 @@ def wait_until(cond, timeout, step=0.05):
         time.sleep(step)
 
 
+def steady(count, timeout=5):
+    """count() once two readings 0.2 s apart agree (connections being accepted, or closed
+    past a limit, settle down), or the last reading after timeout."""
+    deadline, last = time.monotonic() + timeout, count()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = count()
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def settle(port):
     """Waits for the connections of earlier requests (the start-up health check) to be
-    gone, so that they do not count against a limit."""
+    gone, so that they do not count against a limit: libmicrohttpd counts a connection
+    until it has cleaned it up, a moment after its socket closed."""
     wait_until(lambda: not held(port), 5)
+    time.sleep(0.2)
 
 
 def open_idle(port, n, source="127.0.0.1", partial=True):
@@ -198,8 +209,8 @@ def one_address_cannot_lock_out_others(env):
     socks = open_idle(srv.port, n)
     took = time.monotonic() - t0
     try:
-        count, _ = wait_until(lambda: len(held(srv.port, "127.0.0.1")) <= 64, 10)
-        kept = len(held(srv.port, "127.0.0.1"))
+        wait_until(lambda: len(held(srv.port, "127.0.0.1")) <= 64, 10)
+        kept = steady(lambda: len(accepted(srv.port, "127.0.0.1")))
         check(kept <= 64, "the server holds %d connections from 127.0.0.1, want <= 64" % kept)
         times = []
         for _ in range(20):
@@ -224,9 +235,9 @@ def connection_limits_are_settings(env):
     settle(srv.port)
     socks = open_idle(srv.port, 100)
     try:
-        wait_until(lambda: len(held(srv.port)) - listen_queue(srv.port) <= 40, 5)
-        accepted = len(held(srv.port)) - listen_queue(srv.port)
-        check(accepted == 40, "accepted %d connections with --max-connections 40" % accepted)
+        wait_until(lambda: len(accepted(srv.port)) >= 40, 5)
+        n = steady(lambda: len(accepted(srv.port)))
+        check(n == 40, "accepted %d connections with --max-connections 40" % n)
     finally:
         close_all(socks)
     srv = env.server(["--max-connections-per-address", "10"])
@@ -234,7 +245,7 @@ def connection_limits_are_settings(env):
     socks = open_idle(srv.port, 50)
     try:
         wait_until(lambda: len(held(srv.port, "127.0.0.1")) <= 10, 5)
-        kept = len(held(srv.port, "127.0.0.1"))
+        kept = steady(lambda: len(accepted(srv.port, "127.0.0.1")))
         check(kept == 10, "kept %d connections from 127.0.0.1, want 10" % kept)
         check(get_health(srv.port, "127.0.0.2")[0] == 200, "/health from 127.0.0.2")
     finally:
@@ -309,16 +320,17 @@ def closed_connections_are_let_go(env):
         s = connect(srv.port)
         s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: ")
         s.close()
-    left, secs = wait_until(lambda: not held(srv.port), 5)
-    check(left, "%d connections still held 5 s after their clients closed them: %s"
+    left, secs = wait_until(lambda: not held(srv.port), 10)
+    check(left, "%d connections still held 10 s after their clients closed them: %s"
           % (len(held(srv.port)), sorted(set(held(srv.port)))))
     print("      60 half-sent, closed: all let go after %.2f s" % secs, flush=True)
     small = env.server(["--max-connections", "50", "--max-connections-per-address", "0"])
     socks = open_idle(small.port, 200)
-    wait_until(lambda: len(held(small.port)) - listen_queue(small.port) >= 50, 5)
+    wait_until(lambda: len(accepted(small.port)) >= 50, 5)
     close_all(socks)
-    left, secs = wait_until(lambda: not held(small.port), 5)
-    check(left, "%d connections still held 5 s after their clients closed them"
+    # Reaped 50 at a time, as the queued ones are accepted: slower on a busy machine.
+    left, secs = wait_until(lambda: not held(small.port), 15)
+    check(left, "%d connections still held 15 s after their clients closed them"
           % len(held(small.port)))
     print("      200 half-sent (150 queued), closed: all let go after %.2f s" % secs, flush=True)
     check(get_health(small.port, "127.0.0.1")[0] == 200, "/health after the closes")
@@ -411,6 +423,22 @@ def rows_for(srv, seconds):
     return int(min(10000000, max(200000, rate * seconds)))
 
 
+def running_post(env, srv, seconds):
+    """A chunked save sized to about that many seconds and still running 0.5 s after it
+    began: if the machine was busy while measuring and the save ends sooner, a save four
+    times larger is tried. Returns (the BigPost, the table's rows before it)."""
+    n = rows_for(srv, seconds)
+    for _ in range(3):
+        before = env.db.count()
+        post = BigPost(srv, n).start()
+        time.sleep(0.5)
+        if post.running():
+            return post, before
+        post.wait()
+        n = min(10000000, n * 4)
+    raise TestFailure("no save of up to %d rows lasted 0.5 s" % n)
+
+
 def wait_exit(srv, timeout):
     """Waits for the process to end: (exit code, seconds waited)."""
     t0 = time.monotonic()
@@ -428,23 +456,20 @@ def sigterm_lets_requests_in_flight_answer(env):
     answer says Connection: close, and bolsa exits 0 (the issue: every row committed,
     and the client got a closed connection)."""
     srv = env.server()
-    n = rows_for(srv, 1.5)
-    before = env.db.count()
-    post = BigPost(srv, n).start()
-    time.sleep(0.3)
-    check(post.running(), "the %d-row POST ended before SIGTERM: %r" % (n, post.result))
+    post, before = running_post(env, srv, 1.5)
+    n, in_flight = post.n, post.running()
     srv.proc.send_signal(signal.SIGTERM)
+    check(in_flight, "the POST ended before bolsa could be asked to stop")
     time.sleep(0.1)
     try:
         connect(srv.port, timeout=2).close()
         refused = False
     except ConnectionRefusedError:
         refused = True
-    check(post.running(), "the POST ended before bolsa could be asked to stop")
     result = post.wait()
     took = time.monotonic() - post.t0
     code, _ = wait_exit(srv, 30)
-    print("      %d rows, SIGTERM 0.3 s in: answered %s after %.1f s, exit %d"
+    print("      %d rows, SIGTERM 0.5 s in: answered %s after %.1f s, exit %d"
           % (n, result[0] if isinstance(result, tuple) else result, took, code), flush=True)
     check(isinstance(result, tuple), "no answer: %r" % (result,))
     check(result[0] == 201 and result[1].get("saved") == n, "answer: %r" % (result,))
@@ -456,14 +481,12 @@ def sigterm_lets_requests_in_flight_answer(env):
 
 @test(timeout=120)
 def second_signal_stops_at_once(env):
-    """SIGTERM, then SIGINT, during a chunked save sized to about 2 s: bolsa exits at once (1, requests
-    unanswered), the client gets no answer, and not one row of the save is left (it was
-    one transaction, never committed)."""
+    """SIGTERM, then SIGINT, during a chunked save sized to about 2.5 s: bolsa exits at once
+    (1, requests unanswered), the client gets no answer, and not one row of the save is
+    left (it was one transaction, never committed)."""
     srv = env.server()
-    n = rows_for(srv, 2)
-    before = env.db.count()
-    post = BigPost(srv, n).start()
-    time.sleep(0.3)
+    post, before = running_post(env, srv, 2.5)
+    n = post.n
     srv.proc.send_signal(signal.SIGTERM)
     time.sleep(0.2)
     check(post.running(), "the %d-row POST ended before the second signal: %r" % (n, post.result))
@@ -480,26 +503,30 @@ def second_signal_stops_at_once(env):
     check("unanswered" in srv.log_text(), "the log does not say requests went unanswered")
 
 
-@test(timeout=120)
+@test(timeout=60)
 def shutdown_timeout_bounds_the_wait(env):
-    """With --shutdown-timeout 1, a save (sized to about 2.5 s) still running a second after
-    SIGTERM is abandoned: bolsa exits 1 about a second after the signal, and the save
-    leaves no rows."""
-    srv = env.server(["--shutdown-timeout", "1"])
-    n = rows_for(srv, 2.5)
+    """With --shutdown-timeout 1, a request still in flight a second after SIGTERM (here an
+    upload that never ends, with no request deadline to cut it) is abandoned: bolsa exits
+    1 about a second after the signal, and the request was never run."""
+    srv = env.server(["--shutdown-timeout", "1", "--request-timeout", "0"])
     before = env.db.count()
-    post = BigPost(srv, n).start()
+    s = connect(srv.port, timeout=10)
+    body = b'{"ativos": ["PETR4"], "quantidadeAtivos": 5}'
+    s.sendall(b"POST " + T.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+              + body[:10])
     time.sleep(0.3)
-    check(post.running(), "the %d-row POST ended before SIGTERM: %r" % (n, post.result))
     srv.proc.send_signal(signal.SIGTERM)
     code, secs = wait_exit(srv, 10)
-    result = post.wait(30)
-    print("      %d rows, --shutdown-timeout 1: exit %d %.2f s after SIGTERM" % (n, code, secs),
-          flush=True)
+    got = s.recv(100)
+    s.close()
+    print("      an unfinished upload, --shutdown-timeout 1: exit %d %.2f s after SIGTERM"
+          % (code, secs), flush=True)
     check(0.9 <= secs < 2.5, "exit %.2f s after SIGTERM, want about 1 s" % secs)
     check(code == 1, "exit %d, want 1" % code)
-    check(not isinstance(result, tuple), "the client got an answer: %r" % (result,))
-    check(env.db.count() == before, "%d rows were left" % (env.db.count() - before))
+    check(got == b"", "the unfinished request got an answer: %r" % got[:80])
+    check(env.db.count() == before, "rows were written")
+    check("1 request(s) unanswered" in srv.log_text(), "the log does not count it")
 
 
 @test(timeout=60)
