@@ -38,6 +38,15 @@ static const bolsa_opt bolsa_opts[] = {
      "HTTP worker threads, also database connections"},
     {"max-rows", "BOLSA_MAX_ROWS", BOLSA_I64(max_rows, 1, INT64_MAX), "10000000",
      "largest quantidadeAtivos accepted"},
+    {"max-connections", "BOLSA_MAX_CONNECTIONS", BOLSA_INT(max_connections, 1, 1000000), "4096",
+     "connections open at once (fewer if the open-file limit is lower)"},
+    {"max-connections-per-address", "BOLSA_MAX_CONNECTIONS_PER_ADDRESS",
+     BOLSA_INT(max_per_address, 0, 1000000), "64",
+     "connections open at once from one client address (0: no limit)"},
+    {"request-timeout", "BOLSA_REQUEST_TIMEOUT", BOLSA_INT(request_timeout, 0, 3600), "30",
+     "seconds a connection may take to send a whole request (0: no limit)"},
+    {"shutdown-timeout", "BOLSA_SHUTDOWN_TIMEOUT", BOLSA_INT(shutdown_timeout, 0, 3600), "30",
+     "seconds requests in flight at SIGTERM or SIGINT have to finish and answer"},
     {"profile", "BOLSA_PROFILE", BOLSA_BOOL(profile), "0",
      "1 lets a request ask to be profiled with ?profile=1"},
     {"profile-dir", "BOLSA_PROFILE_DIR", BOLSA_STR(profile_dir), ".", "where profiles are written"},
@@ -51,9 +60,9 @@ static const bolsa_opt bolsa_opts[] = {
 static bolsa_errcode bolsa_config_number(const bolsa_opt *o, const char *value, int64_t *out)
 {
     if (o->kind != BOLSA_OPT_BOOL)
-        return bolsa_input_parse_int(value, out);
+        return bolsa_input_parse_int(value, strlen(value), out);
     int on;
-    bolsa_errcode rc = bolsa_input_parse_bool(value, &on);
+    bolsa_errcode rc = bolsa_input_parse_bool(value, strlen(value), &on);
     if (rc)
         return rc;
     *out = on;
@@ -157,10 +166,17 @@ bolsa_errcode bolsa_config_load(bolsa_config *cfg, int argc, char **argv, bolsa_
 
 void bolsa_config_usage(FILE *out, const char *prog)
 {
+    int flag_w = 4, env_w = 0; /* the widest of each, so that the columns line up */
+    for (size_t i = 0; i < BOLSA_OPT_COUNT; i++) {
+        flag_w =
+            (int)strlen(bolsa_opts[i].flag) > flag_w ? (int)strlen(bolsa_opts[i].flag) : flag_w;
+        env_w = (int)strlen(bolsa_opts[i].env) > env_w ? (int)strlen(bolsa_opts[i].env) : env_w;
+    }
     fprintf(out, "usage: %s [options]\n\nOptions (flags override environment variables):\n", prog);
     for (size_t i = 0; i < BOLSA_OPT_COUNT; i++) {
         const bolsa_opt *o = &bolsa_opts[i];
-        fprintf(out, "  --%-14s %-20s %s (default: \"%s\")\n", o->flag, o->env, o->help, o->def);
+        fprintf(out, "  --%-*s %-*s %s (default: \"%s\")\n", flag_w, o->flag, env_w, o->env,
+                o->help, o->def);
     }
-    fprintf(out, "  --%-14s %-20s %s\n", "help", "", "print this and exit");
+    fprintf(out, "  --%-*s %-*s %s\n", flag_w, "help", env_w, "", "print this and exit");
 }

@@ -16,6 +16,11 @@ typedef struct bolsa_config {
     char database_url[1024]; /* --database-url, BOLSA_DATABASE_URL: sqlite:bolsa.db */
     int threads;             /* --threads, BOLSA_THREADS: 4, also the connection pool size */
     int64_t max_rows;        /* --max-rows, BOLSA_MAX_ROWS: 10000000, largest quantidadeAtivos */
+    /* Connections: how many, how many from one address, how long a request may take. */
+    int max_connections;  /* --max-connections, BOLSA_MAX_CONNECTIONS: 4096 */
+    int max_per_address;  /* --max-connections-per-address, ..._PER_ADDRESS: 64 (0: no limit) */
+    int request_timeout;  /* --request-timeout, BOLSA_REQUEST_TIMEOUT: 30 s (0: none) */
+    int shutdown_timeout; /* --shutdown-timeout, BOLSA_SHUTDOWN_TIMEOUT: 30 s to finish */
     /* Profiler middleware settings. */
     int profile;             /* --profile, BOLSA_PROFILE: 0, 1 lets ?profile=1 profile a request */
     char profile_dir[1024];  /* --profile-dir, BOLSA_PROFILE_DIR: "." */

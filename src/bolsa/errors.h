@@ -35,6 +35,10 @@
     X(METHOD, 405, "method_not_allowed")                                                           \
     X(TOO_LARGE, 413, "body_too_large")                                                            \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \
+    X(CROSS_ORIGIN, 403, "cross_origin")                                                           \
+    X(URI_TOO_LONG, 414, "uri_too_long")                                                           \
+    X(HEADERS_TOO_LARGE, 431, "headers_too_large")                                                 \
+    X(TRANSFER_ENCODING, 501, "transfer_encoding_unsupported")                                     \
     X(DB_UNAVAILABLE, 503, "database_unavailable")                                                 \
     X(DB_ERROR, 500, "database_error")                                                             \
     X(NOMEM, 500, "out_of_memory")                                                                 \

@@ -11,8 +11,8 @@
  *     static void profiled(bolsa_request *req, bolsa_response *resp, void *ctx)
  *     {
  *         const bolsa_endpoint *next = ctx;
- *         const char *p = bolsa_request_query(req, "profile");
- *         if (p && strcmp(p, "1")) {
+ *         bolsa_text p = bolsa_request_query(req, "profile");
+ *         if (p.p && !bolsa_text_is(p, "1")) {
  *             bolsa_error e = {0};
  *             bolsa_error_set(&e, BOLSA_E_QUERY_INVALID, "query", "profile", "must be 1");
  *             bolsa_response_error(resp, &e);   (status and body from the error table)
@@ -24,10 +24,11 @@
  *     }
  *
  * Request and response live for one call of the handler chain; strings returned by the
- * bolsa_request_* getters stay valid until then. None of these functions is thread-safe
- * on the same request, and none needs to be: a request belongs to one thread.
- * After the chain returns, the server adds Server-Timing (from bolsa_response_timing)
- * and Content-Type, queues the answer and logs one line to stderr.
+ * bolsa_request_* getters stay valid until then. Decoded input (the path, query values)
+ * comes as bolsa_text, with its length: it may hold NUL bytes (text.h). None of these functions is
+ * thread-safe on the same request, and none needs to be: a request belongs to one thread. After the
+ * chain returns, the server adds Server-Timing (from bolsa_response_timing) and Content-Type,
+ * queues the answer and logs one line to stderr.
  */
 #ifndef BOLSA_HTTP_H
 #define BOLSA_HTTP_H
@@ -36,6 +37,7 @@
 #include <stddef.h>
 
 #include "errors.h"
+#include "text.h"
 #include "timing.h"
 
 typedef struct bolsa_request bolsa_request;
@@ -54,11 +56,11 @@ void bolsa_endpoint_call(const bolsa_endpoint *e, bolsa_request *req, bolsa_resp
 
 /* "GET", "POST", ... */
 const char *bolsa_request_method(const bolsa_request *req);
-/* The path without the query string: "/api/v1/transaction". */
-const char *bolsa_request_path(const bolsa_request *req);
-/* The first value of query parameter name, URL-decoded; NULL when absent or given
- * without "=". */
-const char *bolsa_request_query(const bolsa_request *req, const char *name);
+/* The path without the query string, percent-decoded: "/api/v1/transaction". */
+bolsa_text bolsa_request_path(const bolsa_request *req);
+/* The first value of query parameter name (matched exactly, case included), URL-decoded;
+ * .p is NULL when absent or given without "=". */
+bolsa_text bolsa_request_query(const bolsa_request *req, const char *name);
 /* A request header's value, name matched case-insensitively; NULL when absent. */
 const char *bolsa_request_header(const bolsa_request *req, const char *name);
 /* The body (not NUL-terminated; *len may be 0). */
@@ -96,6 +98,12 @@ typedef struct bolsa_server_options {
     int threads;      /* MHD worker threads, each handling its connections */
     size_t max_body;  /* larger bodies are answered 413 without being buffered */
     bolsa_endpoint endpoint;
+    /* 0 in any of these: libmicrohttpd's default (about 1,000 connections), no limit per
+     * address, no request deadline. */
+    unsigned max_connections; /* open at once; past it, new ones wait in the listen queue */
+    unsigned max_per_address; /* open at once from one client address; past it, closed */
+    unsigned request_timeout; /* s a connection may take to send a whole request, from its
+                                 opening or its previous answer; then it is closed */
 } bolsa_server_options;
 
 /* Binds, listens and starts the worker threads. On failure err says why (e.g. the port is
@@ -105,7 +113,22 @@ bolsa_errcode bolsa_server_start(bolsa_server **out, const bolsa_server_options 
                                  bolsa_error *err);
 /* The port actually bound. */
 int bolsa_server_port(const bolsa_server *s);
-/* Stops accepting, waits for the workers, frees s. NULL is a no-op. */
+
+/* Stopping gracefully, in this order:
+ * bolsa_server_quiesce: closes the listening socket (new connections are refused) and
+ *   marks every answer from then on "Connection: close", so each open connection ends
+ *   with the answer to the request it is sending, if any.
+ * bolsa_server_pending: requests begun (request line received) and not yet ended (answer
+ *   sent, or connection closed); wait for it to reach 0.
+ * bolsa_server_hold: from then on a request whose handler has not started is not run,
+ *   its connection closed without an answer; a handler that started just before still
+ *   answers, so wait for bolsa_server_pending to reach 0 again.
+ * bolsa_server_stop: closes whatever connections are left (idle ones), frees s. */
+void bolsa_server_quiesce(bolsa_server *s);
+unsigned bolsa_server_pending(const bolsa_server *s);
+void bolsa_server_hold(bolsa_server *s);
+/* Waits for the worker threads (and so for any handler still running), closes every
+ * connection, frees s. NULL is a no-op. */
 void bolsa_server_stop(bolsa_server *s);
 
 #endif

@@ -4,7 +4,6 @@
  */
 #include "input.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,27 +25,64 @@ int bolsa_input_is_ticker(const char *s, size_t len)
     return 1;
 }
 
-bolsa_errcode bolsa_input_parse_int(const char *s, int64_t *out)
+bolsa_errcode bolsa_input_parse_int(const char *s, size_t len, int64_t *out)
 {
-    const char *digits = (*s == '-' || *s == '+') ? s + 1 : s;
-    if (*digits < '0' || *digits > '9')
-        return BOLSA_E_INT_TYPE; /* strtoll would accept leading spaces and an empty string */
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end != '\0')
+    int neg = len > 0 && s[0] == '-';
+    size_t i = len > 0 && (s[0] == '-' || s[0] == '+');
+    if (i == len)
         return BOLSA_E_INT_TYPE;
-    *out = v;
+    /* Digit by digit over exactly len bytes: strtoll would stop at a NUL ("5\0x" is 5),
+     * skip leading spaces and take an empty string for 0. */
+    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return BOLSA_E_INT_TYPE;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (limit - d) / 10)
+            return BOLSA_E_INT_TYPE;
+        v = v * 10 + d;
+    }
+    if (!neg)
+        *out = (int64_t)v;
+    else
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
     return BOLSA_E_OK;
 }
 
-bolsa_errcode bolsa_input_parse_bool(const char *s, int *out)
+/* The number of decimal digits at the start of s[0..len). */
+static size_t bolsa_input_digits(const char *s, size_t len)
+{
+    size_t n = 0;
+    while (n < len && s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n;
+}
+
+bolsa_errcode bolsa_input_parse_decimal(const char *s, size_t len, double *out)
+{
+    size_t whole = bolsa_input_digits(s, len), n = whole;
+    if (n > 0 && n < len && s[n] == '.') {
+        size_t frac = bolsa_input_digits(s + n + 1, len - n - 1);
+        n = frac ? n + 1 + frac : 0;
+    }
+    /* Checked first, so strtod below only ever sees plain decimal digits. */
+    char copy[32];
+    if (whole == 0 || n != len || len >= sizeof(copy))
+        return BOLSA_E_QUERY_INVALID;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    *out = strtod(copy, NULL);
+    return BOLSA_E_OK;
+}
+
+bolsa_errcode bolsa_input_parse_bool(const char *s, size_t len, int *out)
 {
     static const char *const yes[] = {"1", "true", "yes", "on"};
     static const char *const no[] = {"0", "false", "no", "off"};
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
-            *out = !strcasecmp(s, yes[i]);
+        int is_yes = strlen(yes[i]) == len && !strncasecmp(s, yes[i], len);
+        if (is_yes || (strlen(no[i]) == len && !strncasecmp(s, no[i], len))) {
+            *out = is_yes;
             return BOLSA_E_OK;
         }
     }
@@ -252,11 +288,11 @@ const char *bolsa_strategy_name(bolsa_strategy s)
     return s == BOLSA_SAVE_NAIVE ? "naive" : "chunked";
 }
 
-bolsa_errcode bolsa_input_strategy(const char *value, bolsa_strategy *out, bolsa_error *err)
+bolsa_errcode bolsa_input_strategy(bolsa_text value, bolsa_strategy *out, bolsa_error *err)
 {
-    if (!value || !strcmp(value, "chunked"))
+    if (!value.p || bolsa_text_is(value, "chunked"))
         *out = BOLSA_SAVE_CHUNKED;
-    else if (!strcmp(value, "naive"))
+    else if (bolsa_text_is(value, "naive"))
         *out = BOLSA_SAVE_NAIVE;
     else
         return bolsa_error_set(err, BOLSA_E_ENUM, "query", "save_strategy",
@@ -264,14 +300,33 @@ bolsa_errcode bolsa_input_strategy(const char *value, bolsa_strategy *out, bolsa
     return BOLSA_E_OK;
 }
 
+bolsa_errcode bolsa_input_content_type(const char *value, bolsa_error *err)
+{
+    static const char json[] = "application/json";
+    const size_t n = sizeof(json) - 1;
+    /* A browser page can send text/plain, a form or a typeless Blob to another site
+     * without asking it first; a JSON body cannot be sent that way. */
+    if (!value)
+        return bolsa_error_set(err, BOLSA_E_UNSUPPORTED_MEDIA, "header", "content-type",
+                               "Content-Type should be application/json, and is missing");
+    const char *p = value + strspn(value, " \t");
+    if (!strncasecmp(p, json, n)) {
+        p += n + strspn(p + n, " \t");
+        if (*p == '\0' || *p == ';')
+            return BOLSA_E_OK;
+    }
+    return bolsa_error_set(err, BOLSA_E_UNSUPPORTED_MEDIA, "header", "content-type",
+                           "Content-Type should be application/json, not '%.100s'", value);
+}
+
 /* An optional integer query parameter within [min, max]. */
-static bolsa_errcode bolsa_input_query_int(const char *name, const char *value, int64_t min,
+static bolsa_errcode bolsa_input_query_int(const char *name, bolsa_text value, int64_t min,
                                            int64_t max, int64_t *out, bolsa_error *err)
 {
-    if (!value)
+    if (!value.p)
         return BOLSA_E_OK;
     int64_t v;
-    if (bolsa_input_parse_int(value, &v))
+    if (bolsa_input_parse_int(value.p, value.len, &v))
         return bolsa_error_set(err, BOLSA_E_INT_TYPE, "query", name,
                                "Input should be a valid integer, unable to parse string as "
                                "an integer");
@@ -285,16 +340,16 @@ static bolsa_errcode bolsa_input_query_int(const char *name, const char *value, 
     return BOLSA_E_OK;
 }
 
-bolsa_errcode bolsa_input_list_query(const char *ativo, const char *limit, const char *after_id,
+bolsa_errcode bolsa_input_list_query(bolsa_text ativo, bolsa_text limit, bolsa_text after_id,
                                      bolsa_list_query *q, bolsa_error *err)
 {
     q->ativo = NULL;
     q->after_id = 0;
     q->limit = BOLSA_LIST_LIMIT_DEFAULT;
-    if (ativo && !bolsa_input_is_ticker(ativo, strlen(ativo)))
+    if (ativo.p && !bolsa_input_is_ticker(ativo.p, ativo.len))
         return bolsa_error_set(err, BOLSA_E_PATTERN, "query", "ativo",
                                "String should match pattern '" BOLSA_TICKER_PATTERN "'");
-    q->ativo = ativo;
+    q->ativo = ativo.p; /* a ticker: no NUL inside, and NUL-terminated after */
     int64_t lim = q->limit;
     bolsa_errcode rc = bolsa_input_query_int("limit", limit, 1, BOLSA_LIST_LIMIT_MAX, &lim, err);
     if (!rc)

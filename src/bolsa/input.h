@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "store.h"
+#include "text.h"
 
 #define BOLSA_LIST_LIMIT_DEFAULT 100
 #define BOLSA_LIST_LIMIT_MAX 1000
@@ -33,23 +34,33 @@ void bolsa_tx_input_free(bolsa_tx_input *in);
 /* 1 when s is a ticker: 1 to BOLSA_TICKER_MAX characters of A-Z and 0-9. */
 int bolsa_input_is_ticker(const char *s, size_t len);
 
-/* save_strategy: NULL means the default, chunked. */
-bolsa_errcode bolsa_input_strategy(const char *value, bolsa_strategy *out, bolsa_error *err);
+/* save_strategy: absent means the default, chunked. */
+bolsa_errcode bolsa_input_strategy(bolsa_text value, bolsa_strategy *out, bolsa_error *err);
 const char *bolsa_strategy_name(bolsa_strategy s);
 
-/* The GET list parameters, each NULL when absent. q->ativo points into ativo. */
-bolsa_errcode bolsa_input_list_query(const char *ativo, const char *limit, const char *after_id,
+/* The GET list parameters, each absent or not. q->ativo points into ativo. */
+bolsa_errcode bolsa_input_list_query(bolsa_text ativo, bolsa_text limit, bolsa_text after_id,
                                      bolsa_list_query *q, bolsa_error *err);
 
-/* Strict base-10 integer: optional sign, digits only, no spaces, no overflow.
+/* A POST body's Content-Type (NULL when absent) must be application/json, in any case,
+ * with or without parameters ("; charset=utf-8"). Otherwise BOLSA_E_UNSUPPORTED_MEDIA,
+ * loc ["header", "content-type"]. */
+bolsa_errcode bolsa_input_content_type(const char *value, bolsa_error *err);
+
+/* Strict base-10 integer of len bytes: optional sign, digits only, no spaces, no overflow.
  * Returns BOLSA_E_OK and sets *out, or BOLSA_E_INT_TYPE. */
-bolsa_errcode bolsa_input_parse_int(const char *s, int64_t *out);
+bolsa_errcode bolsa_input_parse_int(const char *s, size_t len, int64_t *out);
+
+/* Strict decimal number of len bytes: digits, then optionally '.' and digits; no sign,
+ * exponent, spaces, hexadecimal, "inf" or "nan" (all of which strtod takes). Returns
+ * BOLSA_E_OK and sets *out, or BOLSA_E_QUERY_INVALID. */
+bolsa_errcode bolsa_input_parse_decimal(const char *s, size_t len, double *out);
 
 /* The words of a yes-or-no value, for messages that list them. */
 #define BOLSA_INPUT_BOOL_WORDS "'1', 'true', 'yes', 'on', '0', 'false', 'no' or 'off'"
-/* A yes-or-no value, the same for settings (--profile) and queries (?profile=): one of
- * BOLSA_INPUT_BOOL_WORDS in any case. Returns BOLSA_E_OK and sets *out to 1 or 0, or
- * BOLSA_E_ENUM. */
-bolsa_errcode bolsa_input_parse_bool(const char *s, int *out);
+/* A yes-or-no value of len bytes, the same for settings (--profile) and queries
+ * (?profile=): one of BOLSA_INPUT_BOOL_WORDS in any case. Returns BOLSA_E_OK and sets *out
+ * to 1 or 0, or BOLSA_E_ENUM. */
+bolsa_errcode bolsa_input_parse_bool(const char *s, size_t len, int *out);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "gargalo.h"
 #include "input.h"
+#include "origin.h"
 
 #define PROFILE_TOKEN_HEADER "X-Profile-Token"
 #define PROFILE_INTERVAL_MIN_MS 0.05
@@ -48,25 +49,26 @@ int bolsa_host_is_loopback(const char *host)
     return 0;
 }
 
-static bolsa_errcode parse_interval(const char *v, unsigned *interval_us, bolsa_error *err)
+static bolsa_errcode parse_interval(bolsa_text v, unsigned *interval_us, bolsa_error *err)
 {
-    char *end;
-    double ms = strtod(v, &end);
-    if (end == v || *end || !isfinite(ms) || ms < PROFILE_INTERVAL_MIN_MS ||
+    double ms;
+    /* A strict decimal: strtod would also take "0x10" (16), "1e1", "inf" and stop at a
+     * decoded NUL. */
+    if (bolsa_input_parse_decimal(v.p, v.len, &ms) || ms < PROFILE_INTERVAL_MIN_MS ||
         ms > PROFILE_INTERVAL_MAX_MS)
         return bolsa_error_set(err, BOLSA_E_QUERY_INVALID, "query", "profile_interval",
-                               "Input should be a number of milliseconds from %g to %g",
+                               "Input should be a decimal number of milliseconds from %g to %g",
                                PROFILE_INTERVAL_MIN_MS, PROFILE_INTERVAL_MAX_MS);
     *interval_us = (unsigned)lround(ms * 1000.0);
     return BOLSA_E_OK;
 }
 
-static bolsa_errcode parse_mode(const char *v, gargalo_clock *clock, bolsa_error *err)
+static bolsa_errcode parse_mode(bolsa_text v, gargalo_clock *clock, bolsa_error *err)
 {
-    if (strcmp(v, "wall") && strcmp(v, "cpu"))
+    if (!bolsa_text_is(v, "wall") && !bolsa_text_is(v, "cpu"))
         return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_mode",
                                "Input should be 'wall' or 'cpu'");
-    *clock = strcmp(v, "cpu") ? GARGALO_CLOCK_WALL : GARGALO_CLOCK_CPU;
+    *clock = bolsa_text_is(v, "cpu") ? GARGALO_CLOCK_CPU : GARGALO_CLOCK_WALL;
     return BOLSA_E_OK;
 }
 
@@ -74,14 +76,15 @@ static bolsa_errcode parse_mode(const char *v, gargalo_clock *clock, bolsa_error
 static bolsa_errcode profile_options_parse(const bolsa_request *req, profile_request *pr,
                                            bolsa_error *err)
 {
-    const char *v = bolsa_request_query(req, "profile_format");
-    if (v && gargalo_format_parse(v, &pr->format))
+    bolsa_text v = bolsa_request_query(req, "profile_format");
+    /* gargalo parses a C string: a value with a NUL inside is not one of its names. */
+    if (v.p && (!bolsa_text_cstr(v) || gargalo_format_parse(v.p, &pr->format)))
         return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_format",
                                "Input should be 'html', 'speedscope', 'text' or 'json'");
     bolsa_errcode rc = BOLSA_E_OK;
-    if ((v = bolsa_request_query(req, "profile_mode")))
+    if ((v = bolsa_request_query(req, "profile_mode")).p)
         rc = parse_mode(v, &pr->options.clock, err);
-    if (!rc && (v = bolsa_request_query(req, "profile_interval")))
+    if (!rc && (v = bolsa_request_query(req, "profile_interval")).p)
         rc = parse_interval(v, &pr->options.interval_us, err);
     return rc;
 }
@@ -90,13 +93,13 @@ static bolsa_errcode profile_options_parse(const bolsa_request *req, profile_req
 static bolsa_errcode profile_request_parse(const bolsa_request *req, profile_request *pr,
                                            bolsa_error *err)
 {
-    const char *v = bolsa_request_query(req, "profile");
+    bolsa_text v = bolsa_request_query(req, "profile");
     memset(pr, 0, sizeof(*pr));
     gargalo_options_init(&pr->options);
     pr->format = GARGALO_FORMAT_HTML;
-    if (!v)
+    if (!v.p)
         return BOLSA_E_OK;
-    if (bolsa_input_parse_bool(v, &pr->wanted))
+    if (bolsa_input_parse_bool(v.p, v.len, &pr->wanted))
         return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile",
                                "Input should be " BOLSA_INPUT_BOOL_WORDS);
     if (!pr->wanted)
@@ -220,7 +223,10 @@ static void profiling_handle(bolsa_request *req, bolsa_response *resp, void *ctx
     bolsa_error err = {0};
     if (!p->enabled) {
         bolsa_endpoint_call(&p->next, req, resp);
-    } else if (profile_request_parse(req, &pr, &err) || (pr.wanted && check_token(p, req, &err))) {
+    } else if (profile_request_parse(req, &pr, &err) ||
+               (pr.wanted && (check_token(p, req, &err) || bolsa_origin_check(req, &err)))) {
+        /* A profile is a file written on the server: no page of another site may ask
+         * for one, not even with an <img src="...?profile=true">. */
         bolsa_response_error(resp, &err);
     } else if (!pr.wanted) {
         bolsa_endpoint_call(&p->next, req, resp);

@@ -11,6 +11,7 @@
 
 #include "generate.h"
 #include "input.h"
+#include "origin.h"
 #include "timing.h"
 
 static double bolsa_ms(uint64_t ns)
@@ -191,7 +192,7 @@ static void bolsa_routes_refuse(bolsa_request *req, bolsa_response *resp)
 {
     char allow[64] = "";
     for (size_t i = 0; i < BOLSA_ROUTE_COUNT; i++) {
-        if (!strcmp(bolsa_routes[i].path, bolsa_request_path(req)))
+        if (bolsa_text_is(bolsa_request_path(req), bolsa_routes[i].path))
             snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
                      allow[0] ? ", " : "", bolsa_routes[i].method);
     }
@@ -205,13 +206,33 @@ static void bolsa_routes_refuse(bolsa_request *req, bolsa_response *resp)
     bolsa_response_error(resp, &err);
 }
 
+/* A route other than GET (a POST: it writes) takes a JSON body from this server's own pages
+ * or from clients that are not browser pages: another site's page could otherwise POST as
+ * a "simple" request (text/plain, a form, a typeless Blob), sent without asking first. */
+static bolsa_errcode bolsa_routes_guard(const bolsa_route *r, const bolsa_request *req,
+                                        bolsa_error *err)
+{
+    if (!strcmp(r->method, "GET"))
+        return BOLSA_E_OK;
+    bolsa_errcode rc = bolsa_origin_check(req, err);
+    if (!rc)
+        rc = bolsa_input_content_type(bolsa_request_header(req, "Content-Type"), err);
+    return rc;
+}
+
 void bolsa_routes_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
 {
-    const char *method = bolsa_request_method(req), *path = bolsa_request_path(req);
+    const char *method = bolsa_request_method(req);
+    bolsa_text path = bolsa_request_path(req);
     for (size_t i = 0; i < BOLSA_ROUTE_COUNT; i++) {
         const bolsa_route *r = &bolsa_routes[i];
-        if (!strcmp(r->method, method) && !strcmp(r->path, path)) {
-            r->handle(ctx, req, resp);
+        /* With the path's length: "/health%00" decodes to "/health" and a NUL. */
+        if (!strcmp(r->method, method) && bolsa_text_is(path, r->path)) {
+            bolsa_error err = {0};
+            if (bolsa_routes_guard(r, req, &err))
+                bolsa_response_error(resp, &err);
+            else
+                r->handle(ctx, req, resp);
             return;
         }
     }

@@ -5,6 +5,10 @@
      "method": "POST", "path": "/api/v1/transaction?save_strategy=naive",
      "json": {...} | "body": "raw text" | "body_repeat": ["x", 1048577],
      "chunked": true,                    optional: send with Transfer-Encoding: chunked
+     "headers": {"Origin": "http://{authority}", "Content-Type": null},
+                                         optional request headers; {authority} is the
+                                         server's 127.0.0.1:port, {port} its port; null
+                                         leaves a header out (a body's default Content-Type)
      "expect": {"status": 422,
                 "loc": ["body", "ativos", 0],   detail[0].loc, exactly
                 "loc_prefix": ["body"],         or only its start
@@ -85,11 +89,19 @@ def check_expect(resp, expect):
                   "body.%s = %r, want %r" % (key, body.get(key, "<absent>"), value))
 
 
+def case_headers(case, port):
+    """The case's request headers, with {authority} and {port} filled in."""
+    fill = {"authority": "127.0.0.1:%d" % port, "port": str(port)}
+    return {name: value.format(**fill) if isinstance(value, str) else value
+            for name, value in case.get("headers", {}).items()}
+
+
 def run_case(ctx, case):
     server = ctx.small_server() if case.get("server") == "small" else ctx.server
     before = ctx.db.count()
     resp = server.request(case["method"], case["path"], case_body(case),
-                          chunked=case.get("chunked", False))
+                          chunked=case.get("chunked", False),
+                          headers=case_headers(case, server.port))
     check_expect(resp, case["expect"])
     added = ctx.db.count() - before
     want = case.get("rows_added", 0)

@@ -403,6 +403,48 @@ def t_pg_crash(ctx):
     check(ctx.db.count() == before + 80, "saving after the restart did not work")
 
 
+@test("second_signal_leaves_no_rows", timeout=180)
+def t_second_signal(ctx):
+    """On this database too: SIGTERM then SIGINT during a chunked save (sized to about 3 s
+    here) end bolsa at once, and the save, one transaction never committed, leaves no row."""
+    import signal
+    srv = ctx.track(Bolsa(ctx.args.bolsa, ctx.db.url, ctx.workdir, "bolsa-signals").start())
+    try:
+        t0 = time.monotonic()
+        post_ok(srv, {"ativos": ["PETR4"], "quantidadeAtivos": 100000})
+        n = int(min(10000000, 3 * 100000 / (time.monotonic() - t0)))
+        before, result = ctx.db.count(), {}
+
+        def big_post():
+            try:
+                result["resp"] = srv.post({"ativos": ARTICLE_TICKERS, "quantidadeAtivos": n},
+                                          timeout=120)
+            except OSError as e:
+                result["exc"] = e
+
+        t = threading.Thread(target=big_post, daemon=True)
+        t.start()
+        if ctx.db.kind == "postgresql":
+            wait_copy_running(ctx.db)
+        time.sleep(0.3)
+        check(t.is_alive(), "the %d-row save ended before the first signal: %r" % (n, result))
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        check(t.is_alive(), "the %d-row save ended before the second signal: %r" % (n, result))
+        srv.proc.send_signal(signal.SIGINT)
+        t1 = time.monotonic()
+        code = srv.proc.wait(10)
+        secs = time.monotonic() - t1
+        t.join(30)
+        ctx.note("%d rows, SIGTERM then SIGINT: exit %d after %.2f s" % (n, code, secs))
+        check(code == 1 and secs < 1.0, "exit %d, %.2f s after the second signal" % (code, secs))
+        check("resp" not in result, "the client got an answer: %r" % result.get("resp"))
+        check(ctx.db.count() == before, "%d rows of the unfinished save were left"
+              % (ctx.db.count() - before))
+    finally:
+        ctx.stop_tracked()
+
+
 @test("server_stops_cleanly", timeout=60)
 def t_stop(ctx):
     """Last: SIGTERM ends the server with 0, and no sanitizer complained in any log."""

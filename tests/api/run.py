@@ -5,8 +5,8 @@ database: a fresh SQLite file, or a fresh PostgreSQL cluster from tests/lib/pgcl
     python3 tests/api/run.py --bolsa build/bolsa --db sqlite|postgresql [--quick] [-k REGEX]
 
 --quick skips the slow tests (a million rows, timing runs) for the sanitizer builds.
-The declarative cases live in tests/api/cases/ (format in cases.py), the others in
-checks.py. Ends with one line, "api-sqlite: N passed, M failed", and exits 1 on any
+The declarative cases live in tests/api/cases/ (format in cases.py), raw-socket requests
+in wire.py, the others in checks.py. Ends with one line, "api-sqlite: N passed, M failed", and exits 1 on any
 failure. Every process it starts is stopped and every temp file removed, even on a
 timeout or SIGTERM."""
 
@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import cases  # noqa: E402
 import checks  # noqa: E402
+import wire  # noqa: E402
 from harness import Bolsa, PgCluster, SqliteDb, TestFailure, make_workdir  # noqa: E402
 
 
@@ -98,10 +99,11 @@ def on_term(signum, frame):
 
 def all_tests():
     """(name, fn, slow, timeout_s, db): the cases first, on an almost empty table, then the
-    checks in their file's order (faults and the clean stop last)."""
+    raw-socket requests, then the checks in their file's order (faults and the clean stop
+    last)."""
     reg = []
     cases.register(reg)
-    return [(n, fn, slow, limit, None) for n, fn, slow, limit in reg] + checks.TESTS
+    return [(n, fn, slow, limit, None) for n, fn, slow, limit in reg] + wire.TESTS + checks.TESTS
 
 
 def run_one(ctx, name, fn, limit):

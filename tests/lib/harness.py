@@ -50,13 +50,15 @@ class Response:
 
 def request(port, method, path, body=None, headers=None, timeout=120, chunked=False):
     """One request on a fresh connection. body may be bytes, str, or any other value
-    (sent as JSON). With chunked=True the body goes out with Transfer-Encoding: chunked."""
+    (sent as JSON). With chunked=True the body goes out with Transfer-Encoding: chunked.
+    A header given as None is left out (the default Content-Type of a body, say)."""
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)
     if isinstance(body, str):
         body = body.encode()
     hdrs = {"Content-Type": "application/json"} if body is not None else {}
     hdrs.update(headers or {})
+    hdrs = {k: v for k, v in hdrs.items() if v is not None}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         try:
@@ -85,12 +87,14 @@ class Bolsa:
     """A bolsa process on a free 127.0.0.1 port (it picks one: --port 0), its stderr in a
     log file. Stopped by stop(); everything it leaves behind is in its own directory."""
 
-    def __init__(self, binary, database_url, workdir, name="bolsa", args=(), env=None):
+    def __init__(self, binary, database_url, workdir, name="bolsa", args=(), env=None,
+                 preexec_fn=None):
         self.binary = os.path.abspath(binary)
         self.database_url = database_url
         self.log_path = os.path.join(workdir, name + ".log")
         self.args = list(args)
         self.env = env
+        self.preexec_fn = preexec_fn  # run in the child before bolsa (resource limits)
         self.proc = None
         self.port = None
         self.exit_code = None
@@ -106,7 +110,8 @@ class Bolsa:
         env.update(self.env or {})
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=self.log, env=env, start_new_session=True)
+                                     stderr=self.log, env=env, start_new_session=True,
+                                     preexec_fn=self.preexec_fn)
         return self
 
     def wait_ready(self, timeout=30):

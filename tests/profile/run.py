@@ -141,7 +141,14 @@ def test_bad_parameters_get_422_and_change_nothing():
     cases = [("profile", "maybe"), ("profile_format", "pdf"), ("profile_format", "../../etc/x"),
              ("profile_interval", "0"), ("profile_interval", "-1"), ("profile_interval", "abc"),
              ("profile_interval", "1000"), ("profile_interval", "nan"), ("profile_interval", ""),
-             ("profile_mode", "gpu")]
+             ("profile_mode", "gpu"),
+             # What strtod takes and a decimal is not, and values whose decoded NUL (%00)
+             # would end them early as C strings: each would have been profiled.
+             ("profile_interval", "0x10"), ("profile_interval", "1e1"),
+             ("profile_interval", "inf"), ("profile_interval", " 16"),
+             ("profile_interval", "16\x00"), ("profile_interval", "0x1p4"),
+             ("profile", "true\x00"), ("profile_format", "html\x00x"),
+             ("profile_mode", "cpu\x00")]
     with Env() as env:
         before = env.row_count()
         for param, value in cases:
@@ -175,6 +182,32 @@ def test_token_is_required_when_configured():
         assert env.row_count() == before and env.files() == []
         resp = env.post(100, query={"profile": "1"}, headers={"X-Profile-Token": "s3cret"})
         assert resp.status == 201 and resp.headers.get("x-profile-file"), resp
+
+
+def test_other_sites_cannot_profile():
+    """An <img src=".../health?profile=true"> on another site's page writes nothing: the
+    browser says cross-site (an image request carries no Origin), or names the page."""
+    with Env() as env:
+        before = env.row_count()
+        for headers, loc in (({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"},
+                              "sec-fetch-site"),
+                             ({"Sec-Fetch-Site": "same-site"}, "sec-fetch-site"),
+                             ({"Origin": "http://evil.example"}, "origin"),
+                             ({"Origin": "null"}, "origin")):
+            resp = env.server.get("/health?profile=true", headers=headers)
+            assert resp.status == 403, (headers, resp)
+            assert resp.json()["detail"][0]["loc"] == ["header", loc], resp
+            assert resp.json()["detail"][0]["type"] == "cross_origin", resp
+            post = env.post(100, query={"profile": "1"}, headers=headers)
+            assert post.status == 403, (headers, post)
+        assert env.row_count() == before and env.files() == [], env.files()
+        # The server's own pages and clients that are not browsers may.
+        port = env.server.port
+        for headers in ({}, {"Sec-Fetch-Site": "same-origin", "Origin": f"http://127.0.0.1:{port}"},
+                        {"Sec-Fetch-Site": "none"}):
+            resp = env.server.get("/health?profile=true", headers=headers)
+            assert resp.status == 200 and resp.headers.get("x-profile-file"), (headers, resp)
+        assert len(env.files()) == 4, env.files()  # three profiles and the profile.html link
 
 
 def test_naive_story_save_dominates():
@@ -248,6 +281,7 @@ def test_unusable_profile_dir_is_refused_at_start():
 TESTS = (test_disabled_ignores_profile, test_unusable_profile_dir_is_refused_at_start, test_html_by_default_and_latest_link,
          test_every_format_and_spelling, test_bad_parameters_get_422_and_change_nothing,
          test_interval_and_cpu_mode, test_token_is_required_when_configured,
+         test_other_sites_cannot_profile,
          test_naive_story_save_dominates, test_concurrent_profiles_never_mix)
 
 

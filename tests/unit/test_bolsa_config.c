@@ -13,9 +13,18 @@
 
 #include "config.h"
 
-static const char *const vars[] = {"BOLSA_HOST",        "BOLSA_PORT",         "BOLSA_DATABASE_URL",
-                                   "BOLSA_THREADS",     "BOLSA_MAX_ROWS",     "BOLSA_PROFILE",
-                                   "BOLSA_PROFILE_DIR", "BOLSA_PROFILE_TOKEN"};
+static const char *const vars[] = {"BOLSA_HOST",
+                                   "BOLSA_PORT",
+                                   "BOLSA_DATABASE_URL",
+                                   "BOLSA_THREADS",
+                                   "BOLSA_MAX_ROWS",
+                                   "BOLSA_PROFILE",
+                                   "BOLSA_PROFILE_DIR",
+                                   "BOLSA_PROFILE_TOKEN",
+                                   "BOLSA_MAX_CONNECTIONS",
+                                   "BOLSA_MAX_CONNECTIONS_PER_ADDRESS",
+                                   "BOLSA_REQUEST_TIMEOUT",
+                                   "BOLSA_SHUTDOWN_TIMEOUT"};
 
 static int clear_env(void **state)
 {
@@ -48,6 +57,10 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.profile, 0);
     assert_string_equal(cfg.profile_dir, ".");
     assert_string_equal(cfg.profile_token, "");
+    assert_int_equal(cfg.max_connections, 4096);
+    assert_int_equal(cfg.max_per_address, 64);
+    assert_int_equal(cfg.request_timeout, 30);
+    assert_int_equal(cfg.shutdown_timeout, 30);
 }
 
 static void test_env(void **state)
@@ -138,6 +151,11 @@ static void test_bad_values(void **state)
     expect_error((const char *const[]){"--threads", "0", NULL}, "--threads");
     expect_error((const char *const[]){"--max-rows", "0", NULL}, "--max-rows");
     expect_error((const char *const[]){"--profile", "maybe", NULL}, "--profile");
+    expect_error((const char *const[]){"--max-connections", "0", NULL}, "--max-connections");
+    expect_error((const char *const[]){"--max-connections-per-address", "-1", NULL},
+                 "--max-connections-per-address");
+    expect_error((const char *const[]){"--request-timeout", "1h", NULL}, "1h");
+    expect_error((const char *const[]){"--shutdown-timeout", "abc", NULL}, "--shutdown-timeout");
     expect_error((const char *const[]){"--port", NULL}, "needs a value");
     expect_error((const char *const[]){"--nope", "1", NULL}, "unknown option");
     expect_error((const char *const[]){"port", NULL}, "unknown option");

@@ -26,6 +26,12 @@ static void test_table(void **state)
     assert_int_equal(bolsa_error_status(BOLSA_E_NOT_FOUND), 404);
     assert_int_equal(bolsa_error_status(BOLSA_E_METHOD), 405);
     assert_int_equal(bolsa_error_status(BOLSA_E_TOO_LARGE), 413);
+    assert_int_equal(bolsa_error_status(BOLSA_E_UNSUPPORTED_MEDIA), 415);
+    assert_int_equal(bolsa_error_status(BOLSA_E_CROSS_ORIGIN), 403);
+    assert_string_equal(bolsa_error_type(BOLSA_E_CROSS_ORIGIN), "cross_origin");
+    assert_int_equal(bolsa_error_status(BOLSA_E_URI_TOO_LONG), 414);
+    assert_int_equal(bolsa_error_status(BOLSA_E_HEADERS_TOO_LARGE), 431);
+    assert_int_equal(bolsa_error_status(BOLSA_E_TRANSFER_ENCODING), 501);
     assert_int_equal(bolsa_error_status(BOLSA_E_DB_UNAVAILABLE), 503);
     assert_int_equal(bolsa_error_status(BOLSA_E_INTERNAL), 500);
     assert_int_equal(bolsa_error_status(BOLSA_E_CONFIG), 500);

@@ -109,12 +109,12 @@ static void echo_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
 {
     size_t len;
     const char *body = bolsa_request_body(req, &len);
-    const char *q = bolsa_request_query(req, "q"), *h = bolsa_request_header(req, "x-test");
+    const char *q = bolsa_request_query(req, "q").p, *h = bolsa_request_header(req, "x-test");
     bolsa_timing_add(bolsa_response_timing(resp), "echo", 1500000);
     bolsa_response_set_header(resp, "X-Echo", "one");
     bolsa_response_set_header(resp, "x-echo", "two"); /* replaces, case-insensitively */
     bolsa_response_json(resp, 200,
-                        json_pack("{s:s, s:s?, s:s?, s:s%}", "path", bolsa_request_path(req), "q",
+                        json_pack("{s:s, s:s?, s:s?, s:s%}", "path", bolsa_request_path(req).p, "q",
                                   q, "h", h, "body", body, len));
 }
 
@@ -122,8 +122,7 @@ static void echo_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
 static void middleware(bolsa_request *req, bolsa_response *resp, void *ctx)
 {
     const bolsa_endpoint *next = ctx;
-    const char *mw = bolsa_request_query(req, "mw");
-    if (mw && !strcmp(mw, "bad")) {
+    if (bolsa_text_is(bolsa_request_query(req, "mw"), "bad")) {
         bolsa_error e = {0};
         bolsa_error_set(&e, BOLSA_E_QUERY_INVALID, "query", "mw", "mw must not be bad");
         bolsa_response_error(resp, &e);
@@ -147,7 +146,11 @@ static int start_echo(void **state)
 {
     server_fixture *f = calloc(1, sizeof(*f));
     f->inner = (bolsa_endpoint){echo_handler, NULL};
-    bolsa_server_options opt = {"127.0.0.1", 0, 2, 64, {middleware, &f->inner}};
+    bolsa_server_options opt = {.host = "127.0.0.1",
+                                .port = 0,
+                                .threads = 2,
+                                .max_body = 64,
+                                .endpoint = {middleware, &f->inner}};
     bolsa_error err = {0};
     assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), 0);
     assert_true(bolsa_server_port(f->srv) > 0);
@@ -194,6 +197,47 @@ static void test_seam(void **state)
     free(r.raw);
 }
 
+/* What the request getters gave for decoded input, checked on the test's thread. */
+static bolsa_text seen_path, seen_q, seen_upper;
+static char seen_path_bytes[32], seen_bytes[32]; /* copies: the request's memory goes */
+
+static void lengths_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
+{
+    seen_path = bolsa_request_path(req);
+    seen_q = bolsa_request_query(req, "q");
+    seen_upper = bolsa_request_query(req, "Q");
+    if (seen_q.p && seen_q.len <= sizeof(seen_bytes))
+        memcpy(seen_bytes, seen_q.p, seen_q.len);
+    if (seen_path.len <= sizeof(seen_path_bytes))
+        memcpy(seen_path_bytes, seen_path.p, seen_path.len);
+    bolsa_response_json(resp, 200, json_object());
+}
+
+static int start_lengths(void **state)
+{
+    server_fixture *f = calloc(1, sizeof(*f));
+    bolsa_server_options opt = {
+        .host = "127.0.0.1", .threads = 1, .max_body = 64, .endpoint = {lengths_handler, NULL}};
+    bolsa_error err = {0};
+    assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), BOLSA_E_OK);
+    *state = f;
+    return 0;
+}
+
+/* A decoded NUL is a byte of the value, not its end; names are matched exactly. */
+static void test_decoded_lengths(void **state)
+{
+    server_fixture *f = *state;
+    reply r = request(bolsa_server_port(f->srv), "GET", "/a%00b?Q=upper&q=x%00y", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    free(r.raw);
+    assert_int_equal(seen_path.len, 4);
+    assert_memory_equal(seen_path_bytes, "/a\0b", 4);
+    assert_int_equal(seen_q.len, 3);
+    assert_memory_equal(seen_bytes, "x\0y", 3);
+    assert_int_equal(seen_upper.len, 5); /* "Q" is its own parameter, not "q" */
+}
+
 static void test_middleware_error(void **state)
 {
     server_fixture *f = *state;
@@ -236,14 +280,19 @@ static void test_body_limit(void **state)
 static void test_port_in_use(void **state)
 {
     server_fixture *f = *state;
-    bolsa_server_options opt = {"127.0.0.1", bolsa_server_port(f->srv), 1, 64, f->inner};
+    bolsa_server_options opt = {.host = "127.0.0.1",
+                                .port = bolsa_server_port(f->srv),
+                                .threads = 1,
+                                .max_body = 64,
+                                .endpoint = f->inner};
     bolsa_server *other = NULL;
     bolsa_error err = {0};
     assert_int_equal(bolsa_server_start(&other, &opt, &err), BOLSA_E_INTERNAL);
     assert_null(other);
     assert_non_null(strstr(err.msg, "in use"));
     /* Not a numeric address: a setting to fix, not a failure of the machine. */
-    opt = (bolsa_server_options){"not-an-address", 0, 1, 64, f->inner};
+    opt = (bolsa_server_options){
+        .host = "not-an-address", .port = 0, .threads = 1, .max_body = 64, .endpoint = f->inner};
     memset(&err, 0, sizeof(err));
     assert_int_equal(bolsa_server_start(&other, &opt, &err), BOLSA_E_CONFIG);
     assert_null(other);
@@ -268,7 +317,11 @@ static void setters_handler(bolsa_request *req, bolsa_response *resp, void *ctx)
 static int start_setters(void **state)
 {
     server_fixture *f = calloc(1, sizeof(*f));
-    bolsa_server_options opt = {"127.0.0.1", 0, 1, 64, {setters_handler, NULL}};
+    bolsa_server_options opt = {.host = "127.0.0.1",
+                                .port = 0,
+                                .threads = 1,
+                                .max_body = 64,
+                                .endpoint = {setters_handler, NULL}};
     bolsa_error err = {0};
     assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), BOLSA_E_OK);
     *state = f;
@@ -306,7 +359,11 @@ static int start_app(void **state)
     bolsa_error err = {0};
     assert_int_equal(bolsa_store_open(&f->store, url, 2, &err), 0);
     f->app = (bolsa_app){f->store, 5000};
-    bolsa_server_options opt = {"127.0.0.1", 0, 2, 1 << 20, {bolsa_routes_handle, &f->app}};
+    bolsa_server_options opt = {.host = "127.0.0.1",
+                                .port = 0,
+                                .threads = 2,
+                                .max_body = 1 << 20,
+                                .endpoint = {bolsa_routes_handle, &f->app}};
     assert_int_equal(bolsa_server_start(&f->srv, &opt, &err), 0);
     *state = f;
     return 0;
@@ -445,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_seam, start_echo, stop_server),
         cmocka_unit_test_setup_teardown(test_middleware_error, start_echo, stop_server),
+        cmocka_unit_test_setup_teardown(test_decoded_lengths, start_lengths, stop_server),
         cmocka_unit_test_setup_teardown(test_body_limit, start_echo, stop_server),
         cmocka_unit_test_setup_teardown(test_port_in_use, start_echo, stop_server),
         cmocka_unit_test_setup_teardown(test_setter_codes, start_setters, stop_server),

@@ -171,40 +171,49 @@ static void test_seed_and_extra_errors(void **state)
                       "ativos", NULL);
 }
 
+/* A C string as decoded input, and a literal that may hold NUL bytes ("a\0b"). */
+#define TEXT(s) bolsa_text_of(s)
+#define BYTES(lit) ((bolsa_text){lit, sizeof(lit) - 1})
+
 static void test_strategy(void **state)
 {
     bolsa_strategy s;
     bolsa_error err = {0};
-    assert_int_equal(bolsa_input_strategy(NULL, &s, &err), 0);
+    assert_int_equal(bolsa_input_strategy(TEXT(NULL), &s, &err), 0);
     assert_int_equal(s, BOLSA_SAVE_CHUNKED);
-    assert_int_equal(bolsa_input_strategy("naive", &s, &err), 0);
+    assert_int_equal(bolsa_input_strategy(TEXT("naive"), &s, &err), 0);
     assert_int_equal(s, BOLSA_SAVE_NAIVE);
     assert_string_equal(bolsa_strategy_name(s), "naive");
-    assert_int_equal(bolsa_input_strategy("chunked", &s, &err), 0);
+    assert_int_equal(bolsa_input_strategy(TEXT("chunked"), &s, &err), 0);
     assert_int_equal(s, BOLSA_SAVE_CHUNKED);
-    assert_int_equal(bolsa_input_strategy("Naive", &s, &err), BOLSA_E_ENUM);
+    assert_int_equal(bolsa_input_strategy(TEXT("Naive"), &s, &err), BOLSA_E_ENUM);
     assert_string_equal(err.loc[0], "query");
     assert_string_equal(err.loc[1], "save_strategy");
+    /* ?save_strategy=naive%00x: the NUL does not end the value. */
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(bolsa_input_strategy(BYTES("naive\0x"), &s, &err), BOLSA_E_ENUM);
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(bolsa_input_strategy(BYTES("naive\0"), &s, &err), BOLSA_E_ENUM);
 }
 
 static void test_list_query_defaults(void **state)
 {
     bolsa_list_query q;
     bolsa_error err = {0};
-    assert_int_equal(bolsa_input_list_query(NULL, NULL, NULL, &q, &err), 0);
+    assert_int_equal(bolsa_input_list_query(TEXT(NULL), TEXT(NULL), TEXT(NULL), &q, &err), 0);
     assert_null(q.ativo);
     assert_int_equal(q.limit, 100);
     assert_int_equal(q.after_id, 0);
-    assert_int_equal(bolsa_input_list_query("PETR4", "1000", "123", &q, &err), 0);
+    assert_int_equal(bolsa_input_list_query(TEXT("PETR4"), TEXT("1000"), TEXT("123"), &q, &err), 0);
     assert_string_equal(q.ativo, "PETR4");
     assert_int_equal(q.limit, 1000);
     assert_int_equal(q.after_id, 123);
-    assert_int_equal(bolsa_input_list_query(NULL, "1", "0", &q, &err), 0);
+    assert_int_equal(bolsa_input_list_query(TEXT(NULL), TEXT("1"), TEXT("0"), &q, &err), 0);
     assert_int_equal(q.limit, 1);
 }
 
 /* Checks one bad query: error code and loc ["query", name]. */
-static void expect_query_error(const char *ativo, const char *limit, const char *after_id,
+static void expect_query_error(bolsa_text ativo, bolsa_text limit, bolsa_text after_id,
                                bolsa_errcode code, const char *name)
 {
     bolsa_list_query q;
@@ -217,32 +226,76 @@ static void expect_query_error(const char *ativo, const char *limit, const char 
 
 static void test_list_query_errors(void **state)
 {
-    expect_query_error(NULL, "0", NULL, BOLSA_E_GREATER_THAN, "limit");
-    expect_query_error(NULL, "1001", NULL, BOLSA_E_LESS_EQUAL, "limit");
-    expect_query_error(NULL, "ten", NULL, BOLSA_E_INT_TYPE, "limit");
-    expect_query_error(NULL, "", NULL, BOLSA_E_INT_TYPE, "limit");
-    expect_query_error(NULL, " 5", NULL, BOLSA_E_INT_TYPE, "limit");
-    expect_query_error(NULL, "5.0", NULL, BOLSA_E_INT_TYPE, "limit");
-    expect_query_error(NULL, "99999999999999999999", NULL, BOLSA_E_INT_TYPE, "limit");
-    expect_query_error(NULL, NULL, "-1", BOLSA_E_GREATER_THAN, "after_id");
-    expect_query_error(NULL, NULL, "x1", BOLSA_E_INT_TYPE, "after_id");
-    expect_query_error("petr4", NULL, NULL, BOLSA_E_PATTERN, "ativo");
-    expect_query_error("", NULL, NULL, BOLSA_E_PATTERN, "ativo");
+    bolsa_text none = TEXT(NULL);
+    expect_query_error(none, TEXT("0"), none, BOLSA_E_GREATER_THAN, "limit");
+    expect_query_error(none, TEXT("1001"), none, BOLSA_E_LESS_EQUAL, "limit");
+    expect_query_error(none, TEXT("ten"), none, BOLSA_E_INT_TYPE, "limit");
+    expect_query_error(none, TEXT(""), none, BOLSA_E_INT_TYPE, "limit");
+    expect_query_error(none, TEXT(" 5"), none, BOLSA_E_INT_TYPE, "limit");
+    expect_query_error(none, TEXT("5.0"), none, BOLSA_E_INT_TYPE, "limit");
+    expect_query_error(none, TEXT("99999999999999999999"), none, BOLSA_E_INT_TYPE, "limit");
+    expect_query_error(none, BYTES("5\0"), none, BOLSA_E_INT_TYPE, "limit");
+    expect_query_error(none, none, TEXT("-1"), BOLSA_E_GREATER_THAN, "after_id");
+    expect_query_error(none, none, TEXT("x1"), BOLSA_E_INT_TYPE, "after_id");
+    expect_query_error(none, none,
+                       BYTES("1\0"
+                             "9"),
+                       BOLSA_E_INT_TYPE, "after_id");
+    expect_query_error(TEXT("petr4"), none, none, BOLSA_E_PATTERN, "ativo");
+    expect_query_error(TEXT(""), none, none, BOLSA_E_PATTERN, "ativo");
+    expect_query_error(BYTES("PETR4\0x"), none, none, BOLSA_E_PATTERN, "ativo");
+}
+
+static bolsa_errcode parse_int(const char *s, int64_t *v)
+{
+    return bolsa_input_parse_int(s, strlen(s), v);
 }
 
 static void test_parse_int(void **state)
 {
     int64_t v;
-    assert_int_equal(bolsa_input_parse_int("-42", &v), 0);
+    assert_int_equal(parse_int("-42", &v), 0);
     assert_int_equal(v, -42);
-    assert_int_equal(bolsa_input_parse_int("+7", &v), 0);
+    assert_int_equal(parse_int("+7", &v), 0);
     assert_int_equal(v, 7);
-    assert_int_equal(bolsa_input_parse_int("9223372036854775807", &v), 0);
+    assert_int_equal(parse_int("9223372036854775807", &v), 0);
     assert_true(v == INT64_MAX);
-    assert_int_equal(bolsa_input_parse_int("9223372036854775808", &v), BOLSA_E_INT_TYPE);
-    assert_int_equal(bolsa_input_parse_int("-", &v), BOLSA_E_INT_TYPE);
-    assert_int_equal(bolsa_input_parse_int("12a", &v), BOLSA_E_INT_TYPE);
-    assert_int_equal(bolsa_input_parse_int("", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(parse_int("-9223372036854775808", &v), 0);
+    assert_true(v == INT64_MIN);
+    assert_int_equal(parse_int("9223372036854775808", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(parse_int("-9223372036854775809", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(parse_int("-", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(parse_int("12a", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(parse_int("", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(parse_int("0x10", &v), BOLSA_E_INT_TYPE);
+    assert_int_equal(bolsa_input_parse_int("12\0", 3, &v), BOLSA_E_INT_TYPE);
+    /* Only len bytes are read: the same text, cut short, is a number. */
+    assert_int_equal(bolsa_input_parse_int("12\0", 2, &v), 0);
+    assert_int_equal(v, 12);
+}
+
+static void test_parse_decimal(void **state)
+{
+    static const struct {
+        const char *s;
+        double v;
+    } good[] = {{"16", 16}, {"0.05", 0.05}, {"100", 100}, {"007.50", 7.5}, {"0", 0}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        double v = -1;
+        assert_int_equal(bolsa_input_parse_decimal(good[i].s, strlen(good[i].s), &v), BOLSA_E_OK);
+        assert_true(v == good[i].v);
+    }
+    /* What strtod takes and a decimal is not, and what a NUL would hide. */
+    static const char *const bad[] = {"0x10", "1e1", "inf", "nan",   "-1",  "+1",    " 1", "1 ",
+                                      "1.",   ".5",  "",    "1.2.3", "1,5", "0x1p4", "INF"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        double v = -1;
+        assert_int_equal(bolsa_input_parse_decimal(bad[i], strlen(bad[i]), &v),
+                         BOLSA_E_QUERY_INVALID);
+        assert_true(v == -1);
+    }
+    double v = -1;
+    assert_int_equal(bolsa_input_parse_decimal("16\0", 3, &v), BOLSA_E_QUERY_INVALID);
 }
 
 static void test_parse_bool(void **state)
@@ -251,17 +304,20 @@ static void test_parse_bool(void **state)
     static const char *const no[] = {"0", "false", "no", "off", "FALSE", "No", "Off"};
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
         int v = -1;
-        assert_int_equal(bolsa_input_parse_bool(yes[i], &v), BOLSA_E_OK);
+        assert_int_equal(bolsa_input_parse_bool(yes[i], strlen(yes[i]), &v), BOLSA_E_OK);
         assert_int_equal(v, 1);
-        assert_int_equal(bolsa_input_parse_bool(no[i], &v), BOLSA_E_OK);
+        assert_int_equal(bolsa_input_parse_bool(no[i], strlen(no[i]), &v), BOLSA_E_OK);
         assert_int_equal(v, 0);
     }
     static const char *const bad[] = {"", "2", "maybe", "y", "n", "truee", " on", "o"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int v = 7;
-        assert_int_equal(bolsa_input_parse_bool(bad[i], &v), BOLSA_E_ENUM);
+        assert_int_equal(bolsa_input_parse_bool(bad[i], strlen(bad[i]), &v), BOLSA_E_ENUM);
         assert_int_equal(v, 7); /* untouched on error */
     }
+    int v = 7;
+    assert_int_equal(bolsa_input_parse_bool("true\0x", 6, &v), BOLSA_E_ENUM);
+    assert_int_equal(bolsa_input_parse_bool("on\0", 3, &v), BOLSA_E_ENUM);
 }
 
 int main(void)
@@ -274,7 +330,7 @@ int main(void)
         cmocka_unit_test(test_huge_integers),     cmocka_unit_test(test_seed_and_extra_errors),
         cmocka_unit_test(test_strategy),          cmocka_unit_test(test_list_query_defaults),
         cmocka_unit_test(test_list_query_errors), cmocka_unit_test(test_parse_int),
-        cmocka_unit_test(test_parse_bool),
+        cmocka_unit_test(test_parse_decimal),     cmocka_unit_test(test_parse_bool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
