@@ -48,12 +48,14 @@ int bolsa_host_is_loopback(const char *host)
     return 0;
 }
 
+/* Decimal only, as integer parameters are read: strtod alone would also take leading
+ * spaces, hexadecimal ("0x1p2") and "infinity". */
 static bolsa_errcode parse_interval(const char *v, unsigned *interval_us, bolsa_error *err)
 {
     char *end;
     double ms = strtod(v, &end);
-    if (end == v || *end || !isfinite(ms) || ms < PROFILE_INTERVAL_MIN_MS ||
-        ms > PROFILE_INTERVAL_MAX_MS)
+    if (v[strspn(v, "0123456789.eE+-")] || end == v || *end || !isfinite(ms) ||
+        ms < PROFILE_INTERVAL_MIN_MS || ms > PROFILE_INTERVAL_MAX_MS)
         return bolsa_error_set(err, BOLSA_E_QUERY_INVALID, "query", "profile_interval",
                                "Input should be a number of milliseconds from %g to %g",
                                PROFILE_INTERVAL_MIN_MS, PROFILE_INTERVAL_MAX_MS);
