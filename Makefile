@@ -145,7 +145,7 @@ $(B)/bench/%: bench/%.c $(B)/libgargalo.a
 # replaces gargalo_start, so that no request of it is really profiled.
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzzers/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_PROFILE_OBJ := $(addprefix $(B)/obj/src/bolsa/,profiling.o input.o errors.o timing.o)
+FUZZ_PROFILE_OBJ := $(addprefix $(B)/obj/src/bolsa/,profiling.o input.o errors.o timing.o jsonalloc.o)
 
 $(B)/fuzzers/profile_query: tests/fuzz/fuzz_profile_query.c tests/fuzz/fuzz.h $(FUZZ_PROFILE_OBJ) \
                           $(B)/libgargalo.a
