@@ -75,11 +75,12 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test
 TEST_DSOS   := $(B)/tests/libggdl_a.so $(B)/tests/libggdl_b.so $(B)/tests/libggdl_plt.so
 TEST_PROGS  := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+FAULT_PROGS := $(B)/fault/bolsa $(B)/fault/fault_gargalo
 
 .PHONY: all run test bench bench-quick clean install check-style deps-run deps-test deps-bench \
-        fuzz fuzzers
+        fuzz fuzzers fault
 all: $(B)/bolsa $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc \
-     $(TEST_DSOS) $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS)
+     $(TEST_DSOS) $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS) $(FAULT_PROGS)
 
 $(B)/obj/src/gargalo/%.o: src/gargalo/%.c
 	@mkdir -p $(dir $@)
@@ -137,6 +138,30 @@ $(B)/bench/%: bench/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(GARGALO_CFLAGS) $(call pkg_cflags,$(BOLSA_PKGS)) $(LDFLAGS) -o $@ $^ \
 	    $(GARGALO_LIBS) $(BOLSA_LIBS)
+
+# --- allocation-failure injection (tests/fault/README.md) --------------------------------
+# failalloc.o replaces malloc and its family in the programs it is linked into: only
+# these two test programs, never build/bolsa. $(B)/fault/bolsa is bolsa's main and
+# objects with one more middleware put in front (bolsa_fault.c, through --wrap).
+$(B)/obj/tests/fault/failalloc.o: tests/fault/failalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BOLSA_CFLAGS) -fno-builtin -fno-sanitize=all -MMD -MP -c $< -o $@
+$(B)/obj/tests/fault/bolsa_fault.o: tests/fault/bolsa_fault.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BOLSA_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/fault/bolsa: $(B)/obj/src/bolsa/main.o $(B)/obj/tests/fault/bolsa_fault.o \
+                  $(B)/obj/tests/fault/failalloc.o $(B)/libbolsa.a $(B)/libgargalo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -pthread -Wl,--wrap=bolsa_server_start -o $@ $^ $(BOLSA_LIBS) $(GARGALO_LIBS)
+$(B)/fault/fault_gargalo: tests/fault/fault_gargalo.c $(B)/obj/tests/fault/failalloc.o \
+                          $(B)/libgargalo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS)
+
+# Under ASan and UBSan, which catch the leaks and misuse a failed allocation leaves.
+fault: deps-test
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all
+	@tests/fault/run.sh build/asan
 
 # --- checks beyond make test's: fuzzing ---------------------------------------------------
 # One libFuzzer binary per tests/fuzz/fuzz_NAME.c, in $(B)/fuzzers/NAME (make FUZZ=1).
