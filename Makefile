@@ -78,7 +78,7 @@ BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 FAULT_PROGS := $(B)/fault/bolsa $(B)/fault/fault_gargalo
 
 .PHONY: all run test bench bench-quick clean install check-style deps-run deps-test deps-bench \
-        fuzz fuzzers fault
+        fuzz fuzzers fault soak
 all: $(B)/bolsa $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc \
      $(TEST_DSOS) $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS) $(FAULT_PROGS)
 
@@ -163,7 +163,16 @@ fault: deps-test
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined all
 	@tests/fault/run.sh build/asan
 
-# --- checks beyond make test's: fuzzing ---------------------------------------------------
+# --- soak: SOAK_SECONDS of mixed load, half on SQLite, half on PostgreSQL ---------------
+SOAK_SECONDS ?= 600
+soak: deps-test
+	@$(MAKE) --no-print-directory all
+	@status=0; for db in sqlite postgresql; do \
+	    python3 tests/soak/run.py --bolsa $(B)/bolsa --db $$db --seconds $$(($(SOAK_SECONDS) / 2)) \
+	        || status=1; \
+	done; exit $$status
+
+# --- fuzzing (tests/fuzz/README.md) --------------------------------------------------------
 # One libFuzzer binary per tests/fuzz/fuzz_NAME.c, in $(B)/fuzzers/NAME (make FUZZ=1).
 # The profiling middleware's target replaces the HTTP seam with its own stand-in, so it
 # links the objects it needs rather than libbolsa.a (which would bring http.o along), and
