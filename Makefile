@@ -7,6 +7,9 @@
 #   make bench          release build, then every benchmark (bench/README.md)
 #   make SANITIZE=address,undefined   or   SANITIZE=thread   sanitizer builds
 #   make RELEASE=1      optimised build without assertions, into build/release
+#   make fuzz           every libFuzzer target for FUZZ_SECONDS (60) each (tests/fuzz)
+#   make fault          allocation-failure injection, library and service (tests/fault)
+#   make soak           SOAK_SECONDS (600) of mixed load on SQLite, then PostgreSQL
 #
 # Two products, two surfaces. libgargalo is compiled against include/ and its own
 # src/gargalo/ with hidden visibility: only what include/gargalo.h marks GARGALO_EXTERN is
@@ -17,7 +20,16 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 
-ifeq ($(SANITIZE),thread)
+ifeq ($(FUZZ),1)
+  # The libFuzzer targets (tests/fuzz) and what they link, built with clang: coverage for
+  # the fuzzer, ASan and UBSan, any report fatal so that libFuzzer keeps the input.
+  B ?= build/fuzz
+  CC = clang
+  CFLAGS ?= -g
+  CFLAGS += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(SANITIZE),thread)
   B ?= build/tsan
 else ifneq ($(SANITIZE),)
   B ?= build/asan
@@ -66,10 +78,12 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test
 TEST_DSOS   := $(B)/tests/libggdl_a.so $(B)/tests/libggdl_b.so $(B)/tests/libggdl_plt.so
 TEST_PROGS  := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+FAULT_PROGS := $(B)/fault/bolsa $(B)/fault/fault_gargalo
 
-.PHONY: all run test bench bench-quick clean install check-style deps-run deps-test deps-bench
+.PHONY: all run test bench bench-quick clean install check-style deps-run deps-test deps-bench \
+        fuzz fuzzers fault soak
 all: $(B)/bolsa $(B)/gargalo $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc \
-     $(TEST_DSOS) $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS)
+     $(TEST_DSOS) $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS) $(FAULT_PROGS)
 
 $(B)/obj/src/gargalo/%.o: src/gargalo/%.c
 	@mkdir -p $(dir $@)
@@ -134,6 +148,66 @@ $(B)/bench/%: bench/%.c $(B)/libgargalo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(GARGALO_CFLAGS) $(call pkg_cflags,$(BOLSA_PKGS)) $(LDFLAGS) -o $@ $^ \
 	    $(GARGALO_LIBS) $(BOLSA_LIBS)
+
+# --- allocation-failure injection (tests/fault/README.md) --------------------------------
+# failalloc.o replaces malloc and its family in the programs it is linked into: only
+# these two test programs, never build/bolsa. $(B)/fault/bolsa is bolsa's main and
+# objects with one more middleware put in front (bolsa_fault.c, through --wrap).
+$(B)/obj/tests/fault/failalloc.o: tests/fault/failalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BOLSA_CFLAGS) -fno-builtin -fno-sanitize=all -MMD -MP -c $< -o $@
+$(B)/obj/tests/fault/bolsa_fault.o: tests/fault/bolsa_fault.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BOLSA_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/fault/bolsa: $(B)/obj/src/bolsa/main.o $(B)/obj/tests/fault/bolsa_fault.o \
+                  $(B)/obj/tests/fault/failalloc.o $(B)/libbolsa.a $(B)/libgargalo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -pthread -Wl,--wrap=bolsa_server_start -o $@ $^ $(BOLSA_LIBS) $(GARGALO_LIBS)
+$(B)/fault/fault_gargalo: tests/fault/fault_gargalo.c $(B)/obj/tests/fault/failalloc.o \
+                          $(B)/libgargalo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(GARGALO_CFLAGS) $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS)
+
+# Under ASan and UBSan, which catch the leaks and misuse a failed allocation leaves.
+fault: deps-test
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all
+	@tests/fault/run.sh build/asan
+
+# --- soak: SOAK_SECONDS of mixed load, half on SQLite, half on PostgreSQL ---------------
+SOAK_SECONDS ?= 600
+soak: deps-test
+	@$(MAKE) --no-print-directory all
+	@status=0; for db in sqlite postgresql; do \
+	    python3 tests/soak/run.py --bolsa $(B)/bolsa --db $$db --seconds $$(($(SOAK_SECONDS) / 2)) \
+	        || status=1; \
+	done; exit $$status
+
+# --- fuzzing (tests/fuzz/README.md) --------------------------------------------------------
+# One libFuzzer binary per tests/fuzz/fuzz_NAME.c, in $(B)/fuzzers/NAME (make FUZZ=1).
+# The profiling middleware's target replaces the HTTP seam with its own stand-in, so it
+# links the objects it needs rather than libbolsa.a (which would bring http.o along), and
+# replaces gargalo_start, so that no request of it is really profiled.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzzers/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_PROFILE_OBJ := $(addprefix $(B)/obj/src/bolsa/,profiling.o origin.o input.o errors.o timing.o \
+                                                 jsonalloc.o)
+
+$(B)/fuzzers/profile_query: tests/fuzz/fuzz_profile_query.c tests/fuzz/fuzz.h $(FUZZ_PROFILE_OBJ) \
+                          $(B)/libgargalo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BOLSA_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -Wl,--wrap=gargalo_start -o $@ \
+	    $(filter-out %.h,$^) $(BOLSA_LIBS) $(GARGALO_LIBS)
+$(B)/fuzzers/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libbolsa.a $(B)/libgargalo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BOLSA_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter-out %.h,$^) \
+	    $(BOLSA_LIBS) $(GARGALO_LIBS)
+
+# The fuzzers, and the program that writes saved sessions for their seeds.
+fuzzers: $(FUZZ_TARGETS) $(B)/progs/render_profile
+
+fuzz: deps-test
+	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	@tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 deps-run:
 	@scripts/deps.sh run

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 RUN_PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
   libpq-dev libunwind-dev libdw-dev libelf-dev libc6-dbg zlib1g-dev curl"
-TEST_PKGS="libcmocka-dev postgresql python3 clang-format-14 chromium fonts-liberation nodejs npm golang-go"
+# clang and its runtime libraries (libFuzzer, sanitizers): the fuzz targets, tests/fuzz.
+TEST_PKGS="libcmocka-dev postgresql python3 clang-format-14 chromium fonts-liberation nodejs npm
+  golang-go clang libclang-rt-dev"
 BENCH_PKGS="wrk hyperfine"
 
 want="$RUN_PKGS"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: the normal build, then the ASan+UBSan build, then the profiler under
-# TSan. Each suite is one command; its pass/fail counts are read from its last summary
-# line (cmocka's "[  PASSED  ] N test(s)", or "N passed, N failed"). Ends with the totals.
+# Runs every test: the normal build (with two servers on one database, and a one-minute
+# soak), then the ASan+UBSan build (with allocation-failure injection), then the profiler
+# under TSan, then each fuzz target for a few seconds. Each suite is one command; its
+# pass/fail counts are read from its last summary line (cmocka's "[  PASSED  ] N
+# test(s)", or "N passed, N failed"). Ends with the totals.
 #   scripts/test.sh               everything
 #   TEST_ONLY=regex scripts/test.sh   only the suites whose name matches
 set -uo pipefail
@@ -88,6 +90,11 @@ suite profile 300 python3 tests/profile/run.py --bolsa build/bolsa
 suite cli 300 python3 tests/cli/run.py --gargalo build/gargalo --progs build/progs
 suite pprof 300 python3 tests/pprof/run.py --gargalo build/gargalo --progs build/progs
 suite server 300 python3 tests/server/run.py --bolsa build/bolsa
+suite multi/sqlite 300 python3 tests/multi/run.py --bolsa build/bolsa --db sqlite
+suite multi/postgresql 300 python3 tests/multi/run.py --bolsa build/bolsa --db postgresql
+# The soak's one-minute version; make soak runs it for ten.
+suite soak/sqlite 180 python3 tests/soak/run.py --bolsa build/bolsa --db sqlite --seconds 30
+suite soak/postgresql 180 python3 tests/soak/run.py --bolsa build/bolsa --db postgresql --seconds 30
 
 build SANITIZE=address,undefined
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -98,6 +105,9 @@ suite asan/profile 300 python3 tests/profile/run.py --bolsa build/asan/bolsa
 suite asan/cli 300 python3 tests/cli/run.py --gargalo build/asan/gargalo --progs build/asan/progs
 suite asan/pprof 300 python3 tests/pprof/run.py --gargalo build/asan/gargalo --progs build/asan/progs
 suite asan/server 300 python3 tests/server/run.py --bolsa build/asan/bolsa
+suite asan/fault-gargalo 300 build/asan/fault/fault_gargalo
+suite asan/fault-sqlite 600 python3 tests/fault/run.py --bolsa build/asan/fault/bolsa --db sqlite
+suite asan/fault-postgresql 600 python3 tests/fault/run.py --bolsa build/asan/fault/bolsa --db postgresql
 
 build SANITIZE=thread
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
@@ -117,6 +127,16 @@ GARGALO_MECHANISM=signal unit_suites build/tsan tsan-signals 'test_sampler*' tes
 unset ISOLATE_SKIP
 # The middleware's concurrent profiled requests, with the whole server under TSan.
 suite tsan/profile 300 python3 tests/profile/run.py --bolsa build/tsan/bolsa
+
+# Ten seconds of each fuzz target, after the inputs that once broke one; make fuzz runs
+# each for a minute.
+build_fuzzers() {
+    echo "== build fuzzers"
+    make --no-print-directory -j"$JOBS" WERROR=1 FUZZ=1 fuzzers >"$LOG_DIR/build-fuzz.log" 2>&1 ||
+        { tail -n 30 "$LOG_DIR/build-fuzz.log"; echo "0 passed, 1 failed"; exit 1; }
+}
+if [ -z "${TEST_ONLY:-}" ] || [[ fuzz =~ $TEST_ONLY ]]; then build_fuzzers; fi
+suite fuzz 300 tests/fuzz/run.sh build/fuzz 10
 
 echo
 if [ ${#failed_suites[@]} -gt 0 ]; then echo "failed suites: ${failed_suites[*]}"; fi

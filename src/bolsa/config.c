@@ -69,15 +69,28 @@ static bolsa_errcode bolsa_config_number(const bolsa_opt *o, const char *value, 
     return BOLSA_E_OK;
 }
 
+/* The first len bytes of a value as a one-line message shows them: control characters
+ * become '?', so that a value cannot end the line bolsa logs and forge the next one. */
+static const char *bolsa_config_shown(const char *value, size_t len, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; i < len && value[i] && i + 1 < size; i++)
+        out[i] = (unsigned char)value[i] < 0x20 || value[i] == 0x7f ? '?' : value[i];
+    out[i] = '\0';
+    return out;
+}
+
 /* A value the field cannot take: says which values it can. */
 static bolsa_errcode bolsa_config_bad_value(const bolsa_opt *o, const char *value,
                                             const char *source, bolsa_error *err)
 {
+    char shown[1024];
+    bolsa_config_shown(value, strlen(value), shown, sizeof(shown));
     if (o->kind == BOLSA_OPT_BOOL)
         return bolsa_error_set(err, BOLSA_E_CONFIG, "config", source,
-                               "%s: '%s' is not one of " BOLSA_INPUT_BOOL_WORDS, source, value);
+                               "%s: '%s' is not one of " BOLSA_INPUT_BOOL_WORDS, source, shown);
     return bolsa_error_set(err, BOLSA_E_CONFIG, "config", source,
-                           "%s: '%s' is not an integer from %lld to %lld", source, value,
+                           "%s: '%s' is not an integer from %lld to %lld", source, shown,
                            (long long)o->min, (long long)o->max);
 }
 
@@ -139,9 +152,11 @@ static bolsa_errcode bolsa_config_flag(bolsa_config *cfg, int argc, char **argv,
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
     const bolsa_opt *o = strncmp(arg, "--", 2) ? NULL : bolsa_config_find(arg + 2, len - 2);
+    char shown[256];
     if (!o)
         return bolsa_error_set(err, BOLSA_E_CONFIG, "config", NULL,
-                               "unknown option '%.*s' (see --help)", (int)len, arg);
+                               "unknown option '%s' (see --help)",
+                               bolsa_config_shown(arg, len, shown, sizeof(shown)));
     char source[64];
     snprintf(source, sizeof(source), "--%s", o->flag);
     const char *value = eq ? eq + 1 : (*i + 1 < argc ? argv[*i + 1] : NULL);

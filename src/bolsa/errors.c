@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonalloc.h"
+
 static const struct {
     int status;
     const char *type;
@@ -107,8 +109,11 @@ static json_t *bolsa_error_loc_json(const char *part)
     return bolsa_error_text(part);
 }
 
+/* Any allocation of jansson's that failed on the way (a loc part left out, a key missing
+ * from the text: jsonalloc.h) makes it NULL, as out of memory. */
 char *bolsa_error_json(const bolsa_error *err)
 {
+    bolsa_jsonalloc_watch();
     json_t *loc = json_array();
     for (int i = 0; i < 3 && err->loc[i][0]; i++)
         json_array_append_new(loc, bolsa_error_loc_json(err->loc[i]));
@@ -117,5 +122,9 @@ char *bolsa_error_json(const bolsa_error *err)
     json_t *body = json_pack("{s:[o]}", "detail", item);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (text && bolsa_jsonalloc_failed()) {
+        free(text);
+        text = NULL;
+    }
     return text;
 }

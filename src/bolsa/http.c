@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dynbuf.h"
+#include "jsonalloc.h"
 #include "watch.h"
 
 #define BOLSA_HTTP_MAX_HEADERS 16
@@ -171,8 +172,13 @@ bolsa_errcode bolsa_response_set_body(bolsa_response *resp, int status, const ch
 bolsa_errcode bolsa_response_json(bolsa_response *resp, int status, json_t *body)
 {
     /* 15 significant digits print 12.34 as 12.34, not 12.339999999999999. */
+    bolsa_jsonalloc_watch();
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
+    if (text && bolsa_jsonalloc_failed()) { /* a key may be missing from the text */
+        free(text);
+        text = NULL;
+    }
     if (!text) {
         bolsa_error e = {0};
         bolsa_error_set(&e, BOLSA_E_NOMEM, NULL, NULL, "out of memory");

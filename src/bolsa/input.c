@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonalloc.h"
+
 #define BOLSA_TICKER_PATTERN "^[A-Z0-9]{1,12}$"
 
 int bolsa_input_is_ticker(const char *s, size_t len)
@@ -209,6 +211,22 @@ static bolsa_errcode bolsa_input_unreal(json_t *obj, const char *field, bolsa_er
     return BOLSA_E_OK;
 }
 
+/* json_loadb, but a parse during which an allocation failed is BOLSA_E_NOMEM, whatever
+ * jansson made of it: a good body refused as malformed (400), or read changed
+ * (jsonalloc.h). BOLSA_E_JSON_INVALID (err untouched): *jerr says why. */
+static bolsa_errcode bolsa_input_load(const char *body, size_t len, size_t flags, json_t **out,
+                                      json_error_t *jerr, bolsa_error *err)
+{
+    bolsa_jsonalloc_watch();
+    *out = json_loadb(body, len, flags, jerr);
+    if (bolsa_jsonalloc_failed()) {
+        json_decref(*out);
+        *out = NULL;
+        return bolsa_error_set(err, BOLSA_E_NOMEM, "body", NULL, "out of memory reading the body");
+    }
+    return *out ? BOLSA_E_OK : BOLSA_E_JSON_INVALID;
+}
+
 /* A body that is not JSON: where the parser stopped, and why. */
 static bolsa_errcode bolsa_input_json_error(const json_error_t *jerr, bolsa_error *err)
 {
@@ -228,10 +246,14 @@ static bolsa_errcode bolsa_input_parse_big(const char *body, size_t len, json_t 
                                            bolsa_error *err)
 {
     json_error_t jerr;
-    json_t *obj = json_loadb(body, len, BOLSA_INPUT_JSON_FLAGS | JSON_DECODE_INT_AS_REAL, &jerr);
-    if (!obj)
+    json_t *obj;
+    bolsa_errcode rc = bolsa_input_load(body, len, BOLSA_INPUT_JSON_FLAGS | JSON_DECODE_INT_AS_REAL,
+                                        &obj, &jerr, err);
+    if (rc == BOLSA_E_JSON_INVALID)
         return bolsa_input_json_error(&jerr, err);
-    bolsa_errcode rc = bolsa_input_unreal(obj, "quantidadeAtivos", err);
+    if (rc)
+        return rc;
+    rc = bolsa_input_unreal(obj, "quantidadeAtivos", err);
     if (!rc)
         rc = bolsa_input_unreal(obj, "seed", err);
     if (rc) {
@@ -246,13 +268,12 @@ static bolsa_errcode bolsa_input_parse_big(const char *body, size_t len, json_t 
 static bolsa_errcode bolsa_input_parse(const char *body, size_t len, json_t **out, bolsa_error *err)
 {
     json_error_t jerr;
-    json_t *obj = json_loadb(body, len, BOLSA_INPUT_JSON_FLAGS, &jerr);
-    if (!obj && json_error_code(&jerr) == json_error_numeric_overflow)
+    bolsa_errcode rc = bolsa_input_load(body, len, BOLSA_INPUT_JSON_FLAGS, out, &jerr, err);
+    if (rc == BOLSA_E_JSON_INVALID && json_error_code(&jerr) == json_error_numeric_overflow)
         return bolsa_input_parse_big(body, len, out, err);
-    if (!obj)
+    if (rc == BOLSA_E_JSON_INVALID)
         return bolsa_input_json_error(&jerr, err);
-    *out = obj;
-    return BOLSA_E_OK;
+    return rc;
 }
 
 bolsa_errcode bolsa_input_tx_body(const char *body, size_t len, int64_t max_rows,

@@ -3,7 +3,7 @@
  *
  * Query parameters, read only when profiling is enabled and the request asks for it:
  *   profile=true|1|yes|on (or false|0|no|off: not profiled),
- *   profile_format=html|speedscope|text|json,
+ *   profile_format=html|speedscope|text|json|pprof|folded,
  *   profile_interval=<ms, 0.05..100> (default: gargalo's adaptive interval),
  *   profile_mode=wall|cpu.
  * Each profile goes to a file of its own, profile-<time>-<n>.<ext>, so concurrent requests
@@ -80,7 +80,8 @@ static bolsa_errcode profile_options_parse(const bolsa_request *req, profile_req
     /* gargalo parses a C string: a value with a NUL inside is not one of its names. */
     if (v.p && (!bolsa_text_cstr(v) || gargalo_format_parse(v.p, &pr->format)))
         return bolsa_error_set(err, BOLSA_E_ENUM, "query", "profile_format",
-                               "Input should be 'html', 'speedscope', 'text' or 'json'");
+                               "Input should be 'html', 'speedscope', 'text', 'json', 'pprof' or "
+                               "'folded'");
     bolsa_errcode rc = BOLSA_E_OK;
     if ((v = bolsa_request_query(req, "profile_mode")).p)
         rc = parse_mode(v, &pr->options.clock, err);

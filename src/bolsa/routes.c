@@ -5,7 +5,9 @@
  */
 #include "routes.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,27 +36,47 @@ static void bolsa_phase(bolsa_response *resp, const char *name, uint64_t *t0)
 
 /* --- POST /api/v1/transaction -------------------------------------------------------- */
 
+/* Room for the answer to a POST when it has to be written by hand (bolsa_post_answer). */
+#define BOLSA_POST_ANSWER_MAX 256
+
+/* Parses the request and takes the memory its answer may need, before anything is saved:
+ * on success *answer is the caller's. */
 static bolsa_errcode bolsa_post_parse(bolsa_app *app, bolsa_request *req, bolsa_tx_input *in,
-                                      bolsa_strategy *strategy, bolsa_error *err)
+                                      bolsa_strategy *strategy, char **answer, bolsa_error *err)
 {
     size_t len;
     const char *body = bolsa_request_body(req, &len);
     bolsa_errcode rc =
         bolsa_input_strategy(bolsa_request_query(req, "save_strategy"), strategy, err);
-    if (rc)
-        return rc;
-    return bolsa_input_tx_body(body, len, app->max_rows, in, err);
+    if (!rc)
+        rc = bolsa_input_tx_body(body, len, app->max_rows, in, err);
+    if (!rc && !(*answer = malloc(BOLSA_POST_ANSWER_MAX))) {
+        bolsa_tx_input_free(in);
+        rc = bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    }
+    return rc;
 }
 
+/* Once the rows are committed the answer must say so: when jansson cannot make it for
+ * want of memory, it is written into the memory taken before saving. */
 static void bolsa_post_answer(bolsa_response *resp, bolsa_strategy strategy, uint64_t seed,
-                              const bolsa_save_result *res)
+                              const bolsa_save_result *res, char *answer)
 {
-    bolsa_timing *t = bolsa_response_timing(resp);
+    double elapsed = bolsa_ms(bolsa_timing_elapsed(bolsa_response_timing(resp)));
+    double generate = bolsa_ms(res->generate_ns), db = bolsa_ms(res->db_ns);
     json_t *body = json_pack("{s:I, s:s, s:I, s:f, s:f, s:f}", "saved", (json_int_t)res->saved,
                              "strategy", bolsa_strategy_name(strategy), "seed", (json_int_t)seed,
-                             "elapsed_ms", bolsa_ms(bolsa_timing_elapsed(t)), "generate_ms",
-                             bolsa_ms(res->generate_ns), "db_ms", bolsa_ms(res->db_ns));
-    bolsa_response_json(resp, 201, body);
+                             "elapsed_ms", elapsed, "generate_ms", generate, "db_ms", db);
+    if (bolsa_response_json(resp, 201, body) == BOLSA_E_OK) {
+        free(answer);
+        return;
+    }
+    int n =
+        snprintf(answer, BOLSA_POST_ANSWER_MAX,
+                 "{\"saved\":%" PRIu64 ",\"strategy\":\"%s\",\"seed\":%" PRId64
+                 ",\"elapsed_ms\":%.3f,\"generate_ms\":%.3f,\"db_ms\":%.3f}",
+                 res->saved, bolsa_strategy_name(strategy), (int64_t)seed, elapsed, generate, db);
+    bolsa_response_set_body(resp, 201, "application/json", answer, (size_t)n);
 }
 
 static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_response *resp)
@@ -63,7 +85,8 @@ static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_res
     bolsa_error err = {0};
     bolsa_tx_input in;
     bolsa_strategy strategy;
-    if (bolsa_post_parse(app, req, &in, &strategy, &err)) {
+    char *answer = NULL;
+    if (bolsa_post_parse(app, req, &in, &strategy, &answer, &err)) {
         bolsa_response_error(resp, &err);
         return;
     }
@@ -78,22 +101,28 @@ static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_res
     bolsa_timing_add(bolsa_response_timing(resp), "generate", res.generate_ns);
     bolsa_timing_add(bolsa_response_timing(resp), "db", res.db_ns);
     bolsa_tx_input_free(&in);
-    if (rc)
+    if (rc) {
+        free(answer);
         bolsa_response_error(resp, &err);
-    else
-        bolsa_post_answer(resp, strategy, seed, &res);
+    } else {
+        bolsa_post_answer(resp, strategy, seed, &res, answer);
+    }
 }
 
 /* --- GET /api/v1/transaction --------------------------------------------------------- */
 
+/* The page, or NULL when out of memory: an item that could not be made is not left out. */
 static json_t *bolsa_list_json(const bolsa_tx *tx, size_t n, int limit)
 {
     json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items,
-                              json_pack("{s:I, s:s, s:f, s:s}", "id", (json_int_t)tx[i].id, "ativo",
-                                        tx[i].ativo, "valor", bolsa_reais(tx[i].valor_cents),
-                                        "created_at", tx[i].created_at));
+    for (size_t i = 0; i < n && items; i++)
+        if (json_array_append_new(items, json_pack("{s:I, s:s, s:f, s:s}", "id",
+                                                   (json_int_t)tx[i].id, "ativo", tx[i].ativo,
+                                                   "valor", bolsa_reais(tx[i].valor_cents),
+                                                   "created_at", tx[i].created_at))) {
+            json_decref(items);
+            items = NULL;
+        }
     /* A full page may have a next one; a short page is the last. */
     json_t *next = n == (size_t)limit && n ? json_integer(tx[n - 1].id) : json_null();
     return json_pack("{s:o, s:o}", "items", items, "next_after_id", next);
@@ -125,15 +154,19 @@ static void bolsa_list_transactions(bolsa_app *app, bolsa_request *req, bolsa_re
 
 /* --- GET /api/v1/transaction/summary ------------------------------------------------- */
 
+/* The summary, or NULL when out of memory: no ticker is left out. */
 static json_t *bolsa_summary_json(const bolsa_summary_row *rows, size_t n)
 {
     json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, json_pack("{s:s, s:I, s:f, s:f, s:f}", "ativo", rows[i].ativo,
-                                               "count", (json_int_t)rows[i].count, "min",
-                                               bolsa_reais(rows[i].min_cents), "max",
-                                               bolsa_reais(rows[i].max_cents), "mean",
-                                               round(rows[i].mean * 100.0) / 100.0));
+    for (size_t i = 0; i < n && items; i++)
+        if (json_array_append_new(
+                items, json_pack("{s:s, s:I, s:f, s:f, s:f}", "ativo", rows[i].ativo, "count",
+                                 (json_int_t)rows[i].count, "min", bolsa_reais(rows[i].min_cents),
+                                 "max", bolsa_reais(rows[i].max_cents), "mean",
+                                 round(rows[i].mean * 100.0) / 100.0))) {
+            json_decref(items);
+            items = NULL;
+        }
     return json_pack("{s:o}", "items", items);
 }
 

@@ -95,6 +95,22 @@ static bolsa_errcode bolsa_sqlite_open(bolsa_sqlite *c, const char *path, bolsa_
     return BOLSA_E_OK;
 }
 
+/* Turns a new file to WAL. That needs the file to itself, and SQLite does not wait for it
+ * (the busy handler is skipped, lest two connections wait for each other): two processes
+ * opening the same new file at once would see "database is locked". So this waits, for
+ * as long as the busy timeout. The first real I/O happens here, so an unusable file
+ * fails now, not later. */
+static bolsa_errcode bolsa_sqlite_wal(bolsa_sqlite *c, bolsa_error *err)
+{
+    static const char sql[] = "PRAGMA journal_mode=WAL";
+    uint64_t deadline = bolsa_now_ns() + (uint64_t)BOLSA_SQLITE_BUSY_MS * 1000000u;
+    int src;
+    while ((src = sqlite3_exec(c->db, sql, NULL, NULL, NULL)) == SQLITE_BUSY &&
+           bolsa_now_ns() < deadline)
+        sqlite3_sleep(10);
+    return src == SQLITE_OK ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, sql, err);
+}
+
 /* The connection's settings: WAL, busy timeout, checkpoints left to upkeep. */
 static bolsa_errcode bolsa_sqlite_configure(bolsa_sqlite *c, bolsa_error *err)
 {
@@ -102,13 +118,13 @@ static bolsa_errcode bolsa_sqlite_configure(bolsa_sqlite *c, bolsa_error *err)
     /* Checkpoints run in the store's upkeep thread (bolsa_sqlite_maintain), not in
      * whichever request's COMMIT finds the log past 1000 pages. */
     sqlite3_wal_autocheckpoint(c->db, 0);
-    /* The first real I/O happens here, so an unusable file fails now, not later. */
+    bolsa_errcode rc = bolsa_sqlite_wal(c, err);
     /* journal_size_limit: after a huge request the log file shrinks back to 64 MiB
      * once checkpointed, instead of keeping its largest size for good. */
-    return bolsa_sqlite_exec(c,
-                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                             " PRAGMA journal_size_limit=67108864;",
-                             err);
+    if (!rc)
+        rc = bolsa_sqlite_exec(c, "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864;",
+                               err);
+    return rc;
 }
 
 static bolsa_errcode bolsa_sqlite_connect(const char *url, void **out, bolsa_error *err)

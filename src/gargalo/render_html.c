@@ -52,13 +52,17 @@ static void put_strings(dynbuf *b, const char *key, const gargalo_session *s, si
 }
 
 /* Frames as columns; "name" is the function (with " [module]" for library code), or
- * "module+0xOFFSET" when unknown. */
-static void put_frames(dynbuf *b, const gargalo_session *s, dynbuf *tmp)
+ * "module+0xOFFSET" when unknown. Returns the first failure to make a name: emptying tmp
+ * for the next one also clears its error. */
+static int put_frames(dynbuf *b, const gargalo_session *s, dynbuf *tmp)
 {
+    int rc = 0;
     dynbuf_puts(b, "\"frames\":{\"name\":[");
     for (size_t i = 0; i < s->nframes; i++) {
         dynbuf_free(tmp);
         gg_write_frame_label(tmp, &s->frames[i]);
+        if (!rc)
+            rc = gg_write_error(tmp);
         if (i)
             dynbuf_putc(b, ',');
         gg_write_json_str(b, tmp->data ? tmp->data : "", true);
@@ -74,6 +78,7 @@ static void put_frames(dynbuf *b, const gargalo_session *s, dynbuf *tmp)
         dynbuf_puts(b, i ? (s->frames[i].is_library ? ",1" : ",0")
                          : (s->frames[i].is_library ? "1" : "0"));
     dynbuf_puts(b, "]},\n");
+    return rc;
 }
 
 static void put_samples(dynbuf *b, const gargalo_session *s)
@@ -118,7 +123,7 @@ static int put_data(dynbuf *b, const gargalo_session *s, const gargalo_render_op
     dynbuf tmp;
     dynbuf_init(&tmp, GG_RENDER_MAX_BYTES);
     put_header(b, s, ro);
-    put_frames(b, s, &tmp);
+    int frames_rc = put_frames(b, s, &tmp);
     dynbuf_puts(b, "\"trees\":[");
     put_tree(b, s, &grouped);
     dynbuf_puts(b, ",\n");
@@ -126,7 +131,7 @@ static int put_data(dynbuf *b, const gargalo_session *s, const gargalo_render_op
     dynbuf_puts(b, "],\n");
     put_samples(b, s);
     dynbuf_puts(b, "}");
-    rc = gg_write_error(&tmp);
+    rc = frames_rc;
     dynbuf_free(&tmp);
     gg_tree_free(&grouped);
     gg_tree_free(&all);

@@ -71,11 +71,15 @@ static int encode_stacks(gg_scope *x)
     return gg_write_error(&x->stacks);
 }
 
-static void put_frame(gg_scope *x, uint32_t f, int line, dynbuf *label)
+/* Returns the failure to make the frame's name, if any: emptying label for the next
+ * frame also clears its error. */
+static int put_frame(gg_scope *x, uint32_t f, int line, dynbuf *label)
 {
     const gg_frame *fr = &x->s->frames[f];
     dynbuf_free(label);
     gg_write_frame_label(label, fr);
+    if (gg_write_error(label))
+        return gg_write_error(label);
     dynbuf_puts(x->b, "{\"name\":");
     gg_write_json_str(x->b, label->data ? label->data : "", false);
     if (fr->file) {
@@ -85,6 +89,7 @@ static void put_frame(gg_scope *x, uint32_t f, int line, dynbuf *label)
             dynbuf_printf(x->b, ",\"line\":%d", line);
     }
     dynbuf_putc(x->b, '}');
+    return 0;
 }
 
 static int put_frames(gg_scope *x)
@@ -101,14 +106,15 @@ static int put_frames(gg_scope *x)
     dynbuf label;
     dynbuf_init(&label, GG_RENDER_MAX_BYTES);
     dynbuf_puts(x->b, "\"shared\":{\"frames\":[");
-    for (uint32_t k = 0; k < x->nout; k++) {
+    int rc = 0;
+    for (uint32_t k = 0; k < x->nout && !rc; k++) {
         dynbuf_puts(x->b, k ? ",\n" : "\n");
-        put_frame(x, x->order[k], lines[x->order[k]], &label);
+        rc = put_frame(x, x->order[k], lines[x->order[k]], &label);
     }
     dynbuf_free(&label);
     free(lines);
     dynbuf_puts(x->b, "]},\n");
-    return 0;
+    return rc;
 }
 
 static void put_profile(gg_scope *x, const char *title)

@@ -48,6 +48,8 @@ void gg_write_column(dynbuf *b, const void *base, size_t n, size_t stride, size_
 {
     char out[8192], num[24];
     size_t len = 0;
+    if (n == 0)
+        return; /* base may then be NULL, and NULL + offset is undefined */
     const unsigned char *p = (const unsigned char *)base + offset;
     for (size_t i = 0; i < n; i++, p += stride) {
         uint64_t v;
