@@ -65,7 +65,8 @@ def total(session):
 def stack_weights(session):
     """{stack index: [sample count, summed weight]} for the stacks that have samples."""
     out = {}
-    for _, weight, stack in session["samples"]:
+    for sample in session["samples"]:  # [time, weight, stack] or [..., thread, label set]
+        weight, stack = sample[1], sample[2]
         entry = out.setdefault(stack, [0, 0])
         entry[0] += 1
         entry[1] += weight
