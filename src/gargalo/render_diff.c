@@ -137,10 +137,10 @@ static int diff_folded(const gargalo_session *before, const gargalo_session *aft
                        const gargalo_render_options *ro, dynbuf *b)
 {
     gg_folded f[2];
-    int rc = gg_folded_build(&f[0], before, ro->show_all, ro->max_bytes);
+    int rc = gg_folded_build(&f[0], before, ro->show_all, false, ro->max_bytes);
     if (rc)
         return rc;
-    rc = gg_folded_build(&f[1], after, ro->show_all, ro->max_bytes);
+    rc = gg_folded_build(&f[1], after, ro->show_all, false, ro->max_bytes);
     if (!rc) {
         double scale =
             ro->normalize && f[0].total_ns ? (double)f[1].total_ns / (double)f[0].total_ns : 0;
