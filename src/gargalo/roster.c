@@ -204,6 +204,13 @@ static int rank_threads(gg_roster *r, const gargalo_session *s)
     return 0;
 }
 
+void gg_roster_free(gg_roster *r)
+{
+    free(r->threads);
+    free(r->order);
+    memset(r, 0, sizeof(*r));
+}
+
 int gg_roster_build(gg_roster *r, const gargalo_session *s)
 {
     memset(r, 0, sizeof(*r));
@@ -220,11 +227,4 @@ int gg_roster_build(gg_roster *r, const gargalo_session *s)
     if (rc)
         gg_roster_free(r);
     return rc;
-}
-
-void gg_roster_free(gg_roster *r)
-{
-    free(r->threads);
-    free(r->order);
-    memset(r, 0, sizeof(*r));
 }
