@@ -69,7 +69,8 @@ def session_shares(session):
     frames, stacks = session["frames"], session["stacks"]
     total = sum(s[1] for s in session["samples"]) or 1
     shares = {}
-    for _, weight, stack in session["samples"]:
+    for sample in session["samples"]:  # [time, weight, stack] or [..., thread, label set]
+        weight, stack = sample[1], sample[2]
         for name in {frames[i]["function"] for i in stacks[stack]}:
             shares[name] = shares.get(name, 0) + weight
     return {name: w / total for name, w in shares.items()}
