@@ -219,6 +219,15 @@ typedef struct gargalo_render_options {
     /* gargalo_diff_render only: compare each node's share of its session's total instead
      * of its time, for sessions of different lengths. */
     int normalize;
+    /* Filters, applied the same way by every format (and to both sessions of a diff):
+     * tag "key=value" keeps only the samples carrying that label (gargalo_label_set; the
+     * value may be empty); NULL (default) keeps all. A tag without '=' or with an empty
+     * key is GARGALO_EINVAL. */
+    const char *tag;
+    /* thread keeps only the samples of the thread with this id (and its markers); 0
+     * (default) keeps all. A negative id, or one the session has no thread of, is
+     * GARGALO_EINVAL. */
+    long thread;
 } gargalo_render_options;
 
 /* Fills *ro (caller-owned, not NULL) with the defaults above. Thread-safe. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,36 @@ static int bad_option(int c, char **argv)
     return cli_error(CLI_USAGE, "unknown option '%s' (see gargalo %s --help)", arg, command);
 }
 
+/* --tag KEY=VALUE: a label, its key not empty (the value may be). */
+static int tag_option(const char *arg, cli_args *a)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return cli_error(CLI_USAGE, "option '--tag' wants KEY=VALUE, a label%s, not '%s'",
+                         eq ? " with a key" : "", arg);
+    a->tag = arg;
+    return CLI_OK;
+}
+
+/* --thread TID: a thread id, a positive decimal number. */
+static int thread_option(const char *arg, cli_args *a)
+{
+    char *end;
+    errno = 0;
+    long tid = strtol(arg, &end, 10);
+    if (*arg < '0' || *arg > '9' || *end || errno || tid <= 0 || tid > INT_MAX)
+        return cli_error(CLI_USAGE,
+                         "option '--thread' wants a thread id (a positive number), not '%s'", arg);
+    a->thread = tid;
+    return CLI_OK;
+}
+
+void cli_filters(const cli_args *a, gargalo_render_options *ro)
+{
+    ro->tag = a->tag;
+    ro->thread = a->thread;
+}
+
 int cli_parse(int argc, char **argv, const char *shorts, const struct option *longs,
               const char *help, cli_args *a)
 {
@@ -67,6 +98,11 @@ int cli_parse(int argc, char **argv, const char *shorts, const struct option *lo
             break;
         case CLI_OPT_NORMALIZE:
             a->normalize = true;
+            break;
+        case CLI_OPT_TAG:
+        case CLI_OPT_THREAD:
+            if ((c == CLI_OPT_TAG ? tag_option : thread_option)(optarg, a))
+                return CLI_USAGE;
             break;
         case 'h':
             fputs(help, stdout);

@@ -15,7 +15,7 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_DONE = -1 };
 
 /* Long options' values (short options use their letter). */
-enum { CLI_OPT_SHOW_ALL = 256, CLI_OPT_NORMALIZE };
+enum { CLI_OPT_SHOW_ALL = 256, CLI_OPT_NORMALIZE, CLI_OPT_TAG, CLI_OPT_THREAD };
 
 /* Every option any subcommand takes; each subcommand's table says which it accepts. */
 typedef struct cli_args {
@@ -23,6 +23,8 @@ typedef struct cli_args {
     const char *output; /* -o; NULL or "-" for stdout */
     bool show_all;
     bool normalize;
+    const char *tag; /* --tag KEY=VALUE, checked; NULL without */
+    long thread;     /* --thread TID, checked (> 0); 0 without */
     char **operands; /* what is left once the options are taken out */
     int noperands;
 } cli_args;
@@ -34,7 +36,8 @@ void cli_set_command(const char *name);
 int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Parses argv (argv[0] is the subcommand) with the subcommand's options. Prints help
- * (returning CLI_DONE) for -h/--help; CLI_USAGE with a message for anything wrong. */
+ * (returning CLI_DONE) for -h/--help; CLI_USAGE with a message for anything wrong,
+ * a --tag without KEY=VALUE or a --thread that is not a positive number included. */
 int cli_parse(int argc, char **argv, const char *shorts, const struct option *longs,
               const char *help, cli_args *a);
 
@@ -50,6 +53,9 @@ int cli_load_session(const char *path, gargalo_session **out);
 
 /* Whether output to path goes to a terminal (colours are then worth writing). */
 bool cli_to_terminal(const char *path);
+
+/* Sets the filters of a->tag and a->thread in ro. */
+void cli_filters(const cli_args *a, gargalo_render_options *ro);
 
 /* Writes len bytes to path, or stdout for NULL or "-". Returns 0, or CLI_FAIL with a
  * message (a partly written file is removed). */

@@ -83,9 +83,21 @@ int gg_render_options_check(const gargalo_render_options *in, gargalo_render_opt
     *o = *in;
     if (!(o->min_percent >= 0)) /* also rejects NaN */
         return GARGALO_EINVAL;
+    if ((o->tag && !gg_render_tag_split(o->tag, NULL)) || o->thread < 0)
+        return GARGALO_EINVAL;
     if (!o->max_bytes)
         o->max_bytes = GG_RENDER_MAX_BYTES;
     return 0;
+}
+
+bool gg_render_tag_split(const char *tag, size_t *key_len)
+{
+    const char *eq = strchr(tag, '=');
+    if (!eq || eq == tag)
+        return false;
+    if (key_len)
+        *key_len = (size_t)(eq - tag);
+    return true;
 }
 
 unsigned gg_options_interval_us(const gargalo_options *opt, uint64_t n)

@@ -6,6 +6,8 @@
 #ifndef GG_OPTIONS_H
 #define GG_OPTIONS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "gargalo.h"
@@ -30,8 +32,12 @@
  * defaults, and checks the bounds. Returns 0 or GARGALO_EINVAL. */
 int gg_options_check(const gargalo_options *in, gargalo_options *out);
 
-/* The same for render options. Returns 0 or GARGALO_EINVAL. */
+/* The same for render options, the filters' syntax included. Returns 0 or GARGALO_EINVAL. */
 int gg_render_options_check(const gargalo_render_options *in, gargalo_render_options *out);
+
+/* Whether tag is "key=value" with a non-empty key (split at the first '='); *key_len,
+ * unless NULL, is then the key's length. */
+bool gg_render_tag_split(const char *tag, size_t *key_len);
 
 /* The sampling interval, in microseconds, after n samples under options opt (checked).
  * Pure and async-signal-safe. */

@@ -1,6 +1,6 @@
 /*
- * render.c: gargalo_render and gargalo_render_file: dispatch to one renderer per format,
- * and atomic file output.
+ * render.c: gargalo_render and gargalo_render_file: the filters of the render options
+ * (view.c), dispatch to one renderer per format, and atomic file output.
  */
 #define _GNU_SOURCE /* mkostemp */
 #include "render.h"
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "view.h"
 
 typedef int (*gg_renderer)(const gargalo_session *, const gargalo_render_options *, dynbuf *);
 
@@ -39,9 +40,14 @@ int gargalo_render(const gargalo_session *s, gargalo_format fmt, const gargalo_r
         return rc;
     if (o.color < 0)
         o.color = 0; /* only gargalo_render_file knows whether it writes to a terminal */
+    gg_view v;
+    const gargalo_session *shown;
+    rc = gg_view_make(&v, s, &o, &shown);
     dynbuf b;
     dynbuf_init(&b, o.max_bytes);
-    rc = renderers[fmt](s, &o, &b);
+    if (!rc)
+        rc = renderers[fmt](shown, &o, &b);
+    gg_view_free(&v);
     if (!rc)
         rc = gg_write_error(&b);
     if (rc) {

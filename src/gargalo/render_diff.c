@@ -10,6 +10,7 @@
 #include "render.h"
 #include "render_diff_html.h"
 #include "render_folded.h"
+#include "view.h"
 
 #define GG_DIFF_TITLE "gargalo diff"
 #define ANSI_RESET "\033[0m"
@@ -136,10 +137,10 @@ static int diff_folded(const gargalo_session *before, const gargalo_session *aft
                        const gargalo_render_options *ro, dynbuf *b)
 {
     gg_folded f[2];
-    int rc = gg_folded_build(&f[0], before, ro->show_all, ro->max_bytes);
+    int rc = gg_folded_build(&f[0], before, ro->show_all, false, ro->max_bytes);
     if (rc)
         return rc;
-    rc = gg_folded_build(&f[1], after, ro->show_all, ro->max_bytes);
+    rc = gg_folded_build(&f[1], after, ro->show_all, false, ro->max_bytes);
     if (!rc) {
         double scale =
             ro->normalize && f[0].total_ns ? (double)f[1].total_ns / (double)f[0].total_ns : 0;
@@ -179,10 +180,17 @@ int gargalo_diff_render(const gargalo_session *before, const gargalo_session *af
     if (rc)
         return rc;
     o.color = o.color > 0; /* -1, "if a terminal", is the caller's to decide here */
+    gg_view v[2];
+    const gargalo_session *s[2];
+    rc = gg_view_make(&v[0], before, &o, &s[0]);
+    int rc2 = gg_view_make(&v[1], after, &o, &s[1]);
+    rc = rc ? rc : rc2;
     dynbuf b;
     dynbuf_init(&b, o.max_bytes);
-    rc = fmt == GARGALO_FORMAT_FOLDED ? diff_folded(before, after, &o, &b)
-                                      : diff_tree(before, after, fmt, &o, &b);
+    if (!rc)
+        rc = fmt == GARGALO_FORMAT_FOLDED ? diff_folded(s[0], s[1], &o, &b)
+                                          : diff_tree(s[0], s[1], fmt, &o, &b);
+    gg_view_free(&v[0]), gg_view_free(&v[1]);
     if (rc)
         dynbuf_free(&b);
     return rc ? rc : dynbuf_take(&b, out, len);

@@ -2,12 +2,16 @@
  * render_folded.c: collapsed stacks, the input of flamegraph.pl and one of speedscope's
  * importers: one "root;caller;leaf weight" line per distinct stack, in byte order, the
  * weight an integer number of nanoseconds (exact sums, the unit of gargalo's weights).
+ * A process-wide session's stacks start with their thread, "name (tid)", so that a flame
+ * graph shows one tower per thread.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
 #include "render_folded.h"
+#include "roster.h"
+#include "tally.h"
 #include "tree.h"
 
 /* Inside a run of library frames, folded into the run's outermost frame. */
@@ -28,13 +32,20 @@ static void sanitize(dynbuf *text, size_t start)
     }
 }
 
-/* Appends one stack's text and records where it is. */
-static void add_stack(gg_folded *f, const gargalo_session *s, uint32_t st, bool show_all)
+/* Appends one stack's text, after its thread's name unless thread is NULL, and records
+ * where it is. */
+static void add_stack(gg_folded *f, const gargalo_session *s, uint32_t st, bool show_all,
+                      const gg_thread *thread)
 {
     uint32_t depth;
     const uint32_t *fr = gg_stack_frames(s, st, &depth);
     gg_folded_line *l = &f->lines[f->n++];
     l->at = f->text.len;
+    if (thread) {
+        gg_roster_thread_name(&f->text, thread);
+        sanitize(&f->text, l->at);
+        dynbuf_putc(&f->text, ';');
+    }
     for (uint32_t i = 0, k = 0; i < depth; i++) {
         if (folded_away(s, fr, i, show_all))
             continue;
@@ -72,28 +83,25 @@ static void merge_lines(gg_folded *f)
     f->n = k;
 }
 
-int gg_folded_build(gg_folded *f, const gargalo_session *s, bool show_all, size_t max)
+int gg_folded_build(gg_folded *f, const gargalo_session *s, bool show_all, bool threads, size_t max)
 {
+    gg_tally tl;
     memset(f, 0, sizeof(*f));
     dynbuf_init(&f->text, max);
-    uint64_t *w = calloc(s->nstacks ? s->nstacks : 1, sizeof(*w));
-    bool *used = calloc(s->nstacks ? s->nstacks : 1, sizeof(*used));
-    f->lines = malloc((s->nstacks ? s->nstacks : 1) * sizeof(*f->lines));
-    int rc = w && used && f->lines ? 0 : GARGALO_ENOMEM;
-    for (size_t i = 0; !rc && i < s->nsamples; i++) {
-        w[s->samples[i].stack] += s->samples[i].weight_ns;
-        used[s->samples[i].stack] = true;
-        f->total_ns += s->samples[i].weight_ns;
+    threads = threads && s->process;
+    int rc = gg_tally_build(&tl, s, threads ? GG_TALLY_THREAD : 0);
+    if (!rc && !(f->lines = malloc((tl.n ? tl.n : 1) * sizeof(*f->lines))))
+        rc = GARGALO_ENOMEM;
+    for (size_t i = 0; !rc && i < tl.n; i++) {
+        const gg_tally_entry *e = &tl.e[i];
+        add_stack(f, s, e->stack, show_all, threads ? &s->threads[e->thread] : NULL);
+        f->lines[f->n - 1].weight_ns = e->weight_ns;
+        f->total_ns += e->weight_ns;
     }
-    for (uint32_t st = 0; !rc && st < s->nstacks; st++)
-        if (used[st]) {
-            add_stack(f, s, st, show_all);
-            f->lines[f->n - 1].weight_ns = w[st];
-        }
     rc = rc ? rc : gg_write_error(&f->text);
     if (!rc)
         merge_lines(f);
-    free(w), free(used);
+    gg_tally_free(&tl);
     if (rc)
         gg_folded_free(f);
     return rc;
@@ -109,7 +117,7 @@ void gg_folded_free(gg_folded *f)
 int gg_render_folded(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     gg_folded f;
-    int rc = gg_folded_build(&f, s, ro->show_all, ro->max_bytes);
+    int rc = gg_folded_build(&f, s, ro->show_all, true, ro->max_bytes);
     if (rc)
         return rc;
     for (size_t i = 0; i < f.n; i++) {

@@ -29,10 +29,13 @@ typedef struct gg_folded {
 
 /* Collapses the stacks of a stopped session. Unless show_all, each run of library frames
  * becomes its outermost function, as in the call tree, so that stacks differing only
- * inside a run, or only in lines, merge. A ';' in a name becomes ':', a line break or
- * other control character a space. Returns 0, GARGALO_ENOMEM or GARGALO_ETOOBIG (the
- * text is capped at max bytes); on failure f is left empty. Free with gg_folded_free. */
-int gg_folded_build(gg_folded *f, const gargalo_session *s, bool show_all, size_t max);
+ * inside a run, or only in lines, merge. With threads, a process-wide session's stacks
+ * start with their thread, "name (tid)" (one line per thread and stack). A ';' in a name
+ * becomes ':', a line break or other control character a space. Returns 0,
+ * GARGALO_ENOMEM or GARGALO_ETOOBIG (the text is capped at max bytes); on failure f is
+ * left empty. Free with gg_folded_free. */
+int gg_folded_build(gg_folded *f, const gargalo_session *s, bool show_all, bool threads,
+                    size_t max);
 void gg_folded_free(gg_folded *f);
 
 /* The name of a stack without frames (the unwinder found none). */

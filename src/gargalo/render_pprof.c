@@ -3,12 +3,15 @@
  * gzip-compressed, for `go tool pprof`, speedscope and the other tools that read it.
  *
  * Two sample values: the number of samples and their summed weight in nanoseconds of the
- * session's clock. One pprof Sample per distinct stack: pprof adds sample values up
- * anyway, and the file then grows with the distinct stacks, not with the samples. A
- * Location per distinct chain of one real frame and the frames inlined into it; a
- * Function per gargalo function (gg_function_ids, as the call tree merges them); a
- * Mapping per module. Every frame is kept whatever show_all says: pprof hides and
- * folds frames itself (-hide, -focus, -prune_from).
+ * session's clock. One pprof Sample per distinct stack, thread and label set: pprof adds
+ * sample values up anyway, and the file then grows with those, not with the samples.
+ * Each Sample carries its labels (key and str), its thread's name (label "thread") and id
+ * (label "tid", a number), for pprof's -tags, -tagfocus and -tagshow. A Location per
+ * distinct chain of one real frame and the frames inlined into it; a Function per
+ * gargalo function (gg_function_ids, as the call tree merges them); a Mapping per
+ * module, with its load range, path and build id when the session knows them. Every
+ * frame is kept whatever show_all says: pprof hides and folds frames itself (-hide,
+ * -focus, -prune_from).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "protobuf.h"
 #include "render.h"
 #include "strtab.h"
+#include "tally.h"
 #include "tree.h"
 
 /* profile.proto's field numbers, message by message. */
@@ -36,10 +40,14 @@ enum {
     PROFILE_DEFAULT_SAMPLE_TYPE = 14
 };
 enum { VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2 };
-enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2 };
+enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3 };
+enum { LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3 };
 enum {
     MAPPING_ID = 1,
+    MAPPING_MEMORY_START = 2,
+    MAPPING_MEMORY_LIMIT = 3,
     MAPPING_FILENAME = 5,
+    MAPPING_BUILD_ID = 6,
     MAPPING_HAS_FUNCTIONS = 7,
     MAPPING_HAS_FILENAMES = 8,
     MAPPING_HAS_LINE_NUMBERS = 9,
@@ -56,8 +64,15 @@ typedef struct gg_pprof_strs {
 
 /* String numbers of the fixed strings. */
 typedef struct gg_pprof_fixed {
-    uint32_t samples, count, clock, nanoseconds, title, thread;
+    uint32_t samples, count, clock, nanoseconds, title, thread, thread_key, tid_key;
 } gg_pprof_fixed;
+
+/* One Mapping: a module frames name, and what the session knows of it. */
+typedef struct gg_pprof_mapping {
+    const char *name;
+    const gg_module *module; /* NULL when the session has no description of it */
+    uint32_t file, build_id; /* string numbers */
+} gg_pprof_mapping;
 
 /* One real frame and the frames inlined into it: frames[0 .. len), root first. */
 typedef struct gg_chain {
@@ -76,13 +91,15 @@ typedef struct gg_pprof {
     dynbuf *pb; /* the encoded Profile message, before compression */
     gg_strtab strtab;
     dynbuf names;    /* names made up for unnamed functions, NUL-separated */
-    char thread[64]; /* "thread NAME (TID)", a comment; empty when unknown */
+    char thread[64]; /* "thread NAME (TID)" or "process, N threads", a comment */
     uint32_t *fid;   /* per frame: the first frame of its function */
     uint32_t *func;  /* per frame: its Function id */
     gg_pprof_strs *str;
     gg_pprof_fixed k;
-    uint32_t *mapping;      /* per frame: its Mapping id; 0 when its module is unknown */
-    uint32_t *mapping_file; /* per Mapping id - 1: the string number of its file name */
+    uint32_t (*label_str)[2]; /* per label of the session: its key's and value's numbers */
+    uint32_t *thread_str;     /* per thread: its name's number */
+    uint32_t *mapping;        /* per frame: its Mapping id; 0 when its module is unknown */
+    gg_pprof_mapping *maps;   /* per Mapping id - 1 */
     uint32_t nmappings;
     size_t *base;     /* per stack: its first position; frame i of stack st is at base[st] + i */
     uint32_t *loc;    /* per position: the Location id of the chain starting there, else 0 */
@@ -123,6 +140,19 @@ static void ask_frame_strings(gg_pprof *x)
     }
 }
 
+static void ask_label_strings(gg_pprof *x)
+{
+    const gargalo_session *s = x->s;
+    gg_strtab_ask(&x->strtab, "thread", &x->k.thread_key);
+    gg_strtab_ask(&x->strtab, "tid", &x->k.tid_key);
+    for (size_t i = 0; i < s->nlabels; i++) {
+        gg_strtab_ask(&x->strtab, s->labels[i].key, &x->label_str[i][0]);
+        gg_strtab_ask(&x->strtab, s->labels[i].value, &x->label_str[i][1]);
+    }
+    for (size_t i = 0; i < s->nthreads; i++)
+        gg_strtab_ask(&x->strtab, s->threads[i].name, &x->thread_str[i]);
+}
+
 static int number_strings(gg_pprof *x, const gargalo_render_options *ro)
 {
     const gargalo_session *s = x->s;
@@ -134,10 +164,13 @@ static int number_strings(gg_pprof *x, const gargalo_render_options *ro)
     gg_strtab_ask(&x->strtab, gg_write_clock_name(s->opt.clock), &x->k.clock);
     gg_strtab_ask(&x->strtab, "nanoseconds", &x->k.nanoseconds);
     gg_strtab_ask(&x->strtab, gg_write_title(ro), &x->k.title);
-    if (s->thread_name[0] || s->tid)
+    if (s->process)
+        snprintf(x->thread, sizeof(x->thread), "process, %zu threads", s->nthreads);
+    else if (s->thread_name[0] || s->tid)
         snprintf(x->thread, sizeof(x->thread), "thread %s (%ld)", s->thread_name, (long)s->tid);
     gg_strtab_ask(&x->strtab, x->thread, &x->k.thread);
     ask_frame_strings(x);
+    ask_label_strings(x);
     return gg_strtab_number(&x->strtab);
 }
 
@@ -149,27 +182,56 @@ static void number_functions(gg_pprof *x)
         x->func[i] = x->fid[i] == i ? next++ : x->func[x->fid[i]];
 }
 
+static bool same_module(const void *ctx, uint32_t value, const void *key)
+{
+    return strcmp(((const gg_pprof *)ctx)->maps[value].name, key) == 0;
+}
+
+/* The session's description of a module, or NULL. */
+static const gg_module *find_module(const gargalo_session *s, const char *name)
+{
+    for (size_t i = 0; i < s->nmodules; i++) /* tens of modules: a scan will do */
+        if (strcmp(s->modules[i].name, name) == 0)
+            return &s->modules[i];
+    return NULL;
+}
+
+/* The Mapping id of a module name, the Mapping made (and its strings asked for) when new. */
+static int mapping_of(gg_pprof *x, gg_index *ix, const char *name, uint32_t *id)
+{
+    uint64_t h = gg_hash_str(GG_HASH_SEED, name);
+    uint32_t found = gg_index_get(ix, h, same_module, x, name);
+    if (found != GG_INDEX_NONE) {
+        *id = found + 1;
+        return 0;
+    }
+    gg_pprof_mapping *m = &x->maps[x->nmappings];
+    m->name = name;
+    m->module = find_module(x->s, name);
+    gg_strtab_ask(&x->strtab, m->module && m->module->path ? m->module->path : name, &m->file);
+    gg_strtab_ask(&x->strtab, m->module ? m->module->build_id : NULL, &m->build_id);
+    *id = ++x->nmappings;
+    return gg_index_put(ix, h, *id - 1);
+}
+
 /* The mapping list: one Mapping per module, the program's before the libraries' (pprof
- * takes the first as the main binary). For now a mapping is only its file name, and
- * addresses are offsets in it; load addresses and build ids would be filled in here. */
+ * takes the first as the main binary). Runs before the strings are numbered. */
 static int build_mappings(gg_pprof *x)
 {
     const gargalo_session *s = x->s;
-    uint32_t *of_module = calloc(x->strtab.nstrings, sizeof(*of_module));
-    if (!of_module)
-        return GARGALO_ENOMEM;
+    gg_index ix = {0};
+    int rc = 0;
     for (int library = 0; library < 2; library++)
-        for (size_t i = 0; i < s->nframes; i++) {
-            uint32_t m = x->str[i].module;
-            if (s->frames[i].is_library != library || m == 0 || of_module[m])
+        for (size_t i = 0; i < s->nframes && !rc; i++) {
+            const gg_frame *f = &s->frames[i];
+            if (f->is_library != library)
                 continue;
-            of_module[m] = ++x->nmappings;
-            x->mapping_file[x->nmappings - 1] = m;
+            x->mapping[i] = 0;
+            if (f->module && *f->module)
+                rc = mapping_of(x, &ix, f->module, &x->mapping[i]);
         }
-    for (size_t i = 0; i < s->nframes; i++)
-        x->mapping[i] = of_module[x->str[i].module];
-    free(of_module);
-    return 0;
+    gg_index_free(&ix);
+    return rc;
 }
 
 static bool starts_chain(const gargalo_session *s, const uint32_t *fr, uint32_t i)
@@ -250,11 +312,38 @@ static void put_value_type(dynbuf *b, uint32_t field, uint32_t type, uint32_t un
     gg_pb_end(b, m);
 }
 
-/* One Sample: the Locations of stack st, leaf first, and its values. Sample labels, when
- * there are some, belong here. ids has room for the deepest stack. */
-static void put_sample(gg_pprof *x, uint32_t st, const uint64_t values[2], uint64_t *ids)
+static void put_label(dynbuf *b, uint32_t key, uint32_t field, uint64_t v)
 {
-    uint32_t depth, n = 0;
+    size_t m = gg_pb_begin(b, SAMPLE_LABEL);
+    gg_pb_uint(b, LABEL_KEY, key);
+    gg_pb_uint(b, field, v);
+    gg_pb_end(b, m);
+}
+
+/* A Sample's labels: those of its label set, and its thread's name and id. */
+static void put_labels(gg_pprof *x, const gg_tally_entry *e)
+{
+    uint32_t n;
+    const gg_label *l = gg_labelset_labels(x->s, e->labels, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t *str = x->label_str[l - x->s->labels + i];
+        put_label(x->pb, str[0], LABEL_STR, str[1]);
+    }
+    if (e->thread >= x->s->nthreads)
+        return;
+    const gg_thread *t = &x->s->threads[e->thread];
+    if (t->name[0])
+        put_label(x->pb, x->k.thread_key, LABEL_STR, x->thread_str[e->thread]);
+    if (t->tid > 0)
+        put_label(x->pb, x->k.tid_key, LABEL_NUM, (uint64_t)t->tid);
+}
+
+/* One Sample: the Locations of its stack, leaf first, its values and its labels. ids
+ * has room for the deepest stack. */
+static void put_sample(gg_pprof *x, const gg_tally_entry *e, uint64_t *ids)
+{
+    uint32_t depth, n = 0, st = e->stack;
+    uint64_t values[2] = {e->samples, e->weight_ns};
     gg_stack_frames(x->s, st, &depth);
     for (uint32_t i = depth; i-- > 0;)
         if (x->loc[x->base[st] + i])
@@ -262,6 +351,7 @@ static void put_sample(gg_pprof *x, uint32_t st, const uint64_t values[2], uint6
     size_t m = gg_pb_begin(x->pb, PROFILE_SAMPLE);
     gg_pb_packed(x->pb, SAMPLE_LOCATION_ID, ids, n);
     gg_pb_packed(x->pb, SAMPLE_VALUE, values, 2);
+    put_labels(x, e);
     gg_pb_end(x->pb, m);
 }
 
@@ -269,37 +359,55 @@ static void put_sample(gg_pprof *x, uint32_t st, const uint64_t values[2], uint6
 static int put_samples(gg_pprof *x)
 {
     const gargalo_session *s = x->s;
-    uint64_t(*values)[2] = calloc(s->nstacks ? s->nstacks : 1, sizeof(*values));
+    gg_tally tl;
     uint64_t *ids = malloc((x->max_depth ? x->max_depth : 1) * sizeof(*ids)), total = 0;
-    if (!values || !ids) {
-        free(values), free(ids);
-        return GARGALO_ENOMEM;
+    int rc = ids ? gg_tally_build(&tl, s, GG_TALLY_THREAD | GG_TALLY_LABELS) : GARGALO_ENOMEM;
+    if (rc) {
+        free(ids);
+        return rc;
     }
-    for (size_t i = 0; i < s->nsamples; i++) {
-        values[s->samples[i].stack][0]++;
-        values[s->samples[i].stack][1] += s->samples[i].weight_ns;
-        total += s->samples[i].weight_ns;
+    for (size_t i = 0; i < tl.n; i++) {
+        put_sample(x, &tl.e[i], ids);
+        total += tl.e[i].weight_ns;
     }
-    for (uint32_t st = 0; st < s->nstacks; st++)
-        if (values[st][0])
-            put_sample(x, st, values[st], ids);
     put_value_type(x->pb, PROFILE_PERIOD_TYPE, x->k.clock, x->k.nanoseconds);
     gg_pb_uint(x->pb, PROFILE_PERIOD, s->nsamples ? total / s->nsamples : 0);
-    free(values), free(ids);
+    gg_tally_free(&tl);
+    free(ids);
     return 0;
 }
 
 static void put_mapping(gg_pprof *x, uint32_t id)
 {
+    const gg_pprof_mapping *mp = &x->maps[id - 1];
     size_t m = gg_pb_begin(x->pb, PROFILE_MAPPING);
     gg_pb_uint(x->pb, MAPPING_ID, id);
-    gg_pb_uint(x->pb, MAPPING_FILENAME, x->mapping_file[id - 1]);
+    if (mp->module) {
+        gg_pb_uint(x->pb, MAPPING_MEMORY_START, mp->module->start);
+        gg_pb_uint(x->pb, MAPPING_MEMORY_LIMIT, mp->module->end);
+    }
+    gg_pb_uint(x->pb, MAPPING_FILENAME, mp->file);
+    gg_pb_uint(x->pb, MAPPING_BUILD_ID, mp->build_id);
     /* Symbolized already: tells pprof not to look for the binaries. */
     gg_pb_uint(x->pb, MAPPING_HAS_FUNCTIONS, 1);
     gg_pb_uint(x->pb, MAPPING_HAS_FILENAMES, 1);
     gg_pb_uint(x->pb, MAPPING_HAS_LINE_NUMBERS, 1);
     gg_pb_uint(x->pb, MAPPING_HAS_INLINE_FRAMES, 1);
     gg_pb_end(x->pb, m);
+}
+
+/* Where a frame's code was: the load address of its module plus the frame's offset, or
+ * the offset alone when it falls in the load range already (a program not built as a
+ * position-independent executable is loaded at the addresses in its file) or when the
+ * module's load address is unknown. */
+static uint64_t address(const gg_pprof *x, uint32_t frame)
+{
+    uint64_t off = x->s->frames[frame].offset;
+    uint32_t id = x->mapping[frame];
+    const gg_module *m = id ? x->maps[id - 1].module : NULL;
+    if (!m || !m->start || (off >= m->start && off < m->end))
+        return off;
+    return m->start + off;
 }
 
 /* A Location: its Lines innermost first, so the real frame's comes last, as profile.proto
@@ -310,7 +418,7 @@ static void put_location(gg_pprof *x, uint32_t id)
     size_t m = gg_pb_begin(x->pb, PROFILE_LOCATION);
     gg_pb_uint(x->pb, LOCATION_ID, id);
     gg_pb_uint(x->pb, LOCATION_MAPPING_ID, x->mapping[c->frames[0]]);
-    gg_pb_uint(x->pb, LOCATION_ADDRESS, x->s->frames[c->frames[0]].offset);
+    gg_pb_uint(x->pb, LOCATION_ADDRESS, address(x, c->frames[0]));
     for (uint32_t i = c->len; i-- > 0;) {
         const gg_frame *f = &x->s->frames[c->frames[i]];
         size_t line = gg_pb_begin(x->pb, LOCATION_LINE);
@@ -356,13 +464,18 @@ static void put_tables(gg_pprof *x)
 
 static int alloc_tables(gg_pprof *x)
 {
-    size_t nf = x->s->nframes ? x->s->nframes : 1;
+    const gargalo_session *s = x->s;
+    size_t nf = s->nframes ? s->nframes : 1;
     x->func = malloc(nf * sizeof(*x->func));
     x->str = malloc(nf * sizeof(*x->str));
     x->mapping = malloc(nf * sizeof(*x->mapping));
-    x->mapping_file = malloc(nf * sizeof(*x->mapping_file));
-    x->base = malloc((x->s->nstacks ? x->s->nstacks : 1) * sizeof(*x->base));
-    return x->func && x->str && x->mapping && x->mapping_file && x->base ? 0 : GARGALO_ENOMEM;
+    x->maps = malloc(nf * sizeof(*x->maps));
+    x->base = malloc((s->nstacks ? s->nstacks : 1) * sizeof(*x->base));
+    x->label_str = malloc((s->nlabels ? s->nlabels : 1) * sizeof(*x->label_str));
+    x->thread_str = malloc((s->nthreads ? s->nthreads : 1) * sizeof(*x->thread_str));
+    return x->func && x->str && x->mapping && x->maps && x->base && x->label_str && x->thread_str
+               ? 0
+               : GARGALO_ENOMEM;
 }
 
 static int encode(gg_pprof *x, const gargalo_render_options *ro)
@@ -371,11 +484,11 @@ static int encode(gg_pprof *x, const gargalo_render_options *ro)
     if (!rc)
         rc = alloc_tables(x);
     if (!rc)
-        rc = number_strings(x, ro);
-    if (!rc) {
-        number_functions(x);
         rc = build_mappings(x);
-    }
+    if (!rc)
+        rc = number_strings(x, ro);
+    if (!rc)
+        number_functions(x);
     if (!rc)
         rc = number_locations(x);
     if (!rc)
@@ -389,8 +502,8 @@ static void pprof_free(gg_pprof *x)
 {
     gg_strtab_free(&x->strtab);
     dynbuf_free(&x->names);
-    free(x->fid), free(x->func), free(x->str), free(x->mapping), free(x->mapping_file);
-    free(x->base), free(x->loc), free(x->chains);
+    free(x->fid), free(x->func), free(x->str), free(x->mapping), free(x->maps);
+    free(x->base), free(x->loc), free(x->chains), free(x->label_str), free(x->thread_str);
 }
 
 int gg_render_pprof(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)

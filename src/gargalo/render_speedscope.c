@@ -6,12 +6,15 @@
  * the flame graph; its line is the smallest seen, the nearest we know to where it
  * starts. Unless show_all, a run of library frames becomes its outermost function, as in
  * the call tree, and functions only seen inside such runs are left out. Each distinct
- * stack is written once and copied for each of its samples.
+ * stack is written once and copied for each of its samples. A process-wide session is one
+ * profile per thread, named "name (tid)", in the order of roster.h (busiest first), so
+ * that speedscope opens on the busiest and lists the others.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
+#include "roster.h"
 #include "tree.h"
 
 #define GG_SPEEDSCOPE_SCHEMA "https://www.speedscope.app/file-format-schema.json"
@@ -117,30 +120,82 @@ static int put_frames(gg_scope *x)
     return rc;
 }
 
-static void put_profile(gg_scope *x, const char *title)
+/* The sample at place i of a profile's list: idx[i], or i itself when idx is NULL. */
+static size_t nth(const uint32_t *idx, size_t i)
 {
-    const gargalo_session *s = x->s;
+    return idx ? idx[i] : i;
+}
+
+/* One sampled profile of n samples, in time order (see nth). */
+static void put_profile(gg_scope *x, const char *name, const uint32_t *idx, size_t n)
+{
+    const gg_sample *sm = x->s->samples;
     uint64_t end = 0;
-    for (size_t i = 0; i < s->nsamples; i++)
-        end += s->samples[i].weight_ns;
-    dynbuf_puts(x->b, "\"profiles\":[{\"type\":\"sampled\",\"name\":");
-    gg_write_json_str(x->b, title, false);
+    for (size_t i = 0; i < n; i++)
+        end += sm[nth(idx, i)].weight_ns;
+    dynbuf_puts(x->b, "{\"type\":\"sampled\",\"name\":");
+    gg_write_json_str(x->b, name, false);
     dynbuf_puts(x->b, ",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":");
     gg_write_u64(x->b, end);
     dynbuf_puts(x->b, ",\n\"samples\":[");
-    for (size_t i = 0; i < s->nsamples; i++) {
-        uint32_t st = s->samples[i].stack;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t st = sm[nth(idx, i)].stack;
         if (i)
             dynbuf_puts(x->b, i % 16 ? "," : ",\n");
         dynbuf_add(x->b, x->stacks.data + x->soff[st], x->soff[st + 1] - x->soff[st]);
     }
     dynbuf_puts(x->b, "],\n\"weights\":[");
-    for (size_t i = 0; i < s->nsamples; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i)
             dynbuf_puts(x->b, i % 32 ? "," : ",\n");
-        gg_write_u64(x->b, s->samples[i].weight_ns);
+        gg_write_u64(x->b, sm[nth(idx, i)].weight_ns);
     }
-    dynbuf_puts(x->b, "]}]}\n");
+    dynbuf_puts(x->b, "]}");
+}
+
+/* The samples grouped by thread, each group in time order: thread t's are
+ * idx[start[t] .. start[t + 1]). */
+static int group_by_thread(const gargalo_session *s, uint32_t **idx, size_t **start)
+{
+    *idx = malloc((s->nsamples ? s->nsamples : 1) * sizeof(**idx));
+    *start = calloc(s->nthreads + 2, sizeof(**start));
+    if (!*idx || !*start)
+        return GARGALO_ENOMEM;
+    for (size_t i = 0; i < s->nsamples; i++)
+        (*start)[s->samples[i].thread + 2]++;
+    for (size_t t = 2; t < s->nthreads + 2; t++)
+        (*start)[t] += (*start)[t - 1];
+    for (size_t i = 0; i < s->nsamples; i++) /* start[t + 1] is where thread t's go next */
+        (*idx)[(*start)[s->samples[i].thread + 1]++] = (uint32_t)i;
+    return 0;
+}
+
+/* One profile per thread with samples, busiest first; one empty profile when none has. */
+static int put_thread_profiles(gg_scope *x, const char *title)
+{
+    gg_roster r;
+    uint32_t *idx = NULL;
+    size_t *start = NULL;
+    dynbuf name;
+    dynbuf_init(&name, GG_RENDER_MAX_BYTES);
+    int rc = gg_roster_build(&r, x->s);
+    if (!rc)
+        rc = group_by_thread(x->s, &idx, &start);
+    if (!rc && !r.n)
+        put_profile(x, title, NULL, 0);
+    for (size_t i = 0; !rc && i < r.n; i++) {
+        uint32_t t = r.order[i];
+        dynbuf_free(&name);
+        gg_roster_thread_name(&name, &x->s->threads[t]);
+        if (i)
+            dynbuf_puts(x->b, ",\n");
+        put_profile(x, name.data ? name.data : "", idx + start[t], start[t + 1] - start[t]);
+    }
+    rc = rc ? rc : gg_write_error(&name);
+    dynbuf_free(&name);
+    gg_roster_free(&r);
+    free(idx), free(start);
+    return rc;
 }
 
 int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
@@ -157,8 +212,14 @@ int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options 
         dynbuf_puts(b, ",\n");
         rc = put_frames(&x);
     }
-    if (!rc)
-        put_profile(&x, gg_write_title(ro));
+    if (!rc) {
+        dynbuf_puts(b, "\"profiles\":[");
+        if (s->process)
+            rc = put_thread_profiles(&x, gg_write_title(ro));
+        else
+            put_profile(&x, gg_write_title(ro), NULL, s->nsamples);
+        dynbuf_puts(b, "]}\n");
+    }
     free(x.fid), free(x.out), free(x.order), free(x.soff);
     dynbuf_free(&x.stacks);
     return rc;

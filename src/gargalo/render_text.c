@@ -1,7 +1,9 @@
 /*
  * render_text.c: the call tree for a terminal, pyinstrument style: a header, then one
  * line per node (time, share, function, file:line) under tree glyphs, heaviest first.
- * Nodes under min_percent are left out; colours are ANSI escapes, only when asked.
+ * Nodes under min_percent are left out; colours are ANSI escapes, only when asked. A
+ * process-wide session has one tree per thread, busiest first; idle threads are folded
+ * into one line per wait call unless show_all.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +20,16 @@
 /* Shares from which a node's time is coloured red, then yellow. */
 #define GG_TEXT_HOT 50.0
 #define GG_TEXT_WARM 20.0
+/* Names listed on an idle group's line; the threads of other names are counted. */
+#define GG_TEXT_IDLE_NAMES 8
 
 typedef struct gg_text {
     const gargalo_session *s;
     const gg_tree *t;
     dynbuf *b;
     bool color;
+    bool show_all;
+    bool filtered; /* the render options keep only some samples (tag, thread) */
     double min_percent;
     char *prefix; /* the glyph columns of the ancestors */
     size_t *plen; /* prefix length in use at each depth */
@@ -50,7 +56,9 @@ static void header(gg_text *x, const gargalo_render_options *ro)
     if (s->duration_ns)
         dynbuf_printf(x->b, "CPU %.1f%%   ", 100.0 * (double)s->cpu_ns / (double)s->duration_ns);
     dynbuf_printf(x->b, "Clock %s", gg_write_clock_name(s->opt.clock));
-    if (s->thread_name[0] || s->tid)
+    if (s->process)
+        dynbuf_printf(x->b, "   Threads %zu", x->t->roster.n);
+    else if (s->thread_name[0] || s->tid)
         dynbuf_printf(x->b, "   Thread %s (%ld)", s->thread_name, (long)s->tid);
     if (s->dropped)
         dynbuf_printf(x->b, "   Dropped %zu", s->dropped);
@@ -60,15 +68,25 @@ static void header(gg_text *x, const gargalo_render_options *ro)
     dynbuf_putc(x->b, '\n');
 }
 
-static bool visible(const gg_text *x, uint32_t n)
+/* Whether a node is shown: above min_percent, and not an idle thread folded away. */
+static bool shown(const gg_text *x, uint32_t n)
 {
-    return n != GG_TREE_NONE && gg_tree_percent(x->t, n) >= x->min_percent;
+    return gg_tree_percent(x->t, n) >= x->min_percent && !(x->t->nodes[n].idle && !x->show_all);
 }
 
-/* Siblings come heaviest first, so the visible ones are a prefix of the list. */
+/* n or the first sibling after it that is shown; GG_TREE_NONE when none is. Functions
+ * come heaviest first, so this stops at once for them; thread roots come in CPU order,
+ * and idle ones may be folded, so their list may have gaps. */
+static uint32_t visible(const gg_text *x, uint32_t n)
+{
+    while (n != GG_TREE_NONE && !shown(x, n))
+        n = x->t->nodes[n].next;
+    return n;
+}
+
 static bool last_visible(const gg_text *x, uint32_t n)
 {
-    return !visible(x, x->t->nodes[n].next);
+    return visible(x, x->t->nodes[n].next) == GG_TREE_NONE;
 }
 
 /* The last two components of a path: enough to recognise, short enough to read. */
@@ -84,17 +102,44 @@ static const char *short_path(const char *path)
     return cut;
 }
 
+static void time_share_ns(gg_text *x, uint64_t ns)
+{
+    double pct = x->t->total_ns ? 100.0 * (double)ns / (double)x->t->total_ns : 0;
+    color(x, pct >= GG_TEXT_HOT ? ANSI_RED : pct >= GG_TEXT_WARM ? ANSI_YELLOW : "");
+    dynbuf_printf(x->b, "%.1f ms  %.1f%%", ms(ns), pct);
+    color(x, pct >= GG_TEXT_WARM ? ANSI_RESET : "");
+}
+
 static void time_share(gg_text *x, uint32_t n)
 {
-    double pct = gg_tree_percent(x->t, n);
-    color(x, pct >= GG_TEXT_HOT ? ANSI_RED : pct >= GG_TEXT_WARM ? ANSI_YELLOW : "");
-    dynbuf_printf(x->b, "%.1f ms  %.1f%%", ms(x->t->nodes[n].total_ns), pct);
-    color(x, pct >= GG_TEXT_WARM ? ANSI_RESET : "");
+    time_share_ns(x, x->t->nodes[n].total_ns);
+}
+
+/* A thread's root, after a blank line unless it is the first: "name (tid)", and where an
+ * idle one is parked when show_all shows it. */
+static void thread_line(gg_text *x, uint32_t n)
+{
+    const gg_node *nd = &x->t->nodes[n];
+    if (visible(x, x->t->nodes[0].first_child) != n)
+        dynbuf_putc(x->b, '\n');
+    time_share(x, n);
+    dynbuf_puts(x->b, "  ");
+    color(x, ANSI_BOLD);
+    gg_tree_label(x->b, x->s, x->t, n);
+    color(x, ANSI_RESET);
+    if (nd->idle)
+        dynbuf_printf(x->b, "  (idle: parked in %s)",
+                      gg_roster_call_name(x->t->roster.threads[nd->thread].parked));
+    dynbuf_putc(x->b, '\n');
 }
 
 static void node_line(gg_text *x, uint32_t n)
 {
     const gg_node *nd = &x->t->nodes[n];
+    if (nd->thread != GG_TREE_NONE) {
+        thread_line(x, n);
+        return;
+    }
     const gg_frame *f = &x->s->frames[nd->frame];
     dynbuf_add(x->b, x->prefix, x->plen[nd->depth]);
     if (nd->depth > 1)
@@ -128,14 +173,94 @@ static void push_prefix(gg_text *x, uint32_t n)
 static uint32_t next_visible(gg_text *x, uint32_t n)
 {
     const gg_node *nodes = x->t->nodes;
-    if (visible(x, nodes[n].first_child)) {
+    uint32_t c = visible(x, nodes[n].first_child);
+    if (c != GG_TREE_NONE) {
         push_prefix(x, n);
-        return nodes[n].first_child;
+        return c;
     }
     for (; n != 0; n = nodes[n].parent)
-        if (visible(x, nodes[n].next))
-            return nodes[n].next;
+        if ((c = visible(x, nodes[n].next)) != GG_TREE_NONE)
+            return c;
     return GG_TREE_NONE;
+}
+
+/* How many of the idle threads parked in call, from place `from` of the roster on, have
+ * the name of the thread at place `at`; 0 when one before `at` has it already. */
+static size_t same_name(const gg_text *x, uint32_t call, size_t from, size_t at)
+{
+    const gg_roster *r = &x->t->roster;
+    const gg_thread *t = &x->s->threads[r->order[at]];
+    size_t n = 0;
+    for (size_t i = from; i < r->n; i++) {
+        const gg_thread *u = &x->s->threads[r->order[i]];
+        if (r->threads[r->order[i]].parked != call ||
+            (t->name[0] ? strcmp(u->name, t->name) != 0 : u != t))
+            continue;
+        if (i < at)
+            return 0;
+        n++;
+    }
+    return n;
+}
+
+/* The names of the idle threads parked in call, each once with its count ("worker ×3");
+ * a thread without a name by its id. */
+static void idle_names(gg_text *x, uint32_t call, size_t from)
+{
+    const gg_roster *r = &x->t->roster;
+    size_t listed = 0, more = 0;
+    for (size_t i = from; i < r->n; i++) {
+        size_t n = r->threads[r->order[i]].parked == call ? same_name(x, call, from, i) : 0;
+        if (!n || (listed == GG_TEXT_IDLE_NAMES && (more += n)))
+            continue;
+        dynbuf_puts(x->b, listed++ ? ", " : " (");
+        const gg_thread *t = &x->s->threads[r->order[i]];
+        if (t->name[0])
+            dynbuf_puts(x->b, t->name);
+        else
+            gg_roster_thread_name(x->b, t);
+        if (n > 1)
+            dynbuf_printf(x->b, " ×%zu", n);
+    }
+    if (more)
+        dynbuf_printf(x->b, " and %zu more", more);
+    dynbuf_putc(x->b, ')');
+}
+
+/* "time  share  N idle threads: parked in CALL (names)" for the idle threads parked in
+ * call, found from place `from` of the roster on. */
+static void idle_group(gg_text *x, uint32_t call, size_t from)
+{
+    const gg_roster *r = &x->t->roster;
+    uint64_t ns = 0;
+    size_t n = 0;
+    for (size_t i = from; i < r->n; i++)
+        if (r->threads[r->order[i]].parked == call)
+            ns += r->threads[r->order[i]].weight_ns, n++;
+    time_share_ns(x, ns);
+    color(x, ANSI_DIM);
+    dynbuf_printf(x->b, "  %zu idle thread%s: parked in %s", n, n == 1 ? "" : "s",
+                  gg_roster_call_name(call));
+    idle_names(x, call, from);
+    color(x, ANSI_RESET);
+    dynbuf_putc(x->b, '\n');
+}
+
+/* After the busy threads, one line per wait call the idle ones are parked in. */
+static void idle_groups(gg_text *x)
+{
+    const gg_roster *r = &x->t->roster;
+    size_t first = r->n - r->nidle;
+    if (first)
+        dynbuf_putc(x->b, '\n');
+    for (size_t i = first; i < r->n; i++) {
+        uint32_t call = r->threads[r->order[i]].parked;
+        bool seen = false;
+        for (size_t j = first; j < i && !seen; j++)
+            seen = r->threads[r->order[j]].parked == call;
+        if (!seen)
+            idle_group(x, call, i);
+    }
 }
 
 static int body(gg_text *x)
@@ -148,22 +273,33 @@ static int body(gg_text *x)
     x->prefix = malloc((maxd + 2) * sizeof("│  "));
     if (!x->plen || !x->prefix)
         return GARGALO_ENOMEM;
-    uint32_t n = x->t->nodes[0].first_child;
-    if (!visible(x, n))
+    uint32_t n = visible(x, x->t->nodes[0].first_child);
+    bool folded = !x->show_all && x->t->roster.nidle;
+    if (n == GG_TREE_NONE && !folded)
         dynbuf_puts(x->b, x->s->nsamples ? "(no call above the threshold)\n"
+                          : x->filtered  ? "(no sample passes the filters)\n"
                                          : "(no samples were recorded)\n");
-    for (n = visible(x, n) ? n : GG_TREE_NONE; n != GG_TREE_NONE; n = next_visible(x, n))
+    for (; n != GG_TREE_NONE; n = next_visible(x, n))
         node_line(x, n);
+    if (folded)
+        idle_groups(x);
     return 0;
 }
 
 int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     gg_tree t;
-    int rc = gg_tree_build(&t, s, ro->show_all);
+    gg_tree_options to = {.show_all = ro->show_all, .threads = true};
+    int rc = gg_tree_build_with(&t, s, &to);
     if (rc)
         return rc;
-    gg_text x = {.s = s, .t = &t, .b = b, .color = ro->color > 0, .min_percent = ro->min_percent};
+    gg_text x = {.s = s,
+                 .t = &t,
+                 .b = b,
+                 .color = ro->color > 0,
+                 .show_all = ro->show_all,
+                 .filtered = ro->tag || ro->thread,
+                 .min_percent = ro->min_percent};
     header(&x, ro);
     rc = body(&x);
     free(x.prefix), free(x.plen);

@@ -1,8 +1,9 @@
 /*
  * tree.c: merges a session's stacks into a call tree, folding library runs.
  *
- * Works per distinct stack (weights summed first), so its cost follows the number of
- * distinct stacks, not of samples. Not thread-affine: it only reads the session.
+ * Works per distinct stack (weights summed first), or per distinct (thread, stack) pair
+ * with thread roots, so its cost follows those, not the samples. Not thread-affine: it
+ * only reads the session.
  */
 #include "tree.h"
 
@@ -65,7 +66,9 @@ typedef struct gg_builder {
     gg_map lines;         /* (node, frame) -> weight, for frames other than a node's first */
     const uint32_t *prev; /* the stack walked last, whose prefix the next may share */
     uint32_t prev_depth;
-    uint32_t *at; /* the node of each position of the last stack */
+    uint32_t *at;  /* the node of each position of the last stack */
+    uint32_t base; /* the node stacks start under: the root, or their thread's root */
+    uint32_t leaf; /* the node where the stack walked last ends */
 } gg_builder;
 
 static bool str_same(const char *a, const char *b)
@@ -125,7 +128,7 @@ static int new_node(gg_tree *t, uint32_t parent, uint32_t frame, bool group, uin
     gg_node *nd = &t->nodes[t->n];
     memset(nd, 0, sizeof(*nd));
     nd->frame = frame, nd->group = group, nd->parent = parent;
-    nd->first_child = nd->next = GG_TREE_NONE;
+    nd->first_child = nd->next = nd->thread = GG_TREE_NONE;
     nd->depth = parent == GG_TREE_NONE ? 0 : t->nodes[parent].depth + 1;
     *out = (uint32_t)t->n++;
     return 0;
@@ -194,8 +197,10 @@ static int add_stack(gg_builder *b, uint32_t stack, uint64_t w, uint64_t n)
 {
     uint32_t depth;
     const uint32_t *fr = gg_stack_frames(b->s, stack, &depth);
-    uint32_t k = shared_prefix(b, fr, depth), cur = k ? b->at[k - 1] : 0;
+    uint32_t k = shared_prefix(b, fr, depth), cur = k ? b->at[k - 1] : b->base;
     int rc = visit(b, 0, 0, w, n);
+    if (!rc && b->base)
+        rc = visit(b, b->base, GG_TREE_NONE, w, n);
     for (uint32_t i = 0; i < k && !rc; i++)
         if (i == 0 || b->at[i] != b->at[i - 1]) /* once per run */
             rc = visit(b, b->at[i], fr[i], w, n);
@@ -214,7 +219,9 @@ static int add_stack(gg_builder *b, uint32_t stack, uint64_t w, uint64_t n)
             b->at[i] = cur;
     }
     b->t->nodes[cur].self_ns += w;
-    b->t->stack_leaf[stack] = cur;
+    if (!b->t->stack_leaf[stack]) /* with thread roots: the first thread's */
+        b->t->stack_leaf[stack] = cur;
+    b->leaf = cur;
     b->prev = fr, b->prev_depth = depth;
     return rc;
 }
@@ -235,14 +242,18 @@ static void pick_frames(gg_builder *b)
 }
 
 typedef struct gg_order {
+    uint32_t rank; /* a thread's root: its place in the roster; 0 for functions */
     uint64_t total;
     uint32_t node;
 } gg_order;
 
-/* Heavier first; ties keep the order in which the nodes were first seen. */
+/* Thread roots in the roster's order; functions heavier first; ties keep the order in
+ * which the nodes were first seen. */
 static int order_cmp(const void *pa, const void *pb)
 {
     const gg_order *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
     if (a->total != b->total)
         return a->total > b->total ? -1 : 1;
     return a->node < b->node ? -1 : a->node > b->node;
@@ -262,8 +273,11 @@ static int link_children(gg_tree *t)
         start[t->nodes[i].parent + 1]++;
     for (size_t p = 0; p < t->n; p++)
         start[p + 1] += start[p];
-    for (size_t i = 1; i < t->n; i++)
-        o[start[t->nodes[i].parent]++] = (gg_order){t->nodes[i].total_ns, (uint32_t)i};
+    for (size_t i = 1; i < t->n; i++) {
+        const gg_node *nd = &t->nodes[i];
+        uint32_t rank = nd->thread == GG_TREE_NONE ? 0 : t->roster.threads[nd->thread].rank;
+        o[start[nd->parent]++] = (gg_order){rank, nd->total_ns, (uint32_t)i};
+    }
     /* start[p] now ends p's bucket, which begins where p - 1's ends */
     for (size_t p = 0, begin = 0; p < t->n; begin = start[p++]) {
         size_t k = start[p] - begin;
@@ -314,6 +328,8 @@ static int renumber(gg_tree *t, size_t nstacks)
     }
     for (size_t i = 0; i < nstacks; i++)
         t->stack_leaf[i] = map[t->stack_leaf[i]];
+    for (size_t i = 0; i < t->paths.n; i++)
+        t->path_leaf[i] = map[t->path_leaf[i]];
     free(t->nodes);
     t->nodes = nodes, t->cap = t->n;
     free(map);
@@ -347,7 +363,7 @@ static int alloc_path(gg_builder *b)
 }
 
 /* What the build needs before the first stack: the root, function ids, room. */
-static int prepare(gg_builder *b, uint64_t **w, uint64_t **n)
+static int prepare(gg_builder *b)
 {
     const gargalo_session *s = b->s;
     uint32_t root;
@@ -357,36 +373,71 @@ static int prepare(gg_builder *b, uint64_t **w, uint64_t **n)
     int rc = b->t->stack_leaf ? new_node(b->t, GG_TREE_NONE, 0, false, &root) : GARGALO_ENOMEM;
     if (!rc)
         rc = gg_function_ids(s, &b->fid);
-    if (!rc)
-        rc = alloc_path(b);
-    return rc ? rc : sum_stacks(s, w, n);
+    return rc ? rc : alloc_path(b);
 }
 
-static int build(gg_builder *b)
+/* Every sampled stack once, under the root. */
+static int walk_stacks(gg_builder *b)
 {
     const gargalo_session *s = b->s;
     uint64_t *w = NULL, *n = NULL;
-    int rc = prepare(b, &w, &n);
+    int rc = sum_stacks(s, &w, &n);
     for (size_t i = 0; i < s->nstacks && !rc; i++)
         if (n[i])
             rc = add_stack(b, (uint32_t)i, w[i], n[i]);
+    free(w), free(n);
+    return rc;
+}
+
+/* One root per thread with samples, in the roster's order (so the root of the thread
+ * ranked r is node 1 + r until renumbering), then each (thread, stack) pair under its
+ * thread's root. */
+static int walk_threads(gg_builder *b)
+{
+    gg_tree *t = b->t;
+    int rc = gg_roster_build(&t->roster, b->s);
+    if (!rc)
+        rc = gg_tally_build(&t->paths, b->s, GG_TALLY_THREAD);
+    if (!rc && !(t->path_leaf = malloc((t->paths.n ? t->paths.n : 1) * sizeof(uint32_t))))
+        rc = GARGALO_ENOMEM;
+    for (size_t i = 0; i < t->roster.n && !rc; i++) {
+        uint32_t th = t->roster.order[i], node;
+        rc = new_node(t, 0, GG_TREE_NONE, false, &node);
+        if (!rc)
+            t->nodes[node].thread = th, t->nodes[node].idle = t->roster.threads[th].idle;
+    }
+    for (size_t i = 0; i < t->paths.n && !rc; i++) {
+        const gg_tally_entry *e = &t->paths.e[i];
+        uint32_t base = 1 + t->roster.threads[e->thread].rank;
+        if (base != b->base)
+            b->base = base, b->prev_depth = 0; /* no prefix shared across threads */
+        rc = add_stack(b, e->stack, e->weight_ns, e->samples);
+        t->path_leaf[i] = b->leaf;
+    }
+    return rc;
+}
+
+static int build(gg_builder *b, bool threads)
+{
+    int rc = prepare(b);
+    if (!rc)
+        rc = threads ? walk_threads(b) : walk_stacks(b);
     if (!rc) {
         pick_frames(b);
         rc = link_children(b->t);
     }
     if (!rc)
-        rc = renumber(b->t, s->nstacks);
+        rc = renumber(b->t, b->s->nstacks);
     if (!rc)
         b->t->total_ns = b->t->nodes[0].total_ns;
-    free(w), free(n);
     return rc;
 }
 
-int gg_tree_build(gg_tree *t, const gargalo_session *s, bool show_all)
+int gg_tree_build_with(gg_tree *t, const gargalo_session *s, const gg_tree_options *o)
 {
     memset(t, 0, sizeof(*t));
-    gg_builder b = {.s = s, .t = t, .show_all = show_all};
-    int rc = build(&b);
+    gg_builder b = {.s = s, .t = t, .show_all = o->show_all};
+    int rc = build(&b, o->threads && s->process);
     free(b.fid);
     map_free(&b.children);
     map_free(&b.lines);
@@ -396,11 +447,28 @@ int gg_tree_build(gg_tree *t, const gargalo_session *s, bool show_all)
     return rc;
 }
 
+int gg_tree_build(gg_tree *t, const gargalo_session *s, bool show_all)
+{
+    gg_tree_options o = {.show_all = show_all};
+    return gg_tree_build_with(t, s, &o);
+}
+
 void gg_tree_free(gg_tree *t)
 {
     free(t->nodes);
     free(t->stack_leaf);
+    gg_roster_free(&t->roster);
+    gg_tally_free(&t->paths);
+    free(t->path_leaf);
     memset(t, 0, sizeof(*t));
+}
+
+uint32_t gg_tree_sample_leaf(const gg_tree *t, const gg_sample *sm)
+{
+    if (!gg_tree_threaded(t))
+        return t->stack_leaf[sm->stack];
+    const gg_tally_entry *e = gg_tally_find(&t->paths, sm->thread, sm->stack);
+    return e ? t->path_leaf[e - t->paths.e] : 0;
 }
 
 double gg_tree_percent(const gg_tree *t, uint32_t node)
@@ -423,6 +491,10 @@ size_t gg_tree_hot_path(const gg_tree *t, uint32_t *out, size_t max)
 void gg_tree_label(dynbuf *b, const gargalo_session *s, const gg_tree *t, uint32_t node)
 {
     const gg_node *nd = &t->nodes[node];
+    if (nd->thread != GG_TREE_NONE) {
+        gg_roster_thread_name(b, &s->threads[nd->thread]);
+        return;
+    }
     gg_write_frame_label(b, &s->frames[nd->frame]);
     if (nd->group && nd->hidden)
         dynbuf_printf(b, " (+%" PRIu32 " frame%s)", nd->hidden, nd->hidden == 1 ? "" : "s");

@@ -3,6 +3,10 @@
  *
  * Stacks merge by function (not by line), root first. Unless show_all, each run of
  * consecutive library frames folds into one node named after its outermost function.
+ * With thread roots (gg_tree_options.threads) a process-wide session's tree has one root
+ * per thread under the synthetic root, busiest first, the idle ones last and flagged
+ * (roster.h), so that every renderer of the tree shows threads, and folds idle ones,
+ * alike.
  */
 #ifndef GG_TREE_H
 #define GG_TREE_H
@@ -11,7 +15,9 @@
 #include <stdint.h>
 
 #include "dynbuf.h"
+#include "roster.h"
 #include "session.h"
+#include "tally.h"
 
 #define GG_TREE_NONE UINT32_MAX
 
@@ -31,6 +37,9 @@ typedef struct gg_node {
     uint64_t self_ns;     /* weight of the samples ending here */
     uint64_t samples;     /* number of samples passing through */
     uint64_t frame_ns;    /* the part of total_ns that went through frame itself */
+    uint32_t thread;      /* a thread's root: its index in s->threads (frame is then
+                           * GG_TREE_NONE); GG_TREE_NONE for every other node */
+    bool idle;            /* a thread's root: the thread is idle, by roster.h's rule */
 } gg_node;
 
 typedef struct gg_tree {
@@ -39,14 +48,36 @@ typedef struct gg_tree {
     gg_node *nodes;
     size_t n;
     size_t cap;
-    uint32_t *stack_leaf; /* for each stack of the session, the node where it ends */
-    uint64_t total_ns;    /* sum of all sample weights: 100% */
+    /* For each stack of the session, the node where it ends; with thread roots, where it
+     * ends in the first thread (by index) that has it: gg_tree_sample_leaf is exact. */
+    uint32_t *stack_leaf;
+    uint64_t total_ns; /* sum of all sample weights: 100% */
+    /* With thread roots: the threads as shown (order, idle, where each is parked), the
+     * (thread, stack) pairs walked and the node where each ends. Empty otherwise. */
+    gg_roster roster;
+    gg_tally paths;
+    uint32_t *path_leaf;
 } gg_tree;
 
+typedef struct gg_tree_options {
+    bool show_all; /* every frame: no library run folded */
+    bool threads;  /* a process-wide session: one root per thread (ignored otherwise) */
+} gg_tree_options;
+
 /* Builds the tree of a stopped session. Returns 0 or GARGALO_ENOMEM; on failure t is
- * left empty. Free with gg_tree_free. */
+ * left empty. Free with gg_tree_free. gg_tree_build is the tree without thread roots. */
+int gg_tree_build_with(gg_tree *t, const gargalo_session *s, const gg_tree_options *o);
 int gg_tree_build(gg_tree *t, const gargalo_session *s, bool show_all);
 void gg_tree_free(gg_tree *t);
+
+/* Whether the tree has thread roots. */
+static inline bool gg_tree_threaded(const gg_tree *t)
+{
+    return t->roster.threads != NULL;
+}
+
+/* The node where a sample of the session ends. */
+uint32_t gg_tree_sample_leaf(const gg_tree *t, const gg_sample *sm);
 
 /* Share of the whole session, in percent (0 when nothing was sampled). */
 double gg_tree_percent(const gg_tree *t, uint32_t node);
@@ -56,7 +87,8 @@ double gg_tree_percent(const gg_tree *t, uint32_t node);
 size_t gg_tree_hot_path(const gg_tree *t, uint32_t *out, size_t max);
 
 /* Appends what a node is called: the function (or "module+0xOFFSET" when unknown),
- * " [module]" for library code and " (+N frames)" for a group folding N more. */
+ * " [module]" for library code and " (+N frames)" for a group folding N more; a thread's
+ * root is "name (tid)". */
 void gg_tree_label(dynbuf *b, const gargalo_session *s, const gg_tree *t, uint32_t node);
 
 /* Gives every frame of s the index of the first frame of the same function (same name,

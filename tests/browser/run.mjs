@@ -9,7 +9,8 @@
 //      and keyboard, search highlighting and matched share, the grouping toggle);
 //   4. screenshots into BUILD/test-logs/ for a look.
 // Profiles come from BUILD/progs/render_profile: the synthetic session of the unit tests
-// (known content), one with unequal sample weights, a big synthetic one and a real
+// (known content), one with unequal sample weights, a big synthetic one, the unit tests'
+// process-wide one (two threads: speedscope gets a profile per thread) and a real
 // recording.
 //
 //   node tests/browser/run.mjs --build build
@@ -145,6 +146,28 @@ async function speedscope(context, origin, rel, names, shot, title = 'render_pro
   for (const name of names)
     await page.getByText(name, { exact: false }).first().waitFor({ timeout: TIMEOUT });
   await page.screenshot({ path: path.join(logs, `${shot}-sandwich.png`) });
+  assert(errors.length === 0, errors.join('; '));
+  await page.close();
+}
+
+// A process-wide session's speedscope file: one profile per thread, the busiest shown
+// first, 'n' going to the next, each with its own functions.
+async function speedscopeThreads(context, origin, rel) {
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(`${origin}/speedscope/index.html#profileURL=${encodeURIComponent(`${origin}/profiles/${rel}`)}`);
+  await page.waitForSelector('canvas', { timeout: TIMEOUT });
+  const shows = (t) => page.waitForFunction((s) => document.body.innerText.includes(s), t, { timeout: TIMEOUT });
+  await shows('worker (4242) (1/2)');
+  await page.keyboard.press('3');
+  await page.getByText('handle_request', { exact: false }).first().waitFor({ timeout: TIMEOUT });
+  await page.screenshot({ path: path.join(logs, 'speedscope-threads-worker.png') });
+  await page.keyboard.press('n');
+  await shows('idle (4343) (2/2)');
+  await page.getByText('epoll_wait', { exact: false }).first().waitFor({ timeout: TIMEOUT });
+  const idle = await page.evaluate(() => document.body.innerText);
+  assert(!idle.includes('handle_request'), 'the idle thread shows the worker\'s functions');
+  await page.screenshot({ path: path.join(logs, 'speedscope-threads-idle.png') });
   assert(errors.length === 0, errors.join('; '));
   await page.close();
 }
@@ -511,7 +534,7 @@ async function htmlEmpty(context, file) {
 async function main() {
   fs.mkdirSync(logs, { recursive: true });
   const dirs = { synthetic: path.join(work, 'synthetic'), real: path.join(work, 'real'), big: path.join(work, 'big'),
-    empty: path.join(work, 'empty'), weighted: path.join(work, 'weighted') };
+    empty: path.join(work, 'empty'), weighted: path.join(work, 'weighted'), rich: path.join(work, 'rich') };
   await check('profiles generated', () => {
     makeProfiles(dirs.synthetic, []);
     fs.mkdirSync(dirs.weighted, { recursive: true });
@@ -520,6 +543,7 @@ async function main() {
     makeProfiles(dirs.real, ['--real']);
     makeProfiles(dirs.big, ['--big', '20000']);
     makeProfiles(dirs.empty, ['--empty']);
+    makeProfiles(dirs.rich, ['--rich']);
   });
   for (const [name, dir] of Object.entries(dirs))
     await check(`speedscope schema (${name})`, () => validateSchema(path.join(dir, 'profile.speedscope.json')));
@@ -548,6 +572,8 @@ async function main() {
         'profile.folded'));
     await check('speedscope app opens the real folded stacks', () =>
       speedscope(context, origin, 'real/profile.folded', ['workload', 'compare_keys'], 'folded-real', 'profile.folded'));
+    await check('speedscope app opens a process-wide profile, one profile per thread', () =>
+      speedscopeThreads(context, origin, 'rich/profile.speedscope.json'));
     await htmlSynthetic(context, dirs.synthetic);
     await htmlFlame(context, dirs.synthetic);
     await htmlWeighted(context, dirs.weighted);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Black-box tests of the gargalo command (build/gargalo): its manuals, `render` in every
-format checked against the session file itself, `diff` checked against per-path weights
-computed here from two sessions, and every wrong input: each must end with exit status 2
+format checked against the session file itself, a process-wide session's threads and the
+--tag and --thread filters checked against the samples the session file holds, `diff`
+checked against per-path weights computed here from two sessions, and every wrong input: each must end with exit status 2
 (command line) or 1 (files), one line on stderr naming the problem, nothing on stdout,
 and no sanitizer report.
 
@@ -73,9 +74,10 @@ def test_manuals():
     for command in ("render", "diff"):
         assert re.search(rf"^    {command} +\S", main, re.M), f"{command} not listed"
     render = ok("render", "--help").decode()
-    check_manual(render, ["--format", "--output", "--show-all", "--help"])
+    check_manual(render, ["--format", "--output", "--show-all", "--tag", "--thread", "--help"])
     diff = ok("diff", "-h").decode()
-    check_manual(diff, ["--format", "--output", "--normalize", "--show-all", "--help"])
+    check_manual(diff, ["--format", "--output", "--normalize", "--show-all", "--tag", "--thread",
+                        "--help"])
     assert ok("help", "diff").decode() == diff
 
 
@@ -93,10 +95,18 @@ def test_render_text_is_the_recorded_tree():
         assert shown.startswith("gargalo profile\n")
 
 
-def folded_reference(doc, show_all):
+def folded_reference(doc, show_all, keep=lambda labels: True):
+    """{line: weight} of the samples whose labels keep() accepts; a process-wide
+    session's lines start with their thread."""
     out = {}
-    for stack, (_, weight) in sessions.stack_weights(doc).items():
-        line = ";".join(sessions.folded_path(doc, stack, show_all))
+    for sample in doc["samples"]:
+        if not keep(sessions.sample_labels(doc, sample)):
+            continue
+        _, weight, stack, thread, _ = sessions.sample_fields(sample)
+        path = sessions.folded_path(doc, stack, show_all)
+        if doc.get("scope") == "process":
+            path = (sessions.thread_name(sessions.threads(doc)[thread]),) + path
+        line = ";".join(path)
         out[line] = out.get(line, 0) + weight
     return out
 
@@ -111,7 +121,7 @@ def parse_folded(data):
 
 
 def test_render_folded_against_session():
-    for kind in ("synthetic", "real", "big"):
+    for kind in ("synthetic", "real", "big", "rich"):
         doc = sessions.load(session(kind))
         for show_all in (False, True):
             extra = ["--show-all"] if show_all else []
@@ -160,6 +170,65 @@ def test_format_from_the_output_name():
     ok("render", src, "-o", path("x.txt"))
     with open(path("x.txt"), "rb") as f:
         assert f.read() == ok("render", src)
+
+
+# ---- threads and filters ---------------------------------------------------------------
+
+
+def test_process_wide_text():
+    """One tree per thread, busiest first; the idle thread folded unless --show-all."""
+    text = ok("render", session("rich")).decode()
+    assert "Threads 2\n" in text, text
+    assert "\n\n100.0 ms  71.4%  worker (4242)\n└─ 100.0 ms  71.4%  main" in text, text
+    assert text.endswith("\n\n40.0 ms  28.6%  1 idle thread: parked in epoll_wait (idle)\n"), text
+    full = ok("render", session("rich"), "--show-all").decode()
+    assert "40.0 ms  28.6%  idle (4343)  (idle: parked in epoll_wait)\n" in full, full
+    assert "idle thread" not in full
+
+
+def test_render_filters_against_session():
+    """--tag and --thread keep the samples the session file says carry the label and
+    belong to the thread, in folded stacks, JSON and speedscope."""
+    src, doc = session("rich"), sessions.load(session("rich"))
+    tids = {t[0]: t for t in sessions.threads(doc)}
+    cases = [(["--tag", "route=/b"], lambda lb: lb.get("route") == "/b"),
+             (["--tag", "method=POST"], lambda lb: lb.get("method") == "POST"),
+             (["--thread", "4343"], lambda lb: lb.get("tid") == "4343"),
+             (["--tag", "route=/a", "--thread", "4242"],
+              lambda lb: lb.get("route") == "/a" and lb.get("tid") == "4242"),
+             (["--tag", "route=/nowhere"], lambda lb: False)]
+    for args, keep in cases:
+        got = parse_folded(ok("render", src, "-f", "folded", *args))
+        assert got == folded_reference(doc, False, keep), (args, got)
+        kept = [s for s in doc["samples"] if keep(sessions.sample_labels(doc, s))]
+        saved = json.loads(ok("render", src, "-f", "json", *args))
+        assert saved["samples"] == kept, args
+        scope = json.loads(ok("render", src, "-f", "speedscope", *args))
+        assert sum(len(p["samples"]) for p in scope["profiles"]) == len(kept), args
+        names = {p["name"] for p in scope["profiles"] if p["samples"]}
+        assert names == {sessions.thread_name(tids[int(sessions.sample_labels(doc, s)["tid"])])
+                         for s in kept}, (args, names)
+    text = ok("render", src, "--thread", "4242").decode()
+    assert "Threads 1\n" in text and "idle" not in text, text
+    assert "(no sample passes the filters)" in ok("render", src, "--tag", "route=/c").decode()
+
+
+def test_diff_filters():
+    """diff applies the filters to both sessions: route=/a against itself, no change, and
+    only the /a samples' stacks."""
+    src, doc = session("rich"), sessions.load(session("rich"))
+    lines = ok("diff", src, src, "-f", "folded", "--tag", "route=/a").decode().splitlines()
+    keep = lambda lb: lb.get("route") == "/a"  # noqa: E731
+    kept = [s for s in doc["samples"] if keep(sessions.sample_labels(doc, s))]
+    got = {}
+    for line in lines:
+        stack, x, y = line.rsplit(" ", 2)
+        assert x == y, line
+        got[stack] = int(x)
+    assert sum(got.values()) == sum(s[1] for s in kept) == 50_000_000, got
+    assert all(not k.startswith("worker") for k in got), "diff merges threads"
+    text = ok("diff", src, src, "--thread", "4343").decode()
+    assert "epoll_wait" in text and "handle_request" not in text, text
 
 
 # ---- diff -------------------------------------------------------------------------------
@@ -295,6 +364,13 @@ def test_command_line_mistakes():
     fails(2, ["diff"], "two session files")
     fails(2, ["diff", s, s, s], "two session files")
     fails(2, ["diff", s, s, "-f", "pprof"], "unknown format", "pprof")
+    for command in (["render", s], ["diff", s, s]):
+        fails(2, command + ["--tag", "noequals"], "'--tag' wants KEY=VALUE", "'noequals'")
+        fails(2, command + ["--tag", "=v"], "'--tag' wants KEY=VALUE", "with a key", "'=v'")
+        fails(2, command + ["--tag"], "'--tag' needs a value")
+        for tid in ("abc", "0", "-5", "12x", "", " 7", "+7", "99999999999"):
+            fails(2, command + ["--thread", tid], "'--thread' wants a thread id", f"'{tid}'")
+        fails(2, command + ["--thread"], "'--thread' needs a value")
 
 
 def bad_files():
@@ -328,6 +404,19 @@ def test_unreadable_and_corrupt_sessions():
     fails(1, ["diff", missing, good], missing, "No such file")
 
 
+def test_unknown_thread():
+    """A thread id the session has no thread of: the session's fault, exit 1, naming the
+    file (in a diff, the one without it)."""
+    rich, synthetic = session("rich"), session("synthetic")
+    fails(1, ["render", rich, "--thread", "999"], rich, "no thread 999")
+    fails(1, ["render", rich, "-f", "pprof", "--tag", "route=/b", "--thread", "31337", "-o",
+              path("never.pb.gz")], rich, "no thread 31337")
+    assert not os.path.exists(path("never.pb.gz"))
+    fails(1, ["diff", rich, synthetic, "--thread", "4343"], synthetic, "no thread 4343")
+    fails(1, ["diff", synthetic, rich, "--thread", "4343", "-f", "folded"], synthetic, "no thread")
+    ok("diff", rich, synthetic, "--thread", "4242")  # both have the worker
+
+
 def test_unwritable_output():
     s = session("synthetic")
     target = path("no-such-dir/out.txt")
@@ -342,8 +431,9 @@ def test_unwritable_output():
 
 TESTS = (test_manuals, test_render_text_is_the_recorded_tree, test_render_folded_against_session,
          test_render_every_format_to_files, test_format_from_the_output_name,
+         test_process_wide_text, test_render_filters_against_session, test_diff_filters,
          test_diff_text_against_sessions, test_diff_folded_against_sessions,
-         test_diff_html_is_self_contained, test_command_line_mistakes,
+         test_diff_html_is_self_contained, test_command_line_mistakes, test_unknown_thread,
          test_unreadable_and_corrupt_sessions, test_unwritable_output)
 
 

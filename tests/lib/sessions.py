@@ -10,7 +10,8 @@ import os
 import subprocess
 
 # A saved session with a non-empty sample list, from render_profile: name -> arguments.
-RECORDED = {"synthetic": [], "real": ["--real", "--real-ms", "300"], "big": ["--big", "4000"]}
+RECORDED = {"synthetic": [], "real": ["--real", "--real-ms", "300"], "big": ["--big", "4000"],
+            "rich": ["--rich"]}
 
 
 def paths_from_command_line():
@@ -56,6 +57,39 @@ def frame_label(frame):
     if frame["library"] and frame["function"] is not None and frame["module"]:
         name += " [%s]" % frame["module"]
     return name
+
+
+def sample_fields(sample):
+    """(time, weight, stack, thread, label set or -1) of a sample of five numbers, or of
+    three (older files: thread 0, no labels)."""
+    return tuple(sample) if len(sample) == 5 else (*sample, 0, -1)
+
+
+def threads(session):
+    """[[tid, name, cpu_ns]]: the session's threads, or for older files the one thread its
+    header names, as gargalo_session_load makes it."""
+    if "threads" in session:
+        return session["threads"]
+    return [[session.get("tid", 0), session.get("thread") or "", 0]]
+
+
+def thread_name(thread):
+    """A thread as gargalo names it: "name (tid)", or "thread tid" without a name."""
+    tid, name = thread[0], thread[1]
+    return f"{name} ({tid})" if name else f"thread {tid}"
+
+
+def sample_labels(session, sample):
+    """A sample's labels as pprof shows them: its label set's, then its thread's name
+    ("thread") and id ("tid"), values as text."""
+    _, _, _, thread, labelset = sample_fields(sample)
+    out = dict(session["labelsets"][labelset]) if labelset >= 0 else {}
+    tid, name, _ = threads(session)[thread]
+    if name:
+        out["thread"] = name
+    if tid > 0:
+        out["tid"] = str(tid)
+    return out
 
 
 def total(session):

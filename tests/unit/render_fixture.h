@@ -218,4 +218,70 @@ static inline gargalo_session *fx_rich_session(void)
     return s;
 }
 
+/* A thread of a made-up process-wide session (fx_threads_session): up to three stacks
+ * ("a;b;c", root first; a name starting with '!' is a libc function), each with a count
+ * of 1 ms samples, and the CPU time the thread used. */
+typedef struct fx_thread_spec {
+    const char *name;
+    pid_t tid;
+    uint64_t cpu_ms;
+    const char *stacks[3];
+    int counts[3];
+} fx_thread_spec;
+
+static inline uint32_t fx_named_frame(gargalo_session *s, const char *name, size_t len)
+{
+    char buf[128];
+    bool lib = name[0] == '!';
+    snprintf(buf, sizeof(buf), "%.*s", (int)(len - lib), name + lib);
+    gg_frame f = {buf, lib ? NULL : "/src/app.c", 0, lib ? "libc.so.6" : "app", 0, lib, false};
+    return fx_frame(s, &f);
+}
+
+static inline uint32_t fx_spelled_stack(gargalo_session *s, const char *spelling)
+{
+    uint32_t fr[32], depth = 0;
+    for (const char *p = spelling; *p && depth < 32; depth++) {
+        size_t len = strcspn(p, ";");
+        fr[depth] = fx_named_frame(s, p, len);
+        p += len + (p[len] == ';');
+    }
+    return fx_stack(s, fr, depth);
+}
+
+/* A process-wide session of up to 16 threads, their samples interleaved in time as a
+ * ticker would take them, lasting duration_ms. */
+static inline gargalo_session *fx_threads_session(const fx_thread_spec *sp, size_t n,
+                                                  uint64_t duration_ms)
+{
+    gargalo_session *s = gg_session_new();
+    uint32_t th[16], st[16][3];
+    int left[16][3];
+    uint64_t t = 0;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        if (!s || gg_session_add_thread(s, sp[i].tid, sp[i].name, &th[i]))
+            abort();
+        s->threads[th[i]].cpu_ns = sp[i].cpu_ms * FX_MS;
+        for (int k = 0; k < 3; k++) {
+            st[i][k] = sp[i].stacks[k] ? fx_spelled_stack(s, sp[i].stacks[k]) : 0;
+            left[i][k] = sp[i].stacks[k] ? sp[i].counts[k] : 0;
+        }
+    }
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t i = 0; i < n && i < 16; i++)
+            for (int k = 0; k < 3; k++)
+                if (left[i][k]-- > 0) {
+                    gg_sample sm = {++t * FX_MS, FX_MS, st[i][k], th[i], GG_NO_LABELS};
+                    if (gg_session_add_sample(s, &sm))
+                        abort();
+                    more = true;
+                }
+    }
+    gg_session_finish(s);
+    s->process = true;
+    s->duration_ns = duration_ms * FX_MS;
+    return s;
+}
+
 #endif

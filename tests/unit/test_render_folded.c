@@ -2,7 +2,8 @@
  * test_render_folded.c: collapsed stacks against the call tree of the same session: the
  * lines under each node's path add up to the node's time, with library runs folded as
  * the tree folds them (or every frame with show_all); stacks that fold to the same text
- * merge; names cannot break the line format.
+ * merge; names cannot break the line format; a process-wide session's stacks start with
+ * their thread, as the tree's thread roots.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,15 +68,20 @@ static void node_path(const gargalo_session *s, const gg_tree *t, uint32_t n, dy
         node_path(s, t, t->nodes[n].parent, b);
         dynbuf_putc(b, ';');
     }
-    gg_write_frame_label(b, &s->frames[t->nodes[n].frame]);
+    if (t->nodes[n].thread != GG_TREE_NONE)
+        gg_tree_label(b, s, t, n); /* "name (tid)" */
+    else
+        gg_write_frame_label(b, &s->frames[t->nodes[n].frame]);
 }
 
-/* Every node of the tree built with the same folding gets its time back from the lines. */
+/* Every node of the tree built with the same folding (and thread roots, which only a
+ * process-wide session gets) gets its time back from the lines. */
 static void check_against_tree(const gargalo_session *s, bool show_all)
 {
     folded_t *f = render(s, show_all);
     gg_tree t;
-    assert_int_equal(gg_tree_build(&t, s, show_all), 0);
+    gg_tree_options o = {.show_all = show_all, .threads = true};
+    assert_int_equal(gg_tree_build_with(&t, s, &o), 0);
     uint64_t all = 0;
     for (size_t i = 0; i < f->n; i++)
         all += f->weight[i];
@@ -168,6 +174,34 @@ static void test_empty(void **state)
     gargalo_session_free(s);
 }
 
+/* Each thread's lines are those of a session of that thread alone, after its name; the
+ * diff's folded stacks merge threads. */
+static void test_threads(void **state)
+{
+    gargalo_session *s = fx_rich_session(), *alone = fx_session();
+    check_against_tree(s, false);
+    check_against_tree(s, true);
+    folded_t *f = render(s, false), *ref = render(alone, false);
+    assert_int_equal(f->n, ref->n + 1);
+    const char *prefix = "worker (4242);";
+    for (size_t i = 0; i < ref->n; i++) { /* "idle (4343);..." sorts first */
+        assert_true(strncmp(f->stack[i + 1], prefix, strlen(prefix)) == 0);
+        assert_string_equal(f->stack[i + 1] + strlen(prefix), ref->stack[i]);
+        assert_int_equal(f->weight[i + 1], ref->weight[i]);
+    }
+    assert_string_equal(f->stack[0], "idle (4343);main;epoll_wait [libc.so.6]");
+    assert_int_equal(f->weight[0], 40 * FX_MS);
+    folded_free(f), folded_free(ref);
+    char *out;
+    size_t len;
+    assert_int_equal(gargalo_diff_render(s, s, GARGALO_FORMAT_FOLDED, NULL, &out, &len), 0);
+    assert_null(strstr(out, "(4242)"));
+    assert_non_null(strstr(out, "\nmain;epoll_wait [libc.so.6] 40000000 40000000\n"));
+    free(out);
+    gargalo_session_free(alone);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_big_matches_tree),
         cmocka_unit_test(test_merging_and_names),
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,9 @@
  * test_render_pprof.c: the pprof output decoded with the tests' own reader (pb_reader.h)
  * and checked against the session it came from: one Sample per distinct stack whose
  * Locations spell that stack leaf first, inlined frames inside their caller's Location,
- * functions once each, mappings, sample types and header fields. (tests/pprof/run.py
- * runs `go tool pprof` on real files.)
+ * functions once each, mappings (load range, path, build id), sample labels (the session's
+ * labels, thread and tid), sample types and header fields. (tests/pprof/run.py runs `go
+ * tool pprof` on real files.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,7 +24,7 @@ typedef struct line_t {
 } line_t;
 
 typedef struct location_t {
-    uint64_t id, mapping;
+    uint64_t id, mapping, address;
     line_t lines[8];
     size_t nlines;
 } location_t;
@@ -32,10 +33,20 @@ typedef struct function_t {
     uint64_t id, name, system_name, filename;
 } function_t;
 
+typedef struct label_t {
+    uint64_t key, str, num;
+} label_t;
+
 typedef struct sample_t {
     uint64_t *locations, *values;
     size_t nlocations, nvalues;
+    label_t labels[16];
+    size_t nlabels;
 } sample_t;
+
+typedef struct mapping_t {
+    uint64_t start, limit, file, build_id;
+} mapping_t;
 
 /* The decoded Profile: only what the tests look at. */
 typedef struct profile_t {
@@ -50,6 +61,7 @@ typedef struct profile_t {
     function_t functions[MAXN];
     size_t nfunctions;
     uint64_t mapping_file[64]; /* by id - 1 */
+    mapping_t mappings[64];    /* by id - 1 */
     size_t nmappings;
     uint64_t time_nanos, duration_nanos, period, period_type[2], default_type;
     uint64_t *comments;
@@ -86,6 +98,8 @@ static void decode_location(profile_t *pr, const pb_field *f)
             l->id = g.v;
         else if (g.number == 2)
             l->mapping = g.v;
+        else if (g.number == 3)
+            l->address = g.v;
         else if (g.number == 4)
             decode_line(&l->lines[l->nlines++], &g);
     }
@@ -102,6 +116,17 @@ static void decode_function(profile_t *pr, const pb_field *f)
             *fields[g.number - 1] = g.v;
 }
 
+static void decode_label(sample_t *s, const pb_field *f)
+{
+    label_t *l = &s->labels[s->nlabels++];
+    uint64_t *fields[] = {&l->key, &l->str, &l->num};
+    pb_field g;
+    memset(l, 0, sizeof(*l));
+    for (BODY(f); pb_next(&p, end, &g);)
+        if (g.number >= 1 && g.number <= 3)
+            *fields[g.number - 1] = g.v;
+}
+
 static void decode_sample(profile_t *pr, const pb_field *f)
 {
     sample_t *s = &pr->samples[pr->nsamples++];
@@ -111,24 +136,29 @@ static void decode_sample(profile_t *pr, const pb_field *f)
             s->locations = pb_packed(&g, &s->nlocations);
         else if (g.number == 2)
             s->values = pb_packed(&g, &s->nvalues);
+        else if (g.number == 3)
+            decode_label(s, &g);
     }
 }
 
 static void decode_mapping(profile_t *pr, const pb_field *f)
 {
     pb_field g;
-    uint64_t id = 0, file = 0, flags = 0;
+    uint64_t id = 0, flags = 0;
+    mapping_t m = {0};
+    uint64_t *slot[7] = {NULL, NULL, &m.start, &m.limit, NULL, &m.file, &m.build_id};
     for (BODY(f); pb_next(&p, end, &g);) {
         if (g.number == 1)
             id = g.v;
-        else if (g.number == 5)
-            file = g.v;
+        else if (g.number < 7 && slot[g.number])
+            *slot[g.number] = g.v;
         else if (g.number >= 7 && g.number <= 9)
             flags += g.v;
     }
     assert_int_equal(id, ++pr->nmappings); /* ids from 1, in order */
     assert_int_equal(flags, 3);            /* functions, file names and lines resolved */
-    pr->mapping_file[id - 1] = file;
+    pr->mapping_file[id - 1] = m.file;
+    pr->mappings[id - 1] = m;
 }
 
 static void decode_top(profile_t *pr, const pb_field *f)
@@ -378,6 +408,144 @@ static void test_functions_and_mappings(void **state)
     gargalo_session_free(s);
 }
 
+/* What a pprof sample says of its labels: "key=value" for strings, "key#number" for
+ * numbers, in the order written. */
+static void spell_labels(const profile_t *pr, const sample_t *sm, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < sm->nlabels; i++) {
+        const label_t *l = &sm->labels[i];
+        size_t n = strlen(out);
+        if (l->str)
+            snprintf(out + n, cap - n, "%s=%s;", str(pr, l->key), str(pr, l->str));
+        else
+            snprintf(out + n, cap - n, "%s#%llu;", str(pr, l->key), (unsigned long long)l->num);
+    }
+}
+
+/* The same for a session's sample: its labels (sorted by key), thread name and tid. */
+static void spell_sample_labels(const gargalo_session *s, const gg_sample *sm, char *out,
+                                size_t cap)
+{
+    uint32_t n;
+    const gg_label *l = gg_labelset_labels(s, sm->labels, &n);
+    out[0] = '\0';
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s=%s;", l[i].key, l[i].value);
+    }
+    size_t len = strlen(out);
+    snprintf(out + len, cap - len, "thread=%s;tid#%ld;", s->threads[sm->thread].name,
+             (long)s->threads[sm->thread].tid);
+}
+
+/* Each pprof sample stands for the session's samples with its stack, thread and labels:
+ * its values are their count and summed weight, and no two pprof samples share those. */
+static void check_labels(const gargalo_session *s, const profile_t *pr)
+{
+    uint64_t seen = 0;
+    for (size_t k = 0; k < pr->nsamples; k++) {
+        char want[1024], labels[512], key[1024], other[1024];
+        spell_sample(pr, &pr->samples[k], want, sizeof(want));
+        spell_labels(pr, &pr->samples[k], labels, sizeof(labels));
+        uint64_t count = 0, weight = 0;
+        for (size_t i = 0; i < s->nsamples; i++) {
+            spell_stack(s, s->samples[i].stack, key, sizeof(key));
+            spell_sample_labels(s, &s->samples[i], other, sizeof(other));
+            if (!strcmp(key, want) && !strcmp(other, labels))
+                count++, weight += s->samples[i].weight_ns;
+        }
+        if (!count)
+            fail_msg("pprof sample %s [%s]: no such session sample", want, labels);
+        assert_int_equal(pr->samples[k].values[0], count);
+        assert_int_equal(pr->samples[k].values[1], weight);
+        seen += count;
+    }
+    assert_int_equal(seen, s->nsamples); /* so no two pprof samples stand for the same */
+}
+
+static void test_labels(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    profile_t *pr = render(s);
+    check_labels(s, pr);
+    /* worker's six stacks, split by route (main@10 alone and app+0x1234 only in /a, the
+     * callback's 20 and memcpy's 15 in both halves), and the idle thread's one */
+    assert_int_equal(pr->nsamples, 10);
+    assert_string_equal(str(pr, pr->comments[1]), "process, 2 threads");
+    profile_free(pr);
+    gargalo_session_free(s);
+
+    s = fx_session(); /* one thread, no labels: its name and id only */
+    pr = render(s);
+    check_labels(s, pr);
+    assert_int_equal(pr->nsamples, 6);
+    assert_int_equal(pr->samples[0].nlabels, 2);
+    profile_free(pr);
+    gargalo_session_free(s);
+}
+
+static void add_module(gargalo_session *s, const char *name, const char *path, const char *id,
+                       uint64_t start, uint64_t end)
+{
+    gg_module m = {name, path, id, start, end};
+    assert_int_equal(gg_session_add_module(s, &m), 0);
+}
+
+/* Mappings carry what the session knows of their module; addresses are load address
+ * plus offset, or the offset alone for a module without a load address. */
+static void test_mapping_details(void **state)
+{
+    gargalo_session *s = fx_session();
+    add_module(s, "app", "/home/dev/app/build/app", "0123abcd", 0x555555554000, 0x555555600000);
+    add_module(s, "libsqlite3.so.0", "/usr/lib/libsqlite3.so.0.8.6", "feedbeef", 0x7f1000000000,
+               0x7f1000100000);
+    profile_t *pr = render(s);
+    assert_int_equal(pr->nmappings, 3);
+    const mapping_t *app = &pr->mappings[0], *sql = &pr->mappings[1], *libc = &pr->mappings[2];
+    assert_string_equal(str(pr, app->file), "/home/dev/app/build/app");
+    assert_string_equal(str(pr, app->build_id), "0123abcd");
+    assert_int_equal(app->start, 0x555555554000);
+    assert_int_equal(app->limit, 0x555555600000);
+    assert_string_equal(str(pr, sql->file), "/usr/lib/libsqlite3.so.0.8.6");
+    assert_string_equal(str(pr, sql->build_id), "feedbeef");
+    assert_string_equal(str(pr, libc->file), "libc.so.6"); /* unknown: its name, no range */
+    assert_int_equal(libc->build_id, 0);
+    assert_int_equal(libc->start + libc->limit, 0);
+    static const struct {
+        const char *name;
+        uint64_t offset;
+    } offsets[] = {{"handle_request", 0x2000},  {"sqlite3_step", 0x5000},
+                   {"sqlite3VdbeExec", 0x6000}, {"my_callback", 0x3000},
+                   {"memcpy", 0x7000},          {"app+0x1234", 0x1234}};
+    for (size_t i = 0; i < pr->nlocations; i++) {
+        const location_t *l = &pr->locations[i];
+        const line_t *real = &l->lines[l->nlines - 1];
+        const char *name = str(pr, function(pr, real->function)->name);
+        uint64_t base = l->mapping == 3 ? 0 : pr->mappings[l->mapping - 1].start, off = 0;
+        if (!strcmp(name, "main"))
+            off = real->line == 10 ? 0x1100 : 0x1120;
+        for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++)
+            if (!strcmp(name, offsets[k].name))
+                off = offsets[k].offset;
+        assert_int_not_equal(off, 0);
+        assert_int_equal(l->address, base + off);
+    }
+    profile_free(pr);
+    gargalo_session_free(s);
+
+    s = gg_session_new(); /* a program loaded at its link addresses: offsets are addresses */
+    gg_frame f = {"main", "m.c", 1, "prog", 0x401234, false, false};
+    uint32_t fr = fx_frame(s, &f);
+    assert_int_equal(fx_sample(s, 1, 1, fx_stack(s, &fr, 1)), 0);
+    add_module(s, "prog", "/usr/bin/prog", NULL, 0x400000, 0x500000);
+    pr = render(s);
+    assert_int_equal(pr->locations[0].address, 0x401234);
+    assert_int_equal(pr->mappings[0].build_id, 0);
+    profile_free(pr);
+    gargalo_session_free(s);
+}
+
 /* A big session: every stack still checks out, and the totals are the session's. */
 static void test_big(void **state)
 {
@@ -429,6 +597,8 @@ int main(void)
         cmocka_unit_test(test_fixture),
         cmocka_unit_test(test_inlined),
         cmocka_unit_test(test_functions_and_mappings),
+        cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_mapping_details),
         cmocka_unit_test(test_big),
         cmocka_unit_test(test_empty_and_limits),
         cmocka_unit_test(test_format_names),

@@ -1,7 +1,8 @@
 /*
  * test_render_speedscope.c: the speedscope document's structure: one frame per function,
  * a sampled profile in nanoseconds with samples in time order, stacks root first,
- * library runs folded unless show_all. (The browser test checks it against the schema.)
+ * library runs folded unless show_all; a process-wide session as one profile per thread,
+ * busiest first. (The browser test checks it against the schema.)
  */
 #include <jansson.h>
 #include <setjmp.h>
@@ -112,12 +113,67 @@ static void test_empty(void **state)
     gargalo_session_free(s);
 }
 
+static json_t *profile_named(json_t *doc, size_t i, const char *name)
+{
+    json_t *p = json_array_get(json_object_get(doc, "profiles"), i);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "name")), name);
+    return p;
+}
+
+/* Each thread's profile holds its samples in time order, as a session of that thread
+ * alone would: the worker's are exactly the one-thread fixture's. */
+static void test_threads(void **state)
+{
+    gargalo_session *s = fx_rich_session(), *alone = fx_session();
+    json_t *doc = render(s, 0), *ref = render(alone, 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "profiles")), 2);
+    assert_int_equal(json_integer_value(json_object_get(doc, "activeProfileIndex")), 0);
+    json_t *w = profile_named(doc, 0, "worker (4242)"), *i = profile_named(doc, 1, "idle (4343)");
+    json_t *r = json_array_get(json_object_get(ref, "profiles"), 0);
+    assert_true(json_equal(json_object_get(w, "samples"), json_object_get(r, "samples")));
+    assert_true(json_equal(json_object_get(w, "weights"), json_object_get(r, "weights")));
+    assert_int_equal(json_integer_value(json_object_get(w, "endValue")), 100 * FX_MS);
+    assert_int_equal(json_integer_value(json_object_get(i, "endValue")), 40 * FX_MS);
+    json_t *frames = json_object_get(json_object_get(doc, "shared"), "frames");
+    json_t *samples = json_object_get(i, "samples");
+    assert_int_equal(json_array_size(samples), 40);
+    for (size_t k = 0; k < 40; k++) {
+        json_t *st = json_array_get(samples, k);
+        assert_int_equal(json_array_size(st), 2);
+        assert_int_equal(json_integer_value(json_array_get(st, 1)),
+                         frame_index(frames, "epoll_wait [libc.so.6]"));
+    }
+    json_decref(doc), json_decref(ref);
+    gargalo_session_free(alone);
+    /* the idle thread, busy now and with more CPU time, comes first */
+    s->threads[1].cpu_ns = 95 * FX_MS;
+    doc = render(s, 0);
+    profile_named(doc, 0, "idle (4343)");
+    profile_named(doc, 1, "worker (4242)");
+    json_decref(doc);
+    gargalo_session_free(s);
+}
+
+/* A process-wide session without samples: one empty profile, named by the title. */
+static void test_threads_empty(void **state)
+{
+    gargalo_session *s = gg_session_new();
+    s->process = true;
+    json_t *doc = render(s, 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "profiles")), 1);
+    json_t *p = profile_named(doc, 0, "t\"1");
+    assert_int_equal(json_array_size(json_object_get(p, "samples")), 0);
+    json_decref(doc);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_document),
-        cmocka_unit_test(test_show_all),
-        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_document),      cmocka_unit_test(test_show_all),
+        cmocka_unit_test(test_empty),         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

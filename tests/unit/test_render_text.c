@@ -1,6 +1,7 @@
 /*
  * test_render_text.c: the terminal call tree: header, lines with time, share, function and
- * file:line under tree glyphs, the min_percent cut, library grouping, colours.
+ * file:line under tree glyphs, the min_percent cut, library grouping, colours; a
+ * process-wide session's tree per thread, idle threads folded into one line per wait call.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,12 +132,72 @@ static void test_deep_stack(void **state)
     gargalo_session_free(s);
 }
 
+/* A tree per thread, busiest first; the idle one folded, or in full with show_all. */
+static void test_threads(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    char *out = render(s, NULL);
+    assert_contains(out, "Clock wall   Threads 2\n");
+    assert_null(strstr(out, "Thread worker"));
+    assert_contains(out, "\n\n100.0 ms  71.4%  worker (4242)\n"
+                         "└─ 100.0 ms  71.4%  main  src/main.c:10\n"
+                         "   ├─ 70.0 ms  50.0%  handle_request  src/server.c:40\n");
+    assert_contains(out, "   └─ 4.0 ms  2.9%  app+0x1234\n"
+                         "\n"
+                         "40.0 ms  28.6%  1 idle thread: parked in epoll_wait (idle)\n");
+    assert_null(strstr(out, "idle (4343)"));
+    free(out);
+    gargalo_render_options ro;
+    gargalo_render_options_init(&ro);
+    ro.show_all = 1;
+    out = render(s, &ro);
+    assert_contains(out, "\n\n40.0 ms  28.6%  idle (4343)  (idle: parked in epoll_wait)\n"
+                         "└─ 40.0 ms  28.6%  main  src/main.c:10\n"
+                         "   └─ 40.0 ms  28.6%  epoll_wait [libc.so.6]\n");
+    assert_null(strstr(out, "idle thread"));
+    free(out);
+    gargalo_session_free(s);
+}
+
+/* Idle threads grouped by wait call, names counted, long lists cut. */
+static void test_idle_groups(void **state)
+{
+    fx_thread_spec sp[12];
+    char names[12][16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(names[i], sizeof(names[i]), i < 3 ? "pool" : "w%d", i);
+        sp[i] = (fx_thread_spec){
+            names[i], 100 + i, 0, {i < 3 ? "start;!pthread_cond_wait" : "x;!epoll_wait"}, {10}};
+    }
+    sp[11] = (fx_thread_spec){"busy", 99, 20, {"main;compute"}, {5}};
+    gargalo_session *s = fx_threads_session(sp, 12, 200);
+    char *out = render(s, NULL);
+    assert_contains(out, "Threads 12\n");
+    assert_contains(out, "5.0 ms  4.3%  busy (99)\n└─ 5.0 ms  4.3%  main  src/app.c\n"
+                         "   └─ 5.0 ms  4.3%  compute  src/app.c\n\n");
+    assert_contains(out, "\n30.0 ms  26.1%  3 idle threads: parked in pthread_cond_wait "
+                         "(pool ×3)\n");
+    assert_contains(out, "\n80.0 ms  69.6%  8 idle threads: parked in epoll_wait (w3, w4, w5, "
+                         "w6, w7, w8, w9, w10)\n");
+    free(out);
+    sp[11] = (fx_thread_spec){"late", 98, 0, {"x;!epoll_wait"}, {1}}; /* a ninth name: counted */
+    gargalo_session_free(s);
+    s = fx_threads_session(sp, 12, 200);
+    out = render(s, NULL);
+    assert_contains(out, "9 idle threads: parked in epoll_wait (w3, w4, w5, w6, w7, w8, w9, w10 "
+                         "and 1 more)\n");
+    assert_null(strstr(out, "(no call")); /* every thread idle: only the groups */
+    free(out);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),       cmocka_unit_test(test_show_all_and_title),
         cmocka_unit_test(test_min_percent), cmocka_unit_test(test_colors),
         cmocka_unit_test(test_empty),       cmocka_unit_test(test_deep_stack),
+        cmocka_unit_test(test_threads),     cmocka_unit_test(test_idle_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * test_tree.c: the call tree built from a known synthetic session: totals, self times,
- * shares, library grouping and show_all, order of children, hot path, labels.
+ * shares, library grouping and show_all, order of children, hot path, labels; a
+ * process-wide session's thread roots.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +11,16 @@
 #include "tree.h"
 #include "render_fixture.h"
 
-/* The node whose label is exactly label, or GG_TREE_NONE. */
-static uint32_t find(const gargalo_session *s, const gg_tree *t, const char *label)
+/* The node below `under` whose label is exactly label, or GG_TREE_NONE. */
+static uint32_t find_under(const gargalo_session *s, const gg_tree *t, uint32_t under,
+                           const char *label)
 {
-    for (uint32_t i = 1; i < t->n; i++) {
+    for (uint32_t i = under + 1; i < t->n; i++) {
+        uint32_t up = i;
+        while (up > under)
+            up = t->nodes[up].parent;
+        if (up != under)
+            continue;
         dynbuf b;
         dynbuf_init(&b, 1 << 20);
         gg_tree_label(&b, s, t, i);
@@ -23,6 +30,12 @@ static uint32_t find(const gargalo_session *s, const gg_tree *t, const char *lab
             return i;
     }
     return GG_TREE_NONE;
+}
+
+/* The node whose label is exactly label, or GG_TREE_NONE. */
+static uint32_t find(const gargalo_session *s, const gg_tree *t, const char *label)
+{
+    return find_under(s, t, 0, label);
 }
 
 static void assert_node(const gg_tree *t, uint32_t n, uint64_t total_ms, uint64_t self_ms,
@@ -172,6 +185,86 @@ static void test_recursion_and_empty_stack(void **state)
     gargalo_session_free(s);
 }
 
+static gg_tree threaded_tree(const gargalo_session *s, bool threads)
+{
+    gg_tree t;
+    gg_tree_options o = {.show_all = false, .threads = threads};
+    assert_int_equal(gg_tree_build_with(&t, s, &o), 0);
+    return t;
+}
+
+/* The fixture: worker (busy) then idle (parked), each with its own tree below. */
+static void test_thread_roots(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    gg_tree t = threaded_tree(s, true);
+    assert_true(gg_tree_threaded(&t));
+    uint32_t w = t.nodes[0].first_child, i = t.nodes[w].next;
+    assert_int_equal(t.nodes[i].next, GG_TREE_NONE);
+    assert_int_equal(w, find_under(s, &t, 0, "worker (4242)"));
+    assert_int_equal(i, find_under(s, &t, 0, "idle (4343)"));
+    assert_int_equal(t.nodes[w].thread, 0);
+    assert_int_equal(t.nodes[w].frame, GG_TREE_NONE);
+    assert_false(t.nodes[w].idle);
+    assert_true(t.nodes[i].idle);
+    assert_int_equal(t.nodes[w].total_ns, 100 * FX_MS);
+    assert_int_equal(t.nodes[i].total_ns, 40 * FX_MS);
+    assert_int_equal(t.nodes[i].samples, 40);
+    assert_int_equal(t.total_ns, 140 * FX_MS);
+    /* both threads have main: one node each, under their own root */
+    uint32_t wm = find_under(s, &t, w, "main"), im = find_under(s, &t, i, "main");
+    assert_int_equal(t.nodes[wm].total_ns, 100 * FX_MS);
+    assert_int_equal(t.nodes[im].total_ns, 40 * FX_MS);
+    assert_int_equal(t.nodes[wm].depth, 2);
+    uint32_t ep = find_under(s, &t, im, "epoll_wait [libc.so.6]");
+    assert_int_equal(t.nodes[ep].self_ns, 40 * FX_MS);
+    uint32_t path[8];
+    assert_int_equal(gg_tree_hot_path(&t, path, 8), 5); /* worker > main > ... */
+    assert_int_equal(path[0], w);
+    gg_tree_free(&t);
+    gargalo_session_free(s);
+}
+
+/* Each sample's leaf is in its own thread's tree. */
+static void test_sample_leaf(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    gg_tree t = threaded_tree(s, true);
+    for (size_t k = 0; k < s->nsamples; k++) {
+        uint32_t n = gg_tree_sample_leaf(&t, &s->samples[k]), top = n;
+        while (t.nodes[top].parent != 0)
+            top = t.nodes[top].parent;
+        assert_int_equal(t.nodes[top].thread, s->samples[k].thread);
+        uint32_t depth;
+        const uint32_t *fr = gg_stack_frames(s, s->samples[k].stack, &depth);
+        assert_true(depth > 0);
+        if (!t.nodes[n].group)
+            assert_true(
+                t.nodes[n].frame == fr[depth - 1] ||
+                !strcmp(s->frames[t.nodes[n].frame].function, s->frames[fr[depth - 1]].function));
+    }
+    gg_tree_free(&t);
+    gargalo_session_free(s);
+}
+
+/* Without the option, or for a per-thread session, the tree is the merged one. */
+static void test_no_thread_roots(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    gg_tree t = threaded_tree(s, false);
+    assert_false(gg_tree_threaded(&t));
+    uint32_t m = find_under(s, &t, 0, "main");
+    assert_int_equal(t.nodes[m].total_ns, 140 * FX_MS);
+    assert_int_equal(t.nodes[m].thread, GG_TREE_NONE);
+    gg_tree_free(&t);
+    s->process = false;
+    t = threaded_tree(s, true);
+    assert_false(gg_tree_threaded(&t));
+    assert_int_equal(t.nodes[find_under(s, &t, 0, "main")].depth, 1);
+    gg_tree_free(&t);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +275,9 @@ int main(void)
         cmocka_unit_test(test_stack_leaf),
         cmocka_unit_test(test_empty_session),
         cmocka_unit_test(test_recursion_and_empty_stack),
+        cmocka_unit_test(test_thread_roots),
+        cmocka_unit_test(test_sample_leaf),
+        cmocka_unit_test(test_no_thread_roots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,55 @@
+/*
+ * roster.h: the threads of a session as the renderers show them: those with samples, the
+ * busiest first, and the idle ones apart, to be folded into one line per wait call as
+ * pyinstrument and async-profiler fold idle threads.
+ *
+ * The rule: a thread is idle when at least 95% of its sample weight is parked in a wait
+ * call and its CPU time is at most 1% of the session's duration (a thread polling in a
+ * busy loop is not idle). A sample is parked in a wait call when one of its innermost run
+ * of library frames (or its leaf, when that is the program's) is a known one: epoll,
+ * poll, select, futex, condition, semaphore and join waits, sleeps, pause, sigwait,
+ * accept, read and recv, wait for a child, io_getevents; gg_roster_call_name names them.
+ * The outermost one in the run is where it is parked (pthread_cond_wait, not the futex
+ * under it).
+ */
+#ifndef GG_ROSTER_H
+#define GG_ROSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dynbuf.h"
+#include "session.h"
+
+#define GG_ROSTER_IDLE_SHARE 0.95
+#define GG_ROSTER_IDLE_CPU 0.01
+#define GG_ROSTER_NONE UINT32_MAX
+
+typedef struct gg_roster_thread {
+    uint64_t weight_ns; /* summed weight of its samples */
+    uint64_t samples;
+    uint32_t rank;   /* its place in gg_roster.order; GG_ROSTER_NONE without samples */
+    bool idle;       /* by the rule above */
+    uint32_t parked; /* the wait call most of its weight is parked in, or GG_ROSTER_NONE */
+} gg_roster_thread;
+
+typedef struct gg_roster {
+    gg_roster_thread *threads; /* per thread of the session */
+    uint32_t *order;           /* the threads with samples: busy ones first, each part by CPU time,
+                                * then weight, then index */
+    size_t n;                  /* entries of order */
+    size_t nidle;              /* how many of them are idle (the last nidle) */
+} gg_roster;
+
+/* Builds the roster of a stopped session. Returns 0 or GARGALO_ENOMEM (r left empty). */
+int gg_roster_build(gg_roster *r, const gargalo_session *s);
+void gg_roster_free(gg_roster *r);
+
+/* The name of a wait call ("epoll_wait", "pthread_cond_wait", ...). */
+const char *gg_roster_call_name(uint32_t call);
+
+/* Appends how a thread is named: "name (tid)", or "thread tid" when it has no name. */
+void gg_roster_thread_name(dynbuf *b, const gg_thread *t);
+
+#endif
