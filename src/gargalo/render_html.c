@@ -1,15 +1,20 @@
 /*
  * render_html.c: one self-contained, offline HTML page. The page itself lives in
  * assets/profile.{html,css,js}; this file fills its <!--gg:NAME--> slots with the CSS,
- * the script and the session as JSON (both call trees, already built, and the samples
- * for the timeline), so the script never has to repeat the tree's rules.
+ * the script and the session as JSON (both call trees, already built, the samples and
+ * markers for the timeline, and the SQL statements' figures), so the script never has to
+ * repeat the tree's rules.
  */
 #include <stddef.h>
 #include <string.h>
 
+#include "markers.h"
 #include "render.h"
 #include "tree.h"
 #include "write.h"
+
+/* The category of markers the page lists as SQL statements. */
+#define GG_SQL_CATEGORY "sql"
 
 extern const unsigned char gg_asset_profile_html[], gg_asset_profile_css[], gg_asset_profile_js[];
 extern const size_t gg_asset_profile_html_len, gg_asset_profile_css_len, gg_asset_profile_js_len;
@@ -85,7 +90,112 @@ static void put_samples(dynbuf *b, const gargalo_session *s)
                     8);
     dynbuf_puts(b, "],\n\"s\":[");
     gg_write_column(b, s->samples, s->nsamples, sizeof(gg_sample), offsetof(gg_sample, stack), 4);
-    dynbuf_puts(b, "]}");
+    dynbuf_puts(b, "],\n\"th\":[");
+    gg_write_column(b, s->samples, s->nsamples, sizeof(gg_sample), offsetof(gg_sample, thread), 4);
+    dynbuf_puts(b, "]},\n");
+}
+
+static void put_threads(dynbuf *b, const gargalo_session *s)
+{
+    dynbuf_puts(b, "\"threads\":{\"tid\":[");
+    for (size_t i = 0; i < s->nthreads; i++)
+        dynbuf_printf(b, i ? ",%ld" : "%ld", (long)s->threads[i].tid);
+    dynbuf_puts(b, "],\"name\":[");
+    for (size_t i = 0; i < s->nthreads; i++) {
+        if (i)
+            dynbuf_putc(b, ',');
+        gg_write_json_str(b, s->threads[i].name, true);
+    }
+    dynbuf_puts(b, "]},\n");
+}
+
+/* Markers as columns, each naming its kind (category and text) and its thread. */
+static void put_marker_columns(dynbuf *b, const gargalo_session *s, const gg_marker_kinds *k)
+{
+    static const struct {
+        const char *name;
+        size_t offset, width;
+    } cols[] = {{"start", offsetof(gg_marker, start_ns), 8},
+                {"end", offsetof(gg_marker, end_ns), 8},
+                {"thread", offsetof(gg_marker, thread), 4}};
+    dynbuf_puts(b, "\"markers\":{");
+    for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
+        dynbuf_printf(b, "\"%s\":[", cols[c].name);
+        gg_write_column(b, s->markers, s->nmarkers, sizeof(gg_marker), cols[c].offset,
+                        cols[c].width);
+        dynbuf_puts(b, "],");
+    }
+    dynbuf_puts(b, "\"kind\":[");
+    gg_write_column(b, k->of, s->nmarkers, sizeof(uint32_t), 0, 4);
+    dynbuf_printf(b, "],\"dropped\":%zu},\n", s->markers_dropped);
+}
+
+/* The kinds of marker, most total time first: category, text, count, total. */
+static void put_kinds(dynbuf *b, const gg_marker_kinds *k)
+{
+    dynbuf_puts(b, "\"kinds\":{\"category\":[");
+    for (size_t i = 0; i < k->n; i++) {
+        dynbuf_puts(b, i ? "," : "");
+        gg_write_json_str(b, k->kinds[i].category, true);
+    }
+    dynbuf_puts(b, "],\n\"text\":[");
+    for (size_t i = 0; i < k->n; i++) {
+        dynbuf_puts(b, i ? ",\n" : "");
+        gg_write_json_str(b, k->kinds[i].text, true);
+    }
+    dynbuf_puts(b, "],\n\"count\":[");
+    gg_write_column(b, k->kinds, k->n, sizeof(gg_marker_kind), offsetof(gg_marker_kind, count), 4);
+    dynbuf_puts(b, "],\"total\":[");
+    gg_write_column(b, k->kinds, k->n, sizeof(gg_marker_kind), offsetof(gg_marker_kind, total_ns),
+                    8);
+    dynbuf_puts(b, "]},\n");
+}
+
+/* The SQL statements (kinds of category "sql"), most total time first: the samples their
+ * executions cover and the functions those samples were in. */
+static void put_sql(dynbuf *b, const gg_marker_kinds *k, const gg_marker_sites *ms)
+{
+    size_t site = 0, n = 0;
+    dynbuf_puts(b, "\"sql\":[");
+    for (uint32_t kd = 0; kd < k->n; kd++) {
+        if (!k->kinds[kd].category || strcmp(k->kinds[kd].category, GG_SQL_CATEGORY) != 0)
+            continue;
+        dynbuf_printf(b, "%s{\"kind\":%u,\"samples\":%llu,\"ns\":", n++ ? ",\n" : "", kd,
+                      (unsigned long long)ms->samples[kd]);
+        gg_write_u64(b, ms->ns[kd]);
+        dynbuf_puts(b, ",\"sites\":[");
+        for (size_t first = site; site < ms->n && ms->sites[site].kind == kd; site++)
+            dynbuf_printf(b, "%s{\"frame\":%u,\"samples\":%llu,\"ns\":%llu}",
+                          site > first ? "," : "", ms->sites[site].frame,
+                          (unsigned long long)ms->sites[site].samples,
+                          (unsigned long long)ms->sites[site].ns);
+        dynbuf_puts(b, "]}");
+    }
+    dynbuf_puts(b, "]");
+}
+
+/* Threads, markers, their kinds and the SQL statements. */
+static int put_markers(dynbuf *b, const gargalo_session *s)
+{
+    gg_marker_index ix;
+    gg_marker_kinds k;
+    gg_marker_sites ms = {0};
+    int rc = gg_marker_index_build(&ix, s);
+    if (rc)
+        return rc;
+    rc = gg_marker_kinds_build(&k, s);
+    if (!rc)
+        rc = gg_marker_sites_build(&ms, &ix, &k, GG_SQL_CATEGORY);
+    if (!rc) {
+        put_threads(b, s);
+        put_marker_columns(b, s, &k);
+        put_kinds(b, &k);
+        put_sql(b, &k, &ms);
+    }
+    gg_marker_sites_free(&ms);
+    gg_marker_kinds_free(&k);
+    gg_marker_index_free(&ix);
+    return rc;
 }
 
 static void put_header(dynbuf *b, const gargalo_session *s, const gargalo_render_options *ro)
@@ -125,8 +235,9 @@ static int put_data(dynbuf *b, const gargalo_session *s, const gargalo_render_op
     put_tree(b, s, &all);
     dynbuf_puts(b, "],\n");
     put_samples(b, s);
+    rc = put_markers(b, s);
     dynbuf_puts(b, "}");
-    rc = gg_write_error(&tmp);
+    rc = rc ? rc : gg_write_error(&tmp);
     dynbuf_free(&tmp);
     gg_tree_free(&grouped);
     gg_tree_free(&all);
