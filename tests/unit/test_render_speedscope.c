@@ -1,7 +1,8 @@
 /*
  * test_render_speedscope.c: the speedscope document's structure: one frame per function,
  * a sampled profile in nanoseconds with samples in time order, stacks root first,
- * library runs folded unless show_all. (The browser test checks it against the schema.)
+ * library runs folded unless show_all; markers as evented profiles after it, one frame
+ * per kind, events nested. (The browser test checks it against the schema.)
  */
 #include <jansson.h>
 #include <setjmp.h>
@@ -105,6 +106,7 @@ static void test_empty(void **state)
 {
     gargalo_session *s = gg_session_new();
     json_t *doc = render(s, 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "profiles")), 1);
     json_t *p = json_array_get(json_object_get(doc, "profiles"), 0);
     assert_int_equal(json_array_size(json_object_get(p, "samples")), 0);
     assert_int_equal(json_integer_value(json_object_get(p, "endValue")), 0);
@@ -112,12 +114,91 @@ static void test_empty(void **state)
     gargalo_session_free(s);
 }
 
+/* Checks one event: its type, its frame's name and its time in ms. */
+static void assert_event(json_t *frames, json_t *events, size_t i, const char *type,
+                         const char *frame, uint64_t at_ms)
+{
+    json_t *e = json_array_get(events, i);
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "type")), type);
+    assert_int_equal(json_integer_value(json_object_get(e, "frame")), frame_index(frames, frame));
+    assert_int_equal(json_integer_value(json_object_get(e, "at")), at_ms * FX_MS);
+}
+
+/* The fixture's request and the statement in it: a second profile, evented. */
+static void test_markers(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    json_t *doc = render(s, 0);
+    json_t *frames = json_object_get(json_object_get(doc, "shared"), "frames");
+    json_t *profiles = json_object_get(doc, "profiles");
+    assert_int_equal(json_array_size(profiles), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(profiles, 0), "type")),
+                        "sampled");
+    json_t *p = json_array_get(profiles, 1);
+    assert_string_equal(json_string_value(json_object_get(p, "type")), "evented");
+    assert_string_equal(json_string_value(json_object_get(p, "name")), "markers");
+    assert_string_equal(json_string_value(json_object_get(p, "unit")), "nanoseconds");
+    assert_int_equal(json_integer_value(json_object_get(p, "startValue")), 0);
+    assert_int_equal(json_integer_value(json_object_get(p, "endValue")), 140 * FX_MS);
+    json_t *events = json_object_get(p, "events");
+    assert_int_equal(json_array_size(events), 4);
+    assert_event(frames, events, 0, "O", "request: POST /b", 10);
+    assert_event(frames, events, 1, "O", "sql: INSERT INTO t VALUES (?)", 20);
+    assert_event(frames, events, 2, "C", "sql: INSERT INTO t VALUES (?)", 50);
+    assert_event(frames, events, 3, "C", "request: POST /b", 60);
+    assert_int_equal(json_array_size(frames), 10); /* 8 functions, 2 kinds of marker */
+    json_decref(doc);
+    gargalo_session_free(s);
+}
+
+/* Two threads: a profile each, named after its thread. A marker outliving the one it
+ * began in closes with it, one of no length opens and closes at once, and a marker
+ * ending after the session stretches the profile. */
+static void test_markers_nesting(void **state)
+{
+    gargalo_session *s = fx_session();
+    uint32_t other;
+    assert_int_equal(gg_session_add_thread(s, 77, "other", &other), 0);
+    static const gg_marker ms[] = {
+        {0, 50 * FX_MS, "a", "outer", 0},
+        {10 * FX_MS, 80 * FX_MS, "a", "late", 0},
+        {60 * FX_MS, 60 * FX_MS, "a", "empty", 0},
+        {5 * FX_MS, 200 * FX_MS, "b", "long", 1},
+    };
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(gg_session_add_marker(s, &ms[i]), 0);
+    json_t *doc = render(s, 0);
+    json_t *frames = json_object_get(json_object_get(doc, "shared"), "frames");
+    json_t *profiles = json_object_get(doc, "profiles");
+    assert_int_equal(json_array_size(profiles), 3);
+    json_t *p0 = json_array_get(profiles, 1), *p1 = json_array_get(profiles, 2);
+    assert_string_equal(json_string_value(json_object_get(p0, "name")),
+                        "markers: thread worker (4242)");
+    assert_string_equal(json_string_value(json_object_get(p1, "name")),
+                        "markers: thread other (77)");
+    assert_int_equal(json_integer_value(json_object_get(p1, "endValue")), 200 * FX_MS);
+    json_t *e0 = json_object_get(p0, "events");
+    assert_int_equal(json_array_size(e0), 6);
+    assert_event(frames, e0, 0, "O", "a: outer", 0);
+    assert_event(frames, e0, 1, "O", "a: late", 10);
+    assert_event(frames, e0, 2, "C", "a: late", 50);
+    assert_event(frames, e0, 3, "C", "a: outer", 50);
+    assert_event(frames, e0, 4, "O", "a: empty", 60);
+    assert_event(frames, e0, 5, "C", "a: empty", 60);
+    json_t *e1 = json_object_get(p1, "events");
+    assert_event(frames, e1, 0, "O", "b: long", 5);
+    assert_event(frames, e1, 1, "C", "b: long", 200);
+    json_decref(doc);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_document),
-        cmocka_unit_test(test_show_all),
-        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_document),        cmocka_unit_test(test_show_all),
+        cmocka_unit_test(test_empty),           cmocka_unit_test(test_markers),
+        cmocka_unit_test(test_markers_nesting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
