@@ -171,6 +171,31 @@ static void test_kinds(void **state)
     gargalo_session_free(s);
 }
 
+/* Everything the renderers build from a session's markers, for one category's sites;
+ * frees the session with the rest. */
+typedef struct built {
+    gargalo_session *s;
+    gg_marker_index ix;
+    gg_marker_kinds k;
+    gg_marker_sites ms;
+} built;
+
+static void build(built *b, gargalo_session *s, const char *category)
+{
+    b->s = s;
+    assert_int_equal(gg_marker_index_build(&b->ix, s), 0);
+    assert_int_equal(gg_marker_kinds_build(&b->k, s), 0);
+    assert_int_equal(gg_marker_sites_build(&b->ms, &b->ix, &b->k, category), 0);
+}
+
+static void unbuild(built *b)
+{
+    gg_marker_sites_free(&b->ms);
+    gg_marker_kinds_free(&b->k);
+    gg_marker_index_free(&b->ix);
+    gargalo_session_free(b->s);
+}
+
 static const gg_marker_site *site_of(const gg_marker_sites *ms, uint32_t kind, uint32_t frame)
 {
     for (size_t i = 0; i < ms->n; i++)
@@ -184,35 +209,27 @@ static const gg_marker_site *site_of(const gg_marker_sites *ms, uint32_t kind, u
  * app+0x1234. The request's kind is not of the category. */
 static void test_sites(void **state)
 {
-    gargalo_session *s = fx_rich_session();
-    gg_marker_index ix;
-    gg_marker_kinds k;
-    gg_marker_sites ms;
-    assert_int_equal(gg_marker_index_build(&ix, s), 0);
-    assert_int_equal(gg_marker_kinds_build(&k, s), 0);
-    assert_int_equal(gg_marker_sites_build(&ms, &ix, &k, "sql"), 0);
-    assert_string_equal(k.kinds[1].category, "sql");
-    assert_int_equal(ms.samples[1], 30);
-    assert_int_equal(ms.ns[1], 30 * FX_MS);
-    assert_int_equal(ms.samples[0], 0);
-    assert_int_equal(ms.n, 4);
+    built b;
+    build(&b, fx_rich_session(), "sql");
+    assert_string_equal(b.k.kinds[1].category, "sql");
+    assert_int_equal(b.ms.samples[1], 30);
+    assert_int_equal(b.ms.ns[1], 30 * FX_MS);
+    assert_int_equal(b.ms.samples[0], 0);
+    assert_int_equal(b.ms.n, 4);
     static const struct {
         uint32_t frame, samples;
     } want[] = {{FX_PARSE, 14}, {FX_HANDLE, 8}, {FX_CALLBACK, 7}, {FX_UNKNOWN, 1}};
     for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(ms.sites[i].kind, 1);
-        assert_int_equal(ms.sites[i].frame, want[i].frame);
-        assert_int_equal(ms.sites[i].samples, want[i].samples);
-        assert_int_equal(ms.sites[i].ns, want[i].samples * FX_MS);
+        assert_int_equal(b.ms.sites[i].kind, 1);
+        assert_int_equal(b.ms.sites[i].frame, want[i].frame);
+        assert_int_equal(b.ms.sites[i].samples, want[i].samples);
+        assert_int_equal(b.ms.sites[i].ns, want[i].samples * FX_MS);
     }
-    gg_marker_sites_free(&ms);
-    assert_int_equal(gg_marker_sites_build(&ms, &ix, &k, "request"), 0);
-    assert_int_equal(ms.samples[0], 50);
-    assert_int_equal(site_of(&ms, 0, FX_HANDLE)->samples, 13);
-    gg_marker_sites_free(&ms);
-    gg_marker_kinds_free(&k);
-    gg_marker_index_free(&ix);
-    gargalo_session_free(s);
+    gg_marker_sites_free(&b.ms);
+    assert_int_equal(gg_marker_sites_build(&b.ms, &b.ix, &b.k, "request"), 0);
+    assert_int_equal(b.ms.samples[0], 50);
+    assert_int_equal(site_of(&b.ms, 0, FX_HANDLE)->samples, 13);
+    unbuild(&b);
 }
 
 /* A sample covered by two markers of one kind counts once; a function seen at two lines
@@ -225,41 +242,26 @@ static void test_sites_count_once(void **state)
         assert_int_equal(fx_sample(s, t * FX_MS, FX_MS, main_12), 0);
     add_marker(s, 0, 110, 0, "sql", "SELECT 1");
     add_marker(s, 0, 110, 0, "sql", "SELECT 1");
-    gg_marker_index ix;
-    gg_marker_kinds k;
-    gg_marker_sites ms;
-    assert_int_equal(gg_marker_index_build(&ix, s), 0);
-    assert_int_equal(gg_marker_kinds_build(&k, s), 0);
-    assert_int_equal(gg_marker_sites_build(&ms, &ix, &k, "sql"), 0);
-    assert_int_equal(ms.samples[0], 103);
+    built b;
+    build(&b, s, "sql");
+    assert_int_equal(b.ms.samples[0], 103);
     /* main at line 10 for 1 sample, at line 12 for 3 */
-    assert_null(site_of(&ms, 0, FX_MAIN_10));
-    const gg_marker_site *main_ = site_of(&ms, 0, FX_MAIN_12);
+    assert_null(site_of(&b.ms, 0, FX_MAIN_10));
+    const gg_marker_site *main_ = site_of(&b.ms, 0, FX_MAIN_12);
     assert_non_null(main_);
     assert_int_equal(main_->samples, 4);
-    assert_int_equal(site_of(&ms, 0, FX_UNKNOWN)->samples, 4);
-    gg_marker_sites_free(&ms);
-    gg_marker_kinds_free(&k);
-    gg_marker_index_free(&ix);
-    gargalo_session_free(s);
+    assert_int_equal(site_of(&b.ms, 0, FX_UNKNOWN)->samples, 4);
+    unbuild(&b);
 }
 
 static void test_empty(void **state)
 {
-    gargalo_session *s = gg_session_new();
-    gg_marker_index ix;
-    gg_marker_kinds k;
-    gg_marker_sites ms;
-    assert_int_equal(gg_marker_index_build(&ix, s), 0);
-    assert_int_equal(gg_marker_at(&ix, 0, 0), GG_NO_MARKER);
-    assert_int_equal(gg_marker_kinds_build(&k, s), 0);
-    assert_int_equal(k.n, 0);
-    assert_int_equal(gg_marker_sites_build(&ms, &ix, &k, "sql"), 0);
-    assert_int_equal(ms.n, 0);
-    gg_marker_sites_free(&ms);
-    gg_marker_kinds_free(&k);
-    gg_marker_index_free(&ix);
-    gargalo_session_free(s);
+    built b;
+    build(&b, gg_session_new(), "sql");
+    assert_int_equal(gg_marker_at(&b.ix, 0, 0), GG_NO_MARKER);
+    assert_int_equal(b.k.n, 0);
+    assert_int_equal(b.ms.n, 0);
+    unbuild(&b);
 }
 
 int main(void)

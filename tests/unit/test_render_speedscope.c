@@ -114,15 +114,23 @@ static void test_empty(void **state)
     gargalo_session_free(s);
 }
 
-/* Checks one event: its type, its frame's name and its time in ms. */
-static void assert_event(json_t *frames, json_t *events, size_t i, const char *type,
-                         const char *frame, uint64_t at_ms)
+typedef struct event {
+    const char *type, *frame;
+    uint64_t at_ms;
+} event;
+
+/* A profile's events are want[0 .. n): type, the name of their frame, time in ms. */
+static void assert_events(json_t *frames, json_t *p, const event *want, size_t n)
 {
-    json_t *e = json_array_get(events, i);
-    assert_non_null(e);
-    assert_string_equal(json_string_value(json_object_get(e, "type")), type);
-    assert_int_equal(json_integer_value(json_object_get(e, "frame")), frame_index(frames, frame));
-    assert_int_equal(json_integer_value(json_object_get(e, "at")), at_ms * FX_MS);
+    json_t *events = json_object_get(p, "events");
+    assert_int_equal(json_array_size(events), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(events, i);
+        assert_string_equal(json_string_value(json_object_get(e, "type")), want[i].type);
+        assert_int_equal(json_integer_value(json_object_get(e, "frame")),
+                         frame_index(frames, want[i].frame));
+        assert_int_equal(json_integer_value(json_object_get(e, "at")), want[i].at_ms * FX_MS);
+    }
 }
 
 /* The fixture's request and the statement in it: a second profile, evented. */
@@ -141,12 +149,11 @@ static void test_markers(void **state)
     assert_string_equal(json_string_value(json_object_get(p, "unit")), "nanoseconds");
     assert_int_equal(json_integer_value(json_object_get(p, "startValue")), 0);
     assert_int_equal(json_integer_value(json_object_get(p, "endValue")), 140 * FX_MS);
-    json_t *events = json_object_get(p, "events");
-    assert_int_equal(json_array_size(events), 4);
-    assert_event(frames, events, 0, "O", "request: POST /b", 10);
-    assert_event(frames, events, 1, "O", "sql: INSERT INTO t VALUES (?)", 20);
-    assert_event(frames, events, 2, "C", "sql: INSERT INTO t VALUES (?)", 50);
-    assert_event(frames, events, 3, "C", "request: POST /b", 60);
+    static const event want[] = {{"O", "request: POST /b", 10},
+                                 {"O", "sql: INSERT INTO t VALUES (?)", 20},
+                                 {"C", "sql: INSERT INTO t VALUES (?)", 50},
+                                 {"C", "request: POST /b", 60}};
+    assert_events(frames, p, want, 4);
     assert_int_equal(json_array_size(frames), 10); /* 8 functions, 2 kinds of marker */
     json_decref(doc);
     gargalo_session_free(s);
@@ -178,17 +185,12 @@ static void test_markers_nesting(void **state)
     assert_string_equal(json_string_value(json_object_get(p1, "name")),
                         "markers: thread other (77)");
     assert_int_equal(json_integer_value(json_object_get(p1, "endValue")), 200 * FX_MS);
-    json_t *e0 = json_object_get(p0, "events");
-    assert_int_equal(json_array_size(e0), 6);
-    assert_event(frames, e0, 0, "O", "a: outer", 0);
-    assert_event(frames, e0, 1, "O", "a: late", 10);
-    assert_event(frames, e0, 2, "C", "a: late", 50);
-    assert_event(frames, e0, 3, "C", "a: outer", 50);
-    assert_event(frames, e0, 4, "O", "a: empty", 60);
-    assert_event(frames, e0, 5, "C", "a: empty", 60);
-    json_t *e1 = json_object_get(p1, "events");
-    assert_event(frames, e1, 0, "O", "b: long", 5);
-    assert_event(frames, e1, 1, "C", "b: long", 200);
+    static const event want0[] = {{"O", "a: outer", 0},  {"O", "a: late", 10},
+                                  {"C", "a: late", 50},  {"C", "a: outer", 50},
+                                  {"O", "a: empty", 60}, {"C", "a: empty", 60}};
+    static const event want1[] = {{"O", "b: long", 5}, {"C", "b: long", 200}};
+    assert_events(frames, p0, want0, 6);
+    assert_events(frames, p1, want1, 2);
     json_decref(doc);
     gargalo_session_free(s);
 }
