@@ -500,7 +500,10 @@
     canvas.addEventListener('mouseleave', () => { $('tooltip').hidden = true; });
     canvas.addEventListener('dblclick', resetView);
     canvas.addEventListener('keydown', timelineKey);
-    canvas.addEventListener('focus', () => { if (mkFocus < 0 && mk.byRow.length) focusMarker(mk.byRow[0][0]); else drawSoon(); });
+    canvas.addEventListener('focus', () => {
+      // The keyboard starts on the first marker; the outline shows only while focused.
+      if (mkFocus < 0 && mk.byRow.length) focusMarker(mk.byRow[0][0]); else drawSoon();
+    });
     canvas.addEventListener('blur', drawSoon);
     window.addEventListener('resize', drawSoon);
   }
@@ -527,23 +530,21 @@
     setView(mid - span * f / 2, span * f);
   }
 
-  // Arrows walk the markers (sideways along a row, up and down between rows; without
-  // markers, left and right pan), Enter zooms to the marker, + and - zoom, Escape or Home
-  // shows the whole session.
+  // Arrows walk the markers (sideways along a row, up and down between rows), Enter zooms
+  // to the marker, + and - zoom, Escape or Home shows the whole session. Without markers,
+  // left and right pan, and up and down are left to the page.
   function timelineKey(ev) {
-    const span = view.v1 - view.v0, marks = mk.byRow.length > 0;
-    const keys = {
-      ArrowLeft: () => marks ? moveMarker(0, -1) : setView(view.v0 - span / 10, span),
-      ArrowRight: () => marks ? moveMarker(0, 1) : setView(view.v0 + span / 10, span),
-      ArrowUp: () => marks && moveMarker(-1, 0),
-      ArrowDown: () => marks && moveMarker(1, 0),
-      Enter: () => mkFocus >= 0 && zoomToMarker(mkFocus),
-      '+': () => zoomBy(0.5),
-      '=': () => zoomBy(0.5),
-      '-': () => zoomBy(2),
-      Escape: resetView,
-      Home: resetView,
-    };
+    const span = view.v1 - view.v0;
+    const keys = { '+': () => zoomBy(0.5), '=': () => zoomBy(0.5), '-': () => zoomBy(2),
+      Escape: resetView, Home: resetView };
+    if (mk.byRow.length) {
+      Object.assign(keys, { ArrowLeft: () => moveMarker(0, -1), ArrowRight: () => moveMarker(0, 1),
+        ArrowUp: () => moveMarker(-1, 0), ArrowDown: () => moveMarker(1, 0),
+        Enter: () => mkFocus >= 0 && zoomToMarker(mkFocus) });
+    } else {
+      Object.assign(keys, { ArrowLeft: () => setView(view.v0 - span / 10, span),
+        ArrowRight: () => setView(view.v0 + span / 10, span) });
+    }
     if (!keys[ev.key]) return;
     ev.preventDefault();
     keys[ev.key]();
@@ -554,7 +555,8 @@
   // Marked intervals of the threads (gargalo_mark_begin .. gargalo_mark_end), such as
   // requests and SQL statements, drawn above the samples on the same time axis: each row
   // holds intervals that do not overlap, and a marker nested in another goes below it, so
-  // rows read as nesting levels.
+  // rows read as nesting levels. (Past MK_MAX_ROWS, the last row takes what is left and
+  // may overlap itself: hover then finds one of the markers there.)
   const M = D.markers, K = D.kinds;
   const mk = layoutMarkers();
   let mkFocus = -1; // the keyboard's marker
@@ -718,6 +720,7 @@
   const sqlSort = { key: 'total', desc: true };
   const sel = { kind: -1, mask: null, k: 0, ns: 0, spans: [], nodes: new Map() };
 
+  // What each column sorts by (a share sorts as its total).
   const sqlValue = {
     text: (q) => K.text[q.kind],
     count: (q) => K.count[q.kind],
@@ -730,28 +733,37 @@
     return D.duration_ns ? (100 * ns / D.duration_ns).toFixed(1) + '%' : 'n/a';
   }
 
-  function renderSql() {
-    if (!D.sql.length) {
-      $('sql-note').textContent = 'No SQL statements were marked in this session. Code that wraps each ' +
-        'statement in gargalo_mark_begin("sql", text) and gargalo_mark_end(), with literals replaced by ' +
-        'placeholders, gets a row per statement here.';
-      return;
-    }
-    $('sql-note').textContent = `Share of session: a statement's total time over the session's ` +
-      `duration (${fmtMs(D.duration_ns)}, wall clock); statements running on several threads at once ` +
-      'can add up to more than 100%.';
-    $('sql-table').hidden = false;
+  // The note above the table: what the share is of, or how to get statements at all.
+  function sqlNote() {
+    $('sql-note').textContent = D.sql.length ?
+      `Share of session: a statement's total time over the session's duration ` +
+      `(${fmtMs(D.duration_ns)}, wall clock); statements running on several threads at once can ` +
+      'add up to more than 100%.' :
+      'No SQL statements were marked in this session. Code that wraps each statement in ' +
+      'gargalo_mark_begin("sql", text) and gargalo_mark_end(), with literals replaced by ' +
+      'placeholders, gets a row per statement here.';
+  }
+
+  // The statements in the order asked for; ties by total time.
+  function sortedSql() {
     const get = sqlValue[sqlSort.key], dir = sqlSort.desc ? -1 : 1;
-    const rows = [...D.sql].sort((a, b) => {
+    return [...D.sql].sort((a, b) => {
       const x = get(a), y = get(b);
       return dir * (typeof x === 'string' ? x.localeCompare(y) : x - y) || K.total[b.kind] - K.total[a.kind];
     });
+  }
+
+  function renderSql() {
+    if (!D.sql.length) return;
+    $('sql-table').hidden = false;
     // Drawn again, the rows are new elements: the focus goes back to the same statement.
     const focused = document.activeElement && document.activeElement.closest('#sql-body tr');
-    $('sql-body').innerHTML = rows.map(sqlRowHtml).join('');
+    $('sql-body').innerHTML = sortedSql().map(sqlRowHtml).join('');
     if (focused) $('sql-body').querySelector(`tr[data-kind="${focused.dataset.kind}"] .stmt button`).focus();
-    for (const th of document.querySelectorAll('#sql-table th[data-key]'))
-      th.setAttribute('aria-sort', th.dataset.key === sqlSort.key ? (sqlSort.desc ? 'descending' : 'ascending') : 'none');
+    for (const th of document.querySelectorAll('#sql-table th[data-key]')) {
+      const on = th.dataset.key === sqlSort.key;
+      th.setAttribute('aria-sort', on ? (sqlSort.desc ? 'descending' : 'ascending') : 'none');
+    }
   }
 
   function sqlRowHtml(q) {
@@ -790,18 +802,24 @@
     return byTime;
   }
 
+  // The first sample, in time order, taken at t or later.
+  function firstSampleAt(order, t) {
+    const time = D.samples.t;
+    let lo = 0, hi = order.length;
+    while (lo < hi) {
+      const h = (lo + hi) >> 1;
+      if (time[order[h]] < t) lo = h + 1; else hi = h;
+    }
+    return lo;
+  }
+
   // The samples the markers of kind cover, as the C side counts them: of the marker's
   // thread, taken at start <= time < end.
   function coveredSamples(kind) {
     const S = D.samples, order = samplesByTime(), mask = new Uint8Array(S.t.length);
     for (let m = 0; m < M.kind.length; m++) {
       if (M.kind[m] !== kind) continue;
-      let lo = 0, hi = order.length;
-      while (lo < hi) {
-        const h = (lo + hi) >> 1;
-        if (S.t[order[h]] < M.start[m]) lo = h + 1; else hi = h;
-      }
-      for (let j = lo; j < order.length && S.t[order[j]] < M.end[m]; j++)
+      for (let j = firstSampleAt(order, M.start[m]); j < order.length && S.t[order[j]] < M.end[m]; j++)
         if (S.th[order[j]] === M.thread[m]) mask[order[j]] = 1;
     }
     return mask;
@@ -988,7 +1006,8 @@
     const fill = i ? color(st, i) : ROOT_FILL;
     if (sel.kind >= 0) {
       const part = st.T.total[i] ? selWeights(st).ns[i] / st.T.total[i] : 0;
-      return part ? { fill, alpha: 0.3, part, ink: INK, tail: INK_SOFT } : { fill, alpha: 0.3, ink: colors.muted, tail: colors.muted };
+      if (!part) return { fill, alpha: 0.3, ink: colors.muted, tail: colors.muted };
+      return { fill, alpha: 0.3, part, ink: INK, tail: INK_SOFT };
     }
     if (st.match && st.match[i]) return { fill: colors.match, alpha: 1, ink: INK, tail: INK_SOFT };
     if (st.match) return { fill, alpha: 0.3, ink: colors.muted, tail: colors.muted };
@@ -1008,13 +1027,32 @@
     const room = Math.floor((w - 6) / fg.charW);
     if (room < 3) return;
     const name = label(st, i), tail = share(st, i);
-    ctx.fillStyle = look.ink;
     ctx.textAlign = 'left';
-    ctx.fillText(name.length > room ? name.slice(0, room - 1) + '…' : name, x + 3, y + FG_ROW / 2);
+    flameText(ctx, look, name.length > room ? name.slice(0, room - 1) + '…' : name, x + 3, [x, y, w],
+      [look.ink, colors.fg]);
     if (name.length + tail.length + 3 > room) return;
-    ctx.fillStyle = look.tail;
     ctx.textAlign = 'right';
-    ctx.fillText(tail, x + w - 4, y + FG_ROW / 2);
+    flameText(ctx, look, tail, x + w - 4, [x, y, w], [look.tail, colors.muted]);
+  }
+
+  // Text on a bar in its ink; on a bar partly solid (a selection), the faded rest takes the
+  // page's own colour instead, which reads on it in either colour scheme.
+  function flameText(ctx, look, text, tx, [x, y, w], [ink, faded]) {
+    const solid = look.part ? look.part * w : w, ty = y + FG_ROW / 2;
+    ctx.fillStyle = ink;
+    if (solid >= w) {
+      ctx.fillText(text, tx, ty);
+      return;
+    }
+    for (const [from, to, style] of [[x, x + solid, ink], [x + solid, x + w, faded]]) {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(from, y, to - from, FG_ROW);
+      ctx.clip();
+      ctx.fillStyle = style;
+      ctx.fillText(text, tx, ty);
+      ctx.restore();
+    }
   }
 
   // The keyboard's frame gets an outline while the graph has the focus.
@@ -1224,6 +1262,7 @@
   wireFlame();
   wireSql();
   renderTree();
+  sqlNote();
   renderSql();
   showTimelineHint();
   showFlameHint();
