@@ -14,6 +14,13 @@ static const char *str(const char *s)
     return s ? s : "";
 }
 
+/* strcmp, quick for the same string: a session keeps each distinct string once, so the
+ * texts of every execution of a statement are one pointer. */
+static int compare(const char *a, const char *b)
+{
+    return a == b ? 0 : strcmp(str(a), str(b));
+}
+
 /* ---- the index ---- */
 
 /* Markers by thread, then start, then end descending (outer first), then index, so the
@@ -119,8 +126,8 @@ uint32_t gg_marker_outer(const gg_marker_index *ix, uint32_t m, uint64_t t)
 static int by_name(const void *a, const void *b)
 {
     const gg_marker *x = *(const gg_marker *const *)a, *y = *(const gg_marker *const *)b;
-    int c = strcmp(str(x->category), str(y->category));
-    c = c ? c : strcmp(str(x->text), str(y->text));
+    int c = compare(x->category, y->category);
+    c = c ? c : compare(x->text, y->text);
     return c ? c : (x > y) - (x < y);
 }
 
@@ -134,8 +141,7 @@ static int by_total(const void *a, const void *b)
 
 static bool same_kind(const gg_marker *a, const gg_marker *b)
 {
-    return strcmp(str(a->category), str(b->category)) == 0 &&
-           strcmp(str(a->text), str(b->text)) == 0;
+    return compare(a->category, b->category) == 0 && compare(a->text, b->text) == 0;
 }
 
 /* One kind per run of equal names in order; of[] gets each kind's id. */
@@ -223,7 +229,7 @@ static int hits_init(gg_hits *h, const gargalo_session *s, const gg_marker_kinds
     for (uint32_t i = 0; i < s->nstacks; i++)
         h->site[i] = stack_site(s, i);
     for (size_t i = 0; i < k->n; i++)
-        h->wanted[i] = strcmp(str(k->kinds[i].category), category) == 0;
+        h->wanted[i] = compare(k->kinds[i].category, category) == 0;
     return 0;
 }
 

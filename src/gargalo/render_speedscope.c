@@ -160,8 +160,11 @@ static void put_profile(gg_scope *x, const char *title)
 
 static void put_event(gg_scope *x, char type, uint32_t kind, uint64_t at, size_t *n)
 {
-    dynbuf_printf(x->b, "%s{\"type\":\"%c\",\"frame\":%zu,\"at\":", (*n)++ ? ",\n" : "", type,
-                  x->nout + (size_t)kind);
+    dynbuf_puts(x->b, (*n)++ ? ",\n{\"type\":\"" : "{\"type\":\"");
+    dynbuf_putc(x->b, type);
+    dynbuf_puts(x->b, "\",\"frame\":");
+    gg_write_u64(x->b, x->nout + kind);
+    dynbuf_puts(x->b, ",\"at\":");
     gg_write_u64(x->b, at);
     dynbuf_putc(x->b, '}');
 }
