@@ -285,6 +285,8 @@ static int by_kind_samples(const void *a, const void *b)
  * frame with the longest run inside it. */
 static void count_sites(gg_hits *h, gg_marker_sites *out)
 {
+    if (!h->n)
+        return; /* and h->v is NULL, which qsort may not be given */
     qsort(h->v, h->n, sizeof(*h->v), by_kind_function);
     size_t best = 0, run = 0;
     for (size_t i = 0; i < h->n; i++) {
