@@ -5,9 +5,10 @@
  *                  [--html PAGE.html]
  *
  * Builds a session of about N samples (default 20,000) by profiling a mixed workload
- * (SQLite inserts, sorting, recursion) at a fixed 100 us interval, or loads one saved
- * with GARGALO_FORMAT_JSON. Then renders it R times (default 5) in every format and
- * prints one JSON object: the session's size and the median milliseconds per format.
+ * (SQLite inserts, sorting, recursion) at a fixed 100 us interval, with up to 2,000
+ * markers (each round, its SQL statements, its sort), or loads one saved with
+ * GARGALO_FORMAT_JSON. Then renders it R times (default 5) in every format and prints
+ * one JSON object: the session's size and the median milliseconds per format.
  * --save and --html also write the session, and its HTML page (for the page-load case).
  */
 #include <gargalo.h>
@@ -17,8 +18,51 @@
 #include <string.h>
 
 #include "rows.h"
+#include "session.h"
+#include "source.h"
 
 #define INTERVAL_US 100
+#define MAX_MARKS 2000
+
+/* --- markers ------------------------------------------------------------------------------
+ * The workload marks what it does as gargalo_mark_begin/end would: intervals kept here,
+ * in milliseconds from the moment the sampler counts its samples' times from, then added
+ * to the stopped session through its builder (the bench measures rendering them, not
+ * recording them). */
+
+static struct bench_mark {
+    double start_ms, end_ms;
+    const char *category, *text;
+} marks[MAX_MARKS];
+static size_t nmarks;
+static double marks_base_ms;
+
+/* Opens a marker; returns its index, or MAX_MARKS once there is no room. */
+static size_t mark_begin(const char *category, const char *text)
+{
+    if (nmarks == MAX_MARKS)
+        return MAX_MARKS;
+    marks[nmarks] = (struct bench_mark){bench_now_ms() - marks_base_ms, 0, category, text};
+    return nmarks++;
+}
+
+static void mark_end(size_t i)
+{
+    if (i < MAX_MARKS)
+        marks[i].end_ms = bench_now_ms() - marks_base_ms;
+}
+
+static void add_marks(gargalo_session *s)
+{
+    for (size_t i = 0; i < nmarks; i++) {
+        gg_marker m = {(uint64_t)(marks[i].start_ms * 1e6), (uint64_t)(marks[i].end_ms * 1e6),
+                       marks[i].category, marks[i].text, 0};
+        if (gg_session_add_marker(s, &m)) {
+            fprintf(stderr, "render_bench: out of memory for markers\n");
+            exit(1);
+        }
+    }
+}
 
 typedef struct render_args {
     size_t samples;
@@ -55,16 +99,21 @@ static void __attribute__((noinline)) work_sort(uint64_t seed)
     sink += v[7];
 }
 
+/* 200 inserts, the first of them marked, then a marked delete. */
 static void __attribute__((noinline)) work_sqlite(sqlite3 *db, sqlite3_stmt *ins, uint64_t seed)
 {
     for (int i = 0; i < 200; i++) {
         uint64_t r = bench_rand(&seed);
+        size_t m = i ? MAX_MARKS : mark_begin("sql", "INSERT INTO t (ativo, valor) VALUES (?, ?)");
         sqlite3_bind_text(ins, 1, bench_tickers[r % BENCH_TICKERS], -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 2, 100 + (int64_t)((r >> 32) % 9901));
         sqlite3_step(ins);
         sqlite3_reset(ins);
+        mark_end(m);
     }
+    size_t m = mark_begin("sql", "DELETE FROM t WHERE id % 3 = 0");
     sqlite3_exec(db, "DELETE FROM t WHERE id % 3 = 0", NULL, NULL, NULL);
+    mark_end(m);
 }
 
 static void __attribute__((noinline)) work_for(double ms)
@@ -77,9 +126,11 @@ static void __attribute__((noinline)) work_for(double ms)
     sqlite3_prepare_v2(db, "INSERT INTO t (ativo, valor) VALUES (?, ?)", -1, &ins, NULL);
     double end = bench_now_ms() + ms;
     for (uint64_t round = 1; bench_now_ms() < end; round++) {
+        size_t m = mark_begin("round", round % 2 ? "odd round" : "even round");
         sink += work_recurse(8 + round % 8, round);
         work_sort(round);
         work_sqlite(db, ins, round);
+        mark_end(m);
     }
     sqlite3_finalize(ins);
     sqlite3_close(db);
@@ -98,12 +149,14 @@ static gargalo_session *profile_workload(size_t samples)
         fprintf(stderr, "render_bench: gargalo_start: %s\n", gargalo_strerror(rc));
         exit(1);
     }
+    marks_base_ms = (double)s->sampler->mono_start / 1e6;
     /* A little longer than N intervals: timer signals can come late on a busy machine. */
     work_for((double)samples * INTERVAL_US / 1000.0 * 1.15);
     if ((rc = gargalo_stop(s))) {
         fprintf(stderr, "render_bench: gargalo_stop: %s\n", gargalo_strerror(rc));
         exit(1);
     }
+    add_marks(s);
     return s;
 }
 
@@ -224,8 +277,9 @@ int main(int argc, char **argv)
     }
     write_copy(s, GARGALO_FORMAT_JSON, a.save);
     write_copy(s, GARGALO_FORMAT_HTML, a.html);
-    printf("{\"samples\": %zu, \"frames\": %zu, \"duration_ms\": %.1f, \"repeat\": %d", st.samples,
-           st.frames, st.duration_ns / 1e6, a.repeat);
+    printf("{\"samples\": %zu, \"frames\": %zu, \"markers\": %zu, \"duration_ms\": %.1f, "
+           "\"repeat\": %d",
+           st.samples, st.frames, st.markers, st.duration_ns / 1e6, a.repeat);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
         size_t bytes = 0;
         double ms = time_render(s, formats[i].fmt, a.repeat, &bytes);

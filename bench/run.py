@@ -738,9 +738,10 @@ def case_render(ctx):
                   "--repeat", str(cfg["render_repeat"])], 300)
     for fmt in ("html", "speedscope", "text"):
         ms = r[f"{fmt}_ms"]
-        ctx.add(f"Render a {fmt_n(r['samples'])}-sample session ({r['frames']} frames) "
-                f"to {fmt}", fmt_ms(ms), "-", None, "< 50 ms", ms < 50,
-                bytes=r[f"{fmt}_bytes"], **{k: r[k] for k in ("samples", "frames", "repeat")})
+        ctx.add(f"Render a {fmt_n(r['samples'])}-sample session ({r['frames']} frames, "
+                f"{fmt_n(r['markers'])} markers) to {fmt}", fmt_ms(ms), "-", None, "< 50 ms",
+                ms < 50, bytes=r[f"{fmt}_bytes"],
+                **{k: r[k] for k in ("samples", "frames", "markers", "repeat")})
     ctx.add("Render the same session to gargalo JSON", fmt_ms(r["json_ms"]), "-", None,
             "reported", None, bytes=r["json_bytes"])
 

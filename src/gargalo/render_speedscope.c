@@ -9,10 +9,15 @@
  * stack is written once and copied for each of its samples. A process-wide session is one
  * profile per thread, named "name (tid)", in the order of roster.h (busiest first), so
  * that speedscope opens on the busiest and lists the others.
+ *
+ * Markers follow as "evented" profiles (open and close events), one per thread that has
+ * any, with one frame per kind of marker, "category: text", after the functions' frames;
+ * the sampled profiles stay first.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "markers.h"
 #include "render.h"
 #include "roster.h"
 #include "tree.h"
@@ -28,8 +33,10 @@ typedef struct gg_scope {
     uint32_t *out;   /* per first frame: its speedscope index, once a stack uses it */
     uint32_t *order; /* per speedscope index: the first frame it stands for */
     uint32_t nout;
-    dynbuf stacks; /* every stack as "[i,j,k]", back to back */
-    size_t *soff;  /* stack i is stacks.data[soff[i] .. soff[i + 1]) */
+    dynbuf stacks;           /* every stack as "[i,j,k]", back to back */
+    size_t *soff;            /* stack i is stacks.data[soff[i] .. soff[i + 1]) */
+    gg_marker_index markers; /* by thread, then start: the events' order */
+    gg_marker_kinds kinds;   /* frame nout + k is kind k */
 } gg_scope;
 
 /* The speedscope index of frame's function, numbered in order of first use, so that
@@ -95,6 +102,19 @@ static int put_frame(gg_scope *x, uint32_t f, int line, dynbuf *label)
     return 0;
 }
 
+/* One frame per kind of marker, named "category: text". */
+static void put_marker_frames(gg_scope *x, dynbuf *label)
+{
+    for (size_t k = 0; k < x->kinds.n; k++) {
+        dynbuf_free(label);
+        dynbuf_printf(label, "%s: %s", x->kinds.kinds[k].category ? x->kinds.kinds[k].category : "",
+                      x->kinds.kinds[k].text ? x->kinds.kinds[k].text : "");
+        dynbuf_puts(x->b, x->nout + k ? ",\n{\"name\":" : "\n{\"name\":");
+        gg_write_json_str(x->b, label->data ? label->data : "", false);
+        dynbuf_putc(x->b, '}');
+    }
+}
+
 static int put_frames(gg_scope *x)
 {
     const gargalo_session *s = x->s;
@@ -114,6 +134,7 @@ static int put_frames(gg_scope *x)
         dynbuf_puts(x->b, k ? ",\n" : "\n");
         rc = put_frame(x, x->order[k], lines[x->order[k]], &label);
     }
+    put_marker_frames(x, &label);
     dynbuf_free(&label);
     free(lines);
     dynbuf_puts(x->b, "]},\n");
@@ -198,6 +219,91 @@ static int put_thread_profiles(gg_scope *x, const char *title)
     return rc;
 }
 
+static void put_event(gg_scope *x, char type, uint32_t kind, uint64_t at, size_t *n)
+{
+    dynbuf_puts(x->b, (*n)++ ? ",\n{\"type\":\"" : "{\"type\":\"");
+    dynbuf_putc(x->b, type);
+    dynbuf_puts(x->b, "\",\"frame\":");
+    gg_write_u64(x->b, x->nout + kind);
+    dynbuf_puts(x->b, ",\"at\":");
+    gg_write_u64(x->b, at);
+    dynbuf_putc(x->b, '}');
+}
+
+/* The markers of one thread, order[first .. last), as open and close events in time
+ * order, nested as speedscope requires: a marker outliving the one it began in is cut at
+ * that one's end. open_end and open_kind hold the markers still open. */
+static void put_events(gg_scope *x, size_t first, size_t last, uint64_t *open_end,
+                       uint32_t *open_kind)
+{
+    size_t depth = 0, n = 0;
+    for (size_t i = first; i < last; i++) {
+        uint32_t m = x->markers.order[i], kind = x->kinds.of[m];
+        const gg_marker *mk = &x->s->markers[m];
+        while (depth && open_end[depth - 1] <= mk->start_ns) {
+            depth--;
+            put_event(x, 'C', open_kind[depth], open_end[depth], &n);
+        }
+        uint64_t end = depth && open_end[depth - 1] < mk->end_ns ? open_end[depth - 1] : mk->end_ns;
+        put_event(x, 'O', kind, mk->start_ns, &n);
+        open_end[depth] = end > mk->start_ns ? end : mk->start_ns;
+        open_kind[depth++] = kind;
+    }
+    while (depth--)
+        put_event(x, 'C', open_kind[depth], open_end[depth], &n);
+}
+
+/* The markers still open while a thread's events are written, and the profile's name. */
+typedef struct gg_open {
+    uint64_t *end;
+    uint32_t *kind;
+    dynbuf name;
+} gg_open;
+
+/* One evented profile: "markers", or "markers: thread NAME (TID)" when several threads
+ * have some. It spans the session, or more if a marker ends after it. */
+static void put_marker_profile(gg_scope *x, size_t first, size_t last, bool several, gg_open *o)
+{
+    const gargalo_session *s = x->s;
+    uint32_t th = s->markers[x->markers.order[first]].thread;
+    uint64_t end = s->duration_ns;
+    for (size_t i = first; i < last; i++)
+        if (s->markers[x->markers.order[i]].end_ns > end)
+            end = s->markers[x->markers.order[i]].end_ns;
+    dynbuf_free(&o->name);
+    dynbuf_puts(&o->name, "markers");
+    if (several && th < s->nthreads)
+        dynbuf_printf(&o->name, ": thread %s (%ld)", s->threads[th].name, (long)s->threads[th].tid);
+    dynbuf_puts(x->b, ",\n{\"type\":\"evented\",\"name\":");
+    gg_write_json_str(x->b, o->name.data ? o->name.data : "markers", false);
+    dynbuf_puts(x->b, ",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":");
+    gg_write_u64(x->b, end);
+    dynbuf_puts(x->b, ",\n\"events\":[");
+    put_events(x, first, last, o->end, o->kind);
+    dynbuf_puts(x->b, "]}");
+}
+
+/* An evented profile per thread with markers (the index orders them by thread). */
+static int put_marker_profiles(gg_scope *x)
+{
+    const gargalo_session *s = x->s;
+    const uint32_t *order = x->markers.order;
+    size_t n = s->nmarkers ? s->nmarkers : 1;
+    gg_open o = {.end = malloc(n * sizeof(*o.end)), .kind = malloc(n * sizeof(*o.kind))};
+    dynbuf_init(&o.name, GG_RENDER_MAX_BYTES);
+    bool several =
+        s->nmarkers && s->markers[order[0]].thread != s->markers[order[s->nmarkers - 1]].thread;
+    for (size_t first = 0, i = 1; o.end && o.kind && first < s->nmarkers; i++)
+        if (i == s->nmarkers || s->markers[order[i]].thread != s->markers[order[first]].thread) {
+            put_marker_profile(x, first, i, several, &o);
+            first = i;
+        }
+    int rc = o.end && o.kind ? gg_write_error(&o.name) : GARGALO_ENOMEM;
+    free(o.end), free(o.kind);
+    dynbuf_free(&o.name);
+    return rc;
+}
+
 int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     gg_scope x = {.s = s, .b = b, .show_all = ro->show_all};
@@ -205,6 +311,10 @@ int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options 
     int rc = gg_function_ids(s, &x.fid);
     if (!rc)
         rc = encode_stacks(&x);
+    if (!rc)
+        rc = gg_marker_index_build(&x.markers, s);
+    if (!rc)
+        rc = gg_marker_kinds_build(&x.kinds, s);
     if (!rc) {
         dynbuf_puts(b, "{\"$schema\":\"" GG_SPEEDSCOPE_SCHEMA "\",\n\"exporter\":\"" GG_EXPORTER
                        "\",\"activeProfileIndex\":0,\"name\":");
@@ -218,9 +328,13 @@ int gg_render_speedscope(const gargalo_session *s, const gargalo_render_options 
             rc = put_thread_profiles(&x, gg_write_title(ro));
         else
             put_profile(&x, gg_write_title(ro), NULL, s->nsamples);
+        if (!rc)
+            rc = put_marker_profiles(&x);
         dynbuf_puts(b, "]}\n");
     }
     free(x.fid), free(x.out), free(x.order), free(x.soff);
+    gg_marker_index_free(&x.markers);
+    gg_marker_kinds_free(&x.kinds);
     dynbuf_free(&x.stacks);
     return rc;
 }

@@ -3,11 +3,13 @@
  * line per node (time, share, function, file:line) under tree glyphs, heaviest first.
  * Nodes under min_percent are left out; colours are ANSI escapes, only when asked. A
  * process-wide session has one tree per thread, busiest first; idle threads are folded
- * into one line per wait call unless show_all.
+ * into one line per wait call unless show_all. A session with markers ends with the kinds
+ * of marker that took the most time.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "markers.h"
 #include "render.h"
 #include "tree.h"
 
@@ -22,6 +24,12 @@
 #define GG_TEXT_WARM 20.0
 /* Names listed on an idle group's line; the threads of other names are counted. */
 #define GG_TEXT_IDLE_NAMES 8
+
+/* The markers section: how many kinds it lists, the widest category column, and where a
+ * marker's text is cut (in characters). */
+#define GG_TEXT_MARKER_KINDS 10
+#define GG_TEXT_CATEGORY_WIDTH 12
+#define GG_TEXT_MARKER_TEXT 72
 
 typedef struct gg_text {
     const gargalo_session *s;
@@ -286,6 +294,101 @@ static int body(gg_text *x)
     return 0;
 }
 
+/* The length in bytes of the character of a one-line text at p: a run of white space or
+ * control characters (a statement's line breaks and indentation) is one space, and a
+ * multi-byte sequence is never split. */
+static size_t next_char(const unsigned char *p, bool *space)
+{
+    size_t n = 1;
+    *space = *p <= ' ' || *p == 0x7f;
+    if (*space)
+        while (p[n] && (p[n] <= ' ' || p[n] == 0x7f))
+            n++;
+    else
+        while ((p[n] & 0xc0) == 0x80)
+            n++;
+    return n;
+}
+
+/* Appends s on one line, cut to max characters (the last one then "…"); returns how
+ * many characters it wrote. */
+static size_t put_cut(dynbuf *b, const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t total = 0;
+    bool space;
+    for (const unsigned char *q = p; *q; q += next_char(q, &space))
+        total++;
+    size_t keep = total > max ? max - 1 : total;
+    for (size_t i = 0; i < keep; i++) {
+        size_t n = next_char(p, &space);
+        if (space)
+            dynbuf_putc(b, ' ');
+        else
+            dynbuf_add(b, p, n);
+        p += n;
+    }
+    if (total > max)
+        dynbuf_puts(b, "…");
+    return total > max ? max : total;
+}
+
+static void marker_line(gg_text *x, const gg_marker_kind *k, size_t cw)
+{
+    uint64_t duration = x->s->duration_ns;
+    dynbuf_printf(x->b, "%8.1f ms  ", ms(k->total_ns));
+    if (duration)
+        dynbuf_printf(x->b, "%5.1f%%", 100.0 * (double)k->total_ns / (double)duration);
+    else
+        dynbuf_puts(x->b, "     -");
+    dynbuf_printf(x->b, "  %7u  ", k->count);
+    for (size_t c = put_cut(x->b, k->category, cw); c < cw; c++)
+        dynbuf_putc(x->b, ' ');
+    dynbuf_puts(x->b, "  ");
+    put_cut(x->b, k->text, GG_TEXT_MARKER_TEXT);
+    dynbuf_putc(x->b, '\n');
+}
+
+/* After the tree: the kinds of marker (category and text) that took the most time, with
+ * their share of the session's duration, and how many markers found no room. */
+static void markers_section(gg_text *x, const gg_marker_kinds *k)
+{
+    const gargalo_session *s = x->s;
+    size_t shown = k->n < GG_TEXT_MARKER_KINDS ? k->n : GG_TEXT_MARKER_KINDS, cw = 8;
+    for (size_t i = 0; i < shown; i++) {
+        size_t len = k->kinds[i].category ? strlen(k->kinds[i].category) : 0;
+        cw = len > cw ? (len < GG_TEXT_CATEGORY_WIDTH ? len : GG_TEXT_CATEGORY_WIDTH) : cw;
+    }
+    if (shown) {
+        color(x, ANSI_BOLD);
+        dynbuf_puts(x->b, "\nTop markers by total time");
+        color(x, ANSI_RESET);
+        dynbuf_printf(x->b, " (share: their total time over the session's %.1f ms)\n",
+                      ms(s->duration_ns));
+        dynbuf_printf(x->b, "%11s  %6s  %7s  %-*s  text\n", "total", "share", "count", (int)cw,
+                      "category");
+    }
+    for (size_t i = 0; i < shown; i++)
+        marker_line(x, &k->kinds[i], cw);
+    if (k->n > shown)
+        dynbuf_printf(x->b, "(%zu more kinds of marker)\n", k->n - shown);
+    if (s->markers_dropped)
+        dynbuf_printf(x->b, "%s%zu markers were dropped: their buffer was full\n",
+                      shown ? "" : "\n", s->markers_dropped);
+}
+
+static int put_markers(gg_text *x)
+{
+    gg_marker_kinds k;
+    if (!x->s->nmarkers && !x->s->markers_dropped)
+        return 0;
+    int rc = gg_marker_kinds_build(&k, x->s);
+    if (!rc)
+        markers_section(x, &k);
+    gg_marker_kinds_free(&k);
+    return rc;
+}
+
 int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)
 {
     gg_tree t;
@@ -302,6 +405,7 @@ int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, d
                  .min_percent = ro->min_percent};
     header(&x, ro);
     rc = body(&x);
+    rc = rc ? rc : put_markers(&x);
     free(x.prefix), free(x.plen);
     gg_tree_free(&t);
     return rc;

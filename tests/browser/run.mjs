@@ -6,12 +6,14 @@
 //      page, the functions and shares on screen with their sample counts and margins
 //      (checked against the session itself), the hot path open down to its leaf, search,
 //      the grouping toggle, the timeline, the flame graph (hover, zoom by click, breadcrumb
-//      and keyboard, search highlighting and matched share, the grouping toggle);
+//      and keyboard, search highlighting and matched share, the grouping toggle), the
+//      marker track (positions, hover, keyboard) and the SQL statements (figures and call
+//      sites against the session, sorting, highlighting a statement's samples);
 //   4. screenshots into BUILD/test-logs/ for a look.
 // Profiles come from BUILD/progs/render_profile: the synthetic session of the unit tests
-// (known content), one with unequal sample weights, a big synthetic one, the unit tests'
-// process-wide one (two threads: speedscope gets a profile per thread) and a real
-// recording.
+// (known content), its process-wide variant (two threads, labels, markers: speedscope
+// gets a profile per thread and one of markers), one with unequal sample weights, one
+// with several SQL statements, a big synthetic one and a real recording.
 //
 //   node tests/browser/run.mjs --build build
 // Ends with "N passed, N failed"; exits non-zero on any failure.
@@ -71,6 +73,31 @@ function writeWeighted(file) {
   fs.writeFileSync(file, JSON.stringify(session));
 }
 
+// A session with three SQL statements inside a request, as gargalo JSON: SELECT a runs 5
+// times for 3 ms, UPDATE b once for 20 ms, INSERT c 10 times for 1 ms; each sample
+// taken while one runs is in its caller (run_select, ...) under sqlite3_step.
+function writeStatements(file) {
+  const frame = (fn, line, lib) => ({ function: fn, file: lib ? null : '/src/app/db.c', line: lib ? 0 : line,
+    module: lib ? 'libsqlite3.so.0' : 'app', offset: `0x${(line * 16).toString(16)}`, library: !!lib, inlined: false });
+  const frames = [frame('main', 1), frame('run_select', 10), frame('run_update', 20), frame('run_insert', 30),
+    frame('sqlite3_step', 40, true)];
+  const stacks = [[0], [0, 1, 4], [0, 2, 4], [0, 3, 4]];
+  const markers = [[0, 100e6, 0, 'request', 'POST /statements']];
+  for (let k = 0; k < 5; k++) markers.push([k * 10e6, (k * 10 + 3) * 1e6, 0, 'sql', 'SELECT a FROM t WHERE id = ?']);
+  markers.push([50e6, 70e6, 0, 'sql', 'UPDATE b SET x = ?']);
+  for (let k = 0; k < 10; k++) markers.push([(75 + 2 * k) * 1e6, (76 + 2 * k) * 1e6, 0, 'sql', 'INSERT INTO c VALUES (?)']);
+  const samples = [];
+  for (let t = 1; t <= 100; t++) {
+    const m = markers.slice(1).findIndex(([a, b]) => a <= t * 1e6 && t * 1e6 < b);
+    const stack = m < 0 ? 0 : m < 5 ? 1 : m === 5 ? 2 : 3;
+    samples.push([t * 1e6, 1e6, stack, 0, -1]);
+  }
+  const session = { gargalo: 1, clock: 'wall', start_unix_ns: 0, duration_ns: 100e6, cpu_ns: 100e6,
+    symbolize_ns: 0, dropped: 0, markers_dropped: 0, tid: 1, thread: 'app', threads: [[1, 'app', 100e6]],
+    frames, stacks, samples, markers };
+  fs.writeFileSync(file, JSON.stringify(session));
+}
+
 // ---- what the session itself says, computed from its gargalo JSON without any tree ----
 
 function loadSession(dir) {
@@ -91,6 +118,29 @@ function sessionShare(session, pred, within = () => true) {
   }
   const p = n ? k / n : 0;
   return { k, n, pct: (all ? 100 * w / all : 0).toFixed(1), margin: (100 * Math.sqrt(p * (1 - p) / n)).toFixed(1) };
+}
+
+// The SQL statements as the page must show them, from the session's markers and samples
+// alone: per text, executions, total time, the samples taken while one ran (same thread,
+// start <= time < end) and, per function, how many of those had it as their innermost
+// frame outside libraries.
+function sessionStatements(session) {
+  const out = new Map();
+  for (const [start, end, thread, category, text] of session.markers) {
+    if (category !== 'sql') continue;
+    if (!out.has(text)) out.set(text, { text, count: 0, total: 0, covered: new Set(), sites: new Map() });
+    const q = out.get(text);
+    q.count++;
+    q.total += end - start;
+    session.samples.forEach(([t, , , th], i) => { if (th === thread && start <= t && t < end) q.covered.add(i); });
+  }
+  for (const q of out.values())
+    for (const i of q.covered) {
+      const frames = session.stacks[session.samples[i][2]].map((f) => session.frames[f]);
+      const own = frames.filter((f) => !f.library), site = (own[own.length - 1] || frames[frames.length - 1]).function;
+      q.sites.set(site, (q.sites.get(site) || 0) + 1);
+    }
+  return [...out.values()];
 }
 
 const calls = (name) => (frames) => frames.some((f) => f.function === name);
@@ -125,10 +175,32 @@ function validateSchema(file) {
   const validate = ajv.compile(schema);
   const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
   assert(validate(doc), ajv.errorsText(validate.errors));
-  const p = doc.profiles[0];
-  assert(p.samples.length === p.weights.length, 'samples and weights differ in length');
+  // The sampled profiles (one, or one per thread) come first, then the evented ones.
+  assert(doc.profiles[0].type === 'sampled', `first profile is ${doc.profiles[0].type}`);
   const n = doc.shared.frames.length;
-  assert(p.samples.every((s) => s.every((i) => Number.isInteger(i) && i >= 0 && i < n)), 'frame index out of range');
+  const sampled = doc.profiles.findIndex((p) => p.type !== 'sampled');
+  const cut = sampled < 0 ? doc.profiles.length : sampled;
+  for (const p of doc.profiles.slice(0, cut)) {
+    assert(p.samples.length === p.weights.length, `${p.name}: samples and weights differ in length`);
+    assert(p.samples.every((s) => s.every((i) => Number.isInteger(i) && i >= 0 && i < n)), 'frame index out of range');
+  }
+  for (const e of doc.profiles.slice(cut)) checkEvents(e, n);
+}
+
+// An evented profile as speedscope's importer takes it: events in time order, each close
+// naming the frame on top of the stack of open ones, nothing left open.
+function checkEvents(p, nframes) {
+  assert(p.type === 'evented', `profile ${p.name} is ${p.type}`);
+  const open = [];
+  let last = p.startValue;
+  for (const e of p.events) {
+    assert(e.at >= last && e.at <= p.endValue, `${p.name}: event at ${e.at} out of order`);
+    assert(Number.isInteger(e.frame) && e.frame >= 0 && e.frame < nframes, `${p.name}: frame ${e.frame}`);
+    if (e.type === 'O') open.push(e.frame);
+    else assert(open.pop() === e.frame, `${p.name}: closes ${e.frame} at ${e.at}, not on top`);
+    last = e.at;
+  }
+  assert(open.length === 0, `${p.name}: ${open.length} frames left open`);
 }
 
 // ---- 2. speedscope ----
@@ -158,16 +230,38 @@ async function speedscopeThreads(context, origin, rel) {
   await page.goto(`${origin}/speedscope/index.html#profileURL=${encodeURIComponent(`${origin}/profiles/${rel}`)}`);
   await page.waitForSelector('canvas', { timeout: TIMEOUT });
   const shows = (t) => page.waitForFunction((s) => document.body.innerText.includes(s), t, { timeout: TIMEOUT });
-  await shows('worker (4242) (1/2)');
+  await shows('worker (4242) (1/3)');
   await page.keyboard.press('3');
   await page.getByText('handle_request', { exact: false }).first().waitFor({ timeout: TIMEOUT });
   await page.screenshot({ path: path.join(logs, 'speedscope-threads-worker.png') });
   await page.keyboard.press('n');
-  await shows('idle (4343) (2/2)');
+  await shows('idle (4343) (2/3)');
   await page.getByText('epoll_wait', { exact: false }).first().waitFor({ timeout: TIMEOUT });
   const idle = await page.evaluate(() => document.body.innerText);
   assert(!idle.includes('handle_request'), 'the idle thread shows the worker\'s functions');
   await page.screenshot({ path: path.join(logs, 'speedscope-threads-idle.png') });
+  assert(errors.length === 0, errors.join('; '));
+  await page.close();
+}
+
+// The markers' evented profile, after the sampled ones: speedscope opens on the first
+// sampled one, and "n" brings the next, until the one that names the kinds of marker.
+async function speedscopeMarkers(context, origin, rel, title, kinds, shot) {
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(`${origin}/speedscope/index.html#profileURL=${encodeURIComponent(`${origin}/profiles/${rel}`)}`);
+  await page.waitForSelector('canvas', { timeout: TIMEOUT });
+  await page.waitForFunction((t) => document.body.innerText.includes(t), title, { timeout: TIMEOUT });
+  const onMarkers = () => page.evaluate(() => /\bmarkers\b/.test(document.body.innerText));
+  for (let i = 0; i < 8 && !(await onMarkers()); i++) {
+    await page.keyboard.press('n');
+    await page.waitForTimeout(100);
+  }
+  await page.waitForFunction(() => /\bmarkers\b/.test(document.body.innerText), null, { timeout: TIMEOUT });
+  await page.screenshot({ path: path.join(logs, `${shot}-flamegraph.png`) });
+  await page.keyboard.press('3');
+  for (const name of kinds) await page.getByText(name, { exact: false }).first().waitFor({ timeout: TIMEOUT });
+  await page.screenshot({ path: path.join(logs, `${shot}-sandwich.png`) });
   assert(errors.length === 0, errors.join('; '));
   await page.close();
 }
@@ -295,7 +389,199 @@ async function htmlSynthetic(context, dir) {
     assert(tip.startsWith('main') && tip.includes(`${main.pct}% ±${main.margin}`), `tooltip: ${tip}`);
     await page.mouse.move(0, 0);
   });
+  await check('html: without markers, no marker track and an empty SQL table that says why', async () => {
+    const note = await page.textContent('#sql-note');
+    assert(note.includes('No SQL statements were marked'), note);
+    assert(await page.isHidden('#sql-table'), 'table shown');
+    const info = await page.textContent('#timeline-info');
+    assert(!info.includes('marker'), `timeline hint: ${info}`);
+  });
   await check('html: no error after interaction', () => assert(errors.length === 0, errors.join('; ')));
+  await page.close();
+}
+
+// ---- markers and SQL statements ----
+
+const AXIS_H = 20, MK_ROW = 16; // the timeline's axis and marker rows, in CSS pixels
+
+// The pixel [r, g, b, a] of the timeline canvas at (x, y) CSS pixels.
+function timelinePixel(page, x, y) {
+  return page.$eval('#timeline', (c, [x, y]) => {
+    const dpr = c.width / c.clientWidth;
+    return Array.from(c.getContext('2d').getImageData(Math.floor(x * dpr), Math.floor(y * dpr), 1, 1).data);
+  }, [x, y]);
+}
+
+function pageData(page) {
+  return page.evaluate(() => JSON.parse(document.getElementById('gg-data').textContent));
+}
+
+// Where time t is drawn, in CSS pixels, for a view from v0 to v1 (ns) across the canvas.
+async function timeX(page, t, v0, v1) {
+  const w = await page.$eval('#timeline', (c) => c.clientWidth);
+  return (t - v0) / (v1 - v0) * w;
+}
+
+// Marker m of the page's data is drawn from its start to its end in row `row`: painted
+// just inside both ends, nothing just outside.
+async function checkMarkerDrawn(page, D, m, row, v0, v1) {
+  const a = await timeX(page, D.markers.start[m], v0, v1), b = await timeX(page, D.markers.end[m], v0, v1);
+  const y = AXIS_H + row * MK_ROW + MK_ROW - 3;
+  const alpha = async (x) => (await timelinePixel(page, x, y))[3];
+  assert(await alpha(a + 3) === 255 && await alpha(b - 3) === 255, `marker ${m} not painted from ${a} to ${b}`);
+  assert(await alpha(a - 3) === 0 && await alpha(b + 3) === 0, `marker ${m} painted outside ${a}..${b}`);
+}
+
+async function timelineHover(page, x, y) {
+  await page.locator('#timeline').scrollIntoViewIfNeeded();
+  const box = await page.locator('#timeline').boundingBox();
+  await page.mouse.move(box.x + x, box.y + y);
+  return (await page.isHidden('#tooltip')) ? '' : page.textContent('#tooltip');
+}
+
+// The SQL table's rows as [statement, executions, total, share, mean, call sites].
+function sqlRows(page) {
+  return page.$$eval('#sql-body tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.innerText.trim())));
+}
+
+// What a row must read, from the session alone.
+function expectedSqlRow(session, q) {
+  const ms = (ns) => ((ns / 1e6) < 10 ? (ns / 1e6).toFixed(2) : (ns / 1e6).toFixed(1)) + ' ms';
+  const plural = (k, w) => `${k} ${w}${k === 1 ? '' : 's'}`;
+  const sites = [...q.sites.entries()].sort((a, b) => b[1] - a[1]);
+  return { cells: [q.text, String(q.count), ms(q.total), `${(100 * q.total / session.duration_ns).toFixed(1)}%`,
+    ms(q.total / q.count)], sites: sites.slice(0, 3).map(([fn, k]) => [fn, plural(k, 'sample')]),
+  more: sites.length > 3 ? `${plural(sites.length - 3, 'more function')}, ${plural(sites.slice(3).reduce((a, s) => a + s[1], 0), 'sample')}` : '' };
+}
+
+function checkSqlRow(row, want) {
+  assert(JSON.stringify(row.slice(0, 5)) === JSON.stringify(want.cells), `${JSON.stringify(row.slice(0, 5))}, expected ${JSON.stringify(want.cells)}`);
+  const lines = row[5].split('\n');
+  want.sites.forEach(([fn, n], i) => assert(lines[i].startsWith(fn) && lines[i].endsWith(n), `site ${i}: ${lines[i]}, expected ${fn} … ${n}`));
+  if (want.more) assert(lines[want.sites.length] === want.more, `${lines[want.sites.length]}, expected ${want.more}`);
+}
+
+async function htmlMarkers(context, dir) {
+  const session = loadSession(dir);
+  const { page, errors, ms } = await openPage(context, path.join(dir, 'profile.html'));
+  const D = await pageData(page);
+  const v1 = Math.max(D.duration_ns, D.samples.t[D.samples.t.length - 1], ...D.markers.end);
+  await check(`html (markers): loads without errors (${ms} ms)`, () => assert(errors.length === 0, errors.join('; ')));
+  await check('html (markers): the track draws each marker where the samples of its time are', async () => {
+    await checkMarkerDrawn(page, D, 0, 0, 0, v1); // the request, outermost
+    await checkMarkerDrawn(page, D, 1, 1, 0, v1); // the statement inside it, a row below
+    const laneTop = AXIS_H + 2 * MK_ROW + 6, x = await timeX(page, 30e6, 0, v1);
+    const tip = await timelineHover(page, x, laneTop + 8);
+    assert(tip.startsWith('main'), `first sample lane under the track: ${tip}`);
+  });
+  await check('html (markers): hover gives the text, the duration and the thread', async () => {
+    const x = await timeX(page, 35e6, 0, v1);
+    const tip = await timelineHover(page, x, AXIS_H + MK_ROW + 8);
+    for (const want of ['sql: INSERT INTO t VALUES (?)', '30.0 ms, from 20.0 ms to 50.0 ms', 'thread worker (4242)'])
+      assert(tip.includes(want), `tooltip lacks ${want}: ${tip}`);
+    assert((await timelineHover(page, x, AXIS_H + 8)).startsWith('request: POST /b'), 'row 0 is not the request');
+    await page.mouse.move(0, 0);
+  });
+  await page.screenshot({ path: path.join(logs, 'html-markers.png'), fullPage: true });
+  await check('html (markers): keyboard walks the markers, Enter zooms to one, Escape back', async () => {
+    await page.focus('#timeline');
+    const info = () => page.textContent('#timeline-info');
+    assert((await info()).startsWith('request: POST /b — 50.0 ms, from 10.0 ms to 60.0 ms — thread worker (4242)'), await info());
+    await page.keyboard.press('ArrowDown');
+    assert((await info()).startsWith('sql: INSERT INTO t VALUES (?) — 30.0 ms'), await info());
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Enter');
+    await nextFrame(page);
+    await checkMarkerDrawn(page, D, 0, 0, 5e6, 65e6); // a tenth of its length on each side
+    await page.keyboard.press('Escape');
+    await nextFrame(page);
+    await checkMarkerDrawn(page, D, 0, 0, 0, v1);
+  });
+  await htmlSql(page, session, D, v1);
+  await check('html (markers): no error after interaction', () => assert(errors.length === 0, errors.join('; ')));
+  await page.close();
+}
+
+// The fixture's statement in the table, and what selecting it highlights.
+async function htmlSql(page, session, D, v1) {
+  const [q] = sessionStatements(session);
+  await check('html (markers): the SQL table shows the statement, its figures and call sites', async () => {
+    const r = await sqlRows(page);
+    assert(r.length === 1, JSON.stringify(r));
+    checkSqlRow(r[0], expectedSqlRow(session, q));
+    const note = await page.textContent('#sql-note');
+    assert(note.includes("over the session's duration (140.0 ms, wall clock)"), note);
+  });
+  const laneY = AXIS_H + 2 * MK_ROW + 6 + 8, inX = await timeX(page, 35e6, 0, v1), outX = await timeX(page, 80e6, 0, v1);
+  const before = [await timelinePixel(page, inX, laneY), await timelinePixel(page, outX, laneY)];
+  await check('html (markers): selecting the statement highlights its samples', async () => {
+    await page.click('#sql-body .stmt button');
+    await page.waitForSelector('#sql-selected:not([hidden])', { timeout: 5000 });
+    const text = await page.textContent('#sql-selected-text');
+    assert(text.includes(`${q.covered.size} samples`) && q.covered.size === D.sql[0].samples, text);
+    assert(await page.getAttribute('#sql-body .stmt button', 'aria-pressed') === 'true', 'not pressed');
+    await nextFrame(page);
+    const after = [await timelinePixel(page, inX, laneY), await timelinePixel(page, outX, laneY)];
+    assert(JSON.stringify(after[0]) === JSON.stringify(before[0]), `timeline inside changed: ${before[0]} -> ${after[0]}`);
+    assert(JSON.stringify(after[1]) !== JSON.stringify(before[1]), `timeline outside not veiled: ${after[1]}`);
+    // Flame graph: handle_request (row 2, from the left) is solid for its selected samples only.
+    const n = session.samples.length, inHandle = [...q.covered].filter((i) =>
+      session.stacks[session.samples[i][2]].some((f) => session.frames[f].function === 'handle_request')).length;
+    const solid = await flamePixel(page, inHandle / n / 2, 2), faded = await flamePixel(page, inHandle / n + 0.1, 2);
+    assert(solid[3] === 255 && faded[3] < 128, `handle_request: ${solid} then ${faded}`);
+    const flameSel = await page.textContent('#flame-sel');
+    assert(flameSel.includes(`${q.covered.size} samples`), flameSel);
+  });
+  await page.locator('#sql-section').screenshot({ path: path.join(logs, 'html-sql.png') });
+  await page.screenshot({ path: path.join(logs, 'html-sql-selected.png'), fullPage: true });
+  await check('html (markers): Escape and Clear end the highlighting', async () => {
+    await page.focus('#sql-body .stmt button');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#sql-selected[hidden]', { state: 'attached', timeout: 5000 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#sql-selected:not([hidden])', { timeout: 5000 });
+    await page.click('#sql-clear');
+    await page.waitForSelector('#sql-selected[hidden]', { state: 'attached', timeout: 5000 });
+    await nextFrame(page);
+    assert(JSON.stringify(await timelinePixel(page, outX, laneY)) === JSON.stringify(before[1]), 'veil left');
+  });
+}
+
+// Several statements: figures against the session, sorting by each column, each
+// statement's highlighted samples.
+async function htmlStatements(context, dir) {
+  const session = loadSession(dir), want = sessionStatements(session);
+  const { page, errors } = await openPage(context, path.join(dir, 'profile.html'));
+  const order = async () => (await sqlRows(page)).map((r) => r[0].split(' ')[0]);
+  const sortBy = async (label, expect, sort) => {
+    await page.click(`#sql-table th button:text-is("${label}")`);
+    const got = await order();
+    assert(JSON.stringify(got) === JSON.stringify(expect), `by ${label}: ${got}, expected ${expect}`);
+    const aria = await page.getAttribute(`#sql-table th:has(button:text-is("${label}"))`, 'aria-sort');
+    assert(aria === sort, `${label}: aria-sort ${aria}`);
+  };
+  await check('html (statements): each row agrees with the session', async () => {
+    assert(errors.length === 0, errors.join('; '));
+    const r = await sqlRows(page);
+    assert(JSON.stringify(await order()) === '["UPDATE","SELECT","INSERT"]', `by total: ${await order()}`);
+    for (const row of r) checkSqlRow(row, expectedSqlRow(session, want.find((q) => q.text === row[0])));
+  });
+  await check('html (statements): sorted by any column, either way', async () => {
+    await sortBy('Executions', ['INSERT', 'SELECT', 'UPDATE'], 'descending');
+    await sortBy('Executions', ['UPDATE', 'SELECT', 'INSERT'], 'ascending');
+    await sortBy('Statement', ['INSERT', 'SELECT', 'UPDATE'], 'ascending');
+    await sortBy('Mean', ['UPDATE', 'SELECT', 'INSERT'], 'descending');
+    await sortBy('Total time', ['UPDATE', 'SELECT', 'INSERT'], 'descending');
+  });
+  await check('html (statements): each statement highlights the samples taken while it ran', async () => {
+    for (const q of want) {
+      await page.click(`#sql-body tr:has-text("${q.text}") .stmt button`);
+      const text = await page.textContent('#sql-selected-text');
+      assert(text.includes(`${q.covered.size} samples`), `${q.text}: ${text}`);
+    }
+    await page.click('#sql-clear');
+  });
+  await page.screenshot({ path: path.join(logs, 'html-statements.png'), fullPage: true });
   await page.close();
 }
 
@@ -534,12 +820,17 @@ async function htmlEmpty(context, file) {
 async function main() {
   fs.mkdirSync(logs, { recursive: true });
   const dirs = { synthetic: path.join(work, 'synthetic'), real: path.join(work, 'real'), big: path.join(work, 'big'),
-    empty: path.join(work, 'empty'), weighted: path.join(work, 'weighted'), rich: path.join(work, 'rich') };
+    empty: path.join(work, 'empty'), weighted: path.join(work, 'weighted'), rich: path.join(work, 'rich'),
+    statements: path.join(work, 'statements') };
   await check('profiles generated', () => {
     makeProfiles(dirs.synthetic, []);
     fs.mkdirSync(dirs.weighted, { recursive: true });
     writeWeighted(path.join(dirs.weighted, 'session.json'));
     makeProfiles(dirs.weighted, ['--load', path.join(dirs.weighted, 'session.json')]);
+    makeProfiles(dirs.rich, ['--rich']);
+    fs.mkdirSync(dirs.statements, { recursive: true });
+    writeStatements(path.join(dirs.statements, 'session.json'));
+    makeProfiles(dirs.statements, ['--load', path.join(dirs.statements, 'session.json')]);
     makeProfiles(dirs.real, ['--real']);
     makeProfiles(dirs.big, ['--big', '20000']);
     makeProfiles(dirs.empty, ['--empty']);
@@ -555,6 +846,9 @@ async function main() {
     await check('speedscope app opens the synthetic profile', () =>
       speedscope(context, origin, 'synthetic/profile.speedscope.json',
         ['handle_request', 'sqlite3_step [libsqlite3.so.0]', 'my_callback', 'parse_json'], 'speedscope-synthetic'));
+    await check('speedscope app opens the profile with markers: the samples, then the markers', () =>
+      speedscopeMarkers(context, origin, 'rich/profile.speedscope.json', 'worker (4242)',
+        ['request: POST /b', 'sql: INSERT INTO t VALUES (?)'], 'speedscope-markers'));
     await check('speedscope app opens the real profile', () =>
       speedscope(context, origin, 'real/profile.speedscope.json', ['workload', 'compare_keys'], 'speedscope-real'));
     // speedscope's pprof importer keeps a location's last line only, the real frame:
@@ -577,6 +871,8 @@ async function main() {
     await htmlSynthetic(context, dirs.synthetic);
     await htmlFlame(context, dirs.synthetic);
     await htmlWeighted(context, dirs.weighted);
+    await htmlMarkers(context, dirs.rich);
+    await htmlStatements(context, dirs.statements);
     await htmlReal(context, path.join(dirs.real, 'profile.html'));
     await htmlBig(context, path.join(dirs.big, 'profile.html'));
     await htmlEmpty(context, path.join(dirs.empty, 'profile.html'));

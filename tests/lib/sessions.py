@@ -99,7 +99,7 @@ def total(session):
 def stack_weights(session):
     """{stack index: [sample count, summed weight]} for the stacks that have samples."""
     out = {}
-    for _, weight, stack, *_ in session["samples"]:
+    for _, weight, stack, *_ in session["samples"]:  # thread and labels follow
         entry = out.setdefault(stack, [0, 0])
         entry[0] += 1
         entry[1] += weight

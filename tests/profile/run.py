@@ -69,7 +69,7 @@ def session_shares(session):
     frames, stacks = session["frames"], session["stacks"]
     total = sum(s[1] for s in session["samples"]) or 1
     shares = {}
-    for _, weight, stack, *_ in session["samples"]:
+    for _, weight, stack, *_ in session["samples"]:  # thread and labels follow
         for name in {frames[i]["function"] for i in stacks[stack]}:
             shares[name] = shares.get(name, 0) + weight
     return {name: w / total for name, w in shares.items()}

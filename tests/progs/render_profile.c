@@ -1,12 +1,11 @@
 /*
  * render_profile.c: writes one profile in every format for the browser tests, and times
- * the renderers. The session is the synthetic one of the unit tests, a big synthetic one,
- * the process-wide one (--rich: two threads, labels, markers), an empty one, or a real
- * recording of a small CPU-bound workload (qsort with a callback,
- * recursion).
+ * the renderers. The session is the synthetic one of the unit tests, its process-wide
+ * variant with threads, labels and markers (--rich), a big synthetic one, an empty one,
+ * or a real recording of a small CPU-bound workload (qsort with a callback, recursion).
  *
- *   render_profile [--big N | --rich | --empty | --real [--real-ms MS --interval-us US]] [--bench]
- *                  OUTDIR
+ *   render_profile [--big N | --rich | --empty | --real [--real-ms MS --interval-us US]]
+ *                  [--bench] OUTDIR
  *
  * Writes OUTDIR/profile.txt, .html, .speedscope.json, .json, .pb.gz and .folded.
  */
@@ -192,11 +191,10 @@ int main(int argc, char **argv)
     profile_args a;
     parse_args(argc, argv, &a);
     if (!a.dir && !a.timing) {
-        fprintf(
-            stderr,
-            "usage: %s [--big N | --rich | --empty | --load SESSION.json | --real [--real-ms MS] "
-            "[--interval-us US]] [--bench] OUTDIR\n",
-            argv[0]);
+        fprintf(stderr,
+                "usage: %s [--big N | --rich | --empty | --load SESSION.json | --real "
+                "[--real-ms MS] [--interval-us US]] [--bench] OUTDIR\n",
+                argv[0]);
         return 2;
     }
     gargalo_session *s = a.load    ? load_session(a.load)

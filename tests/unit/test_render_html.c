@@ -1,7 +1,8 @@
 /*
  * test_render_html.c: the HTML page is self-contained and offline (no URL, no src= or
- * href=, a strict Content-Security-Policy), carries the session as parseable JSON, and
- * no function name or title can break out of its element. (The browser test runs it.)
+ * href=, a strict Content-Security-Policy), carries the session as parseable JSON (with
+ * its markers and SQL statements), and no function name, marker text or title can break
+ * out of its element. (The browser test runs it.)
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <jansson.h>
@@ -98,6 +99,100 @@ static void test_data(void **state)
     gargalo_session_free(s);
 }
 
+static json_t *at(json_t *obj, const char *key, size_t i)
+{
+    json_t *a = json_object_get(obj, key);
+    if (!json_is_array(a) || i >= json_array_size(a))
+        fail_msg("no %s[%zu]", key, i);
+    return json_array_get(a, i);
+}
+
+static json_int_t int_at(json_t *obj, const char *key, size_t i)
+{
+    return json_integer_value(at(obj, key, i));
+}
+
+/* The fixture's two markers, their kinds (most total time first) and its threads. */
+static void test_markers(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    size_t len;
+    char *html = render(s, NULL, &len);
+    json_t *d = page_data(html);
+    json_t *th = json_object_get(d, "threads");
+    assert_int_equal(int_at(th, "tid", 1), 4343);
+    assert_string_equal(json_string_value(at(th, "name", 0)), "worker");
+    json_t *m = json_object_get(d, "markers");
+    assert_int_equal(json_array_size(json_object_get(m, "start")), 2);
+    assert_int_equal(int_at(m, "start", 0), 10 * FX_MS);
+    assert_int_equal(int_at(m, "end", 0), 60 * FX_MS);
+    assert_int_equal(int_at(m, "start", 1), 20 * FX_MS);
+    assert_int_equal(int_at(m, "end", 1), 50 * FX_MS);
+    assert_int_equal(int_at(m, "thread", 1), 0);
+    assert_int_equal(int_at(m, "kind", 0), 0);
+    assert_int_equal(int_at(m, "kind", 1), 1);
+    assert_int_equal(json_integer_value(json_object_get(m, "dropped")), 3);
+    json_t *k = json_object_get(d, "kinds");
+    assert_string_equal(json_string_value(at(k, "category", 0)), "request");
+    assert_string_equal(json_string_value(at(k, "text", 0)), "POST /b");
+    assert_string_equal(json_string_value(at(k, "category", 1)), "sql");
+    assert_string_equal(json_string_value(at(k, "text", 1)), "INSERT INTO t VALUES (?)");
+    assert_int_equal(int_at(k, "count", 1), 1);
+    assert_int_equal(int_at(k, "total", 0), 50 * FX_MS);
+    assert_int_equal(int_at(k, "total", 1), 30 * FX_MS);
+    json_t *samples = json_object_get(d, "samples");
+    assert_int_equal(json_array_size(json_object_get(samples, "th")), 140);
+    assert_int_equal(int_at(samples, "th", 99), 0);
+    assert_int_equal(int_at(samples, "th", 100), 1);
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
+/* The statement covers the worker's samples at 20 .. 49 ms; the functions they were in
+ * below SQLite, most samples first. */
+static void test_sql(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    size_t len;
+    char *html = render(s, NULL, &len);
+    json_t *d = page_data(html);
+    json_t *sql = json_object_get(d, "sql");
+    assert_int_equal(json_array_size(sql), 1);
+    json_t *st = json_array_get(sql, 0);
+    assert_int_equal(json_integer_value(json_object_get(st, "kind")), 1);
+    assert_int_equal(json_integer_value(json_object_get(st, "samples")), 30);
+    assert_int_equal(json_integer_value(json_object_get(st, "ns")), 30 * FX_MS);
+    static const struct {
+        json_int_t frame, samples;
+    } want[] = {{FX_PARSE, 14}, {FX_HANDLE, 8}, {FX_CALLBACK, 7}, {FX_UNKNOWN, 1}};
+    json_t *sites = json_object_get(st, "sites");
+    assert_int_equal(json_array_size(sites), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *site = json_array_get(sites, i);
+        assert_int_equal(json_integer_value(json_object_get(site, "frame")), want[i].frame);
+        assert_int_equal(json_integer_value(json_object_get(site, "samples")), want[i].samples);
+        assert_int_equal(json_integer_value(json_object_get(site, "ns")), want[i].samples * FX_MS);
+    }
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
+static void test_no_markers(void **state)
+{
+    gargalo_session *s = fx_session();
+    size_t len;
+    char *html = render(s, NULL, &len);
+    json_t *d = page_data(html);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(d, "markers"), "start")), 0);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(d, "kinds"), "text")), 0);
+    assert_int_equal(json_array_size(json_object_get(d, "sql")), 0);
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
 /* A title or function name holding markup stays text. */
 static void test_no_breakout(void **state)
 {
@@ -107,6 +202,8 @@ static void test_no_breakout(void **state)
     uint32_t fr = 0;
     assert_int_equal(fx_stack(s, &fr, 1), 0);
     assert_int_equal(fx_sample(s, 1, 1, 0), 0);
+    gg_marker m = {0, 1, "sql</script>", "SELECT '</script><script>alert(3)'", 0};
+    assert_int_equal(gg_session_add_marker(s, &m), 0);
     size_t len;
     char *html = render(s, "</title><script>alert(2)</script>", &len);
     assert_int_equal(count(html, "</script"), 2); /* the data and the page script */
@@ -115,6 +212,8 @@ static void test_no_breakout(void **state)
     json_t *d = page_data(html);
     json_t *names = json_object_get(json_object_get(d, "frames"), "name");
     assert_string_equal(json_string_value(json_array_get(names, 0)), f.function);
+    json_t *texts = json_object_get(json_object_get(d, "kinds"), "text");
+    assert_string_equal(json_string_value(json_array_get(texts, 0)), m.text);
     json_decref(d);
     free(html);
     gargalo_session_free(s);
@@ -136,9 +235,9 @@ static void test_too_big(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offline),
-        cmocka_unit_test(test_data),
-        cmocka_unit_test(test_no_breakout),
+        cmocka_unit_test(test_offline),    cmocka_unit_test(test_data),
+        cmocka_unit_test(test_markers),    cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_no_markers), cmocka_unit_test(test_no_breakout),
         cmocka_unit_test(test_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * test_render_speedscope.c: the speedscope document's structure: one frame per function,
  * a sampled profile in nanoseconds with samples in time order, stacks root first,
  * library runs folded unless show_all; a process-wide session as one profile per thread,
- * busiest first. (The browser test checks it against the schema.)
+ * busiest first; markers as evented profiles after them, one frame per kind, events
+ * nested. (The browser test checks it against the schema.)
  */
 #include <jansson.h>
 #include <setjmp.h>
@@ -106,6 +107,7 @@ static void test_empty(void **state)
 {
     gargalo_session *s = gg_session_new();
     json_t *doc = render(s, 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "profiles")), 1);
     json_t *p = json_array_get(json_object_get(doc, "profiles"), 0);
     assert_int_equal(json_array_size(json_object_get(p, "samples")), 0);
     assert_int_equal(json_integer_value(json_object_get(p, "endValue")), 0);
@@ -127,7 +129,7 @@ static void test_threads(void **state)
 {
     gargalo_session *s = fx_rich_session(), *alone = fx_session();
     json_t *doc = render(s, 0), *ref = render(alone, 0);
-    assert_int_equal(json_array_size(json_object_get(doc, "profiles")), 2);
+    assert_int_equal(json_array_size(json_object_get(doc, "profiles")), 3); /* and markers' */
     assert_int_equal(json_integer_value(json_object_get(doc, "activeProfileIndex")), 0);
     json_t *w = profile_named(doc, 0, "worker (4242)"), *i = profile_named(doc, 1, "idle (4343)");
     json_t *r = json_array_get(json_object_get(ref, "profiles"), 0);
@@ -168,12 +170,95 @@ static void test_threads_empty(void **state)
     gargalo_session_free(s);
 }
 
+typedef struct event {
+    const char *type, *frame;
+    uint64_t at_ms;
+} event;
+
+/* A profile's events are want[0 .. n): type, the name of their frame, time in ms. */
+static void assert_events(json_t *frames, json_t *p, const event *want, size_t n)
+{
+    json_t *events = json_object_get(p, "events");
+    assert_int_equal(json_array_size(events), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(events, i);
+        assert_string_equal(json_string_value(json_object_get(e, "type")), want[i].type);
+        assert_int_equal(json_integer_value(json_object_get(e, "frame")),
+                         frame_index(frames, want[i].frame));
+        assert_int_equal(json_integer_value(json_object_get(e, "at")), want[i].at_ms * FX_MS);
+    }
+}
+
+/* The fixture's request and the statement in it: a second profile, evented. */
+static void test_markers(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    json_t *doc = render(s, 0);
+    json_t *frames = json_object_get(json_object_get(doc, "shared"), "frames");
+    json_t *profiles = json_object_get(doc, "profiles");
+    assert_int_equal(json_array_size(profiles), 3); /* one per thread, then the markers' */
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(
+            json_string_value(json_object_get(json_array_get(profiles, i), "type")), "sampled");
+    json_t *p = json_array_get(profiles, 2);
+    assert_string_equal(json_string_value(json_object_get(p, "type")), "evented");
+    assert_string_equal(json_string_value(json_object_get(p, "name")), "markers");
+    assert_string_equal(json_string_value(json_object_get(p, "unit")), "nanoseconds");
+    assert_int_equal(json_integer_value(json_object_get(p, "startValue")), 0);
+    assert_int_equal(json_integer_value(json_object_get(p, "endValue")), 140 * FX_MS);
+    static const event want[] = {{"O", "request: POST /b", 10},
+                                 {"O", "sql: INSERT INTO t VALUES (?)", 20},
+                                 {"C", "sql: INSERT INTO t VALUES (?)", 50},
+                                 {"C", "request: POST /b", 60}};
+    assert_events(frames, p, want, 4);
+    assert_int_equal(json_array_size(frames), 10); /* 8 functions, 2 kinds of marker */
+    json_decref(doc);
+    gargalo_session_free(s);
+}
+
+/* Two threads: a profile each, named after its thread. A marker outliving the one it
+ * began in closes with it, one of no length opens and closes at once, and a marker
+ * ending after the session stretches the profile. */
+static void test_markers_nesting(void **state)
+{
+    gargalo_session *s = fx_session();
+    uint32_t other;
+    assert_int_equal(gg_session_add_thread(s, 77, "other", &other), 0);
+    static const gg_marker ms[] = {
+        {0, 50 * FX_MS, "a", "outer", 0},
+        {10 * FX_MS, 80 * FX_MS, "a", "late", 0},
+        {60 * FX_MS, 60 * FX_MS, "a", "empty", 0},
+        {5 * FX_MS, 200 * FX_MS, "b", "long", 1},
+    };
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(gg_session_add_marker(s, &ms[i]), 0);
+    json_t *doc = render(s, 0);
+    json_t *frames = json_object_get(json_object_get(doc, "shared"), "frames");
+    json_t *profiles = json_object_get(doc, "profiles");
+    assert_int_equal(json_array_size(profiles), 3);
+    json_t *p0 = json_array_get(profiles, 1), *p1 = json_array_get(profiles, 2);
+    assert_string_equal(json_string_value(json_object_get(p0, "name")),
+                        "markers: thread worker (4242)");
+    assert_string_equal(json_string_value(json_object_get(p1, "name")),
+                        "markers: thread other (77)");
+    assert_int_equal(json_integer_value(json_object_get(p1, "endValue")), 200 * FX_MS);
+    static const event want0[] = {{"O", "a: outer", 0},  {"O", "a: late", 10},
+                                  {"C", "a: late", 50},  {"C", "a: outer", 50},
+                                  {"O", "a: empty", 60}, {"C", "a: empty", 60}};
+    static const event want1[] = {{"O", "b: long", 5}, {"C", "b: long", 200}};
+    assert_events(frames, p0, want0, 6);
+    assert_events(frames, p1, want1, 2);
+    json_decref(doc);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_document),      cmocka_unit_test(test_show_all),
-        cmocka_unit_test(test_empty),         cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_threads_empty),
+        cmocka_unit_test(test_document),        cmocka_unit_test(test_show_all),
+        cmocka_unit_test(test_empty),           cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads_empty),   cmocka_unit_test(test_markers),
+        cmocka_unit_test(test_markers_nesting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_render_text.c: the terminal call tree: header, lines with time, share, function and
  * file:line under tree glyphs, the min_percent cut, library grouping, colours; a
- * process-wide session's tree per thread, idle threads folded into one line per wait call.
+ * process-wide session's tree per thread, idle threads folded into one line per wait call;
+ * the kinds of marker with the most time after it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,6 +160,23 @@ static void test_threads(void **state)
     gargalo_session_free(s);
 }
 
+/* The fixture's request and statement, heaviest first, their share of the 140 ms. */
+static void test_markers(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    char *out = render(s, NULL);
+    assert_contains(out, "40.0 ms  28.6%  1 idle thread: parked in epoll_wait (idle)\n"
+                         "\n"
+                         "Top markers by total time (share: their total time over the "
+                         "session's 140.0 ms)\n"
+                         "      total   share    count  category  text\n"
+                         "    50.0 ms   35.7%        1  request   POST /b\n"
+                         "    30.0 ms   21.4%        1  sql       INSERT INTO t VALUES (?)\n"
+                         "3 markers were dropped: their buffer was full\n");
+    free(out);
+    gargalo_session_free(s);
+}
+
 /* Idle threads grouped by wait call, names counted, long lists cut. */
 static void test_idle_groups(void **state)
 {
@@ -191,6 +209,51 @@ static void test_idle_groups(void **state)
     gargalo_session_free(s);
 }
 
+static void add_marker(gargalo_session *s, uint64_t start, uint64_t end, const char *category,
+                       const char *text)
+{
+    assert_int_equal(gg_session_add_marker(s, &(gg_marker){start, end, category, text, 0}), 0);
+}
+
+/* Texts on one line, cut to a readable width without splitting a character; categories
+ * cut to their column; ten kinds at most. */
+static void test_markers_cut(void **state)
+{
+    gargalo_session *s = fx_session();
+    char text[200];
+    add_marker(s, 0, 90 * FX_MS, "sql", "SELECT a,\n       b\tFROM t\r\nWHERE x = ?");
+    memset(text, 'x', 100), memcpy(text + 70, "é", 2), text[100] = 0;
+    add_marker(s, 0, 80 * FX_MS, "a_very_long_category_name", text);
+    for (int i = 0; i < 12; i++)
+        add_marker(s, 0, (uint64_t)(20 - i) * FX_MS, "k", i % 2 ? "odd" : "even");
+    for (int i = 0; i < 10; i++)
+        add_marker(s, 0, FX_MS, "other", text + 90 - i);
+    char *out = render(s, NULL);
+    assert_contains(out,
+                    "  90.0 ms   89.6%        1  sql           SELECT a, b FROM t WHERE x = ?\n");
+    assert_contains(out, "  a_very_long…  xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                         "xxxxxxxxxxxxxé…\n");
+    assert_contains(out, "  k             even\n");
+    assert_contains(out, "(4 more kinds of marker)\n");
+    assert_null(strstr(out, "dropped"));
+    free(out);
+    gargalo_session_free(s);
+}
+
+static void test_no_markers(void **state)
+{
+    gargalo_session *s = fx_session();
+    char *out = render(s, NULL);
+    assert_null(strstr(out, "markers"));
+    free(out);
+    s->markers_dropped = 2;
+    out = render(s, NULL);
+    assert_contains(out, "app+0x1234\n\n2 markers were dropped: their buffer was full\n");
+    assert_null(strstr(out, "Top markers"));
+    free(out);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +261,8 @@ int main(void)
         cmocka_unit_test(test_min_percent), cmocka_unit_test(test_colors),
         cmocka_unit_test(test_empty),       cmocka_unit_test(test_deep_stack),
         cmocka_unit_test(test_threads),     cmocka_unit_test(test_idle_groups),
+        cmocka_unit_test(test_markers),     cmocka_unit_test(test_markers_cut),
+        cmocka_unit_test(test_no_markers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

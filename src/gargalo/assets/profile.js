@@ -1,7 +1,8 @@
 /*
- * gargalo profile page: draws the header, the call tree, the search, the flame graph and
- * the timeline from the JSON the C renderer put in #gg-data. Plain DOM and two canvases;
- * the trees arrive already built (grouped and with every frame), so this only displays
+ * gargalo profile page: draws the header, the call tree, the search, the flame graph, the
+ * SQL statements and the timeline (samples, and the marked intervals above them) from the
+ * JSON the C renderer put in #gg-data. Plain DOM and two canvases; the trees, the kinds of
+ * marker and the statements' figures arrive already computed, so this only displays
  * them: the flame graph is the very tree the call tree shows, laid out by width.
  */
 'use strict';
@@ -11,6 +12,8 @@
   const MAX_ROWS = 3000;   // rows drawn at once; past that a note says how many are left
   const AUTO_OPEN = 25;    // besides the hot path, nodes above this share open at load
   const ROW_H = 16, AXIS_H = 20, MAX_LANES = 400; // timeline
+  const MK_ROW = 16, MK_GAP = 6, MK_MAX_ROWS = 12; // the timeline's marker track
+  const SQL_SITES = 3; // call sites listed per statement; the rest are counted
   const FG_ROW = 18, FG_MIN_W = 0.5, FG_CRUMBS = 10; // flame graph
   const FG_FONT = '11px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
   const INK = '#1d1f21', INK_SOFT = '#4a4d50'; // text on the (always light) bars
@@ -307,8 +310,9 @@
     const S = D.samples, n = S.t.length;
     const first = n ? Math.min(0, S.t[0] - S.w[0]) : 0;
     const last = n ? S.t[n - 1] : 0;
+    const lastMark = D.markers.end.reduce((a, b) => Math.max(a, b), 0);
     view.t0 = view.v0 = first;
-    view.t1 = view.v1 = Math.max(D.duration_ns, last, first + 1);
+    view.t1 = view.v1 = Math.max(D.duration_ns, last, lastMark, first + 1);
   })();
 
   // Warm hues for the program, grey for libraries; one colour per function, the same in
@@ -384,23 +388,26 @@
     return p * 10;
   }
 
+  // From the top: the time axis, the marker track (when there are markers), the samples.
   function drawTimeline() {
     const st = cur, canvas = $('timeline');
     if (!st.rects) st.rects = buildRects(st);
-    const R = st.rects, lanes = Math.min(R.byLane.length, MAX_LANES);
-    const W = canvas.parentElement.clientWidth, H = AXIS_H + Math.max(lanes, 1) * ROW_H + 4;
+    const R = st.rects, lanes = Math.min(R.byLane.length, MAX_LANES), top = laneTop();
+    const W = canvas.parentElement.clientWidth, H = top + Math.max(lanes, 1) * ROW_H + 4;
     const ctx = sizeCanvas(canvas, W, H);
     drawAxis(ctx, W);
+    drawMarkers(ctx, W);
     const scale = W / (view.v1 - view.v0);
     ctx.font = '11px ui-monospace, Menlo, Consolas, monospace';
     for (let d = 0; d < lanes; d++) drawLane(ctx, st, R, d, scale, W);
     ctx.globalAlpha = 1;
+    drawVeil(ctx, W, top, H);
   }
 
   function drawLane(ctx, st, R, d, scale, W) {
-    const list = R.byLane[d] || [], y = AXIS_H + d * ROW_H;
+    const list = R.byLane[d] || [], y = laneTop() + d * ROW_H;
     let lastPx = -1;
-    for (let k = lowerBound(R, list, view.v0); k < list.length; k++) {
+    for (let k = lowerBound(list, R.x1, view.v0); k < list.length; k++) {
       const r = list[k];
       if (R.x0[r] > view.v1) break;
       const a = (R.x0[r] - view.v0) * scale, b = (R.x1[r] - view.v0) * scale;
@@ -420,27 +427,34 @@
     }
   }
 
-  // First rectangle of a lane that may reach past time t (lanes are in time order).
-  function lowerBound(R, list, t) {
+  // First item of a list in time order (a lane's rectangles, a row's markers) whose end,
+  // end[item], reaches t.
+  function lowerBound(list, end, t) {
     let lo = 0, hi = list.length;
     while (lo < hi) {
       const m = (lo + hi) >> 1;
-      if (R.x1[list[m]] < t) lo = m + 1; else hi = m;
+      if (end[list[m]] < t) lo = m + 1; else hi = m;
     }
     return lo;
   }
 
+  // The time under the pointer.
+  function timeAt(ev, box) {
+    return view.v0 + (ev.clientX - box.left) / box.width * (view.v1 - view.v0);
+  }
+
   function rectAt(ev) {
     const canvas = $('timeline'), box = canvas.getBoundingClientRect();
-    const d = Math.floor((ev.clientY - box.top - AXIS_H) / ROW_H);
+    const d = Math.floor((ev.clientY - box.top - laneTop()) / ROW_H);
     const R = cur.rects;
     if (!R || d < 0 || d >= R.byLane.length || !R.byLane[d]) return -1;
-    const t = view.v0 + (ev.clientX - box.left) / box.width * (view.v1 - view.v0);
-    const list = R.byLane[d], k = lowerBound(R, list, t);
+    const t = timeAt(ev, box), list = R.byLane[d], k = lowerBound(list, R.x1, t);
     return k < list.length && R.x0[list[k]] <= t ? list[k] : -1;
   }
 
   function showTip(ev) {
+    const m = markerAt(ev);
+    if (m >= 0) { placeTip(ev, markerTipHtml(m)); return; }
     const r = rectAt(ev);
     if (r < 0) { $('tooltip').hidden = true; return; }
     const R = cur.rects, n = R.node[r], f = cur.T.frame[n];
@@ -459,6 +473,7 @@
   }
 
   function setView(v0, span) {
+    span = Math.min(Math.max(span, 1000), view.t1 - view.t0);
     v0 = Math.max(view.t0, Math.min(v0, view.t1 - span));
     view.v0 = v0;
     view.v1 = v0 + span;
@@ -471,10 +486,7 @@
     canvas.addEventListener('wheel', zoom, { passive: false });
     canvas.addEventListener('mousedown', (ev) => { drag = { x: ev.clientX, v0: view.v0, moved: false }; });
     window.addEventListener('mouseup', (ev) => {
-      if (drag && !drag.moved && ev.target === canvas) {
-        const r = rectAt(ev);
-        if (r >= 0) reveal(cur.rects.node[r]);
-      }
+      if (drag && !drag.moved && ev.target === canvas) clickTimeline(ev);
       drag = null;
     });
     canvas.addEventListener('mousemove', (ev) => {
@@ -486,8 +498,419 @@
       showTip(ev);
     });
     canvas.addEventListener('mouseleave', () => { $('tooltip').hidden = true; });
-    canvas.addEventListener('dblclick', () => setView(view.t0, view.t1 - view.t0));
+    canvas.addEventListener('dblclick', resetView);
+    canvas.addEventListener('keydown', timelineKey);
+    canvas.addEventListener('focus', () => {
+      // The keyboard starts on the first marker; the outline shows only while focused.
+      if (mkFocus < 0 && mk.byRow.length) focusMarker(mk.byRow[0][0]); else drawSoon();
+    });
+    canvas.addEventListener('blur', drawSoon);
     window.addEventListener('resize', drawSoon);
+  }
+
+  // A click on a marker zooms to it; on a sample, finds its function in the call tree.
+  function clickTimeline(ev) {
+    const m = markerAt(ev);
+    if (m >= 0) {
+      focusMarker(m);
+      zoomToMarker(m);
+      return;
+    }
+    const r = rectAt(ev);
+    if (r >= 0) reveal(cur.rects.node[r]);
+  }
+
+  function resetView() {
+    setView(view.t0, view.t1 - view.t0);
+  }
+
+  // Zooms by a factor around the middle of the view.
+  function zoomBy(f) {
+    const span = view.v1 - view.v0, mid = (view.v0 + view.v1) / 2;
+    setView(mid - span * f / 2, span * f);
+  }
+
+  // Arrows walk the markers (sideways along a row, up and down between rows), Enter zooms
+  // to the marker, + and - zoom, Escape or Home shows the whole session. Without markers,
+  // left and right pan, and up and down are left to the page.
+  function timelineKey(ev) {
+    const span = view.v1 - view.v0;
+    const keys = { '+': () => zoomBy(0.5), '=': () => zoomBy(0.5), '-': () => zoomBy(2),
+      Escape: resetView, Home: resetView };
+    if (mk.byRow.length) {
+      Object.assign(keys, { ArrowLeft: () => moveMarker(0, -1), ArrowRight: () => moveMarker(0, 1),
+        ArrowUp: () => moveMarker(-1, 0), ArrowDown: () => moveMarker(1, 0),
+        Enter: () => mkFocus >= 0 && zoomToMarker(mkFocus) });
+    } else {
+      Object.assign(keys, { ArrowLeft: () => setView(view.v0 - span / 10, span),
+        ArrowRight: () => setView(view.v0 + span / 10, span) });
+    }
+    if (!keys[ev.key]) return;
+    ev.preventDefault();
+    keys[ev.key]();
+  }
+
+  // ---- markers ----
+
+  // Marked intervals of the threads (gargalo_mark_begin .. gargalo_mark_end), such as
+  // requests and SQL statements, drawn above the samples on the same time axis: each row
+  // holds intervals that do not overlap, and a marker nested in another goes below it, so
+  // rows read as nesting levels. (Past MK_MAX_ROWS, the last row takes what is left and
+  // may overlap itself: hover then finds one of the markers there.)
+  const M = D.markers, K = D.kinds;
+  const mk = layoutMarkers();
+  let mkFocus = -1; // the keyboard's marker
+
+  function layoutMarkers() {
+    const n = M.start.length, row = new Int32Array(n), byRow = [], lastEnd = [], open = new Map();
+    const order = Array.from({ length: n }, (_, i) => i)
+      .sort((a, b) => M.start[a] - M.start[b] || M.end[b] - M.end[a] || a - b);
+    for (const m of order) {
+      if (!open.has(M.thread[m])) open.set(M.thread[m], []);
+      const stack = open.get(M.thread[m]); // the thread's markers still open at m's start
+      while (stack.length && M.end[stack[stack.length - 1]] <= M.start[m]) stack.pop();
+      let r = stack.length ? row[stack[stack.length - 1]] + 1 : 0;
+      while (r < MK_MAX_ROWS - 1 && lastEnd[r] > M.start[m]) r++;
+      row[m] = r = Math.min(r, MK_MAX_ROWS - 1);
+      lastEnd[r] = Math.max(lastEnd[r] || 0, M.end[m]);
+      (byRow[r] || (byRow[r] = [])).push(m);
+      stack.push(m);
+    }
+    return { row, byRow };
+  }
+
+  // Where the sample lanes start: under the axis and the marker track.
+  function laneTop() {
+    return AXIS_H + (mk.byRow.length ? mk.byRow.length * MK_ROW + MK_GAP : 0);
+  }
+
+  function kindLabel(k) {
+    return `${K.category[k]}: ${K.text[k]}`;
+  }
+
+  function threadName(i) {
+    const T = D.threads;
+    if (i >= T.tid.length) return '';
+    return T.name[i] ? `thread ${T.name[i]} (${T.tid[i]})` : `thread ${T.tid[i]}`;
+  }
+
+  // Cool hues, one per category in the order of the kinds (most time first), so markers
+  // never look like the samples' warm frames and the main categories never share one.
+  const MK_COLORS = ['hsl(195, 60%, 76%)', 'hsl(265, 45%, 82%)', 'hsl(160, 40%, 74%)',
+    'hsl(220, 55%, 82%)', 'hsl(295, 30%, 80%)', 'hsl(180, 35%, 80%)'];
+  const categoryColor = new Map();
+  K.category.forEach((cat) => {
+    if (!categoryColor.has(cat)) categoryColor.set(cat, MK_COLORS[categoryColor.size % MK_COLORS.length]);
+  });
+  function markerColor(m) {
+    return categoryColor.get(K.category[M.kind[m]]);
+  }
+
+  function drawMarkers(ctx, W) {
+    if (!mk.byRow.length) return;
+    const scale = W / (view.v1 - view.v0), colors = flameColors();
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    mk.byRow.forEach((list, r) => drawMarkerRow(ctx, list, AXIS_H + r * MK_ROW, scale, W, colors));
+    ctx.fillStyle = colors.muted;
+    ctx.globalAlpha = 0.4;
+    ctx.fillRect(0, laneTop() - MK_GAP / 2, W, 1);
+    ctx.globalAlpha = 1;
+    drawMarkerFocus(ctx, scale, colors);
+  }
+
+  // One row: each marker as a bar with its label when it fits; a marker too narrow to see
+  // on a pixel already painted is skipped, but never one of the selected statement.
+  function drawMarkerRow(ctx, list, y, scale, W, colors) {
+    let lastPx = -1;
+    for (let k = lowerBound(list, M.end, view.v0); k < list.length; k++) {
+      const m = list[k], picked = M.kind[m] === sel.kind;
+      if (M.start[m] > view.v1) break;
+      const a = (M.start[m] - view.v0) * scale, b = (M.end[m] - view.v0) * scale;
+      if (b - a < 1 && Math.floor(b) <= lastPx && !picked) continue;
+      lastPx = Math.floor(b);
+      const x = Math.max(a, -1), w = Math.max(Math.min(b, W + 1) - x, 1);
+      ctx.fillStyle = markerColor(m);
+      ctx.fillRect(x, y, w > 2 ? w - 0.5 : w, MK_ROW - 1);
+      if (picked) {
+        ctx.strokeStyle = colors.accent;
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x + 1, y + 1, Math.max(w - 2.5, 1), MK_ROW - 3);
+      }
+      if (w > 36) {
+        // "category: text" when it fits, else as much of the text as fits (the colour
+        // tells the category).
+        const full = kindLabel(M.kind[m]).replace(/\s+/g, ' '), room = Math.floor((w - 6) / 6);
+        const s = full.length <= room ? full : K.text[M.kind[m]].replace(/\s+/g, ' ');
+        ctx.fillStyle = INK;
+        ctx.fillText(s.length > room ? s.slice(0, Math.max(room - 1, 1)) + '…' : s, x + 3, y + MK_ROW / 2);
+      }
+    }
+  }
+
+  // The keyboard's marker gets an outline while the timeline has the focus.
+  function drawMarkerFocus(ctx, scale, colors) {
+    if (mkFocus < 0 || document.activeElement !== $('timeline')) return;
+    const a = (M.start[mkFocus] - view.v0) * scale, b = (M.end[mkFocus] - view.v0) * scale;
+    ctx.strokeStyle = colors.fg;
+    ctx.lineWidth = 2;
+    ctx.strokeRect(a + 1, AXIS_H + mk.row[mkFocus] * MK_ROW + 1, Math.max(b - a - 2, 2), MK_ROW - 3);
+  }
+
+  // The marker under the pointer, or -1.
+  function markerAt(ev) {
+    const box = $('timeline').getBoundingClientRect(), y = ev.clientY - box.top - AXIS_H;
+    const list = y >= 0 ? mk.byRow[Math.floor(y / MK_ROW)] : null;
+    if (!list) return -1;
+    const t = timeAt(ev, box), k = lowerBound(list, M.end, t);
+    return k < list.length && M.start[list[k]] <= t ? list[k] : -1;
+  }
+
+  // What the tooltip and the line under the timeline say about marker m.
+  function describeMarker(m) {
+    const k = M.kind[m], parts = [kindLabel(k)];
+    parts.push(`${fmtMs(M.end[m] - M.start[m])}, from ${fmtMs(M.start[m] - view.t0)} to ${fmtMs(M.end[m] - view.t0)}`);
+    parts.push(threadName(M.thread[m]));
+    if (K.count[k] > 1) parts.push(`${plural(K.count[k], 'marker')} of this kind, ${fmtMs(K.total[k])} in all`);
+    return parts.filter(Boolean);
+  }
+
+  function markerTipHtml(m) {
+    const [name, ...rest] = describeMarker(m);
+    return `<b>${esc(name)}</b>${rest.map(esc).join('<br>')}`;
+  }
+
+  // Moves the keyboard to marker m, bringing it into view when it is out of it.
+  function focusMarker(m) {
+    mkFocus = m;
+    $('timeline-info').textContent = describeMarker(m).join(' — ');
+    const span = view.v1 - view.v0;
+    if (M.end[m] < view.v0 || M.start[m] > view.v1)
+      setView(Math.min((M.start[m] + M.end[m]) / 2 - span / 2, M.start[m]), span);
+    drawSoon();
+  }
+
+  // Sideways: the next or previous marker of the row; up or down: the marker of that row
+  // nearest in time.
+  function moveMarker(dr, step) {
+    if (mkFocus < 0) return focusMarker(mk.byRow[0][0]);
+    const list = mk.byRow[mk.row[mkFocus] + dr];
+    if (!list) return;
+    if (!dr) {
+      const k = list.indexOf(mkFocus) + step;
+      return focusMarker(list[Math.min(Math.max(k, 0), list.length - 1)]);
+    }
+    const t = (M.start[mkFocus] + M.end[mkFocus]) / 2, k = lowerBound(list, M.end, t);
+    const gap = (m) => (m === undefined ? Infinity : Math.max(M.start[m] - t, t - M.end[m], 0));
+    focusMarker(gap(list[k - 1]) < gap(list[k]) ? list[k - 1] : list[k]);
+  }
+
+  // Shows marker m across the timeline, with a little room on both sides.
+  function zoomToMarker(m) {
+    const d = M.end[m] - M.start[m], pad = Math.max(d / 10, 1000);
+    setView(M.start[m] - pad, d + 2 * pad);
+  }
+
+  // ---- SQL statements ----
+
+  // The statements (markers of category "sql" grouped by text) in a table sorted by any
+  // column; selecting one highlights the samples taken while it ran, on the same thread,
+  // in the flame graph and the timeline. Their figures come computed from the C side:
+  // executions, total time, and the functions the covered samples were in.
+  const sqlSort = { key: 'total', desc: true };
+  const sel = { kind: -1, mask: null, k: 0, ns: 0, spans: [], nodes: new Map() };
+
+  // What each column sorts by (a share sorts as its total).
+  const sqlValue = {
+    text: (q) => K.text[q.kind],
+    count: (q) => K.count[q.kind],
+    total: (q) => K.total[q.kind],
+    share: (q) => K.total[q.kind],
+    mean: (q) => K.total[q.kind] / K.count[q.kind],
+  };
+
+  function sqlShare(ns) {
+    return D.duration_ns ? (100 * ns / D.duration_ns).toFixed(1) + '%' : 'n/a';
+  }
+
+  // The note above the table: what the share is of, or how to get statements at all.
+  function sqlNote() {
+    $('sql-note').textContent = D.sql.length ?
+      `Share of session: a statement's total time over the session's duration ` +
+      `(${fmtMs(D.duration_ns)}, wall clock); statements running on several threads at once can ` +
+      'add up to more than 100%.' :
+      'No SQL statements were marked in this session. Code that wraps each statement in ' +
+      'gargalo_mark_begin("sql", text) and gargalo_mark_end(), with literals replaced by ' +
+      'placeholders, gets a row per statement here.';
+  }
+
+  // The statements in the order asked for; ties by total time.
+  function sortedSql() {
+    const get = sqlValue[sqlSort.key], dir = sqlSort.desc ? -1 : 1;
+    return [...D.sql].sort((a, b) => {
+      const x = get(a), y = get(b);
+      return dir * (typeof x === 'string' ? x.localeCompare(y) : x - y) || K.total[b.kind] - K.total[a.kind];
+    });
+  }
+
+  function renderSql() {
+    if (!D.sql.length) return;
+    $('sql-table').hidden = false;
+    // Drawn again, the rows are new elements: the focus goes back to the same statement.
+    const focused = document.activeElement && document.activeElement.closest('#sql-body tr');
+    $('sql-body').innerHTML = sortedSql().map(sqlRowHtml).join('');
+    if (focused) $('sql-body').querySelector(`tr[data-kind="${focused.dataset.kind}"] .stmt button`).focus();
+    for (const th of document.querySelectorAll('#sql-table th[data-key]')) {
+      const on = th.dataset.key === sqlSort.key;
+      th.setAttribute('aria-sort', on ? (sqlSort.desc ? 'descending' : 'ascending') : 'none');
+    }
+  }
+
+  function sqlRowHtml(q) {
+    const k = q.kind, on = sel.kind === k;
+    return `<tr data-kind="${k}"${on ? ' class="selected"' : ''}>` +
+      `<td class="stmt"><button type="button" aria-pressed="${on}" title="${esc(K.text[k])}">${esc(K.text[k])}</button></td>` +
+      `<td class="num">${K.count[k].toLocaleString('en-US')}</td>` +
+      `<td class="num">${fmtMs(K.total[k])}</td>` +
+      `<td class="num">${sqlShare(K.total[k])}</td>` +
+      `<td class="num">${fmtMs(K.total[k] / K.count[k])}</td>` +
+      `<td>${sitesHtml(q)}</td></tr>`;
+  }
+
+  // The functions the statement's samples were in, most samples first.
+  function sitesHtml(q) {
+    if (!q.samples) return '<span class="loc">no sample was taken while it ran</span>';
+    const item = (s) => `<li><span class="fn">${esc(F.name[s.frame])}</span> ` +
+      `<span class="loc">${esc(shortWhere(s.frame))}</span> <span class="n">${plural(s.samples, 'sample')}</span></li>`;
+    const rest = q.sites.slice(SQL_SITES), more = rest.reduce((a, s) => a + s.samples, 0);
+    return `<ul class="sites">${q.sites.slice(0, SQL_SITES).map(item).join('')}` +
+      (rest.length ? `<li class="n">${plural(rest.length, 'more function')}, ${plural(more, 'sample')}</li>` : '') + '</ul>';
+  }
+
+  function shortWhere(f) {
+    return F.file[f] ? shortPath(F.file[f]) + (F.line[f] ? ':' + F.line[f] : '') : (F.module[f] || '');
+  }
+
+  // Samples in time order (as the session keeps them; sorted here if a page's are not).
+  let byTime = null;
+  function samplesByTime() {
+    if (byTime) return byTime;
+    const t = D.samples.t;
+    byTime = Uint32Array.from(t.keys());
+    for (let i = 1; i < t.length; i++)
+      if (t[i - 1] > t[i]) return byTime.sort((a, b) => t[a] - t[b] || a - b);
+    return byTime;
+  }
+
+  // The first sample, in time order, taken at t or later.
+  function firstSampleAt(order, t) {
+    const time = D.samples.t;
+    let lo = 0, hi = order.length;
+    while (lo < hi) {
+      const h = (lo + hi) >> 1;
+      if (time[order[h]] < t) lo = h + 1; else hi = h;
+    }
+    return lo;
+  }
+
+  // The samples the markers of kind cover, as the C side counts them: of the marker's
+  // thread, taken at start <= time < end.
+  function coveredSamples(kind) {
+    const S = D.samples, order = samplesByTime(), mask = new Uint8Array(S.t.length);
+    for (let m = 0; m < M.kind.length; m++) {
+      if (M.kind[m] !== kind) continue;
+      for (let j = firstSampleAt(order, M.start[m]); j < order.length && S.t[order[j]] < M.end[m]; j++)
+        if (S.th[order[j]] === M.thread[m]) mask[order[j]] = 1;
+    }
+    return mask;
+  }
+
+  // The time the selected samples stand for, as spans merged where they touch.
+  function maskSpans(mask) {
+    const S = D.samples, spans = [];
+    for (const i of samplesByTime()) {
+      if (!mask[i]) continue;
+      const a = S.t[i] - S.w[i], last = spans[spans.length - 1];
+      if (last && a <= last[1] + 1) last[1] = Math.max(last[1], S.t[i]);
+      else spans.push([a, S.t[i]]);
+    }
+    return spans;
+  }
+
+  // Selects a statement (or none: -1; the selected one again toggles it off).
+  function selectStatement(kind) {
+    const on = kind >= 0 && kind !== sel.kind, S = D.samples;
+    Object.assign(sel, { kind: on ? kind : -1, mask: on ? coveredSamples(kind) : null, k: 0, ns: 0,
+      spans: [], nodes: new Map() });
+    if (on) {
+      sel.spans = maskSpans(sel.mask);
+      sel.mask.forEach((v, i) => { if (v) { sel.k++; sel.ns += S.w[i]; } });
+    }
+    showSelection();
+    renderSql();
+    drawSoon();
+    flameSoon();
+  }
+
+  // Says what is highlighted, above the table and beside the flame graph.
+  function showSelection() {
+    $('sql-selected').hidden = sel.kind < 0;
+    $('flame-sel').textContent = '';
+    if (sel.kind < 0) return;
+    const n = D.samples.t.length, all = trees[0].T.total[0];
+    const text = K.text[sel.kind].replace(/\s+/g, ' '), short = text.length > 60 ? text.slice(0, 59) + '…' : text;
+    $('sql-selected-text').textContent = `Highlighted in the flame graph and the timeline: ${plural(sel.k, 'sample')}, ` +
+      `${fmtMs(sel.ns)} (${fmtShare(all ? 100 * sel.ns / all : 0, marginPct(sel.k, n))} of all), taken while ${short} ran.`;
+    $('flame-sel').textContent = `highlighted: ${plural(sel.k, 'sample')} of ${short}`;
+  }
+
+  // Per node of a tree, the weight and count of the selected samples passing through it.
+  function selWeights(st) {
+    if (sel.nodes.has(st)) return sel.nodes.get(st);
+    const S = D.samples, leaf = st.T.leaf, parent = st.T.parent;
+    const w = { ns: new Float64Array(st.n), k: new Uint32Array(st.n) };
+    for (let i = 0; i < sel.mask.length; i++) {
+      if (!sel.mask[i]) continue;
+      for (let n = leaf[S.s[i]]; n >= 0; n = parent[n]) { w.ns[n] += S.w[i]; w.k[n]++; }
+    }
+    sel.nodes.set(st, w);
+    return w;
+  }
+
+  // Outside the selected samples' time, the sample lanes are veiled.
+  function drawVeil(ctx, W, top, H) {
+    if (sel.kind < 0) return;
+    const scale = W / (view.v1 - view.v0);
+    ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('--panel').trim() || '#fff';
+    ctx.globalAlpha = 0.75;
+    let x = 0;
+    for (const [a, b] of sel.spans) {
+      const xa = (a - view.v0) * scale, xb = (b - view.v0) * scale;
+      if (xb < 0) continue;
+      if (xa > W) break;
+      if (xa > x) ctx.fillRect(x, top, xa - x, H - top);
+      x = Math.max(x, xb);
+    }
+    if (x < W) ctx.fillRect(x, top, W - x, H - top);
+    ctx.globalAlpha = 1;
+  }
+
+  function wireSql() {
+    $('sql-body').addEventListener('click', (ev) => {
+      const b = ev.target.closest('.stmt button');
+      if (b) selectStatement(Number(b.closest('tr').dataset.kind));
+    });
+    document.querySelector('#sql-table thead').addEventListener('click', (ev) => {
+      const th = ev.target.closest('th[data-key]');
+      if (!th) return;
+      const key = th.dataset.key;
+      Object.assign(sqlSort, { desc: key === sqlSort.key ? !sqlSort.desc : key !== 'text', key });
+      renderSql();
+    });
+    $('sql-section').addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && sel.kind >= 0) selectStatement(-1);
+    });
+    $('sql-clear').addEventListener('click', () => selectStatement(-1));
   }
 
   // ---- flame graph ----
@@ -549,6 +972,7 @@
     const css = getComputedStyle(document.documentElement);
     return { match: css.getPropertyValue('--flame-match').trim() || '#c77ddb',
       muted: css.getPropertyValue('--muted').trim() || '#6b7075',
+      accent: css.getPropertyValue('--accent').trim() || '#d84315',
       fg: getComputedStyle(document.body).color };
   }
 
@@ -574,11 +998,18 @@
     if (!again && wrap.clientWidth !== W) drawFlame(true);
   }
 
-  // How a frame is painted. While searching, matches stand out and the rest fades;
-  // otherwise the zoomed node's callers, kept on top as the way back out, are paler.
+  // How a frame is painted. With a statement selected, the part of each frame's time
+  // taken while it ran is drawn solid from the left, the rest faded (the selection wins
+  // over the search while it lasts). While searching, matches stand out and the rest
+  // fades; otherwise the zoomed node's callers, kept on top as the way back out, are paler.
   function flameStyle(st, i, caller, colors) {
-    if (st.match && st.match[i]) return { fill: colors.match, alpha: 1, ink: INK, tail: INK_SOFT };
     const fill = i ? color(st, i) : ROOT_FILL;
+    if (sel.kind >= 0) {
+      const part = st.T.total[i] ? selWeights(st).ns[i] / st.T.total[i] : 0;
+      if (!part) return { fill, alpha: 0.3, ink: colors.muted, tail: colors.muted };
+      return { fill, alpha: 0.3, part, ink: INK, tail: INK_SOFT };
+    }
+    if (st.match && st.match[i]) return { fill: colors.match, alpha: 1, ink: INK, tail: INK_SOFT };
     if (st.match) return { fill, alpha: 0.3, ink: colors.muted, tail: colors.muted };
     return caller ? { fill, alpha: 0.6, ink: INK_SOFT, tail: INK_SOFT } : { fill, alpha: 1, ink: INK, tail: INK_SOFT };
   }
@@ -587,21 +1018,41 @@
   // share with its margin.
   function drawFlameRect(ctx, st, k, caller, colors) {
     const L = fg.L, i = L.node[k], x = L.x[k], w = L.w[k], y = L.row[k] * FG_ROW;
-    const look = flameStyle(st, i, caller, colors);
+    const look = flameStyle(st, i, caller, colors), bw = w > 2 ? w - 1 : w;
     ctx.globalAlpha = look.alpha;
     ctx.fillStyle = look.fill;
-    ctx.fillRect(x, y, w > 2 ? w - 1 : w, FG_ROW - 1);
+    ctx.fillRect(x, y, bw, FG_ROW - 1);
     ctx.globalAlpha = 1;
+    if (look.part) ctx.fillRect(x, y, bw * look.part, FG_ROW - 1);
     const room = Math.floor((w - 6) / fg.charW);
     if (room < 3) return;
     const name = label(st, i), tail = share(st, i);
-    ctx.fillStyle = look.ink;
     ctx.textAlign = 'left';
-    ctx.fillText(name.length > room ? name.slice(0, room - 1) + '…' : name, x + 3, y + FG_ROW / 2);
+    flameText(ctx, look, name.length > room ? name.slice(0, room - 1) + '…' : name, x + 3, [x, y, w],
+      [look.ink, colors.fg]);
     if (name.length + tail.length + 3 > room) return;
-    ctx.fillStyle = look.tail;
     ctx.textAlign = 'right';
-    ctx.fillText(tail, x + w - 4, y + FG_ROW / 2);
+    flameText(ctx, look, tail, x + w - 4, [x, y, w], [look.tail, colors.muted]);
+  }
+
+  // Text on a bar in its ink; on a bar partly solid (a selection), the faded rest takes the
+  // page's own colour instead, which reads on it in either colour scheme.
+  function flameText(ctx, look, text, tx, [x, y, w], [ink, faded]) {
+    const solid = look.part ? look.part * w : w, ty = y + FG_ROW / 2;
+    ctx.fillStyle = ink;
+    if (solid >= w) {
+      ctx.fillText(text, tx, ty);
+      return;
+    }
+    for (const [from, to, style] of [[x, x + solid, ink], [x + solid, x + w, faded]]) {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(from, y, to - from, FG_ROW);
+      ctx.clip();
+      ctx.fillStyle = style;
+      ctx.fillText(text, tx, ty);
+      ctx.restore();
+    }
   }
 
   // The keyboard's frame gets an outline while the graph has the focus.
@@ -646,6 +1097,10 @@
     const z = st.zoom;
     if (z > 0 && i !== z && st.depth[i] > st.depth[z])
       parts.push(`${(100 * T.total[i] / T.total[z]).toFixed(1)}% of ${label(st, z)}`);
+    if (sel.kind >= 0) {
+      const w = selWeights(st);
+      parts.push(`highlighted: ${plural(w.k[i], 'sample')}, ${fmtMs(w.ns[i])}`);
+    }
     return parts.filter(Boolean);
   }
 
@@ -757,6 +1212,8 @@
     ];
     if (D.thread || D.tid) stats.push(['Thread', `${D.thread} (${D.tid})`]);
     if (D.dropped) stats.push(['Dropped', String(D.dropped)]);
+    if (M.start.length || M.dropped)
+      stats.push(['Markers', M.start.length.toLocaleString('en-US') + (M.dropped ? ` (${M.dropped} dropped)` : '')]);
     if (D.start_unix_ns) {
       const d = new Date(D.start_unix_ns / 1e6);
       if (!isNaN(d)) stats.push(['Recorded', d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC']);
@@ -787,6 +1244,12 @@
     });
   }
 
+  function showTimelineHint() {
+    $('timeline-info').textContent = mk.byRow.length ?
+      'Hover a marker or a sample for its details; click a marker to zoom to it, a sample to find it in the call tree.' :
+      'Hover a sample for its details; click it to find it in the call tree.';
+  }
+
   // The line under the flame graph: the keyboard's frame, or how to use the graph.
   function showFlameHint() {
     if (cur.focus >= 0) setFocus(cur.focus);
@@ -797,7 +1260,11 @@
   wireControls();
   wireTimeline();
   wireFlame();
+  wireSql();
   renderTree();
+  sqlNote();
+  renderSql();
+  showTimelineHint();
   showFlameHint();
   drawFlame();
   drawTimeline();
