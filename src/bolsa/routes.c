@@ -6,6 +6,7 @@
 #include "routes.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,16 @@ static void bolsa_phase(bolsa_response *resp, const char *name, uint64_t *t0)
     uint64_t now = bolsa_now_ns();
     bolsa_timing_add(bolsa_response_timing(resp), name, now - *t0);
     *t0 = now;
+}
+
+/* Answers a failed call. A server-side error's own message (a database host and port, a
+ * driver's words) goes to the log under an id; the client gets a plain message and the id. */
+static void bolsa_answer_error(bolsa_request *req, bolsa_response *resp, bolsa_error *err)
+{
+    char request[160];
+    snprintf(request, sizeof(request), "%s %s", bolsa_request_method(req), bolsa_request_path(req));
+    bolsa_error_conceal(err, request);
+    bolsa_response_error(resp, err);
 }
 
 /* --- POST /api/v1/transaction -------------------------------------------------------- */
@@ -78,7 +89,7 @@ static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_res
     bolsa_timing_add(bolsa_response_timing(resp), "db", res.db_ns);
     bolsa_tx_input_free(&in);
     if (rc)
-        bolsa_response_error(resp, &err);
+        bolsa_answer_error(req, resp, &err);
     else
         bolsa_post_answer(resp, strategy, seed, &res);
 }
@@ -115,7 +126,7 @@ static void bolsa_list_transactions(bolsa_app *app, bolsa_request *req, bolsa_re
         rc = bolsa_store_list(app->store, &q, tx, &n, &err);
     bolsa_phase(resp, "db", &t0);
     if (rc)
-        bolsa_response_error(resp, &err);
+        bolsa_answer_error(req, resp, &err);
     else
         bolsa_response_json(resp, 200, bolsa_list_json(tx, n, q.limit));
     bolsa_phase(resp, "serialize", &t0);
@@ -145,7 +156,7 @@ static void bolsa_summary(bolsa_app *app, bolsa_request *req, bolsa_response *re
     bolsa_errcode rc = bolsa_store_summary(app->store, &rows, &n, &err);
     bolsa_phase(resp, "db", &t0);
     if (rc)
-        bolsa_response_error(resp, &err);
+        bolsa_answer_error(req, resp, &err);
     else
         bolsa_response_json(resp, 200, bolsa_summary_json(rows, n));
     bolsa_phase(resp, "serialize", &t0);
@@ -161,11 +172,12 @@ static void bolsa_health(bolsa_app *app, bolsa_request *req, bolsa_response *res
     bolsa_errcode rc = bolsa_store_ping(app->store, &err);
     bolsa_phase(resp, "db", &t0);
     const char *db = bolsa_store_name(app->store);
-    if (rc)
+    if (rc) {
+        bolsa_error_conceal(&err, "GET /health");
         bolsa_response_json(resp, 503,
-                            json_pack("{s:s, s:s, s:s}", "status", "unavailable", "database", db,
-                                      "detail", err.msg));
-    else
+                            json_pack("{s:s, s:s, s:[o]}", "status", "unavailable", "database", db,
+                                      "detail", bolsa_error_item(&err)));
+    } else
         bolsa_response_json(resp, 200, json_pack("{s:s, s:s}", "status", "ok", "database", db));
 }
 
