@@ -67,6 +67,45 @@ static void bolsa_post_answer(bolsa_response *resp, bolsa_strategy strategy, uin
     bolsa_response_json(resp, 201, body);
 }
 
+/* n with a comma every three digits, "12,345", as counts are written for people. */
+static const char *bolsa_count_text(uint64_t n, char out[32])
+{
+    char digits[24];
+    int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n);
+    size_t o = 0;
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* A save that failed says how many rows it had committed: none for the chunked strategy,
+ * all or nothing; those before the failure for the naive one, which commits row by row.
+ * In words after the message, and in detail[0].ctx.rows_saved. */
+static void bolsa_post_failed(bolsa_request *req, bolsa_response *resp, bolsa_error *err,
+                              uint64_t saved)
+{
+    char count[32];
+    bolsa_answer_error(req, resp, err); /* conceals, and answers if what follows fails */
+    size_t len = strlen(err->msg);
+    if (saved)
+        snprintf(err->msg + len, sizeof(err->msg) - len, "; %s %s saved before the failure",
+                 bolsa_count_text(saved, count), saved == 1 ? "row was" : "rows were");
+    else
+        snprintf(err->msg + len, sizeof(err->msg) - len, "; no rows were saved");
+    json_t *item = bolsa_error_item(err), *ctx = item ? json_object_get(item, "ctx") : NULL;
+    if (item && !ctx)
+        json_object_set_new(item, "ctx", ctx = json_object());
+    if (json_object_set_new(ctx, "rows_saved", json_integer((json_int_t)saved))) {
+        json_decref(item);
+        return;
+    }
+    bolsa_response_json(resp, bolsa_error_status(err->code), json_pack("{s:[o]}", "detail", item));
+}
+
 static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_response *resp)
 {
     uint64_t t0 = bolsa_now_ns();
@@ -89,7 +128,7 @@ static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_res
     bolsa_timing_add(bolsa_response_timing(resp), "db", res.db_ns);
     bolsa_tx_input_free(&in);
     if (rc)
-        bolsa_answer_error(req, resp, &err);
+        bolsa_post_failed(req, resp, &err, res.saved);
     else
         bolsa_post_answer(resp, strategy, seed, &res);
 }
