@@ -43,6 +43,10 @@ static const bolsa_opt bolsa_opts[] = {
     {"profile-dir", "BOLSA_PROFILE_DIR", BOLSA_STR(profile_dir), ".", "where profiles are written"},
     {"profile-token", "BOLSA_PROFILE_TOKEN", BOLSA_STR(profile_token), "",
      "if set, ?profile=1 also needs this token"},
+    {"profile-keep", "BOLSA_PROFILE_KEEP", BOLSA_INT(profile_keep, 1, 100000), "200",
+     "most profile files kept; the oldest go first"},
+    {"profile-keep-mb", "BOLSA_PROFILE_KEEP_MB", BOLSA_INT(profile_keep_mb, 1, 1048576), "256",
+     "most MiB of profile files kept; the oldest go first"},
 };
 
 #define BOLSA_OPT_COUNT (sizeof(bolsa_opts) / sizeof(bolsa_opts[0]))
@@ -160,7 +164,7 @@ void bolsa_config_usage(FILE *out, const char *prog)
     fprintf(out, "usage: %s [options]\n\nOptions (flags override environment variables):\n", prog);
     for (size_t i = 0; i < BOLSA_OPT_COUNT; i++) {
         const bolsa_opt *o = &bolsa_opts[i];
-        fprintf(out, "  --%-14s %-20s %s (default: \"%s\")\n", o->flag, o->env, o->help, o->def);
+        fprintf(out, "  --%-16s %-22s %s (default: \"%s\")\n", o->flag, o->env, o->help, o->def);
     }
-    fprintf(out, "  --%-14s %-20s %s\n", "help", "", "print this and exit");
+    fprintf(out, "  --%-16s %-22s %s\n", "help", "", "print this and exit");
 }

@@ -13,9 +13,10 @@
 
 #include "config.h"
 
-static const char *const vars[] = {"BOLSA_HOST",        "BOLSA_PORT",         "BOLSA_DATABASE_URL",
-                                   "BOLSA_THREADS",     "BOLSA_MAX_ROWS",     "BOLSA_PROFILE",
-                                   "BOLSA_PROFILE_DIR", "BOLSA_PROFILE_TOKEN"};
+static const char *const vars[] = {
+    "BOLSA_HOST",         "BOLSA_PORT",           "BOLSA_DATABASE_URL", "BOLSA_THREADS",
+    "BOLSA_MAX_ROWS",     "BOLSA_PROFILE",        "BOLSA_PROFILE_DIR",  "BOLSA_PROFILE_TOKEN",
+    "BOLSA_PROFILE_KEEP", "BOLSA_PROFILE_KEEP_MB"};
 
 static int clear_env(void **state)
 {
@@ -48,6 +49,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.profile, 0);
     assert_string_equal(cfg.profile_dir, ".");
     assert_string_equal(cfg.profile_token, "");
+    assert_int_equal(cfg.profile_keep, 200);
+    assert_int_equal(cfg.profile_keep_mb, 256);
 }
 
 static void test_env(void **state)
@@ -138,6 +141,10 @@ static void test_bad_values(void **state)
     expect_error((const char *const[]){"--threads", "0", NULL}, "--threads");
     expect_error((const char *const[]){"--max-rows", "0", NULL}, "--max-rows");
     expect_error((const char *const[]){"--profile", "maybe", NULL}, "--profile");
+    expect_error((const char *const[]){"--profile-keep", "0", NULL}, "--profile-keep");
+    expect_error((const char *const[]){"--profile-keep=100001", NULL}, "--profile-keep");
+    expect_error((const char *const[]){"--profile-keep-mb", "-5", NULL}, "--profile-keep-mb");
+    expect_error((const char *const[]){"--profile-keep-mb", "1e3", NULL}, "1e3");
     expect_error((const char *const[]){"--port", NULL}, "needs a value");
     expect_error((const char *const[]){"--nope", "1", NULL}, "unknown option");
     expect_error((const char *const[]){"port", NULL}, "unknown option");
@@ -176,9 +183,11 @@ static void test_help_lists_everything(void **state)
     bolsa_config_usage(f, "bolsa");
     fclose(f);
     static const char *const want[] = {
-        "--host",         "BOLSA_HOST",      "127.0.0.1",    "--port",     "8000",
-        "--database-url", "sqlite:bolsa.db", "--threads",    "--max-rows", "10000000",
-        "--profile-dir",  "--profile-token", "BOLSA_PROFILE"};
+        "--host",          "BOLSA_HOST",     "127.0.0.1",
+        "--port",          "8000",           "--database-url",
+        "sqlite:bolsa.db", "--threads",      "--max-rows",
+        "10000000",        "--profile-dir",  "--profile-token",
+        "BOLSA_PROFILE",   "--profile-keep", "BOLSA_PROFILE_KEEP_MB"};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         assert_non_null(strstr(text, want[i]));
     free(text);
