@@ -233,6 +233,13 @@ static void test_timing_header(void **state)
     char h[256];
     bolsa_timing_header(&t, h, sizeof(h));
     assert_non_null(strstr(h, "parse;dur=0.150, db;dur=5.000, total;dur="));
+    /* Milliseconds with three decimals, rounded to the microsecond, any size. */
+    bolsa_timing big = {.start_ns = bolsa_now_ns(), .n = 3};
+    big.phase[0].name = "a", big.phase[0].ns = 0;
+    big.phase[1].name = "b", big.phase[1].ns = 1499;
+    big.phase[2].name = "c", big.phase[2].ns = 123456789012ULL;
+    bolsa_timing_header(&big, h, sizeof(h));
+    assert_non_null(strstr(h, "a;dur=0.000, b;dur=0.001, c;dur=123456.789, total;dur="));
     char tiny[10];
     bolsa_timing_header(&t, tiny, sizeof(tiny));
     assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
