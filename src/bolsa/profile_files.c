@@ -18,13 +18,14 @@
 
 #define PROFILE_PATH_MAX 1200 /* a directory of up to 1023 bytes and a file name */
 #define PROFILE_LINKS 4       /* profile.<ext>, one per format */
+#define PROFILE_NAME_MAX 64   /* longer names are not bolsa's */
 
 /* One of bolsa's profile files, found by a scan of the directory. */
 typedef struct profile_entry {
     unsigned long long ms, n; /* from its name: the time it was made, then its number */
     ino_t ino;
     off_t size;
-    char name[64];
+    char name[PROFILE_NAME_MAX];
 } profile_entry;
 
 /* What one listing of the directory found. */
@@ -33,7 +34,7 @@ typedef struct profile_scan {
     size_t len, cap;
     struct {
         ino_t ino;
-        char name[32];
+        char name[PROFILE_NAME_MAX];
     } links[PROFILE_LINKS];
     size_t nlinks;
 } profile_scan;
@@ -171,6 +172,14 @@ static int profile_parse_name(const char *name, unsigned long long *ms, unsigned
     return *end == '.' && profile_known_ext(end + 1);
 }
 
+/* Copies a name the caller checked to be shorter than PROFILE_NAME_MAX. */
+static void profile_copy_name(char dst[PROFILE_NAME_MAX], const char *src)
+{
+    size_t n = strnlen(src, PROFILE_NAME_MAX - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* Records a profile file (or, latest set, a profile.<ext> link) of the scan. */
 static int profile_scan_add(profile_scan *sc, const char *name, const struct stat *st, int latest,
                             unsigned long long ms, unsigned long long n)
@@ -178,7 +187,7 @@ static int profile_scan_add(profile_scan *sc, const char *name, const struct sta
     if (latest) {
         if (sc->nlinks < PROFILE_LINKS) {
             sc->links[sc->nlinks].ino = st->st_ino;
-            snprintf(sc->links[sc->nlinks++].name, sizeof(sc->links[0].name), "%s", name);
+            profile_copy_name(sc->links[sc->nlinks++].name, name);
         }
         return 0;
     }
@@ -192,7 +201,7 @@ static int profile_scan_add(profile_scan *sc, const char *name, const struct sta
     }
     profile_entry *e = &sc->v[sc->len++];
     *e = (profile_entry){.ms = ms, .n = n, .ino = st->st_ino, .size = st->st_size};
-    snprintf(e->name, sizeof(e->name), "%s", name);
+    profile_copy_name(e->name, name);
     return 0;
 }
 
@@ -210,7 +219,7 @@ static int profile_scan_dir(DIR *d, profile_scan *sc)
             continue;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (strlen(de->d_name) < sizeof(sc->v[0].name) &&
+        if (strlen(de->d_name) < PROFILE_NAME_MAX &&
             profile_scan_add(sc, de->d_name, &st, latest, ms, n) != 0)
             return -1;
     }
