@@ -74,6 +74,21 @@ def t_health(ctx):
         check_server_timing(ctx.server.request(method, path))
 
 
+@test("successful_health_checks_are_not_logged")
+def t_health_unlogged(ctx):
+    """A health check that succeeds leaves no request log line (a probe a second would be
+    most of the log); other requests still do."""
+    def lines(prefix):
+        return sum(1 for line in ctx.server.log_text().splitlines() if line.startswith(prefix))
+    health, listed = lines("GET /health "), lines("GET /api/v1/transaction 200")
+    for _ in range(5):
+        check(ctx.server.get("/health").status == 200, "/health is not 200")
+    check(ctx.server.get(T + "?limit=1").status == 200, "GET is not 200")
+    time.sleep(0.1)  # the log line is written after the answer is queued
+    check(lines("GET /health ") == health, "successful /health checks were logged")
+    check(lines("GET /api/v1/transaction 200") == listed + 1, "a GET was not logged")
+
+
 @test("article_request_50000_chunked")
 def t_article(ctx):
     before, last = ctx.db.count(), ctx.db.max_id()
@@ -451,6 +466,9 @@ def t_pg_down_conceals(ctx):
         d, line = check_concealed(health, ctx.server, secrets)
         check(d["type"] == "database_unavailable" and d["loc"] == [], "/health detail: %r" % d)
         check(port in line and "GET /health" in line, "log line lacks the detail: %r" % line)
+        time.sleep(0.1)  # the request's own line follows its answer
+        check(re.search(r"^GET /health 503 ", ctx.server.log_text(), re.M),
+              "a failed /health check left no request log line")
         ids = {d["ctx"]["error_id"]}
         post = ctx.server.post({"ativos": ["PETR4"], "quantidadeAtivos": 5}, timeout=30)
         check(post.status == 503, "POST while the database is down: %r" % post)
