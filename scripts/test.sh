@@ -78,7 +78,9 @@ suite asan/profile 300 python3 tests/profile/run.py --bolsa build/asan/bolsa
 
 build SANITIZE=thread
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-unit_suites build/tsan tsan 'test_(sampler|ticker|profile|gargalo|stress)'
+# The store's pool and its health check are lock-free too. (Not the SQLite busy test: TSan
+# holds signals back until the thread synchronises, so its waits are hardly interrupted.)
+unit_suites build/tsan tsan 'test_(sampler|ticker|profile|gargalo|stress|bolsa_store_pool)'
 # The middleware's concurrent profiled requests, with the whole server under TSan.
 suite tsan/profile 300 python3 tests/profile/run.py --bolsa build/tsan/bolsa
 
