@@ -268,20 +268,30 @@ static bolsa_errcode bolsa_store_health_ping(bolsa_store *s, bolsa_error *err)
     return rc;
 }
 
+/* How long ago the last successful ping started; UINT64_MAX when there was none since a
+ * call last found the database unavailable. */
+static uint64_t bolsa_store_health_age(bolsa_store *s)
+{
+    uint64_t ok = atomic_load(&s->healthy_at), now = bolsa_now_ns();
+    if (ok == 0 || ok <= atomic_load(&s->unhealthy_at))
+        return UINT64_MAX;
+    return now - ok; /* ok was read first: now is not earlier */
+}
+
 bolsa_errcode bolsa_store_health(bolsa_store *s, uint64_t max_age_ns, bolsa_error *err)
 {
-    uint64_t now = bolsa_now_ns(), ok = atomic_load(&s->healthy_at);
-    int valid = ok != 0 && ok > atomic_load(&s->unhealthy_at);
-    if (valid && now - ok < max_age_ns)
+    if (bolsa_store_health_age(s) < max_age_ns)
         return BOLSA_E_OK;
     /* Out of date: one request pings; the others meanwhile answer with the last success,
      * unless it is so old that the ping in progress is stuck (a connect timing out). */
     if (atomic_exchange(&s->checking, 1)) {
-        if (valid && now - ok < 10 * max_age_ns)
+        if (bolsa_store_health_age(s) < 10 * max_age_ns)
             return BOLSA_E_OK;
         return bolsa_store_health_ping(s, err);
     }
-    bolsa_errcode rc = bolsa_store_health_ping(s, err);
+    /* Looked at again with the flag held: its last holder may have pinged just now. */
+    bolsa_errcode rc =
+        bolsa_store_health_age(s) < max_age_ns ? BOLSA_E_OK : bolsa_store_health_ping(s, err);
     atomic_store(&s->checking, 0);
     return rc;
 }
