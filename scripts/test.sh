@@ -125,6 +125,9 @@ unit_suites build/tsan tsan 'test_sampler*' test_ticker test_symbols test_labels
 GARGALO_MECHANISM=signal unit_suites build/tsan tsan-signals 'test_sampler*' test_ticker test_symbols \
     test_labels
 unset ISOLATE_SKIP
+# The store's pool and its health check are lock-free too. (Not the SQLite busy test: TSan
+# holds signals back until the thread synchronises, so its waits are hardly interrupted.)
+unit_suites build/tsan tsan test_bolsa_store_pool
 # The middleware's concurrent profiled requests, with the whole server under TSan.
 suite tsan/profile 300 python3 tests/profile/run.py --bolsa build/tsan/bolsa
 

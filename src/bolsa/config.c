@@ -52,6 +52,10 @@ static const bolsa_opt bolsa_opts[] = {
     {"profile-dir", "BOLSA_PROFILE_DIR", BOLSA_STR(profile_dir), ".", "where profiles are written"},
     {"profile-token", "BOLSA_PROFILE_TOKEN", BOLSA_STR(profile_token), "",
      "if set, ?profile=1 also needs this token"},
+    {"profile-keep", "BOLSA_PROFILE_KEEP", BOLSA_INT(profile_keep, 1, 100000), "200",
+     "most profile files kept; the oldest go first"},
+    {"profile-keep-mb", "BOLSA_PROFILE_KEEP_MB", BOLSA_INT(profile_keep_mb, 1, 1048576), "256",
+     "most MiB of profile files kept; the oldest go first"},
 };
 
 #define BOLSA_OPT_COUNT (sizeof(bolsa_opts) / sizeof(bolsa_opts[0]))

@@ -25,6 +25,8 @@ typedef struct bolsa_config {
     int profile;             /* --profile, BOLSA_PROFILE: 0, 1 lets ?profile=1 profile a request */
     char profile_dir[1024];  /* --profile-dir, BOLSA_PROFILE_DIR: "." */
     char profile_token[256]; /* --profile-token, BOLSA_PROFILE_TOKEN: "" (none required) */
+    int profile_keep;        /* --profile-keep, BOLSA_PROFILE_KEEP: 200 profile files at most */
+    int profile_keep_mb;     /* --profile-keep-mb, BOLSA_PROFILE_KEEP_MB: 256 MiB at most */
     /* Not a setting: --help (or -h) was given, so print bolsa_config_usage and exit. */
     int help;
 } bolsa_config;

@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "timing.h"
 
 #include "jsonalloc.h"
 
@@ -109,16 +113,91 @@ static json_t *bolsa_error_loc_json(const char *part)
     return bolsa_error_text(part);
 }
 
-/* Any allocation of jansson's that failed on the way (a loc part left out, a key missing
- * from the text: jsonalloc.h) makes it NULL, as out of memory. */
-char *bolsa_error_json(const bolsa_error *err)
+/* --- concealing what the server knows ---------------------------------------------- */
+
+/* What a client is told instead of a server-side error's own message. */
+static const char *bolsa_error_plain(bolsa_errcode code)
+{
+    switch (code) {
+    case BOLSA_E_DB_UNAVAILABLE:
+        return "The database is unavailable";
+    case BOLSA_E_DB_ERROR:
+        return "The database could not complete the request";
+    case BOLSA_E_NOMEM:
+        return "The server ran out of memory";
+    default:
+        return "The server could not complete the request";
+    }
+}
+
+/* 64 random bits as 16 hex digits: enough that two errors never share an id. */
+static void bolsa_error_new_id(char id[BOLSA_ERROR_ID_SIZE])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t r;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+        r = bolsa_now_ns() * 0x9e3779b97f4a7c15ULL; /* no entropy yet: still distinct */
+    for (int i = 0; i < 16; i++, r >>= 4)
+        id[i] = hex[r & 15];
+    id[16] = '\0';
+}
+
+/* Logs the concealed message as one line, in one write(2) so that concurrent requests'
+ * lines never mix; line breaks in a driver's message become spaces. */
+static void bolsa_error_log(const bolsa_error *err, const char *request)
+{
+    char line[BOLSA_ERROR_MSG_MAX + 256];
+    int n = snprintf(line, sizeof(line), "bolsa: error %s: %.120s: %s: %s", err->id, request,
+                     bolsa_error_type(err->code), err->msg);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
+    for (size_t i = 0; i < len; i++)
+        line[i] = line[i] == '\n' || line[i] == '\r' ? ' ' : line[i];
+    line[len++] = '\n';
+    if (write(STDERR_FILENO, line, len) < 0) {
+        /* nowhere left to report a failed log write */
+    }
+}
+
+void bolsa_error_conceal(bolsa_error *err, const char *request)
+{
+    if (!err || bolsa_error_status(err->code) < 500 || err->id[0])
+        return;
+    bolsa_error_new_id(err->id);
+    bolsa_error_log(err, request ? request : "-");
+    snprintf(err->msg, sizeof(err->msg), "%s", bolsa_error_plain(err->code));
+}
+
+/* --- JSON ------------------------------------------------------------------------------ */
+
+/* The message, with the id after it when the detail went to the log. */
+static json_t *bolsa_error_msg_json(const bolsa_error *err)
+{
+    if (!err->id[0])
+        return bolsa_error_text(err->msg);
+    char msg[BOLSA_ERROR_MSG_MAX + 32];
+    snprintf(msg, sizeof(msg), "%s (error id %s)", err->msg, err->id);
+    return bolsa_error_text(msg);
+}
+
+json_t *bolsa_error_item(const bolsa_error *err)
 {
     bolsa_jsonalloc_watch();
     json_t *loc = json_array();
-    for (int i = 0; i < 3 && err->loc[i][0]; i++)
+    for (int i = 0; loc && i < 3 && err->loc[i][0]; i++)
         json_array_append_new(loc, bolsa_error_loc_json(err->loc[i]));
-    json_t *item = json_pack("{s:o, s:o, s:s}", "loc", loc, "msg", bolsa_error_text(err->msg),
+    json_t *item = json_pack("{s:o, s:o, s:s}", "loc", loc, "msg", bolsa_error_msg_json(err),
                              "type", bolsa_error_type(err->code));
+    if (item && err->id[0] &&
+        json_object_set_new(item, "ctx", json_pack("{s:s}", "error_id", err->id))) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
+}
+
+char *bolsa_error_json(const bolsa_error *err)
+{
+    json_t *item = bolsa_error_item(err);
     json_t *body = json_pack("{s:[o]}", "detail", item);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);

@@ -14,6 +14,8 @@
 #ifndef BOLSA_ERRORS_H
 #define BOLSA_ERRORS_H
 
+#include <jansson.h>
+
 /* X(name, http status, type string) */
 #define BOLSA_ERROR_MAP(X)                                                                         \
     X(OK, 200, "ok")                                                                               \
@@ -55,12 +57,17 @@ typedef enum bolsa_errcode {
  * as well as what is wrong with it. */
 #define BOLSA_ERROR_MSG_MAX 1280
 
+/* An error id: 16 hex digits and the NUL. */
+#define BOLSA_ERROR_ID_SIZE 17
+
 /* An error with where it happened (FastAPI's "loc": up to 3 parts, e.g. "body",
  * "ativos", "2") and a human message. Zeroed means no error. */
 typedef struct bolsa_error {
     bolsa_errcode code;
     char loc[3][48];
     char msg[BOLSA_ERROR_MSG_MAX];
+    /* Set by bolsa_error_conceal: the id under which the server logged what msg said. */
+    char id[BOLSA_ERROR_ID_SIZE];
 } bolsa_error;
 
 /* Sets *err (if not already set) and returns code. loc parts may be NULL. */
@@ -73,8 +80,21 @@ void bolsa_error_context(bolsa_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int bolsa_error_status(bolsa_errcode code);
 const char *bolsa_error_type(bolsa_errcode code);
-/* The error's JSON body, {"detail": [{"loc": [...], "msg": ..., "type": ...}]}: malloc'd,
- * NUL-terminated, caller frees; NULL only when out of memory. */
+
+/* For a server-side error (status 500 and up), whose msg may name hosts, ports, files or
+ * a driver's words: logs msg to stderr on one line, "bolsa: error <id>: <request>:
+ * <type>: <msg>", and leaves in err a plain message for the client ("The database is
+ * unavailable") and the id, which the answer carries so a report can be matched to the
+ * log. request says what was being answered ("GET /health"). Errors below 500 describe
+ * the client's own input and are left as they are. */
+void bolsa_error_conceal(bolsa_error *err, const char *request);
+/* One item of FastAPI's "detail" list: {"loc": [...], "msg": ..., "type": ...}, and when
+ * err has an id, "ctx": {"error_id": id} with " (error id <id>)" after the message
+ * (pydantic puts an error's parameters in "ctx"). A new reference; NULL when out of
+ * memory. */
+json_t *bolsa_error_item(const bolsa_error *err);
+/* The error's JSON body, {"detail": [item]}: malloc'd, NUL-terminated, caller frees;
+ * NULL only when out of memory. */
 char *bolsa_error_json(const bolsa_error *err);
 
 #endif

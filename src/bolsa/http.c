@@ -57,6 +57,7 @@ struct bolsa_response {
     size_t n_headers;
     char *headers[BOLSA_HTTP_MAX_HEADERS][2]; /* name, value: malloc'd */
     bolsa_timing timing;
+    int unlogged; /* no request log line */
 };
 
 /* What the server keeps per request, from its request line to its answer. */
@@ -217,6 +218,11 @@ bolsa_timing *bolsa_response_timing(bolsa_response *resp)
     return &resp->timing;
 }
 
+void bolsa_response_unlogged(bolsa_response *resp)
+{
+    resp->unlogged = 1;
+}
+
 static void bolsa_response_free(bolsa_response *resp)
 {
     free(resp->body);
@@ -256,8 +262,10 @@ static void bolsa_http_log(const char *method, const char *url, const bolsa_resp
     /* One write(2) per line: lines of different threads never mix, and no thread waits
      * on stdio's stream lock, which showed up under load. */
     char line[512];
-    int n = snprintf(line, sizeof(line), "%s %.400s %d %.1f ms\n", method, url, resp->status,
-                     (double)bolsa_timing_elapsed(&resp->timing) / 1e6);
+    int n = resp->unlogged
+                ? 0
+                : snprintf(line, sizeof(line), "%s %.400s %d %.1f ms\n", method, url, resp->status,
+                           (double)bolsa_timing_elapsed(&resp->timing) / 1e6);
     if (n > 0 &&
         write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0) {
         /* nowhere left to report a failed log write */

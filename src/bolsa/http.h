@@ -87,6 +87,9 @@ int bolsa_response_status(const bolsa_response *resp);
 const char *bolsa_response_body(const bolsa_response *resp, size_t *len);
 /* The request's phase timings: add phases to them; the server adds "total". */
 bolsa_timing *bolsa_response_timing(bolsa_response *resp);
+/* Leaves this request out of the request log: for answers nobody needs a line for (a
+ * health check that succeeded), whose log write was most of their cost. */
+void bolsa_response_unlogged(bolsa_response *resp);
 
 /* --- the server ---------------------------------------------------------------------- */
 

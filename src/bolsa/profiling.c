@@ -8,7 +8,8 @@
  *   profile_mode=wall|cpu.
  * Each profile goes to a file of its own, profile-<time>-<n>.<ext>, so concurrent requests
  * never share one; profile.<ext> is then atomically replaced by a link to it, which keeps
- * the article's "open profile.html" working. The query never chooses a path.
+ * the article's "open profile.html" working. The query never chooses a path. The files
+ * themselves, private and kept within limits, are profile_files.c's.
  */
 #include "profiling.h"
 
@@ -17,9 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "gargalo.h"
 #include "input.h"
@@ -142,30 +140,20 @@ static bolsa_errcode profile_error(bolsa_error *err, const char *what, int garga
                            gargalo_strerror(gargalo_rc));
 }
 
-/* Writes the session to its own file, then points profile.<ext> at it; name gets the
- * file's name (inside p->dir). */
+/* Renders the session and hands it to the profile files (0600, profile.<ext> pointed at
+ * it, old ones cleaned up); name gets the file's name (inside p->dir). */
 static bolsa_errcode write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_format fmt,
                                    char *name, size_t size, bolsa_error *err)
 {
-    const char *ext = gargalo_format_extension(fmt);
-    char path[2048], latest[2048], tmp[2100];
-    unsigned long n = atomic_fetch_add(&p->sequence, 1) + 1;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(name, size, "profile-%lld%03ld-%lu.%s", (long long)now.tv_sec, now.tv_nsec / 1000000,
-             n, ext);
-    snprintf(path, sizeof(path), "%s/%s", p->dir, name);
-    int grc = gargalo_render_file(s, fmt, NULL, path);
+    char *data = NULL;
+    size_t len = 0;
+    int grc = gargalo_render(s, fmt, NULL, &data, &len);
     if (grc)
         return profile_error(err, "could not write the profile", grc);
-    snprintf(latest, sizeof(latest), "%s/profile.%s", p->dir, ext);
-    snprintf(tmp, sizeof(tmp), "%s.%lu.tmp", latest, n);
-    /* A hard link then a rename: readers of profile.<ext> see the old file or the new. */
-    if (link(path, tmp) || rename(tmp, latest)) {
-        unlink(tmp);
-        return profile_error(err, "could not write the profile", GARGALO_EIO);
-    }
-    return BOLSA_E_OK;
+    bolsa_errcode rc = bolsa_profile_files_add(&p->files, gargalo_format_extension(fmt), data, len,
+                                               name, size, err);
+    free(data);
+    return rc;
 }
 
 /* Stops the session, writes it, and names the file and its sample count in resp. */
@@ -243,23 +231,18 @@ void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_end
     p->token = cfg->profile_token;
     p->require_token = !bolsa_host_is_loopback(cfg->host);
     p->next = next;
-    atomic_init(&p->sequence, 0);
+    bolsa_profile_files_init(&p->files, p->dir, (unsigned long)cfg->profile_keep,
+                             (uint64_t)cfg->profile_keep_mb << 20);
 }
 
-/* Found out at start-up, not by the first profiled request's X-Profile-Error. */
-static int profile_dir_is_writable(const char *dir)
-{
-    struct stat st;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
-}
-
-bolsa_errcode bolsa_profiling_prepare(const bolsa_profiling *p, bolsa_error *err)
+bolsa_errcode bolsa_profiling_prepare(bolsa_profiling *p, bolsa_error *err)
 {
     if (!p->enabled)
         return BOLSA_E_OK;
-    if (!profile_dir_is_writable(p->dir))
-        return bolsa_error_set(err, BOLSA_E_CONFIG, "config", "BOLSA_PROFILE_DIR",
-                               "BOLSA_PROFILE_DIR '%s' is not a writable directory", p->dir);
+    /* Found out at start-up, not by the first profiled request's X-Profile-Error. */
+    bolsa_errcode rc = bolsa_profile_files_open(&p->files, err);
+    if (rc)
+        return rc;
     int grc = gargalo_preload();
     if (grc) /* not fatal: the first profiled request loads what it needs */
         fprintf(stderr, "bolsa: profiling: could not preload symbols: %s\n", gargalo_strerror(grc));

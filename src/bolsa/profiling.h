@@ -6,28 +6,30 @@
 #ifndef BOLSA_PROFILING_H
 #define BOLSA_PROFILING_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 
 #include "config.h"
 #include "http.h"
+#include "profile_files.h"
 
 typedef struct bolsa_profiling {
     int enabled;
-    const char *dir;       /* where profile files go */
-    const char *token;     /* "" when none is configured */
-    int require_token;     /* listening beyond loopback: no token, no profiling */
-    bolsa_endpoint next;   /* the endpoint being profiled */
-    atomic_ulong sequence; /* makes each request's file name unique */
+    const char *dir;           /* where profile files go */
+    const char *token;         /* "" when none is configured */
+    int require_token;         /* listening beyond loopback: no token, no profiling */
+    bolsa_endpoint next;       /* the endpoint being profiled */
+    bolsa_profile_files files; /* the profiles written so far, kept within limits */
 } bolsa_profiling;
 
 /* Sets p up from the configuration, wrapping next. cfg must outlive p. */
 void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_endpoint next);
 
-/* When enabled: checks that the profile directory is writable (BOLSA_E_CONFIG, err naming
- * the directory, otherwise), and loads symbols and debug information now, at start-up, so
- * the first profiled request does not wait for them. BOLSA_E_OK: bolsa can go on. */
-bolsa_errcode bolsa_profiling_prepare(const bolsa_profiling *p, bolsa_error *err);
+/* When enabled: makes the profile directory ready (bolsa_profile_files_open: created
+ * 0700 if missing; BOLSA_E_CONFIG, err naming it, if unusable or writable by every user;
+ * old profiles past the limits removed), and loads symbols and debug information now, at
+ * start-up, so the first profiled request does not wait for them. BOLSA_E_OK: bolsa can
+ * go on. */
+bolsa_errcode bolsa_profiling_prepare(bolsa_profiling *p, bolsa_error *err);
 
 /* The endpoint to give the server: p wrapped around its next endpoint. */
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p);

@@ -27,6 +27,10 @@ struct bolsa_store {
     int size;
     bolsa_slot *slots;
     bolsa_upkeep *upkeep; /* NULL when the backend has no maintain() */
+    /* bolsa_store_health's memory, on bolsa_now_ns()'s clock (0: never). */
+    _Atomic uint64_t healthy_at;   /* start of the last ping that succeeded */
+    _Atomic uint64_t unhealthy_at; /* the last time a call found the database unavailable */
+    atomic_int checking;           /* a request is pinging for bolsa_store_health */
 };
 
 /* How often a backend's maintain() runs: SQLite's write-ahead log then stays small. */
@@ -63,6 +67,8 @@ size_t bolsa_row_source_pull(const bolsa_row_source *src, bolsa_row *rows, bolsa
  * dropped, so the next user reconnects instead of failing the same way again. */
 static void bolsa_store_release(bolsa_store *s, bolsa_slot *slot, bolsa_errcode rc)
 {
+    if (rc == BOLSA_E_DB_UNAVAILABLE)
+        atomic_store(&s->unhealthy_at, bolsa_now_ns());
     if (rc == BOLSA_E_DB_UNAVAILABLE && slot->conn) {
         s->be->disconnect(slot->conn);
         slot->conn = NULL;
@@ -249,4 +255,43 @@ bolsa_errcode bolsa_store_ping(bolsa_store *s, bolsa_error *err)
     if (bolsa_store_ping_once(s, &first) == BOLSA_E_OK)
         return BOLSA_E_OK;
     return bolsa_store_ping_once(s, err);
+}
+
+/* Pings for bolsa_store_health, remembering when a ping that succeeded started: a failure
+ * seen by any call after that start outdates it. */
+static bolsa_errcode bolsa_store_health_ping(bolsa_store *s, bolsa_error *err)
+{
+    uint64_t start = bolsa_now_ns();
+    bolsa_errcode rc = bolsa_store_ping(s, err);
+    if (!rc)
+        atomic_store(&s->healthy_at, start);
+    return rc;
+}
+
+/* How long ago the last successful ping started; UINT64_MAX when there was none since a
+ * call last found the database unavailable. */
+static uint64_t bolsa_store_health_age(bolsa_store *s)
+{
+    uint64_t ok = atomic_load(&s->healthy_at), now = bolsa_now_ns();
+    if (ok == 0 || ok <= atomic_load(&s->unhealthy_at))
+        return UINT64_MAX;
+    return now - ok; /* ok was read first: now is not earlier */
+}
+
+bolsa_errcode bolsa_store_health(bolsa_store *s, uint64_t max_age_ns, bolsa_error *err)
+{
+    if (bolsa_store_health_age(s) < max_age_ns)
+        return BOLSA_E_OK;
+    /* Out of date: one request pings; the others meanwhile answer with the last success,
+     * unless it is so old that the ping in progress is stuck (a connect timing out). */
+    if (atomic_exchange(&s->checking, 1)) {
+        if (bolsa_store_health_age(s) < 10 * max_age_ns)
+            return BOLSA_E_OK;
+        return bolsa_store_health_ping(s, err);
+    }
+    /* Looked at again with the flag held: its last holder may have pinged just now. */
+    bolsa_errcode rc =
+        bolsa_store_health_age(s) < max_age_ns ? BOLSA_E_OK : bolsa_store_health_ping(s, err);
+    atomic_store(&s->checking, 0);
+    return rc;
 }

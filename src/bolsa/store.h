@@ -133,5 +133,11 @@ bolsa_errcode bolsa_store_count(bolsa_store *s, int64_t *n, bolsa_error *err);
 /* Pings; on failure reconnects once and pings again, so /health recovers as soon as the
  * database is back. */
 bolsa_errcode bolsa_store_ping(bolsa_store *s, bolsa_error *err);
+/* A health check that pings at most once per max_age_ns: BOLSA_E_OK without touching the
+ * database while the last successful ping started less than max_age_ns ago and no call
+ * has found the database unavailable since. Otherwise it pings; when another request is
+ * already doing so, the last success stands for up to ten times max_age_ns. A failure is
+ * never reused: every check after one pings again. */
+bolsa_errcode bolsa_store_health(bolsa_store *s, uint64_t max_age_ns, bolsa_error *err);
 
 #endif

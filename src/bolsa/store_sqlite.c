@@ -1,8 +1,10 @@
 /*
  * store_sqlite.c: the SQLite backend, the embedded default. WAL journal, synchronous=NORMAL
- * and a busy timeout, so readers never block the writer and concurrent writers queue.
- * One connection per pool slot; prepared statements are cached on the connection.
+ * and a busy handler with a deadline (sqlite_busy.c), so readers never block the writer and
+ * concurrent writers queue. One connection per pool slot; prepared statements are cached on
+ * the connection.
  */
+#include "sqlite_busy.h"
 #include "store.h"
 #include "timing.h"
 
@@ -16,6 +18,7 @@
 
 typedef struct bolsa_sqlite {
     sqlite3 *db;
+    bolsa_sqlite_busy busy;     /* how long a statement waits for another writer's lock */
     sqlite3_stmt *insert_chunk; /* BOLSA_CHUNK_ROWS rows */
     sqlite3_stmt *insert_one;
     sqlite3_stmt *list_all;
@@ -111,10 +114,12 @@ static bolsa_errcode bolsa_sqlite_wal(bolsa_sqlite *c, bolsa_error *err)
     return src == SQLITE_OK ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, sql, err);
 }
 
-/* The connection's settings: WAL, busy timeout, checkpoints left to upkeep. */
+/* The connection's settings: WAL, busy handler, checkpoints left to upkeep. */
 static bolsa_errcode bolsa_sqlite_configure(bolsa_sqlite *c, bolsa_error *err)
 {
-    sqlite3_busy_timeout(c->db, BOLSA_SQLITE_BUSY_MS);
+    /* Not sqlite3_busy_timeout: signals (a profiled request's samples) cut its sleeps
+     * short and it counts them whole, so its 30 s ran out in milliseconds. */
+    bolsa_sqlite_busy_install(c->db, &c->busy, BOLSA_SQLITE_BUSY_MS);
     /* Checkpoints run in the store's upkeep thread (bolsa_sqlite_maintain), not in
      * whichever request's COMMIT finds the log past 1000 pages. */
     sqlite3_wal_autocheckpoint(c->db, 0);

@@ -74,6 +74,21 @@ def t_health(ctx):
         check_server_timing(ctx.server.request(method, path))
 
 
+@test("successful_health_checks_are_not_logged")
+def t_health_unlogged(ctx):
+    """A health check that succeeds leaves no request log line (a probe a second would be
+    most of the log); other requests still do."""
+    def lines(prefix):
+        return sum(1 for line in ctx.server.log_text().splitlines() if line.startswith(prefix))
+    health, listed = lines("GET /health "), lines("GET /api/v1/transaction 200")
+    for _ in range(5):
+        check(ctx.server.get("/health").status == 200, "/health is not 200")
+    check(ctx.server.get(T + "?limit=1").status == 200, "GET is not 200")
+    time.sleep(0.1)  # the log line is written after the answer is queued
+    check(lines("GET /health ") == health, "successful /health checks were logged")
+    check(lines("GET /api/v1/transaction 200") == listed + 1, "a GET was not logged")
+
+
 @test("article_request_50000_chunked")
 def t_article(ctx):
     before, last = ctx.db.count(), ctx.db.max_id()
@@ -443,6 +458,163 @@ def t_second_signal(ctx):
               % (ctx.db.count() - before))
     finally:
         ctx.stop_tracked()
+
+
+# --- what a server-side error tells the client ----------------------------------------------
+
+ERROR_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+def check_concealed(resp, server, secrets):
+    """A server-side error answered without its detail: FastAPI's shape, a plain message
+    ending with "(error id <id>)", the id in detail[0].ctx.error_id, none of the secrets
+    anywhere in the answer, and exactly one line of the server's log under that id.
+    Returns (detail[0], that log line)."""
+    check(resp.status >= 500, "not a server-side error: %r" % resp)
+    d = check_error_shape(resp)
+    error_id = (d.get("ctx") or {}).get("error_id")
+    check(isinstance(error_id, str) and ERROR_ID.match(error_id),
+          "detail[0].ctx.error_id is not 16 hex digits: %r" % d)
+    check(d["msg"].endswith("(error id %s)" % error_id), "msg does not end with the id: %r" % d)
+    # The id is random hex: a port number could turn up inside it by chance.
+    text = resp.body.decode(errors="replace").replace(error_id, "") + repr(resp.headers)
+    for secret in secrets:
+        check(secret.lower() not in text.lower(), "the answer reveals %r: %s" % (secret, text))
+    lines = [line for line in server.log_text().splitlines() if error_id in line]
+    check(len(lines) == 1, "%d log lines with error id %s" % (len(lines), error_id))
+    return d, lines[0]
+
+
+def pg_secrets(db):
+    """What a client must not learn about the PostgreSQL server: its address, port, user
+    and libpq's words for a failed connection."""
+    port = re.search(r":(\d+)/", db.url).group(1)
+    return port, ["127.0.0.1", port, "postgres@", "connection to server", "refused",
+                  "could not", "server closed", "terminating", "libpq"]
+
+
+@test("database_errors_tell_clients_nothing", db="postgresql", timeout=180)
+def t_pg_down_conceals(ctx):
+    """With PostgreSQL stopped, /health, POST, GET and the summary answer 503 with a plain
+    message and an error id; the host, port and libpq's message go to the log only."""
+    port, secrets = pg_secrets(ctx.db)
+    ctx.db.crash()
+    try:
+        health = ctx.server.get("/health", timeout=30)
+        check(health.status == 503, "/health while the database is down: %r" % health)
+        body = health.json()
+        check(body.get("status") == "unavailable" and body.get("database") == "postgresql",
+              "/health 503 body: %r" % body)
+        d, line = check_concealed(health, ctx.server, secrets)
+        check(d["type"] == "database_unavailable" and d["loc"] == [], "/health detail: %r" % d)
+        check(port in line and "GET /health" in line, "log line lacks the detail: %r" % line)
+        time.sleep(0.1)  # the request's own line follows its answer
+        check(re.search(r"^GET /health 503 ", ctx.server.log_text(), re.M),
+              "a failed /health check left no request log line")
+        ids = {d["ctx"]["error_id"]}
+        post = ctx.server.post({"ativos": ["PETR4"], "quantidadeAtivos": 5}, timeout=30)
+        check(post.status == 503, "POST while the database is down: %r" % post)
+        d, line = check_concealed(post, ctx.server, secrets)
+        check(d["ctx"].get("rows_saved") == 0 and "no rows were saved" in d["msg"],
+              "POST detail: %r" % d)
+        ids.add(d["ctx"]["error_id"])
+        for path in (T + "?limit=1", T + "/summary"):
+            resp = ctx.server.get(path, timeout=30)
+            check(resp.status == 503, "GET %s while down: %r" % (path, resp))
+            d, line = check_concealed(resp, ctx.server, secrets)
+            ids.add(d["ctx"]["error_id"])
+        check(len(ids) == 4, "error ids repeat: %r" % ids)
+    finally:
+        ctx.db.resume()
+    ctx.server.wait_healthy(30)
+
+
+def wait_rows(db, at_least, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if db.count() >= at_least:
+            return
+        time.sleep(0.05)
+    raise TestFailure("the table never reached %d rows" % at_least)
+
+
+def post_in_background(server, body, strategy, timeout):
+    result = {}
+
+    def run():
+        try:
+            result["resp"] = server.post(body, strategy, timeout=timeout)
+        except Exception as e:  # noqa: BLE001
+            result["exc"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, result
+
+
+def check_rows_saved(d, resp):
+    """detail[0] of a failed save says how many rows it committed, in ctx and in words."""
+    saved = d["ctx"].get("rows_saved")
+    check(isinstance(saved, int) and saved > 0, "no rows_saved in %r" % resp)
+    check("{:,} rows were saved before the failure".format(saved) in d["msg"],
+          "msg does not say how many rows were saved: %r" % d["msg"])
+    return saved
+
+
+@test("pg_crash_during_naive_save_says_rows_saved", db="postgresql", timeout=240)
+def t_pg_naive_crash(ctx):
+    """The naive strategy commits row by row, so a database lost half-way leaves the rows
+    before it saved: the answer says how many, and the table holds that many."""
+    _, secrets = pg_secrets(ctx.db)
+    before = ctx.db.count()
+    t, result = post_in_background(ctx.server, {"ativos": ARTICLE_TICKERS,
+                                                "quantidadeAtivos": 1000000}, "naive", 180)
+    try:
+        wait_rows(ctx.db, before + 300)
+        ctx.db.crash()
+        t.join(120)
+        check(not t.is_alive(), "the request did not end after the database died")
+        resp = result.get("resp")
+        check(resp is not None, "no HTTP answer: %r" % result.get("exc"))
+        check(resp.status == 503, "naive save interrupted by a crash: %r" % resp)
+        d, _ = check_concealed(resp, ctx.server, secrets)
+        saved = check_rows_saved(d, resp)
+    finally:
+        ctx.db.resume()
+    ctx.server.wait_healthy(30)
+    ctx.note("naive save cut by a crash: %d rows saved" % saved)
+    # A commit whose acknowledgement the crash swallowed is saved but was not counted.
+    added = ctx.db.count() - before
+    check(added in (saved, saved + 1), "the table gained %d rows, the answer said %d"
+          % (added, saved))
+
+
+@test("sqlite_disk_full_naive_says_rows_saved", db="sqlite", timeout=180)
+def t_sqlite_naive_full(ctx):
+    """The same on SQLite, the database on a 2 MiB tmpfs: the naive save fails when the
+    disk is full, and says how many rows it had committed; the table holds exactly those."""
+    mnt = os.path.join(ctx.workdir, "naive-fs")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        ctx.note("tmpfs mount not permitted: skipped (the PostgreSQL suite covers this)")
+        return
+    try:
+        db = SqliteDb(mnt, "full.db")
+        srv = ctx.track(Bolsa(ctx.args.bolsa, db.url, ctx.workdir, "bolsa-naive-full").start())
+        resp = srv.post({"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 300000}, "naive",
+                        timeout=120)
+        check(resp.status == 500, "naive save on a full disk: %r" % resp)
+        d, line = check_concealed(resp, srv, [mnt, "sqlite", "disk is full"])
+        check("full" in line and "POST /api/v1/transaction" in line, "log line: %r" % line)
+        saved = check_rows_saved(d, resp)
+        ctx.note("naive save on a full disk: %d rows saved" % saved)
+        check(db.count() == saved, "the table has %d rows, the answer said %d"
+              % (db.count(), saved))
+        srv.stop()
+    finally:
+        ctx.stop_tracked()
+        subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
 
 
 @test("server_stops_cleanly", timeout=60)

@@ -258,18 +258,60 @@ def test_concurrent_profiles_never_mix():
         assert env.server.get("/health").status == 200
 
 
+def server_timing(resp, phase):
+    m = re.search(r"(?:^|,\s*)%s;dur=([\d.]+)" % phase, resp.headers.get("server-timing", ""))
+    return float(m.group(1)) if m else None
+
+
+def test_concurrent_profiled_writers_never_busy():
+    """30 profiled POSTs of 20,000 rows at once, sampled every 50 us with signals
+    (GARGALO_MECHANISM=signal): every sample cuts short a writer's sleep while it waits
+    for another's lock. Each must still wait its turn, up to SQLite's 30 s budget: no 503
+    from a shorter wait. (SQLite's own busy timeout counted the cut sleeps whole and gave
+    up after milliseconds: "database is locked" for 2-8 of 150 such requests at the
+    default interval, 43-57 at 0.05 ms.) Only a build slowed down many times (TSan) may
+    queue past the budget; its 503s must then show a whole budget spent waiting."""
+    with Env(args=("--threads", "8"), env={"GARGALO_MECHANISM": "signal"}) as env:
+        before = env.row_count()
+        query = {"profile": "1", "profile_interval": "0.05", "profile_format": "json"}
+
+        def one(i):
+            return env.post(20000, query=query)
+
+        start = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(30) as pool:
+            results = list(pool.map(one, range(30)))
+        took = time.monotonic() - start
+        busy = [r for r in results if r.status == 503]
+        print(f"      30 profiled writers in {took:.1f} s: {len(results) - len(busy)} saved, "
+              f"{len(busy)} answered 503 (db phases {[server_timing(r, 'db') for r in busy]} ms)")
+        assert all(server_timing(r, "db") >= 29900 for r in busy), busy[:2]
+        assert all(r.status in (201, 503) for r in results), [r for r in results if r.status != 201]
+        saved = [r for r in results if r.status == 201]
+        assert all(r.headers.get("x-profile-file") for r in saved)
+        assert env.row_count() == before + sum(r.json()["saved"] for r in saved)
+        session = json.loads(env.read(saved[0].headers["x-profile-file"]))
+        assert session["mechanism"] == "signal", session["mechanism"]
+
+
 def test_unusable_profile_dir_is_refused_at_start():
-    """A profile directory that is missing or a file stops bolsa at start, naming it;
-    with profiling off the same setting is not looked at."""
+    """A profile directory that cannot be made (its parent is missing), that is a file, or
+    that every user may write stops bolsa at start, naming it; with profiling off the same
+    setting is not looked at."""
     tmp = tempfile.mkdtemp(prefix="bolsa-profile-dir-")
     try:
         a_file = os.path.join(tmp, "a-file")
         open(a_file, "w").close()
+        shared = os.path.join(tmp, "shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o1777)  # like /tmp: the sticky bit does not make it private
         db = ["--port", "0", "--database-url", f"sqlite:{tmp}/bolsa.db"]
-        for bad in (os.path.join(tmp, "missing"), a_file):
+        for bad, words in ((os.path.join(tmp, "missing", "profiles"), "nor can it be made"),
+                           (a_file, "not a writable directory"),
+                           (shared, "writable by every user")):
             code, out = run_bolsa_once(ARGS.bolsa, db + ["--profile", "--profile-dir", bad])
             assert code == 1, (bad, code, out)
-            assert "BOLSA_PROFILE_DIR" in out and bad in out, out
+            assert "BOLSA_PROFILE_DIR" in out and bad in out and words in out, out
             assert not os.path.exists(os.path.join(tmp, "bolsa.db")), "started before refusing"
         server = Bolsa(ARGS.bolsa, f"sqlite:{tmp}/bolsa.db", tmp,
                        env={"BOLSA_PROFILE": "0", "BOLSA_PROFILE_DIR": a_file}).start()
@@ -278,11 +320,127 @@ def test_unusable_profile_dir_is_refused_at_start():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_profiles_are_private():
+    """A missing profile directory is created 0700; every profile, and the profile.<ext>
+    link to it, is 0600 whatever the umask, since profiles show the service's insides."""
+    tmp = tempfile.mkdtemp(prefix="bolsa-profile-private-")
+    old_umask = os.umask(0o002)  # bolsa inherits it: a lax umask must not widen the modes
+    try:
+        profiles = os.path.join(tmp, "profiles")
+        server = Bolsa(ARGS.bolsa, f"sqlite:{tmp}/bolsa.db", tmp,
+                       env={"BOLSA_PROFILE": "1", "BOLSA_PROFILE_DIR": profiles}).start()
+        try:
+            assert os.stat(profiles).st_mode & 0o7777 == 0o700, oct(os.stat(profiles).st_mode)
+            for fmt in ("html", "text"):
+                resp = server.request("POST", path_with(TRANSACTIONS, profile="1", profile_format=fmt),
+                                      {"ativos": ARTICLE_TICKERS, "quantidadeAtivos": 2000})
+                assert resp.status == 201, resp
+            names = os.listdir(profiles)
+            assert sorted(n for n in names if n.startswith("profile.")) == ["profile.html",
+                                                                            "profile.txt"], names
+            assert len(names) == 4, names  # no temporary file left behind
+            for name in names:
+                mode = os.lstat(os.path.join(profiles, name)).st_mode & 0o7777
+                assert mode == 0o600, (name, oct(mode))
+        finally:
+            server.stop()
+    finally:
+        os.umask(old_umask)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def profile_files(env):
+    """bolsa's own profile files in the profile directory, oldest first."""
+    def key(name):
+        _, ms, n = name.split(".")[0].split("-")
+        return int(ms), int(n)
+    return sorted((n for n in env.files() if UNIQUE_NAME.match(n)), key=key)
+
+
+def test_profiles_are_kept_within_a_count():
+    """--profile-keep 5: an earlier run's 7 profiles are cut to the newest 5 at start-up;
+    after 9 more profiles only the 5 newest are left; a profile.<ext> link goes with the
+    file it points to; files that are not bolsa's profiles are never touched."""
+    env = Env(args=("--profile-keep", "5"))
+    foreign = ["notes.txt", "profile-old.html", "profile-1-x.txt", "my-profile-1-1.txt",
+               "profile-1-1.pdf", "profile-1-1.txt.bak"]
+    earlier = ["profile-1000-%d.%s" % (i, "txt" if i % 2 else "json") for i in range(1, 8)]
+    for name in foreign + earlier:
+        with open(os.path.join(env.profiles, name), "w") as f:
+            f.write("kept" if name in foreign else "old")
+    with env:
+        assert profile_files(env) == earlier[2:], env.files()
+        _, html = profiled_post(env, 1000, "html")
+        names = [profiled_post(env, 1000, "text")[1] for _ in range(8)]
+        kept = profile_files(env)
+        assert kept == names[-5:], (kept, names)
+        assert not os.path.exists(os.path.join(env.profiles, html))
+        # profile.html pointed at the removed html profile: it went too; profile.txt stays.
+        assert not os.path.exists(os.path.join(env.profiles, "profile.html")), env.files()
+        assert os.path.samefile(os.path.join(env.profiles, "profile.txt"),
+                                os.path.join(env.profiles, names[-1]))
+        for name in foreign:
+            assert env.read(name) == "kept", name
+
+
+def test_profiles_are_kept_within_a_size():
+    """--profile-keep-mb 1: the profiles left take at most 1 MiB, the newest kept; past it,
+    the oldest go down to nine tenths of it."""
+    with Env(args=("--profile-keep-mb", "1")) as env:
+        names = [profiled_post(env, 20000, "html")[1] for _ in range(30)]
+        sizes = {n: os.path.getsize(os.path.join(env.profiles, n)) for n in profile_files(env)}
+        total, largest = sum(sizes.values()), max(sizes.values())
+        print(f"      30 html profiles of ~{largest // 1024} KiB: {len(sizes)} kept, "
+              f"{total // 1024} KiB")
+        assert total <= 1 << 20, sizes
+        assert list(sizes) == names[-len(sizes):], (list(sizes), names)
+        assert len(sizes) < 30, "nothing had to go"
+        assert total > 0.9 * (1 << 20) - largest, "more went than had to: %r" % sizes
+
+
+def test_default_limit_holds_under_concurrent_profiles():
+    """The default BOLSA_PROFILE_KEEP, 200: 240 profiled requests from 8 clients at once
+    leave at most 200 profiles (2,000 profiled requests used to leave 2,001 files), no
+    temporary file, and profile.txt pointing at one of them."""
+    with Env() as env:
+        def one(i):
+            return env.post(100, query={"profile": "1", "profile_format": "text"})
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(one, range(240)))
+        assert all(r.status == 201 and r.headers.get("x-profile-file") for r in results)
+        kept = profile_files(env)
+        assert 180 <= len(kept) <= 200, len(kept)
+        assert sorted(env.files()) == sorted(kept + ["profile.txt"]), set(env.files()) - set(kept)
+        latest = os.path.join(env.profiles, "profile.txt")
+        assert any(os.path.samefile(latest, os.path.join(env.profiles, n)) for n in kept)
+
+
+def test_bad_retention_settings_are_refused():
+    tmp = tempfile.mkdtemp(prefix="bolsa-profile-keep-")
+    try:
+        db = ["--port", "0", "--database-url", f"sqlite:{tmp}/bolsa.db", "--profile"]
+        for args, env, word in ((["--profile-keep", "0"], {}, "--profile-keep"),
+                                (["--profile-keep", "many"], {}, "--profile-keep"),
+                                (["--profile-keep-mb", "-1"], {}, "--profile-keep-mb"),
+                                ([], {"BOLSA_PROFILE_KEEP": "2.5"}, "BOLSA_PROFILE_KEEP"),
+                                ([], {"BOLSA_PROFILE_KEEP_MB": "0"}, "BOLSA_PROFILE_KEEP_MB")):
+            code, out = run_bolsa_once(ARGS.bolsa, db + args, env=env)
+            assert code == 2 and word in out, (args, env, code, out)
+        assert not os.path.exists(os.path.join(tmp, "bolsa.db"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 TESTS = (test_disabled_ignores_profile, test_unusable_profile_dir_is_refused_at_start, test_html_by_default_and_latest_link,
          test_every_format_and_spelling, test_bad_parameters_get_422_and_change_nothing,
          test_interval_and_cpu_mode, test_token_is_required_when_configured,
          test_other_sites_cannot_profile,
-         test_naive_story_save_dominates, test_concurrent_profiles_never_mix)
+         test_naive_story_save_dominates, test_concurrent_profiles_never_mix,
+         test_concurrent_profiled_writers_never_busy, test_profiles_are_private,
+         test_profiles_are_kept_within_a_count, test_profiles_are_kept_within_a_size,
+         test_default_limit_holds_under_concurrent_profiles,
+         test_bad_retention_settings_are_refused)
 
 
 def main():

@@ -21,6 +21,8 @@ static const char *const vars[] = {"BOLSA_HOST",
                                    "BOLSA_PROFILE",
                                    "BOLSA_PROFILE_DIR",
                                    "BOLSA_PROFILE_TOKEN",
+                                   "BOLSA_PROFILE_KEEP",
+                                   "BOLSA_PROFILE_KEEP_MB",
                                    "BOLSA_MAX_CONNECTIONS",
                                    "BOLSA_MAX_CONNECTIONS_PER_ADDRESS",
                                    "BOLSA_REQUEST_TIMEOUT",
@@ -61,6 +63,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_per_address, 64);
     assert_int_equal(cfg.request_timeout, 30);
     assert_int_equal(cfg.shutdown_timeout, 30);
+    assert_int_equal(cfg.profile_keep, 200);
+    assert_int_equal(cfg.profile_keep_mb, 256);
 }
 
 static void test_env(void **state)
@@ -156,6 +160,10 @@ static void test_bad_values(void **state)
                  "--max-connections-per-address");
     expect_error((const char *const[]){"--request-timeout", "1h", NULL}, "1h");
     expect_error((const char *const[]){"--shutdown-timeout", "abc", NULL}, "--shutdown-timeout");
+    expect_error((const char *const[]){"--profile-keep", "0", NULL}, "--profile-keep");
+    expect_error((const char *const[]){"--profile-keep=100001", NULL}, "--profile-keep");
+    expect_error((const char *const[]){"--profile-keep-mb", "-5", NULL}, "--profile-keep-mb");
+    expect_error((const char *const[]){"--profile-keep-mb", "1e3", NULL}, "1e3");
     expect_error((const char *const[]){"--port", NULL}, "needs a value");
     expect_error((const char *const[]){"--nope", "1", NULL}, "unknown option");
     expect_error((const char *const[]){"port", NULL}, "unknown option");
@@ -194,9 +202,11 @@ static void test_help_lists_everything(void **state)
     bolsa_config_usage(f, "bolsa");
     fclose(f);
     static const char *const want[] = {
-        "--host",         "BOLSA_HOST",      "127.0.0.1",    "--port",     "8000",
-        "--database-url", "sqlite:bolsa.db", "--threads",    "--max-rows", "10000000",
-        "--profile-dir",  "--profile-token", "BOLSA_PROFILE"};
+        "--host",          "BOLSA_HOST",     "127.0.0.1",
+        "--port",          "8000",           "--database-url",
+        "sqlite:bolsa.db", "--threads",      "--max-rows",
+        "10000000",        "--profile-dir",  "--profile-token",
+        "BOLSA_PROFILE",   "--profile-keep", "BOLSA_PROFILE_KEEP_MB"};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         assert_non_null(strstr(text, want[i]));
     free(text);

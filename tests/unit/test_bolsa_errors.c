@@ -1,6 +1,7 @@
 /*
  * test_bolsa_errors.c: the error table (status and type of each code), bolsa_error_set's
- * first-error-wins rule, and the FastAPI-shaped JSON body; also timing.h: Server-Timing
+ * first-error-wins rule, the FastAPI-shaped JSON body, and how a server-side error's
+ * detail goes to the log under an id instead of to the client; also timing.h: Server-Timing
  * and the timestamps rows carry.
  */
 #include <setjmp.h>
@@ -8,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -141,6 +144,91 @@ static void test_json_empty_loc(void **state)
     json_decref(j);
 }
 
+/* Runs bolsa_error_conceal with stderr going to a file, and returns what it logged. */
+static void conceal_logged(bolsa_error *err, const char *request, char *log, size_t size)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    int saved = dup(STDERR_FILENO);
+    dup2(fileno(f), STDERR_FILENO);
+    bolsa_error_conceal(err, request);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(f);
+    size_t n = fread(log, 1, size - 1, f);
+    log[n] = '\0';
+    fclose(f);
+}
+
+static void test_conceal_server_errors(void **state)
+{
+    static const char secret[] = "connection to server at \"10.1.2.3\", port 5433 failed:\n"
+                                 "\tIs the server running?";
+    bolsa_error err = {0};
+    bolsa_error_set(&err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "postgresql connect: %s", secret);
+    char log[2048];
+    conceal_logged(&err, "GET /health", log, sizeof(log));
+    /* The client's message is plain, the id 16 hex digits. */
+    assert_string_equal(err.msg, "The database is unavailable");
+    assert_int_equal(strlen(err.id), 16);
+    assert_int_equal(strspn(err.id, "0123456789abcdef"), 16);
+    /* The log has it all, on one line, under the id. */
+    assert_non_null(strstr(log, err.id));
+    assert_non_null(strstr(log, "GET /health: database_unavailable: postgresql connect"));
+    assert_non_null(strstr(log, "10.1.2.3"));
+    assert_non_null(strstr(log, "Is the server running?"));
+    assert_ptr_equal(strchr(log, '\n'), log + strlen(log) - 1);
+    /* Concealing twice changes nothing: the first id stays the one logged. */
+    char id[BOLSA_ERROR_ID_SIZE];
+    strcpy(id, err.id);
+    conceal_logged(&err, "GET /health", log, sizeof(log));
+    assert_string_equal(err.id, id);
+    assert_string_equal(log, "");
+    /* Another error gets another id. */
+    bolsa_error other = {0};
+    bolsa_error_set(&other, BOLSA_E_DB_ERROR, NULL, NULL, "sqlite: insert: disk I/O error");
+    conceal_logged(&other, "POST /api/v1/transaction", log, sizeof(log));
+    assert_string_equal(other.msg, "The database could not complete the request");
+    assert_string_not_equal(other.id, id);
+}
+
+static void test_conceal_leaves_client_errors(void **state)
+{
+    bolsa_error err = {0};
+    bolsa_error_set(&err, BOLSA_E_GREATER_THAN, "body", "quantidadeAtivos",
+                    "Input should be greater than 0");
+    char log[256];
+    conceal_logged(&err, "POST /api/v1/transaction", log, sizeof(log));
+    assert_string_equal(err.msg, "Input should be greater than 0");
+    assert_string_equal(err.id, "");
+    assert_string_equal(log, "");
+    json_t *j = parse_error_json(&err);
+    json_t *item = json_array_get(json_object_get(j, "detail"), 0);
+    assert_null(json_object_get(item, "ctx"));
+    json_decref(j);
+}
+
+static void test_json_of_concealed_error(void **state)
+{
+    bolsa_error err = {0};
+    char log[2048];
+    bolsa_error_set(&err, BOLSA_E_DB_UNAVAILABLE, NULL, NULL, "postgresql: secret host");
+    conceal_logged(&err, "GET /api/v1/transaction", log, sizeof(log));
+    json_t *j = parse_error_json(&err);
+    json_t *item = json_array_get(json_object_get(j, "detail"), 0);
+    char want[128];
+    snprintf(want, sizeof(want), "The database is unavailable (error id %s)", err.id);
+    assert_string_equal(json_string_value(json_object_get(item, "msg")), want);
+    assert_string_equal(json_string_value(json_object_get(item, "type")), "database_unavailable");
+    assert_int_equal(json_array_size(json_object_get(item, "loc")), 0);
+    json_t *ctx = json_object_get(item, "ctx");
+    assert_string_equal(json_string_value(json_object_get(ctx, "error_id")), err.id);
+    char *text = bolsa_error_json(&err);
+    assert_null(strstr(text, "secret"));
+    free(text);
+    json_decref(j);
+}
+
 static void test_timing_header(void **state)
 {
     bolsa_timing t;
@@ -151,6 +239,13 @@ static void test_timing_header(void **state)
     char h[256];
     bolsa_timing_header(&t, h, sizeof(h));
     assert_non_null(strstr(h, "parse;dur=0.150, db;dur=5.000, total;dur="));
+    /* Milliseconds with three decimals, rounded to the microsecond, any size. */
+    bolsa_timing big = {.start_ns = bolsa_now_ns(), .n = 3};
+    big.phase[0].name = "a", big.phase[0].ns = 0;
+    big.phase[1].name = "b", big.phase[1].ns = 1499;
+    big.phase[2].name = "c", big.phase[2].ns = 123456789012ULL;
+    bolsa_timing_header(&big, h, sizeof(h));
+    assert_non_null(strstr(h, "a;dur=0.000, b;dur=0.001, c;dur=123456.789, total;dur="));
     char tiny[10];
     bolsa_timing_header(&t, tiny, sizeof(tiny));
     assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
@@ -195,6 +290,9 @@ int main(void)
         cmocka_unit_test(test_json_shape),
         cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_json_empty_loc),
+        cmocka_unit_test(test_conceal_server_errors),
+        cmocka_unit_test(test_conceal_leaves_client_errors),
+        cmocka_unit_test(test_json_of_concealed_error),
         cmocka_unit_test(test_timing_header),
         cmocka_unit_test(test_timestamp_format),
         cmocka_unit_test(test_timestamp_now),
