@@ -95,6 +95,10 @@ void gg_convert_finish(const gg_convert *cv, gg_thread_run *run, uint64_t end_ns
 
 void gg_convert_event(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
 {
+    /* What threads do once stopping has begun is gargalo's own work (disabling the
+     * events, waiting for the collector), not the program's. */
+    if (cv->end_ns && ev->time_ns > cv->end_ns && ev->kind != GG_PERF_LOST)
+        return;
     if (ev->kind == GG_PERF_ON_CPU)
         add_on_cpu(cv, run, ev);
     else if (ev->kind == GG_PERF_SWITCH_OUT && cv->wall)

@@ -33,6 +33,7 @@ typedef struct gg_convert {
     uint64_t mono_start; /* CLOCK_MONOTONIC at the session's start */
     bool cpu_timeline;   /* sample times on the thread's CPU clock, from cpu_start */
     uint64_t cpu_start;
+    uint64_t end_ns; /* CLOCK_MONOTONIC when stopping began, records after it ignored; 0: running */
 } gg_convert;
 
 /* Adds what ev says of the thread in run to cv->raw. */

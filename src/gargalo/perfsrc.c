@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "collector.h"
 #include "convert.h"
 #include "options.h"
@@ -135,7 +136,7 @@ static void on_event(void *ctx, const gg_perf_event *ev)
 {
     struct gg_sampler *sp = ctx;
     gg_convert cv = {&sp->raw, sp->opt.clock == GARGALO_CLOCK_WALL, sp->mono_start,
-                     sp->opt.clock == GARGALO_CLOCK_CPU, sp->perf.cpu_start};
+                     sp->opt.clock == GARGALO_CLOCK_CPU, sp->perf.cpu_start, sp->perf.stop_ns};
     gg_convert_event(&cv, &sp->perf.run, ev);
 }
 
@@ -166,6 +167,7 @@ int gg_perfsrc_start(struct gg_sampler *sp)
         return rc;
     gg_perf_read(sp->perf.pt, discard, NULL); /* what an abandoned session left */
     sp->perf.run = (gg_thread_run){.tid = sp->tid};
+    sp->perf.stop_ns = 0;
     sp->perf.run.cpu_base = sp->perf.cpu_start = gg_perf_clock_ns(sp->perf.pt);
     atomic_store(&sp->running, 1);
     rc = gg_collector_add(sp->perf.pt->clock_fd, drain, sp);
@@ -189,6 +191,9 @@ void gg_perfsrc_stop_source(struct gg_sampler *sp)
 
 void gg_perfsrc_stop(struct gg_sampler *sp)
 {
+    gg_collector_lock(); /* the collector reads it while draining */
+    sp->perf.stop_ns = gg_clock_ns(CLOCK_MONOTONIC);
+    gg_collector_unlock();
     atomic_store(&sp->running, 0);
     gg_perf_disable(sp->perf.pt);
     sp->perf.cpu_total = gg_perf_clock_ns(sp->perf.pt) - sp->perf.cpu_start;

@@ -59,6 +59,7 @@ typedef struct gg_named {
 struct gg_process {
     gargalo_options opt;
     uint64_t mono_start;
+    uint64_t end_ns; /* CLOCK_MONOTONIC when stopping began; 0 while running */
     gg_watched **w; /* one per (thread running at the start, CPU) */
     size_t nw, wcap;
     gg_perf_thread **owners; /* per CPU: the first event opened there, whose buffer it is */
@@ -100,7 +101,8 @@ static void remember_name(struct gg_process *p, const gg_perf_event *ev)
 static void on_event(void *ctx, const gg_perf_event *ev)
 {
     struct gg_process *p = ctx;
-    gg_convert cv = {&p->raw, p->opt.clock == GARGALO_CLOCK_WALL, p->mono_start, false, 0};
+    gg_convert cv = {&p->raw, p->opt.clock == GARGALO_CLOCK_WALL, p->mono_start, false, 0,
+                     p->end_ns};
     if (ev->kind == GG_PERF_COMM) {
         remember_name(p, ev);
         return;
@@ -275,7 +277,7 @@ static void finish_threads(void *ctx)
 {
     gg_ending *e = ctx;
     struct gg_process *p = e->p;
-    gg_convert cv = {&p->raw, true, p->mono_start, false, 0};
+    gg_convert cv = {&p->raw, true, p->mono_start, false, 0, 0}; /* finish: nothing to cut */
     size_t seen = p->nruns;
     for (size_t i = 0; i < seen; i++)
         gg_convert_finish(&cv, &p->runs[i], e->end_ns);
@@ -346,6 +348,9 @@ int gg_process_stop(gargalo_session *s)
 {
     struct gg_process *p = s->process_run;
     gg_ending end = {p, gg_clock_ns(CLOCK_MONOTONIC)};
+    gg_collector_lock(); /* the collector reads it while draining */
+    p->end_ns = end.end_ns;
+    gg_collector_unlock();
     quiesce(p);
     drain_all(p);
     if (p->opt.clock == GARGALO_CLOCK_WALL)
@@ -450,7 +455,9 @@ int gargalo_start_process(gargalo_session **out, const gargalo_options *opt)
     gg_events_attach_process(&p->events);
     gg_events_log_current_labels(&p->events, p->mono_start, 0);
     if ((rc = watch_all(p))) {
-        gargalo_session_free(s);
+        gg_process_discard(s); /* what gargalo_session_free would do, without the cycle */
+        gg_session_free_resolved(s);
+        free(s);
         return rc;
     }
     *out = s;

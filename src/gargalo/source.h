@@ -29,6 +29,7 @@ typedef struct gg_perf_run {
     gg_perf_thread *pt; /* the thread's events, kept open by the thread across sessions */
     uint64_t cpu_start; /* task clock at start */
     uint64_t cpu_total; /* task clock from start to stop: the session's CPU time */
+    uint64_t stop_ns;   /* CLOCK_MONOTONIC when stopping began; 0 while running */
     gg_thread_run run;  /* where the thread stands between records */
 } gg_perf_run;
 

@@ -529,11 +529,16 @@ def t_pg_down_conceals(ctx):
     ctx.server.wait_healthy(30)
 
 
-def wait_rows(db, at_least, timeout=60):
+def wait_rows(db, at_least, timeout=60, writer=None):
+    """Waits for the table to hold at_least rows; writer, (thread, result) of the request
+    adding them, ends the wait early, with what it got, if it finishes first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if db.count() >= at_least:
             return
+        if writer and not writer[0].is_alive():
+            raise TestFailure("the request ended before the table reached %d rows: %r"
+                              % (at_least, writer[1]))
         time.sleep(0.05)
     raise TestFailure("the table never reached %d rows" % at_least)
 
@@ -570,7 +575,7 @@ def t_pg_naive_crash(ctx):
     t, result = post_in_background(ctx.server, {"ativos": ARTICLE_TICKERS,
                                                 "quantidadeAtivos": 1000000}, "naive", 180)
     try:
-        wait_rows(ctx.db, before + 300)
+        wait_rows(ctx.db, before + 300, writer=(t, result))
         ctx.db.crash()
         t.join(120)
         check(not t.is_alive(), "the request did not end after the database died")

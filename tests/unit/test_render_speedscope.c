@@ -198,8 +198,8 @@ static void test_markers(void **state)
     json_t *profiles = json_object_get(doc, "profiles");
     assert_int_equal(json_array_size(profiles), 3); /* one per thread, then the markers' */
     for (size_t i = 0; i < 2; i++)
-        assert_string_equal(
-            json_string_value(json_object_get(json_array_get(profiles, i), "type")), "sampled");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(profiles, i), "type")),
+                            "sampled");
     json_t *p = json_array_get(profiles, 2);
     assert_string_equal(json_string_value(json_object_get(p, "type")), "evented");
     assert_string_equal(json_string_value(json_object_get(p, "name")), "markers");
