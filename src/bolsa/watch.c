@@ -126,6 +126,16 @@ static void bolsa_watch_gone(bolsa_watch *w, nfds_t n)
     }
 }
 
+/* Bytes the client sent that MHD has not read yet. A connection's worker thread, busy
+ * with another connection's long request, reads nothing meanwhile: the wait is the
+ * server's, not the client's, and the deadline does not cut it. A client trickling its
+ * request leaves nothing unread for long on a free worker. */
+static int bolsa_watch_unread(int fd)
+{
+    int unread = 0;
+    return ioctl(fd, FIONREAD, &unread) == 0 && unread > 0;
+}
+
 /* One look at every connection waiting for a request. */
 static void bolsa_watch_pass(bolsa_watch *w)
 {
@@ -136,7 +146,8 @@ static void bolsa_watch_pass(bolsa_watch *w)
         uint64_t since = atomic_load(&w->since[fd]);
         if (since <= WATCH_CUT)
             continue;
-        if (w->deadline_ns && since < now && now - since > w->deadline_ns)
+        if (w->deadline_ns && since < now && now - since > w->deadline_ns &&
+            !bolsa_watch_unread(fd))
             bolsa_watch_cut(w, fd, since);
         else
             w->polls[n++] = (struct pollfd){.fd = fd, .events = POLLRDHUP};
