@@ -37,7 +37,8 @@ static void add_on_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_e
 }
 
 /* The thread left the CPU: a sample at the stack it left from, whose weight, the time
- * away, the switch-in will set (other threads' samples may come in between). */
+ * away, and time, the end of it, the switch-in will set (other threads' samples may come
+ * in between). */
 static void begin_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
 {
     run->out_ns = ev->time_ns;
@@ -64,8 +65,11 @@ static void end_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_
     if (!run->out_ns || ev->time_ns < run->out_ns)
         return;
     gg_raw *raw = cv->raw;
-    if (run->out_rec) {
-        raw->recs[run->out_rec - 1].weight_ns = ev->time_ns - run->out_ns;
+    if (run->out_rec) { /* a sample stands for the time up to its own: stamped at the end */
+        gg_raw_sample *rec = &raw->recs[run->out_rec - 1];
+        rec->weight_ns = ev->time_ns - run->out_ns;
+        rec->time_ns = since_start(cv, ev->time_ns);
+        rec->mono_ns = ev->time_ns;
         run->out_ns = 0;
         return;
     }
@@ -75,9 +79,9 @@ static void end_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_
         memcpy(gg_raw_next_pcs(raw), raw->pcs + run->last_offset, depth * sizeof(void *));
     }
     if (depth)
-        gg_raw_commit(raw, (gg_raw_sample){.time_ns = since_start(cv, run->out_ns),
+        gg_raw_commit(raw, (gg_raw_sample){.time_ns = since_start(cv, ev->time_ns),
                                            .weight_ns = ev->time_ns - run->out_ns,
-                                           .mono_ns = run->out_ns,
+                                           .mono_ns = ev->time_ns,
                                            .depth = depth,
                                            .flags = flags,
                                            .tid = run->tid});

@@ -135,8 +135,9 @@ bool gg_perfsrc_available(void)
 static void on_event(void *ctx, const gg_perf_event *ev)
 {
     struct gg_sampler *sp = ctx;
-    gg_convert cv = {&sp->raw, sp->opt.clock == GARGALO_CLOCK_WALL, sp->mono_start,
-                     sp->opt.clock == GARGALO_CLOCK_CPU, sp->perf.cpu_start, sp->perf.stop_ns};
+    gg_convert cv = {&sp->raw,           sp->opt.clock == GARGALO_CLOCK_WALL,
+                     sp->mono_start,     sp->opt.clock == GARGALO_CLOCK_CPU,
+                     sp->perf.cpu_start, sp->perf.stop_ns};
     gg_convert_event(&cv, &sp->perf.run, ev);
 }
 

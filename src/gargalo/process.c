@@ -60,7 +60,7 @@ struct gg_process {
     gargalo_options opt;
     uint64_t mono_start;
     uint64_t end_ns; /* CLOCK_MONOTONIC when stopping began; 0 while running */
-    gg_watched **w; /* one per (thread running at the start, CPU) */
+    gg_watched **w;  /* one per (thread running at the start, CPU) */
     size_t nw, wcap;
     gg_perf_thread **owners; /* per CPU: the first event opened there, whose buffer it is */
     gg_perf_thread **rings;  /* the owners that exist, to read */
@@ -101,7 +101,7 @@ static void remember_name(struct gg_process *p, const gg_perf_event *ev)
 static void on_event(void *ctx, const gg_perf_event *ev)
 {
     struct gg_process *p = ctx;
-    gg_convert cv = {&p->raw, p->opt.clock == GARGALO_CLOCK_WALL, p->mono_start, false, 0,
+    gg_convert cv = {&p->raw,  p->opt.clock == GARGALO_CLOCK_WALL, p->mono_start, false, 0,
                      p->end_ns};
     if (ev->kind == GG_PERF_COMM) {
         remember_name(p, ev);

@@ -25,6 +25,12 @@ typedef struct gg_memo_entry {
     uint32_t count;
 } gg_memo_entry;
 
+/* One blocked call and descriptor, and what they were. */
+typedef struct gg_wait {
+    int32_t nr, fd;
+    char *name; /* "[blocked] read fd 3: pipe" */
+} gg_wait;
+
 typedef struct gg_resolver {
     gargalo_session *s;
     gg_memo_entry *memo;
@@ -34,6 +40,8 @@ typedef struct gg_resolver {
     size_t nidx, idx_cap;
     uint32_t *stack; /* the stack being built */
     size_t nstack, stack_cap;
+    gg_wait *waits; /* blocked calls described before symbolizing (describe_waits) */
+    size_t nwaits, waits_cap;
     uintptr_t handler_pc;
     bool have_handler; /* the handler's identity below is known */
     const char *handler_module;
@@ -151,18 +159,46 @@ static int push_synthetic(gg_resolver *r, const char *function)
     return rc;
 }
 
+static const gg_wait *find_wait(const gg_resolver *r, const gg_raw_sample *rec)
+{
+    for (size_t i = 0; i < r->nwaits; i++)
+        if (r->waits[i].nr == rec->syscall_nr && r->waits[i].fd == rec->fd)
+            return &r->waits[i];
+    return NULL;
+}
+
+/* Describes each blocked call's descriptor before anything is symbolized: reading debug
+ * information opens files, which may take the number of a descriptor the program has
+ * closed since, and the description would name gargalo's file. */
+static int describe_waits(gg_resolver *r, const gg_raw *raw)
+{
+    char name[384];
+    for (size_t i = 0; i < raw->nrecs; i++) {
+        const gg_raw_sample *rec = &raw->recs[i];
+        if (!(rec->flags & GG_RAW_BLOCKED) || find_wait(r, rec))
+            continue;
+        gg_blocked_describe(rec->syscall_nr, rec->fd, name, sizeof(name));
+        char *copy = strdup(name);
+        if (!copy || GG_GROW(&r->waits, &r->waits_cap, r->nwaits + 1)) {
+            free(copy);
+            return GARGALO_ENOMEM;
+        }
+        r->waits[r->nwaits++] = (gg_wait){rec->syscall_nr, rec->fd, copy};
+    }
+    return 0;
+}
+
 /* Off-CPU time whose own stack the kernel would not give (perf_event_paranoid 2) hangs
  * under the last stack seen on the CPU, below a leaf that says so; blocked time gets a
  * leaf naming the call and its descriptor: "[blocked] fdatasync fd 7: .../bolsa.db-wal". */
 static int push_leaves(gg_resolver *r, const gg_raw_sample *rec)
 {
-    char name[384];
     int rc = 0;
     if (rec->flags & GG_RAW_STACK_GUESSED)
         rc = push_synthetic(r, "[off-CPU: where it blocked is unknown]");
     if (!rc && (rec->flags & GG_RAW_BLOCKED)) {
-        gg_blocked_describe(rec->syscall_nr, rec->fd, name, sizeof(name));
-        rc = push_synthetic(r, name);
+        const gg_wait *w = find_wait(r, rec);
+        rc = push_synthetic(r, w ? w->name : "[blocked]");
     }
     return rc;
 }
@@ -258,6 +294,8 @@ int gg_resolve(gargalo_session *s, const gg_raw *raw, uint32_t max_depth, uintpt
     gg_resolver r = {.s = s, .handler_pc = handler_pc};
     uint32_t thread;
     int rc = s->process ? 0 : gg_session_add_thread(s, s->tid, s->thread_name, &thread);
+    if (!rc)
+        rc = describe_waits(&r, raw);
     gg_symbols_lock();
     if (!rc)
         rc = resolve_all(&r, raw, max_depth, log, mono_start);
@@ -268,6 +306,9 @@ int gg_resolve(gargalo_session *s, const gg_raw *raw, uint32_t max_depth, uintpt
     gg_index_free(&r.by_key);
     free(r.idx);
     free(r.stack);
+    for (size_t i = 0; i < r.nwaits; i++)
+        free(r.waits[i].name);
+    free(r.waits);
     s->symbolize_ns = gg_clock_ns(CLOCK_MONOTONIC) - t0;
     return rc;
 }

@@ -393,8 +393,8 @@ static void test_blocked_names_the_pipe(void **state)
     for (size_t i = 0; i < s->nsamples; i++)
         if (tl_stack_has(s, s->samples[i].stack, want))
             blocked_ns += s->samples[i].weight_ns;
-    printf("blocked: %zu samples named '%s', %.1f ms, %zu dropped\n", named, want,
-           blocked_ns / 1e6, s->dropped);
+    printf("blocked: %zu samples named '%s', %.1f ms, %zu dropped\n", named, want, blocked_ns / 1e6,
+           s->dropped);
     /* A record lost on a saturated machine (the collector late, the ring full) may be the
      * switch that began the wait. */
     if (!tl_late_signals(s) && !s->dropped)
