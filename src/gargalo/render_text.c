@@ -22,8 +22,6 @@
 /* Shares from which a node's time is coloured red, then yellow. */
 #define GG_TEXT_HOT 50.0
 #define GG_TEXT_WARM 20.0
-/* Names listed on an idle group's line; the threads of other names are counted. */
-#define GG_TEXT_IDLE_NAMES 8
 
 /* The markers section: how many kinds it lists, the widest category column, and where a
  * marker's text is cut (in characters). */
@@ -192,83 +190,27 @@ static uint32_t next_visible(gg_text *x, uint32_t n)
     return GG_TREE_NONE;
 }
 
-/* How many of the idle threads parked in call, from place `from` of the roster on, have
- * the name of the thread at place `at`; 0 when one before `at` has it already. */
-static size_t same_name(const gg_text *x, uint32_t call, size_t from, size_t at)
+/* After the busy threads, one line per wait call the idle ones are parked in: "time
+ * share  N idle threads: parked in CALL (names)". */
+static int idle_groups(gg_text *x)
 {
     const gg_roster *r = &x->t->roster;
-    const gg_thread *t = &x->s->threads[r->order[at]];
-    size_t n = 0;
-    for (size_t i = from; i < r->n; i++) {
-        const gg_thread *u = &x->s->threads[r->order[i]];
-        if (r->threads[r->order[i]].parked != call ||
-            (t->name[0] ? strcmp(u->name, t->name) != 0 : u != t))
-            continue;
-        if (i < at)
-            return 0;
-        n++;
-    }
-    return n;
-}
-
-/* The names of the idle threads parked in call, each once with its count ("worker ×3");
- * a thread without a name by its id. */
-static void idle_names(gg_text *x, uint32_t call, size_t from)
-{
-    const gg_roster *r = &x->t->roster;
-    size_t listed = 0, more = 0;
-    for (size_t i = from; i < r->n; i++) {
-        size_t n = r->threads[r->order[i]].parked == call ? same_name(x, call, from, i) : 0;
-        if (!n || (listed == GG_TEXT_IDLE_NAMES && (more += n)))
-            continue;
-        dynbuf_puts(x->b, listed++ ? ", " : " (");
-        const gg_thread *t = &x->s->threads[r->order[i]];
-        if (t->name[0])
-            dynbuf_puts(x->b, t->name);
-        else
-            gg_roster_thread_name(x->b, t);
-        if (n > 1)
-            dynbuf_printf(x->b, " ×%zu", n);
-    }
-    if (more)
-        dynbuf_printf(x->b, " and %zu more", more);
-    dynbuf_putc(x->b, ')');
-}
-
-/* "time  share  N idle threads: parked in CALL (names)" for the idle threads parked in
- * call, found from place `from` of the roster on. */
-static void idle_group(gg_text *x, uint32_t call, size_t from)
-{
-    const gg_roster *r = &x->t->roster;
-    uint64_t ns = 0;
-    size_t n = 0;
-    for (size_t i = from; i < r->n; i++)
-        if (r->threads[r->order[i]].parked == call)
-            ns += r->threads[r->order[i]].weight_ns, n++;
-    time_share_ns(x, ns);
-    color(x, ANSI_DIM);
-    dynbuf_printf(x->b, "  %zu idle thread%s: parked in %s", n, n == 1 ? "" : "s",
-                  gg_roster_call_name(call));
-    idle_names(x, call, from);
-    color(x, ANSI_RESET);
-    dynbuf_putc(x->b, '\n');
-}
-
-/* After the busy threads, one line per wait call the idle ones are parked in. */
-static void idle_groups(gg_text *x)
-{
-    const gg_roster *r = &x->t->roster;
-    size_t first = r->n - r->nidle;
-    if (first)
+    gg_roster_group *g = malloc(r->nidle * sizeof(*g));
+    if (!g)
+        return GARGALO_ENOMEM;
+    size_t n = gg_roster_groups(r, g);
+    if (r->n > r->nidle)
         dynbuf_putc(x->b, '\n');
-    for (size_t i = first; i < r->n; i++) {
-        uint32_t call = r->threads[r->order[i]].parked;
-        bool seen = false;
-        for (size_t j = first; j < i && !seen; j++)
-            seen = r->threads[r->order[j]].parked == call;
-        if (!seen)
-            idle_group(x, call, i);
+    for (size_t i = 0; i < n; i++) {
+        time_share_ns(x, g[i].weight_ns);
+        color(x, ANSI_DIM);
+        dynbuf_puts(x->b, "  ");
+        gg_roster_group_label(x->b, x->s, r, &g[i]);
+        color(x, ANSI_RESET);
+        dynbuf_putc(x->b, '\n');
     }
+    free(g);
+    return 0;
 }
 
 static int body(gg_text *x)
@@ -289,9 +231,7 @@ static int body(gg_text *x)
                                          : "(no samples were recorded)\n");
     for (; n != GG_TREE_NONE; n = next_visible(x, n))
         node_line(x, n);
-    if (folded)
-        idle_groups(x);
-    return 0;
+    return folded ? idle_groups(x) : 0;
 }
 
 /* The length in bytes of the character of a one-line text at p: a run of white space or
