@@ -12,12 +12,14 @@
   const MAX_ROWS = 3000;   // rows drawn at once; past that a note says how many are left
   const AUTO_OPEN = 25;    // besides the hot path, nodes above this share open at load
   const ROW_H = 16, AXIS_H = 20, MAX_LANES = 400; // timeline
+  const LANE_FONT = '11px system-ui, sans-serif'; // the names of the timeline's thread lanes
   const MK_ROW = 16, MK_GAP = 6, MK_MAX_ROWS = 12; // the timeline's marker track
   const SQL_SITES = 3; // call sites listed per statement; the rest are counted
   const FG_ROW = 18, FG_MIN_W = 0.5, FG_CRUMBS = 10; // flame graph
   const FG_FONT = '11px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
   const INK = '#1d1f21', INK_SOFT = '#4a4d50'; // text on the (always light) bars
   const ROOT_FILL = 'hsl(210, 10%, 82%)';
+  const THREAD_FILL = 'hsl(205, 25%, 78%)', IDLE_FILL = 'hsl(205, 12%, 88%)'; // threads' roots
   const $ = (id) => document.getElementById(id);
 
   const esc = (s) => String(s).replace(/[&<>"']/g,
@@ -37,8 +39,10 @@
     return `${k.toLocaleString('en-US')} ${word}${k === 1 ? '' : 's'}`;
   }
 
-  // Where a frame is: file:line, or its module when it has no debug information.
+  // Where a frame is: file:line, or its module when it has no debug information; nothing
+  // for a thread's root (frame -1).
   function where(f) {
+    if (f < 0) return '';
     return F.file[f] ? F.file[f] + (F.line[f] ? ':' + F.line[f] : '') : (F.module[f] || '');
   }
 
@@ -59,7 +63,10 @@
 
   // ---- trees ----
 
-  // Links each tree's children (nodes come parent first, heavier siblings first).
+  // Links each tree's children (nodes come parent first, heavier siblings first). A
+  // process-wide session's trees have a root per thread under the root (T.roots says
+  // which thread each is, or which idle threads a folded group holds), and say where each
+  // sample ends (T.sleaf), as a stack ends in a different node in each thread.
   function prepare(T) {
     const n = T.parent.length;
     const first = new Int32Array(n).fill(-1), next = new Int32Array(n).fill(-1);
@@ -74,16 +81,43 @@
     }
     const hot = new Uint8Array(n);
     for (let i = first[0]; i >= 0; i = first[i]) hot[i] = 1;
-    const labels = new Array(n);
+    const labels = new Array(n), root = new Map();
     labels[0] = '';
+    for (const r of T.roots || []) root.set(r.node, r);
     for (let i = 1; i < n; i++) {
       const h = T.hidden[i];
-      labels[i] = F.name[T.frame[i]] + (h ? ` (+${h} frame${h === 1 ? '' : 's'})` : '');
+      labels[i] = root.has(i) ? root.get(i).name :
+        F.name[T.frame[i]] + (h ? ` (+${h} frame${h === 1 ? '' : 's'})` : '');
     }
-    const st = { T, n, first, next, depth, maxDepth, hot, labels, lower: null,
-      open: new Uint8Array(n), match: null, keep: null, rects: null, zoom: 0, focus: -1 };
+    const st = { T, n, first, next, depth, maxDepth, hot, labels, lower: null, root,
+      threaded: !!T.roots, sleaf: sampleLeaves(T), top: null, under: null,
+      open: new Uint8Array(n), match: null, keep: null, rects: new Map(), zoom: 0, focus: -1 };
     openDefault(st);
     return st;
+  }
+
+  // The node where each sample ends.
+  function sampleLeaves(T) {
+    if (T.sleaf) return T.sleaf;
+    const s = D.samples.s, out = new Int32Array(s.length);
+    for (let k = 0; k < s.length; k++) out[k] = T.leaf[s[k]];
+    return out;
+  }
+
+  // Per node, the node under the root it lies in: its thread's (or idle group's) root.
+  function topOf(st) {
+    if (st.top) return st.top;
+    st.top = new Int32Array(st.n);
+    for (let i = 1; i < st.n; i++) st.top[i] = st.depth[i] === 1 ? i : st.top[st.T.parent[i]];
+    return st.top;
+  }
+
+  // What the tree says beside a thread's root: its CPU time, or where an idle one is
+  // parked; nothing for an idle group, whose name says it all.
+  function rootNote(st, i) {
+    const r = st.root.get(i);
+    if (!r || r.thread < 0) return '';
+    return r.parked ? `idle: parked in ${r.parked}` : `CPU ${fmtMs(r.cpu)}`;
   }
 
   function pct(st, i) {
@@ -157,13 +191,14 @@
     const cls = ['row'];
     if (p >= 50) cls.push('hot'); else if (p >= 20) cls.push('warm'); else if (p < 5) cls.push('cool');
     if (st.hot[i]) cls.push('hotpath');
-    if (F.lib[f]) cls.push('lib');
+    if (f >= 0 && F.lib[f]) cls.push('lib');
+    if (f < 0) cls.push(st.root.get(i).parked ? 'idle' : 'thread');
     if (st.match && st.match[i]) cls.push('match');
     const hasKids = kid(st, i) > 0, open = hasKids && isOpen(st, i);
-    const file = F.file[f], line = F.line[f];
-    const loc = file ? shortPath(file) + (line ? ':' + line : '') : '';
+    const file = f >= 0 ? F.file[f] : '', line = f >= 0 ? F.line[f] : 0;
+    const loc = f < 0 ? rootNote(st, i) : file ? shortPath(file) + (line ? ':' + line : '') : '';
     const tip = `self ${fmtMs(T.self[i])}, ${plural(T.count[i], 'sample')}` +
-      (F.module[f] ? `, ${F.module[f]}` : '');
+      (f >= 0 && F.module[f] ? `, ${F.module[f]}` : '');
     const errTip = `margin of the share: one standard error from the sample counts, ` +
       `${T.count[i]} of ${T.count[0]} samples`;
     const indent = Math.min(st.depth[i] - 1, 60) * 14 + 4;
@@ -226,6 +261,7 @@
   }
 
   function applyQuery(st) {
+    st.under = null;
     if (!query) {
       st.match = st.keep = null;
       return;
@@ -275,18 +311,48 @@
 
   // ---- timeline ----
 
-  // Merges consecutive samples that share a node at the same depth into one rectangle.
-  function buildRects(st) {
-    const S = D.samples, leaf = st.T.leaf, parent = st.T.parent;
+  // What the timeline shows. For one thread: its samples in time order, callers on top, a
+  // lane per depth. For a process-wide session, at first every thread at once, a lane per
+  // thread (busiest first, then the idle ones or their groups), each sample drawn in its
+  // thread's lane in the colour of the function it ended in; or, picked in the menu above
+  // the timeline, one thread's samples with a lane per depth, as for one thread.
+  // tl.pick is 'all' or the picked root's key, which outlives a switch of tree.
+  const tl = { pick: 'all' };
+
+  // A root's key: its thread, or for an idle group the call its threads are parked in.
+  function rootKey(st, i) {
+    const r = st.root.get(i);
+    return r.thread >= 0 ? `t${r.thread}` : `g${r.parked}`;
+  }
+
+  // The root picked in tree st, or -1 for all of them (and for a tree without threads).
+  function pickedRoot(st) {
+    if (!st.threaded || tl.pick === 'all') return -1;
+    for (const i of st.root.keys()) if (rootKey(st, i) === tl.pick) return i;
+    return -1;
+  }
+
+  // The rectangles to draw for the tree and pick shown, each set made once.
+  function rects() {
+    const st = cur, top = pickedRoot(st), key = st.threaded && top < 0 ? 'threads' : String(top);
+    if (!st.rects.has(key)) st.rects.set(key, key === 'threads' ? threadRects(st) : buildRects(st, top));
+    return st.rects.get(key);
+  }
+
+  // Merges consecutive samples that share a node at the same depth into one rectangle;
+  // with top >= 0, only the samples under that root.
+  function buildRects(st, top) {
+    const S = D.samples, parent = st.T.parent, under = top >= 0 ? topOf(st) : null;
     const x0 = [], x1 = [], lane = [], node = [];
     const byLane = [];
     const openNode = [], openRect = [];
     const path = [];
     let prevEnd = -Infinity;
     for (let k = 0; k < S.t.length; k++) {
+      if (under && under[st.sleaf[k]] !== top) continue;
       const end = S.t[k], start = end - S.w[k];
       path.length = 0;
-      for (let i = leaf[S.s[k]]; i > 0; i = parent[i]) path.push(i);
+      for (let i = st.sleaf[k]; i > 0; i = parent[i]) path.push(i);
       path.reverse();
       const joined = start - prevEnd <= Math.max(S.w[k], 1);
       let d = 0;
@@ -305,6 +371,31 @@
     return { x0, x1, lane, node, byLane };
   }
 
+  // Every thread at once: a lane per root, in the tree's order; a thread's consecutive
+  // samples that end in the same node merge into one rectangle. names[d] is lane d's root.
+  function threadRects(st) {
+    const S = D.samples, top = topOf(st), laneOf = new Map(), names = [];
+    const x0 = [], x1 = [], node = [], byLane = [], last = [], lastEnd = [];
+    for (let c = st.first[0]; c >= 0 && names.length < MAX_LANES; c = st.next[c]) {
+      laneOf.set(c, names.length);
+      names.push(c);
+      byLane.push([]);
+    }
+    for (let k = 0; k < S.t.length; k++) {
+      const leaf = st.sleaf[k], d = laneOf.get(top[leaf]), end = S.t[k], start = end - S.w[k];
+      if (d === undefined) continue;
+      const r = last[d];
+      if (r !== undefined && node[r] === leaf && start - lastEnd[d] <= Math.max(S.w[k], 1)) {
+        x1[r] = end;
+      } else {
+        last[d] = x0.length;
+        x0.push(start); x1.push(end); node.push(leaf); byLane[d].push(last[d]);
+      }
+      lastEnd[d] = end;
+    }
+    return { x0, x1, node, byLane, names };
+  }
+
   const view = { t0: 0, t1: 1, v0: 0, v1: 1 };
   (function setDomain() {
     const S = D.samples, n = S.t.length;
@@ -317,9 +408,11 @@
 
   // Warm hues for the program, grey for libraries; one colour per function, the same in
   // the timeline and the flame graph (and kept, since both ask for it on every draw).
+  // Threads' roots are a cool grey, idle ones paler.
   const frameColor = [];
   function color(st, i) {
     const f = st.T.frame[i];
+    if (f < 0) return st.root.get(i).parked ? IDLE_FILL : THREAD_FILL;
     return frameColor[f] || (frameColor[f] = hashColor(F.name[f], F.lib[f]));
   }
 
@@ -391,8 +484,7 @@
   // From the top: the time axis, the marker track (when there are markers), the samples.
   function drawTimeline() {
     const st = cur, canvas = $('timeline');
-    if (!st.rects) st.rects = buildRects(st);
-    const R = st.rects, lanes = Math.min(R.byLane.length, MAX_LANES), top = laneTop();
+    const R = rects(), lanes = Math.min(R.byLane.length, MAX_LANES), top = laneTop();
     const W = canvas.parentElement.clientWidth, H = top + Math.max(lanes, 1) * ROW_H + 4;
     const ctx = sizeCanvas(canvas, W, H);
     drawAxis(ctx, W);
@@ -402,10 +494,53 @@
     for (let d = 0; d < lanes; d++) drawLane(ctx, st, R, d, scale, W);
     ctx.globalAlpha = 1;
     drawVeil(ctx, W, top, H);
+    if (R.names) drawLaneNames(ctx, st, R, lanes);
+  }
+
+  // Each thread's name at the left of its lane, on a backing that keeps it readable over
+  // the samples.
+  function drawLaneNames(ctx, st, R, lanes) {
+    const colors = flameColors(), panel = getComputedStyle(document.documentElement)
+      .getPropertyValue('--panel').trim() || '#fff', names = laneNames(ctx, st, R);
+    ctx.font = LANE_FONT;
+    ctx.textBaseline = 'middle';
+    for (let d = 0; d < lanes; d++) {
+      const y = laneTop() + d * ROW_H;
+      ctx.globalAlpha = 0.85;
+      ctx.fillStyle = panel;
+      ctx.fillRect(0, y, names[d].w, ROW_H - 1);
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = colors.fg;
+      ctx.fillText(names[d].s, 4, y + ROW_H / 2);
+    }
+  }
+
+  // The lanes' names as drawn (long ones cut) and the width of their backing, measured once.
+  function laneNames(ctx, st, R) {
+    if (R.nameW) return R.nameW;
+    const font = ctx.font;
+    ctx.font = LANE_FONT;
+    R.nameW = R.names.map((i) => {
+      const name = st.labels[i], s = name.length > 48 ? name.slice(0, 47) + '…' : name;
+      return { s, w: ctx.measureText(s).width + 8 };
+    });
+    ctx.font = font;
+    return R.nameW;
+  }
+
+  // Whether rectangle node n stands out while searching: in the lanes of every thread, a
+  // sample's rectangle is its leaf, which stands out when any node of its stack matches.
+  function searchHit(st, R, n) {
+    if (!R.names) return st.match[n];
+    if (!st.under) {
+      st.under = new Uint8Array(st.n);
+      for (let i = 1; i < st.n; i++) st.under[i] = st.match[i] || st.under[st.T.parent[i]];
+    }
+    return st.under[n];
   }
 
   function drawLane(ctx, st, R, d, scale, W) {
-    const list = R.byLane[d] || [], y = laneTop() + d * ROW_H;
+    const list = R.byLane[d] || [], y = laneTop() + d * ROW_H, inset = R.names ? laneNames(ctx, st, R)[d].w : 0;
     let lastPx = -1;
     for (let k = lowerBound(list, R.x1, view.v0); k < list.length; k++) {
       const r = list[k];
@@ -414,15 +549,16 @@
       if (b - a < 1 && Math.floor(b) <= lastPx) continue; // that pixel is already painted
       lastPx = Math.floor(b);
       const n = R.node[r];
-      ctx.globalAlpha = st.match && !st.match[n] ? 0.25 : 1;
+      ctx.globalAlpha = st.match && !searchHit(st, R, n) ? 0.25 : 1;
       ctx.fillStyle = color(st, n);
       const x = Math.max(a, -1), w = Math.max(Math.min(b, W + 1) - x, 1);
       ctx.fillRect(x, y, w > 2 ? w - 0.5 : w, ROW_H - 1);
-      if (w > 36) {
+      const tx = Math.max(x, inset) + 3, room = x + w - tx - 3; // right of the lane's name
+      if (room > 30) {
         ctx.fillStyle = '#1d1f21';
-        const maxChars = Math.floor((w - 6) / 6.6);
+        const maxChars = Math.floor(room / 6.6);
         const s = st.labels[n];
-        ctx.fillText(s.length > maxChars ? s.slice(0, Math.max(maxChars - 1, 1)) + '…' : s, x + 3, y + ROW_H / 2);
+        ctx.fillText(s.length > maxChars ? s.slice(0, Math.max(maxChars - 1, 1)) + '…' : s, tx, y + ROW_H / 2);
       }
     }
   }
@@ -446,7 +582,7 @@
   function rectAt(ev) {
     const canvas = $('timeline'), box = canvas.getBoundingClientRect();
     const d = Math.floor((ev.clientY - box.top - laneTop()) / ROW_H);
-    const R = cur.rects;
+    const R = rects();
     if (!R || d < 0 || d >= R.byLane.length || !R.byLane[d]) return -1;
     const t = timeAt(ev, box), list = R.byLane[d], k = lowerBound(list, R.x1, t);
     return k < list.length && R.x0[list[k]] <= t ? list[k] : -1;
@@ -457,9 +593,10 @@
     if (m >= 0) { placeTip(ev, markerTipHtml(m)); return; }
     const r = rectAt(ev);
     if (r < 0) { $('tooltip').hidden = true; return; }
-    const R = cur.rects, n = R.node[r], f = cur.T.frame[n];
+    const R = rects(), n = R.node[r], f = cur.T.frame[n];
+    const thread = cur.threaded && cur.depth[n] > 1 ? `<br>${esc(cur.labels[topOf(cur)[n]])}` : '';
     placeTip(ev, `<b>${esc(cur.labels[n])}</b>${fmtMs(R.x1[r] - R.x0[r])} here, ` +
-      `${fmtMs(cur.T.total[n])} (${share(cur, n)}) in all<br>${esc(where(f))}`);
+      `${fmtMs(cur.T.total[n])} (${share(cur, n)}) in all<br>${esc(where(f))}${thread}`);
   }
 
   function zoom(ev) {
@@ -517,7 +654,7 @@
       return;
     }
     const r = rectAt(ev);
-    if (r >= 0) reveal(cur.rects.node[r]);
+    if (r >= 0) reveal(rects().node[r]);
   }
 
   function resetView() {
@@ -556,14 +693,15 @@
   // requests and SQL statements, drawn above the samples on the same time axis: each row
   // holds intervals that do not overlap, and a marker nested in another goes below it, so
   // rows read as nesting levels. (Past MK_MAX_ROWS, the last row takes what is left and
-  // may overlap itself: hover then finds one of the markers there.)
+  // may overlap itself: hover then finds one of the markers there.) While the timeline
+  // shows one thread, only that thread's markers.
   const M = D.markers, K = D.kinds;
-  const mk = layoutMarkers();
+  let mk = layoutMarkers(-1);
   let mkFocus = -1; // the keyboard's marker
 
-  function layoutMarkers() {
+  function layoutMarkers(thread) {
     const n = M.start.length, row = new Int32Array(n), byRow = [], lastEnd = [], open = new Map();
-    const order = Array.from({ length: n }, (_, i) => i)
+    const order = Array.from({ length: n }, (_, i) => i).filter((m) => thread < 0 || M.thread[m] === thread)
       .sort((a, b) => M.start[a] - M.start[b] || M.end[b] - M.end[a] || a - b);
     for (const m of order) {
       if (!open.has(M.thread[m])) open.set(M.thread[m], []);
@@ -576,7 +714,7 @@
       (byRow[r] || (byRow[r] = [])).push(m);
       stack.push(m);
     }
-    return { row, byRow };
+    return { row, byRow, thread };
   }
 
   // Where the sample lanes start: under the axis and the marker track.
@@ -867,11 +1005,11 @@
   // Per node of a tree, the weight and count of the selected samples passing through it.
   function selWeights(st) {
     if (sel.nodes.has(st)) return sel.nodes.get(st);
-    const S = D.samples, leaf = st.T.leaf, parent = st.T.parent;
+    const S = D.samples, parent = st.T.parent;
     const w = { ns: new Float64Array(st.n), k: new Uint32Array(st.n) };
     for (let i = 0; i < sel.mask.length; i++) {
       if (!sel.mask[i]) continue;
-      for (let n = leaf[S.s[i]]; n >= 0; n = parent[n]) { w.ns[n] += S.w[i]; w.k[n]++; }
+      for (let n = st.sleaf[i]; n >= 0; n = parent[n]) { w.ns[n] += S.w[i]; w.k[n]++; }
     }
     sel.nodes.set(st, w);
     return w;
@@ -1091,7 +1229,7 @@
   // What the tooltip and the line under the graph say about node i.
   function describe(st, i) {
     const T = st.T, parts = [label(st, i)];
-    if (i) parts.push(where(T.frame[i]));
+    if (i) parts.push(T.frame[i] < 0 ? rootNote(st, i) : where(T.frame[i]));
     parts.push(`${fmtMs(T.total[i])}, ${share(st, i)} of all`,
       `${plural(T.count[i], 'sample')} of ${T.count[0].toLocaleString('en-US')}`);
     const z = st.zoom;
@@ -1210,7 +1348,8 @@
       ['CPU', D.duration_ns ? (100 * D.cpu_ns / D.duration_ns).toFixed(1) + '%' : 'n/a'],
       ['Clock', D.clock],
     ];
-    if (D.thread || D.tid) stats.push(['Thread', `${D.thread} (${D.tid})`]);
+    if (trees[1].threaded) stats.push(['Threads', String(trees[1].root.size)]);
+    else if (D.thread || D.tid) stats.push(['Thread', `${D.thread} (${D.tid})`]);
     if (D.dropped) stats.push(['Dropped', String(D.dropped)]);
     if (M.start.length || M.dropped)
       stats.push(['Markers', M.start.length.toLocaleString('en-US') + (M.dropped ? ` (${M.dropped} dropped)` : '')]);
@@ -1230,6 +1369,7 @@
     $('show-all').checked = !!D.show_all;
     $('show-all').addEventListener('change', (ev) => {
       cur = trees[ev.target.checked ? 1 : 0];
+      showThreadPicker();
       showSearchCount();
       renderTree();
       drawSoon();
@@ -1241,6 +1381,42 @@
     $('tree').addEventListener('click', (ev) => {
       const row = ev.target.closest('.row');
       if (row) toggle(Number(row.dataset.i));
+    });
+  }
+
+  // The menu of what the timeline shows in a process-wide session: every thread, or one
+  // thread (or idle group) of the tree shown. A thread picked in one tree stays picked in
+  // the other; folded into a group there, the group is.
+  function showThreadPicker() {
+    if (!cur.threaded) return;
+    const other = trees[cur === trees[0] ? 1 : 0];
+    if (tl.pick !== 'all' && pickedRoot(cur) < 0) {
+      const was = pickedRoot(other), parked = was >= 0 && other.root.get(was).parked;
+      tl.pick = parked && [...cur.root.keys()].some((i) => rootKey(cur, i) === `g${parked}`) ? `g${parked}` : 'all';
+    }
+    const options = [['all', 'every thread, a lane each']];
+    for (const i of cur.root.keys()) options.push([rootKey(cur, i), cur.labels[i]]);
+    $('timeline-thread').innerHTML = options.map(([v, text]) =>
+      `<option value="${esc(v)}">${esc(text)}</option>`).join('');
+    $('timeline-thread').value = tl.pick;
+    $('timeline-pick').hidden = false;
+    pickMarkers();
+  }
+
+  // The markers of the thread the timeline shows, or all of them.
+  function pickMarkers() {
+    const top = pickedRoot(cur), thread = top >= 0 ? cur.root.get(top).thread : -1;
+    if (mk.thread === thread) return;
+    mk = layoutMarkers(thread);
+    mkFocus = -1;
+    showTimelineHint();
+  }
+
+  function wirePicker() {
+    $('timeline-thread').addEventListener('change', (ev) => {
+      tl.pick = ev.target.value;
+      pickMarkers();
+      drawSoon();
     });
   }
 
@@ -1259,6 +1435,8 @@
   header();
   wireControls();
   wireTimeline();
+  wirePicker();
+  showThreadPicker();
   wireFlame();
   wireSql();
   renderTree();
