@@ -2,16 +2,18 @@
  * render_html.c: one self-contained, offline HTML page. The page itself lives in
  * assets/profile.{html,css,js}; this file fills its <!--gg:NAME--> slots with the CSS,
  * the script and the session as JSON (both call trees, already built, the samples and
- * markers for the timeline, and the SQL statements' figures), so the script never has to
- * repeat the tree's rules.
+ * markers for the timeline, the SQL statements' figures and the descriptors blocked
+ * samples waited on), so the script never has to repeat the tree's rules.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "markers.h"
 #include "render.h"
 #include "tree.h"
+#include "waiting.h"
 #include "write.h"
 
 /* The category of markers the page lists as SQL statements. */
@@ -361,6 +363,46 @@ static int put_markers(dynbuf *b, const gargalo_session *s)
     return rc;
 }
 
+/* One descriptor blocked samples waited on: {fd (-1: none), what (null: none), ns,
+ * samples, calls: [{name, ns, samples}], most time first}. */
+static void put_wait(dynbuf *b, const gg_waits *ws, const gg_wait *w)
+{
+    char name[64];
+    dynbuf_printf(b, "{\"fd\":%d,\"what\":", (int)w->fd);
+    gg_write_json_str(b, w->what, true);
+    dynbuf_printf(b, ",\"ns\":%llu,\"samples\":%llu,\"calls\":[", (unsigned long long)w->ns,
+                  (unsigned long long)w->samples);
+    for (size_t c = 0; c < w->ncalls; c++) {
+        const gg_wait_call *call = &ws->calls[w->first_call + c];
+        snprintf(name, sizeof(name), "%.*s", (int)call->len, call->name);
+        dynbuf_puts(b, c ? ",{\"name\":" : "{\"name\":");
+        gg_write_json_str(b, name, true);
+        dynbuf_printf(b, ",\"ns\":%llu,\"samples\":%llu}", (unsigned long long)call->ns,
+                      (unsigned long long)call->samples);
+    }
+    dynbuf_puts(b, "]}");
+}
+
+/* ,"waits":{rows, stack}: the descriptors blocked samples waited on, most time first, and
+ * per stack of the session the row its leaf is, or -1. */
+static int put_waits(dynbuf *b, const gargalo_session *s)
+{
+    gg_waits ws;
+    int rc = gg_waits_build(&ws, s);
+    if (rc)
+        return rc;
+    dynbuf_puts(b, ",\n\"waits\":{\"rows\":[");
+    for (size_t i = 0; i < ws.n; i++) {
+        dynbuf_puts(b, i ? ",\n" : "");
+        put_wait(b, &ws, &ws.w[i]);
+    }
+    dynbuf_putc(b, ']');
+    put_indices(b, "stack", ws.of_stack, s->nstacks);
+    dynbuf_putc(b, '}');
+    gg_waits_free(&ws);
+    return 0;
+}
+
 static void put_header(dynbuf *b, const gargalo_session *s, const gargalo_render_options *ro)
 {
     dynbuf_puts(b, "{\"title\":");
@@ -413,6 +455,7 @@ static int put_data(dynbuf *b, const gargalo_session *s, const gargalo_render_op
         return rc;
     put_samples(b, s);
     rc = put_markers(b, s);
+    rc = rc ? rc : put_waits(b, s);
     dynbuf_puts(b, "}");
     return frames_rc ? frames_rc : rc;
 }

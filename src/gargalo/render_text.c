@@ -3,15 +3,18 @@
  * line per node (time, share, function, file:line) under tree glyphs, heaviest first.
  * Nodes under min_percent are left out; colours are ANSI escapes, only when asked. A
  * process-wide session has one tree per thread, busiest first; idle threads are folded
- * into one line per wait call unless show_all. A session with markers ends with the kinds
- * of marker that took the most time.
+ * into one line per wait call unless show_all. Samples blocked in system calls are summed
+ * per descriptor in a "Blocked on" table; a session with markers ends with the kinds of
+ * marker that took the most time.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "markers.h"
 #include "render.h"
 #include "tree.h"
+#include "waiting.h"
 
 #define ANSI_RESET "\033[0m"
 #define ANSI_BOLD "\033[1m"
@@ -28,6 +31,9 @@
 #define GG_TEXT_MARKER_KINDS 10
 #define GG_TEXT_CATEGORY_WIDTH 12
 #define GG_TEXT_MARKER_TEXT 72
+/* The blocked-on section: how many descriptors it lists, the width of their column. */
+#define GG_TEXT_WAITS 10
+#define GG_TEXT_WAIT_WIDTH 36
 
 typedef struct gg_text {
     const gargalo_session *s;
@@ -317,6 +323,56 @@ static void markers_section(gg_text *x, const gg_marker_kinds *k)
                       shown ? "" : "\n", s->markers_dropped);
 }
 
+/* One descriptor: its time, share of the sampled time, samples, "fd N: WHAT" (or "no
+ * descriptor") and the calls that waited on it, most time first. */
+static void wait_line(gg_text *x, const gg_waits *ws, const gg_wait *w)
+{
+    static const char none[] = "no descriptor";
+    char fd[32];
+    size_t used = sizeof(none) - 1;
+    dynbuf_printf(x->b, "%8.1f ms  %5.1f%%  %7llu  ", ms(w->ns),
+                  x->t->total_ns ? 100.0 * (double)w->ns / (double)x->t->total_ns : 0.0,
+                  (unsigned long long)w->samples);
+    if (w->what) {
+        used = (size_t)snprintf(fd, sizeof(fd), "fd %d: ", (int)w->fd);
+        dynbuf_puts(x->b, fd);
+        used += put_cut(x->b, w->what, GG_TEXT_WAIT_WIDTH - used);
+    } else
+        dynbuf_puts(x->b, none);
+    for (; used < GG_TEXT_WAIT_WIDTH; used++)
+        dynbuf_putc(x->b, ' ');
+    for (size_t c = 0; c < w->ncalls; c++) {
+        const gg_wait_call *call = &ws->calls[w->first_call + c];
+        dynbuf_printf(x->b, "%s%.*s", c ? ", " : "  ", (int)call->len, call->name);
+    }
+    dynbuf_putc(x->b, '\n');
+}
+
+/* After the tree: the descriptors blocked samples waited on, most time first. */
+static int put_waits(gg_text *x)
+{
+    gg_waits ws;
+    int rc = gg_waits_build(&ws, x->s);
+    if (rc || !ws.n) {
+        gg_waits_free(&ws);
+        return rc;
+    }
+    size_t shown = ws.n < GG_TEXT_WAITS ? ws.n : GG_TEXT_WAITS;
+    color(x, ANSI_BOLD);
+    dynbuf_puts(x->b, "\nBlocked on");
+    color(x, ANSI_RESET);
+    dynbuf_puts(x->b, " (time in blocking system calls, by descriptor; share of the sampled "
+                      "time)\n");
+    dynbuf_printf(x->b, "%11s  %6s  %7s  %-*s  calls\n", "total", "share", "samples",
+                  GG_TEXT_WAIT_WIDTH, "descriptor");
+    for (size_t i = 0; i < shown; i++)
+        wait_line(x, &ws, &ws.w[i]);
+    if (ws.n > shown)
+        dynbuf_printf(x->b, "(%zu more descriptors)\n", ws.n - shown);
+    gg_waits_free(&ws);
+    return 0;
+}
+
 static int put_markers(gg_text *x)
 {
     gg_marker_kinds k;
@@ -345,6 +401,7 @@ int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, d
                  .min_percent = ro->min_percent};
     header(&x, ro);
     rc = body(&x);
+    rc = rc ? rc : put_waits(&x);
     rc = rc ? rc : put_markers(&x);
     free(x.prefix), free(x.plen);
     gg_tree_free(&t);

@@ -11,13 +11,14 @@
 //      sites against the session, sorting, highlighting a statement's samples) and a
 //      process-wide session's threads (a root per thread in the tree and the flame graph,
 //      idle threads folded by wait call or shown in full, a timeline lane per thread or one
-//      thread's stacks and markers);
+//      thread's stacks and markers) and the "Waiting on" table of blocked samples (rows
+//      against the session, highlighting a descriptor's samples);
 //   4. screenshots into BUILD/test-logs/ for a look.
 // Profiles come from BUILD/progs/render_profile: the synthetic session of the unit tests
 // (known content), its process-wide variant (two threads, labels, markers: speedscope
 // gets a profile per thread and one of markers), one with unequal sample weights, one
-// with several SQL statements, one of six threads, a big synthetic one and a real
-// recording.
+// with several SQL statements, one of six threads, one blocked in system calls, a big
+// synthetic one and a real recording.
 //
 //   node tests/browser/run.mjs --build build
 // Ends with "N passed, N failed"; exits non-zero on any failure.
@@ -423,10 +424,13 @@ async function htmlSynthetic(context, dir) {
     assert(tip.startsWith('main') && tip.includes(`${main.pct}% ±${main.margin}`), `tooltip: ${tip}`);
     await page.mouse.move(0, 0);
   });
-  await check('html: without markers, no marker track and an empty SQL table that says why', async () => {
+  await check('html: without markers or blocked samples, no marker track, and SQL and waits tables that say why', async () => {
     const note = await page.textContent('#sql-note');
     assert(note.includes('No SQL statements were marked'), note);
     assert(await page.isHidden('#sql-table'), 'table shown');
+    const waits = await page.textContent('#waits-note');
+    assert(waits.includes('No sample found its thread blocked'), waits);
+    assert(await page.isHidden('#waits-table'), 'waits table shown');
     const info = await page.textContent('#timeline-info');
     assert(!info.includes('marker'), `timeline hint: ${info}`);
   });
@@ -709,6 +713,77 @@ async function htmlThreads(context, dir) {
   await page.close();
 }
 
+// ---- what blocked threads waited on ----
+
+// The descriptors blocked samples waited on, from the session alone: the samples whose
+// leaf reads "[blocked] CALL fd N: WHAT" (or "[blocked] CALL"), per fd and description (per
+// call without one), most time first, each with its calls, most time first.
+function sessionWaits(session) {
+  const out = new Map();
+  session.samples.forEach(([, w, stack], i) => {
+    const ids = session.stacks[stack], leaf = ids.length ? session.frames[ids[ids.length - 1]].function : '';
+    const m = /^\[blocked\] (.+?)(?: fd (\d+): (.*))?$/s.exec(leaf || '');
+    if (!m) return;
+    const key = m[2] !== undefined ? `${m[2]} ${m[3]}` : `- ${m[1]}`;
+    if (!out.has(key)) out.set(key, { fd: m[2], what: m[3], ns: 0, samples: new Set(), calls: new Map() });
+    const q = out.get(key);
+    q.ns += w;
+    q.samples.add(i);
+    q.calls.set(m[1], (q.calls.get(m[1]) || 0) + w);
+  });
+  return [...out.values()].sort((a, b) => b.ns - a.ns);
+}
+
+async function htmlWaits(context, dir) {
+  const session = loadSession(dir), want = sessionWaits(session);
+  const { page, errors, ms } = await openPage(context, path.join(dir, 'profile.html'));
+  const n = session.samples.length, all = session.samples.reduce((a, s) => a + s[1], 0);
+  const fmt = (ns) => ((ns / 1e6) < 10 ? (ns / 1e6).toFixed(2) : (ns / 1e6).toFixed(1)) + ' ms';
+  await check(`html (blocked): loads without errors (${ms} ms); a row per descriptor agrees with the session`, async () => {
+    assert(errors.length === 0, errors.join('; '));
+    const got = await page.$$eval('#waits-body tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.innerText.trim())));
+    const expect = want.map((q) => {
+      const p = q.samples.size / n, margin = (100 * Math.sqrt(p * (1 - p) / n)).toFixed(1);
+      const calls = [...q.calls.entries()].sort((a, b) => b[1] - a[1]).map(([c, ns]) => `${c} ${fmt(ns)}`).join(', ');
+      return [q.fd !== undefined ? `fd ${q.fd} ${q.what}` : 'no descriptor', calls, fmt(q.ns),
+        `${(100 * q.ns / all).toFixed(1)}% ±${margin}`, String(q.samples.size)];
+    });
+    assert(want.length === 5, `the session has ${want.length} descriptors`);
+    assert(JSON.stringify(got) === JSON.stringify(expect), `${JSON.stringify(got)}, expected ${JSON.stringify(expect)}`);
+  });
+  await check('html (blocked): selecting a descriptor highlights the samples blocked on it', async () => {
+    for (const [r, q] of want.entries()) {
+      await page.click(`#waits-body tr[data-row="${r}"] .what button`);
+      await page.waitForSelector('#waits-selected:not([hidden])', { timeout: 5000 });
+      const text = await page.textContent('#waits-selected-text');
+      assert(text.includes(`${q.samples.size} sample${q.samples.size === 1 ? '' : 's'}, ${fmt(q.ns)}`), `row ${r}: ${text}`);
+      assert(await page.getAttribute(`#waits-body tr[data-row="${r}"] .what button`, 'aria-pressed') === 'true', 'not pressed');
+      assert((await page.textContent('#flame-sel')).includes(`${q.samples.size} sample`), 'flame graph line');
+    }
+    // The first row, fd 7, is the leaves under sqlite3_step (row 3, from the left): solid
+    // there, faded elsewhere.
+    await page.click('#waits-body tr[data-row="0"] .what button');
+    await nextFrame(page);
+    const solid = await flamePixel(page, 0.1, 4), faded = await flamePixel(page, 0.5, 4);
+    assert(solid[3] === 255 && faded[3] < 128, `under sqlite3_step: ${solid}, elsewhere: ${faded}`);
+  });
+  await page.locator('#waits-section').screenshot({ path: path.join(logs, 'html-waits.png') });
+  await page.screenshot({ path: path.join(logs, 'html-waits-selected.png'), fullPage: true });
+  await check('html (blocked): Escape and Clear end the highlighting; a statement is not shown as selected', async () => {
+    await page.focus('#waits-body tr[data-row="0"] .what button');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#waits-selected[hidden]', { state: 'attached', timeout: 5000 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#waits-selected:not([hidden])', { timeout: 5000 });
+    assert(await page.isHidden('#sql-selected'), 'the SQL line shows');
+    await page.click('#waits-clear');
+    await page.waitForSelector('#waits-selected[hidden]', { state: 'attached', timeout: 5000 });
+    assert(await page.textContent('#flame-sel') === '', 'flame graph line left');
+  });
+  await check('html (blocked): no error after interaction', () => assert(errors.length === 0, errors.join('; ')));
+  await page.close();
+}
+
 // ---- the flame graph ----
 
 const FG_ROW = 18; // the page's row height in the flame graph, in CSS pixels
@@ -945,7 +1020,8 @@ async function main() {
   fs.mkdirSync(logs, { recursive: true });
   const dirs = { synthetic: path.join(work, 'synthetic'), real: path.join(work, 'real'), big: path.join(work, 'big'),
     empty: path.join(work, 'empty'), weighted: path.join(work, 'weighted'), rich: path.join(work, 'rich'),
-    statements: path.join(work, 'statements'), threads: path.join(work, 'threads') };
+    statements: path.join(work, 'statements'), threads: path.join(work, 'threads'),
+    blocked: path.join(work, 'blocked') };
   await check('profiles generated', () => {
     makeProfiles(dirs.synthetic, []);
     fs.mkdirSync(dirs.weighted, { recursive: true });
@@ -961,6 +1037,7 @@ async function main() {
     makeProfiles(dirs.real, ['--real']);
     makeProfiles(dirs.big, ['--big', '20000']);
     makeProfiles(dirs.empty, ['--empty']);
+    makeProfiles(dirs.blocked, ['--blocked']);
     makeProfiles(dirs.rich, ['--rich']);
   });
   for (const [name, dir] of Object.entries(dirs))
@@ -1001,6 +1078,7 @@ async function main() {
     await htmlMarkers(context, dirs.rich);
     await htmlStatements(context, dirs.statements);
     await htmlThreads(context, dirs.threads);
+    await htmlWaits(context, dirs.blocked);
     await htmlReal(context, path.join(dirs.real, 'profile.html'));
     await htmlBig(context, path.join(dirs.big, 'profile.html'));
     await htmlEmpty(context, path.join(dirs.empty, 'profile.html'));

@@ -2,8 +2,8 @@
  * test_render_html.c: the HTML page is self-contained and offline (no URL, no src= or
  * href=, a strict Content-Security-Policy), carries the session as parseable JSON (with
  * its markers and SQL statements; a process-wide session's trees with a root per thread
- * and idle threads folded), and no function name, marker text or title can break out of
- * its element. (The browser test runs it.)
+ * and idle threads folded; the descriptors blocked samples waited on), and no function
+ * name, marker text or title can break out of its element. (The browser test runs it.)
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <jansson.h>
@@ -289,6 +289,44 @@ static void test_thread_groups(void **state)
     gargalo_session_free(s);
 }
 
+/* The descriptors blocked samples waited on, most time first, with their calls, and the
+ * row each stack's leaf is. */
+static void test_waits(void **state)
+{
+    gargalo_session *s = fx_blocked_session();
+    size_t len;
+    char *html = render(s, NULL, &len);
+    json_t *d = page_data(html), *w = json_object_get(d, "waits");
+    json_t *rows = json_object_get(w, "rows");
+    assert_int_equal(json_array_size(rows), 5);
+    json_t *wal = json_array_get(rows, 0), *none = json_array_get(rows, 4);
+    assert_int_equal(json_integer_value(json_object_get(wal, "fd")), 7);
+    assert_string_equal(json_string_value(json_object_get(wal, "what")), ".../bolsa.db-wal");
+    assert_int_equal(json_integer_value(json_object_get(wal, "ns")), 38 * FX_MS);
+    assert_int_equal(json_integer_value(json_object_get(wal, "samples")), 38);
+    json_t *calls = json_object_get(wal, "calls");
+    assert_int_equal(json_array_size(calls), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(calls, 0), "name")),
+                        "fdatasync");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(calls, 1), "ns")),
+                     8 * FX_MS);
+    assert_int_equal(json_integer_value(json_object_get(none, "fd")), -1);
+    assert_true(json_is_null(json_object_get(none, "what")));
+    json_t *stack = json_object_get(w, "stack");
+    assert_int_equal(json_array_size(stack), s->nstacks);
+    json_int_t ns[5] = {0};
+    for (size_t i = 0; i < s->nsamples; i++) {
+        json_int_t r = int_at(w, "stack", s->samples[i].stack);
+        if (r >= 0)
+            ns[r] += (json_int_t)s->samples[i].weight_ns;
+    }
+    for (size_t r = 0; r < 5; r++)
+        assert_int_equal(ns[r], json_integer_value(json_object_get(json_array_get(rows, r), "ns")));
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
 static void test_no_markers(void **state)
 {
     gargalo_session *s = fx_session();
@@ -298,6 +336,7 @@ static void test_no_markers(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(d, "markers"), "start")), 0);
     assert_int_equal(json_array_size(json_object_get(json_object_get(d, "kinds"), "text")), 0);
     assert_int_equal(json_array_size(json_object_get(d, "sql")), 0);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(d, "waits"), "rows")), 0);
     json_decref(d);
     free(html);
     gargalo_session_free(s);
@@ -345,11 +384,11 @@ static void test_too_big(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offline),    cmocka_unit_test(test_data),
-        cmocka_unit_test(test_markers),    cmocka_unit_test(test_sql),
-        cmocka_unit_test(test_threads),    cmocka_unit_test(test_thread_groups),
-        cmocka_unit_test(test_no_markers), cmocka_unit_test(test_no_breakout),
-        cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_offline),     cmocka_unit_test(test_data),
+        cmocka_unit_test(test_markers),     cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_threads),     cmocka_unit_test(test_thread_groups),
+        cmocka_unit_test(test_waits),       cmocka_unit_test(test_no_markers),
+        cmocka_unit_test(test_no_breakout), cmocka_unit_test(test_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

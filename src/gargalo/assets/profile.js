@@ -20,6 +20,7 @@
   const INK = '#1d1f21', INK_SOFT = '#4a4d50'; // text on the (always light) bars
   const ROOT_FILL = 'hsl(210, 10%, 82%)';
   const THREAD_FILL = 'hsl(205, 25%, 78%)', IDLE_FILL = 'hsl(205, 12%, 88%)'; // threads' roots
+  const WAIT_FILL = 'hsl(200, 45%, 76%)'; // time blocked in a system call
   const $ = (id) => document.getElementById(id);
 
   const esc = (s) => String(s).replace(/[&<>"']/g,
@@ -408,12 +409,14 @@
 
   // Warm hues for the program, grey for libraries; one colour per function, the same in
   // the timeline and the flame graph (and kept, since both ask for it on every draw).
-  // Threads' roots are a cool grey, idle ones paler.
+  // Threads' roots are a cool grey, idle ones paler; time blocked in a system call (the
+  // leaves gargalo names "[blocked] ..." or "[off-CPU ...") a cool blue.
   const frameColor = [];
   function color(st, i) {
     const f = st.T.frame[i];
     if (f < 0) return st.root.get(i).parked ? IDLE_FILL : THREAD_FILL;
-    return frameColor[f] || (frameColor[f] = hashColor(F.name[f], F.lib[f]));
+    return frameColor[f] || (frameColor[f] = /^\[(blocked\] |off-CPU)/.test(F.name[f]) ? WAIT_FILL :
+      hashColor(F.name[f], F.lib[f]));
   }
 
   function hashColor(name, lib) {
@@ -856,7 +859,9 @@
   // in the flame graph and the timeline. Their figures come computed from the C side:
   // executions, total time, and the functions the covered samples were in.
   const sqlSort = { key: 'total', desc: true };
-  const sel = { kind: -1, mask: null, k: 0, ns: 0, spans: [], nodes: new Map() };
+  // What is highlighted: the samples of mask (null: nothing), those of statement `kind` or
+  // of row `wait` of the "Waiting on" table (-1: not that one).
+  const sel = { kind: -1, wait: -1, mask: null, k: 0, ns: 0, spans: [], nodes: new Map() };
 
   // What each column sorts by (a share sorts as its total).
   const sqlValue = {
@@ -977,29 +982,41 @@
 
   // Selects a statement (or none: -1; the selected one again toggles it off).
   function selectStatement(kind) {
-    const on = kind >= 0 && kind !== sel.kind, S = D.samples;
-    Object.assign(sel, { kind: on ? kind : -1, mask: on ? coveredSamples(kind) : null, k: 0, ns: 0,
-      spans: [], nodes: new Map() });
-    if (on) {
-      sel.spans = maskSpans(sel.mask);
-      sel.mask.forEach((v, i) => { if (v) { sel.k++; sel.ns += S.w[i]; } });
+    const on = kind >= 0 && kind !== sel.kind;
+    select(on ? kind : -1, -1, on ? coveredSamples(kind) : null);
+  }
+
+  // Highlights the samples of mask, for statement kind or row wait of the waits (one of
+  // them -1; mask null for nothing).
+  function select(kind, wait, mask) {
+    const S = D.samples;
+    Object.assign(sel, { kind, wait, mask, k: 0, ns: 0, spans: [], nodes: new Map() });
+    if (mask) {
+      sel.spans = maskSpans(mask);
+      mask.forEach((v, i) => { if (v) { sel.k++; sel.ns += S.w[i]; } });
     }
     showSelection();
     renderSql();
+    renderWaits();
     drawSoon();
     flameSoon();
   }
 
-  // Says what is highlighted, above the table and beside the flame graph.
+  // Says what is highlighted, above its table and beside the flame graph.
   function showSelection() {
     $('sql-selected').hidden = sel.kind < 0;
+    $('waits-selected').hidden = sel.wait < 0;
     $('flame-sel').textContent = '';
-    if (sel.kind < 0) return;
+    if (!sel.mask) return;
     const n = D.samples.t.length, all = trees[0].T.total[0];
-    const text = K.text[sel.kind].replace(/\s+/g, ' '), short = text.length > 60 ? text.slice(0, 59) + '…' : text;
-    $('sql-selected-text').textContent = `Highlighted in the flame graph and the timeline: ${plural(sel.k, 'sample')}, ` +
-      `${fmtMs(sel.ns)} (${fmtShare(all ? 100 * sel.ns / all : 0, marginPct(sel.k, n))} of all), taken while ${short} ran.`;
-    $('flame-sel').textContent = `highlighted: ${plural(sel.k, 'sample')} of ${short}`;
+    const text = sel.kind >= 0 ? K.text[sel.kind].replace(/\s+/g, ' ') : waitName(sel.wait);
+    const short = text.length > 60 ? text.slice(0, 59) + '…' : text;
+    const when = sel.kind >= 0 ? `taken while ${short} ran` : `blocked on ${short}`;
+    $(sel.kind >= 0 ? 'sql-selected-text' : 'waits-selected-text').textContent =
+      `Highlighted in the flame graph and the timeline: ${plural(sel.k, 'sample')}, ` +
+      `${fmtMs(sel.ns)} (${fmtShare(all ? 100 * sel.ns / all : 0, marginPct(sel.k, n))} of all), ${when}.`;
+    $('flame-sel').textContent = `highlighted: ${plural(sel.k, 'sample')} ` +
+      (sel.kind >= 0 ? `of ${short}` : `blocked on ${short}`);
   }
 
   // Per node of a tree, the weight and count of the selected samples passing through it.
@@ -1017,7 +1034,7 @@
 
   // Outside the selected samples' time, the sample lanes are veiled.
   function drawVeil(ctx, W, top, H) {
-    if (sel.kind < 0) return;
+    if (!sel.mask) return;
     const scale = W / (view.v1 - view.v0);
     ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('--panel').trim() || '#fff';
     ctx.globalAlpha = 0.75;
@@ -1049,6 +1066,74 @@
       if (ev.key === 'Escape' && sel.kind >= 0) selectStatement(-1);
     });
     $('sql-clear').addEventListener('click', () => selectStatement(-1));
+  }
+
+  // ---- what blocked threads waited on ----
+
+  // Samples whose leaf is a blocking system call (wall clock: "[blocked] fdatasync fd 7:
+  // .../bolsa.db-wal"), summed per descriptor on the C side, most time first: a row per
+  // descriptor with the calls that waited on it. Selecting one highlights its samples as
+  // a statement's are.
+  const W = D.waits;
+
+  // A row's descriptor as the table names it: "fd 7: .../bolsa.db-wal", or its call for a
+  // call that named no descriptor.
+  function waitName(r) {
+    const w = W.rows[r];
+    return w.what !== null ? `fd ${w.fd}: ${w.what}` : `${w.calls[0].name} (no descriptor)`;
+  }
+
+  function waitsNote() {
+    const all = trees[0].T.total[0];
+    $('waits-note').textContent = W.rows.length ?
+      `Share: of the sampled time (${fmtMs(all)}), with its margin from the sample counts; a descriptor is ` +
+      'described as it was when the session stopped.' :
+      'No sample found its thread blocked in a system call. In wall-clock sessions, a sample taken while its ' +
+      'thread waits in a call such as read, poll or fdatasync names the file, socket or pipe it waited on here.';
+  }
+
+  function renderWaits() {
+    if (!W.rows.length) return;
+    $('waits-table').hidden = false;
+    const focused = document.activeElement && document.activeElement.closest('#waits-body tr');
+    $('waits-body').innerHTML = W.rows.map(waitRowHtml).join('');
+    if (focused) $('waits-body').querySelector(`tr[data-row="${focused.dataset.row}"] .what button`).focus();
+  }
+
+  function waitRowHtml(w, r) {
+    const on = sel.wait === r, n = D.samples.t.length, all = trees[0].T.total[0];
+    const what = w.what !== null ? esc(w.what) : '<span class="none">no descriptor</span>';
+    const fd = w.what !== null ? `<span class="fd">fd ${w.fd}</span> ` : '';
+    const calls = w.calls.map((c) => `${esc(c.name)} <span class="n">${fmtMs(c.ns)}</span>`).join(', ');
+    return `<tr data-row="${r}"${on ? ' class="selected"' : ''}>` +
+      `<td class="what">${fd}<button type="button" aria-pressed="${on}" title="${esc(waitName(r))}">${what}</button></td>` +
+      `<td class="calls">${calls}</td>` +
+      `<td class="num">${fmtMs(w.ns)}</td>` +
+      `<td class="num">${fmtShare(all ? 100 * w.ns / all : 0, marginPct(w.samples, n))}</td>` +
+      `<td class="num">${w.samples.toLocaleString('en-US')}</td></tr>`;
+  }
+
+  // Selects a row (or none: -1; the selected one again toggles it off).
+  function selectWait(r) {
+    const on = r >= 0 && r !== sel.wait;
+    select(-1, on ? r : -1, on ? waitSamples(r) : null);
+  }
+
+  function waitSamples(r) {
+    const s = D.samples.s, mask = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) mask[i] = W.stack[s[i]] === r ? 1 : 0;
+    return mask;
+  }
+
+  function wireWaits() {
+    $('waits-body').addEventListener('click', (ev) => {
+      const b = ev.target.closest('.what button');
+      if (b) selectWait(Number(b.closest('tr').dataset.row));
+    });
+    $('waits-section').addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && sel.wait >= 0) selectWait(-1);
+    });
+    $('waits-clear').addEventListener('click', () => selectWait(-1));
   }
 
   // ---- flame graph ----
@@ -1142,7 +1227,7 @@
   // fades; otherwise the zoomed node's callers, kept on top as the way back out, are paler.
   function flameStyle(st, i, caller, colors) {
     const fill = i ? color(st, i) : ROOT_FILL;
-    if (sel.kind >= 0) {
+    if (sel.mask) {
       const part = st.T.total[i] ? selWeights(st).ns[i] / st.T.total[i] : 0;
       if (!part) return { fill, alpha: 0.3, ink: colors.muted, tail: colors.muted };
       return { fill, alpha: 0.3, part, ink: INK, tail: INK_SOFT };
@@ -1235,7 +1320,7 @@
     const z = st.zoom;
     if (z > 0 && i !== z && st.depth[i] > st.depth[z])
       parts.push(`${(100 * T.total[i] / T.total[z]).toFixed(1)}% of ${label(st, z)}`);
-    if (sel.kind >= 0) {
+    if (sel.mask) {
       const w = selWeights(st);
       parts.push(`highlighted: ${plural(w.k[i], 'sample')}, ${fmtMs(w.ns[i])}`);
     }
@@ -1439,9 +1524,12 @@
   showThreadPicker();
   wireFlame();
   wireSql();
+  wireWaits();
   renderTree();
   sqlNote();
   renderSql();
+  waitsNote();
+  renderWaits();
   showTimelineHint();
   showFlameHint();
   drawFlame();
