@@ -384,7 +384,7 @@ static void put_wait(dynbuf *b, const gg_waits *ws, const gg_wait *w)
 }
 
 /* ,"waits":{rows, stack}: the descriptors blocked samples waited on, most time first, and
- * per stack of the session the row its leaf is, or -1. */
+ * per stack of the session the row its leaf is, or -1 (empty when no row). */
 static int put_waits(dynbuf *b, const gargalo_session *s)
 {
     gg_waits ws;
@@ -397,7 +397,7 @@ static int put_waits(dynbuf *b, const gargalo_session *s)
         put_wait(b, &ws, &ws.w[i]);
     }
     dynbuf_putc(b, ']');
-    put_indices(b, "stack", ws.of_stack, s->nstacks);
+    put_indices(b, "stack", ws.of_stack, ws.n ? s->nstacks : 0); /* none blocked: no need */
     dynbuf_putc(b, '}');
     gg_waits_free(&ws);
     return 0;

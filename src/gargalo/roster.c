@@ -98,11 +98,21 @@ static uint32_t wait_call(const gg_frame *f)
     return GG_ROSTER_NONE;
 }
 
-/* The wait call a stack is parked in: the outermost one of its innermost library run. */
+/* A leaf of gargalo's own making (resolve.c): "[blocked] read fd 3: pipe", "[off-CPU:
+ * ...]". It says what the thread waited on, not where: the frames above it do. */
+static bool synthetic(const gg_frame *f)
+{
+    return f->module && strcmp(f->module, GG_ROSTER_SYNTHETIC_MODULE) == 0;
+}
+
+/* The wait call a stack is parked in: the outermost one of its innermost library run,
+ * gargalo's own leaves looked through. */
 static uint32_t parked_in(const gargalo_session *s, const uint32_t *call, uint32_t stack)
 {
     uint32_t depth, found = GG_ROSTER_NONE;
     const uint32_t *fr = gg_stack_frames(s, stack, &depth);
+    while (depth > 0 && synthetic(&s->frames[fr[depth - 1]]))
+        depth--;
     for (uint32_t i = depth; i-- > 0;) {
         if (call[fr[i]] != GG_ROSTER_NONE)
             found = call[fr[i]];

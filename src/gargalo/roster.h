@@ -10,7 +10,8 @@
  * poll, select, futex, condition, semaphore and join waits, sleeps, pause, sigwait,
  * accept, read and recv, wait for a child, io_getevents; gg_roster_call_name names them.
  * The outermost one in the run is where it is parked (pthread_cond_wait, not the futex
- * under it).
+ * under it). The leaves gargalo adds below a blocked thread's stack ("[blocked] read fd 3:
+ * pipe") are looked through: the frames above them say where the thread is parked.
  */
 #ifndef GG_ROSTER_H
 #define GG_ROSTER_H
@@ -25,6 +26,8 @@
 #define GG_ROSTER_IDLE_SHARE 0.95
 #define GG_ROSTER_IDLE_CPU 0.01
 #define GG_ROSTER_NONE UINT32_MAX
+/* The module of the leaves gargalo makes up (resolve.c), which the rule looks through. */
+#define GG_ROSTER_SYNTHETIC_MODULE "[kernel]"
 /* Names an idle group's label lists; the threads of other names are counted. */
 #define GG_ROSTER_IDLE_NAMES 8
 
