@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "grow.h"
+#include "index.h"
 #include "tree.h"
 
 static const char *str(const char *s)
@@ -333,4 +334,88 @@ void gg_marker_sites_free(gg_marker_sites *out)
     free(out->ns);
     free(out->sites);
     *out = (gg_marker_sites){0};
+}
+
+/* ---- sets ---- */
+
+typedef struct gg_set_key {
+    const uint32_t *kinds;
+    uint32_t n;
+} gg_set_key;
+
+static bool same_set(const void *ctx, uint32_t value, const void *key)
+{
+    const gg_marker_sets *out = ctx;
+    const gg_set_key *want = key;
+    const gg_marker_set *set = &out->sets[value];
+    return set->count == want->n &&
+           memcmp(out->kinds + set->first, want->kinds, want->n * sizeof(*want->kinds)) == 0;
+}
+
+/* The kinds covering a sample, the innermost of each category, ascending, into kinds;
+ * returns how many. */
+static uint32_t covering_kinds(const gg_marker_index *ix, const gg_marker_kinds *k,
+                               const gg_sample *sm, uint32_t *kinds)
+{
+    uint32_t n = 0;
+    for (uint32_t m = gg_sample_marker(ix, sm); m != GG_NO_MARKER && n < GG_MARKER_SET_MAX;
+         m = gg_marker_outer(ix, m, sm->time_ns)) {
+        uint32_t kd = k->of[m], i = 0;
+        while (i < n && compare(k->kinds[kinds[i]].category, k->kinds[kd].category) != 0)
+            i++;
+        if (i < n)
+            continue; /* an inner marker of that category is there already */
+        for (i = n++; i > 0 && kinds[i - 1] > kd; i--)
+            kinds[i] = kinds[i - 1];
+        kinds[i] = kd;
+    }
+    return n;
+}
+
+/* The set of these kinds, added when new. */
+static int intern_set(gg_marker_sets *out, gg_index *ix, const uint32_t *kinds, uint32_t n,
+                      uint32_t *set)
+{
+    gg_set_key key = {kinds, n};
+    uint64_t h = gg_hash_bytes(GG_HASH_SEED, kinds, n * sizeof(*kinds));
+    *set = gg_index_get(ix, h, same_set, out, &key);
+    if (*set != GG_INDEX_NONE)
+        return 0;
+    if (out->n >= GG_INDEX_NONE - 1 || GG_GROW(&out->sets, &out->cap, out->n + 1) ||
+        GG_GROW(&out->kinds, &out->kinds_cap, out->nkinds + n) ||
+        gg_index_put(ix, h, (uint32_t)out->n))
+        return GARGALO_ENOMEM;
+    memcpy(out->kinds + out->nkinds, kinds, n * sizeof(*kinds));
+    out->sets[out->n] = (gg_marker_set){(uint32_t)out->nkinds, n};
+    out->nkinds += n;
+    *set = (uint32_t)out->n++;
+    return 0;
+}
+
+int gg_marker_sets_build(gg_marker_sets *out, const gg_marker_index *ix, const gg_marker_kinds *k)
+{
+    const gargalo_session *s = ix->s;
+    gg_index sets = {0};
+    uint32_t kinds[GG_MARKER_SET_MAX];
+    *out = (gg_marker_sets){0};
+    out->of = malloc((s->nsamples ? s->nsamples : 1) * sizeof(*out->of));
+    int rc = out->of ? 0 : GARGALO_ENOMEM;
+    for (size_t i = 0; i < s->nsamples && !rc; i++) {
+        uint32_t n = s->nmarkers ? covering_kinds(ix, k, &s->samples[i], kinds) : 0;
+        out->of[i] = GG_NO_MARKER;
+        if (n)
+            rc = intern_set(out, &sets, kinds, n, &out->of[i]);
+    }
+    gg_index_free(&sets);
+    if (rc)
+        gg_marker_sets_free(out);
+    return rc;
+}
+
+void gg_marker_sets_free(gg_marker_sets *out)
+{
+    free(out->of);
+    free(out->kinds);
+    free(out->sets);
+    *out = (gg_marker_sets){0};
 }

@@ -85,4 +85,27 @@ int gg_marker_sites_build(gg_marker_sites *out, const gg_marker_index *ix, const
                           const char *category);
 void gg_marker_sites_free(gg_marker_sites *out);
 
+/* For each sample, the kinds of the markers covering it: of each category, the innermost
+ * marker's. Samples covered alike share one set, so that a format writing one entry per
+ * distinct combination (pprof's samples, labelled with them) grows with the sets, not
+ * the samples. */
+typedef struct gg_marker_set {
+    uint32_t first, count; /* in gg_marker_sets.kinds */
+} gg_marker_set;
+
+typedef struct gg_marker_sets {
+    uint32_t *of;    /* per sample: its set, or GG_NO_MARKER when no marker covers it */
+    uint32_t *kinds; /* each set's kinds, ascending, set after set */
+    size_t nkinds, kinds_cap;
+    gg_marker_set *sets;
+    size_t n, cap;
+} gg_marker_sets;
+
+/* At most this many categories label one sample: the innermost ones. */
+#define GG_MARKER_SET_MAX 16
+
+/* The sets of s's samples. Returns 0 or GARGALO_ENOMEM (out is then empty). */
+int gg_marker_sets_build(gg_marker_sets *out, const gg_marker_index *ix, const gg_marker_kinds *k);
+void gg_marker_sets_free(gg_marker_sets *out);
+
 #endif

@@ -2,15 +2,18 @@
  * render_html.c: one self-contained, offline HTML page. The page itself lives in
  * assets/profile.{html,css,js}; this file fills its <!--gg:NAME--> slots with the CSS,
  * the script and the session as JSON (both call trees, already built, the samples and
- * markers for the timeline, and the SQL statements' figures), so the script never has to
- * repeat the tree's rules.
+ * markers for the timeline, the SQL statements' figures and the descriptors blocked
+ * samples waited on), so the script never has to repeat the tree's rules.
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "markers.h"
 #include "render.h"
 #include "tree.h"
+#include "waiting.h"
 #include "write.h"
 
 /* The category of markers the page lists as SQL statements. */
@@ -68,14 +71,164 @@ static void put_indices(dynbuf *b, const char *name, const uint32_t *v, size_t n
     dynbuf_putc(b, ']');
 }
 
-/* A tree as columns: nodes in depth-first order, node 0 the root (parent -1), and for
- * each stack of the session the node where it ends. */
-static void put_tree(dynbuf *b, const gargalo_session *s, const gg_tree *t)
+/* A tree as the page gets it. With thread roots, and idle threads folded (the tree
+ * without show_all), the idle threads' subtrees are cut off, and a leaf per wait call
+ * they are parked in takes their place: their roots come last under the root, so their
+ * subtrees are the tail of the depth-first node array, and the nodes kept stay in order. */
+typedef struct gg_html_tree {
+    const gargalo_session *s;
+    const gg_tree *t;
+    size_t n;                /* nodes of t kept: all but the folded idle threads' */
+    gg_roster_group *groups; /* the folded groups; node n + g is group g */
+    gg_node *gnodes;         /* their nodes */
+    size_t ngroups;
+    uint32_t *sleaf; /* with thread roots: per sample, the node where it ends */
+} gg_html_tree;
+
+static void html_tree_free(gg_html_tree *h)
 {
-    dynbuf_putc(b, '{');
-    put_columns(b, GG_COLUMNS(node_columns), t->nodes, t->n, sizeof(gg_node));
-    put_indices(b, "leaf", t->stack_leaf, s->nstacks);
+    free(h->groups), free(h->gnodes), free(h->sleaf);
+}
+
+/* The first root of an idle thread, or t->n when there is none. */
+static size_t idle_cut(const gg_tree *t)
+{
+    for (uint32_t c = t->nodes[0].first_child; c != GG_TREE_NONE; c = t->nodes[c].next)
+        if (t->nodes[c].idle)
+            return c;
+    return t->n;
+}
+
+/* One leaf under the root per group of idle threads. */
+static int fold_idle(gg_html_tree *h)
+{
+    const gg_roster *r = &h->t->roster;
+    h->n = idle_cut(h->t);
+    h->groups = malloc(r->nidle * sizeof(*h->groups));
+    h->gnodes = malloc(r->nidle * sizeof(*h->gnodes));
+    if (!h->groups || !h->gnodes)
+        return GARGALO_ENOMEM;
+    h->ngroups = gg_roster_groups(r, h->groups);
+    for (size_t g = 0; g < h->ngroups; g++)
+        h->gnodes[g] = (gg_node){.frame = GG_TREE_NONE,
+                                 .parent = 0,
+                                 .depth = 1,
+                                 .total_ns = h->groups[g].weight_ns,
+                                 .self_ns = h->groups[g].weight_ns,
+                                 .samples = h->groups[g].samples,
+                                 .thread = GG_TREE_NONE};
+    return 0;
+}
+
+/* The group node of a folded thread. */
+static uint32_t group_node(const gg_html_tree *h, uint32_t thread)
+{
+    uint32_t call = h->t->roster.threads[thread].parked;
+    size_t g = 0;
+    while (g + 1 < h->ngroups && h->groups[g].call != call)
+        g++;
+    return (uint32_t)(h->n + g);
+}
+
+/* Per sample, the node where it ends: with thread roots a stack ends in a different node
+ * in each thread, so the page cannot go by stack. */
+static int sample_leaves(gg_html_tree *h)
+{
+    const gargalo_session *s = h->s;
+    h->sleaf = malloc((s->nsamples ? s->nsamples : 1) * sizeof(*h->sleaf));
+    if (!h->sleaf)
+        return GARGALO_ENOMEM;
+    for (size_t i = 0; i < s->nsamples; i++) {
+        uint32_t leaf = gg_tree_sample_leaf(h->t, &s->samples[i]);
+        h->sleaf[i] = leaf < h->n ? leaf : group_node(h, s->samples[i].thread);
+    }
+    return 0;
+}
+
+static int html_tree_make(gg_html_tree *h, const gargalo_session *s, const gg_tree *t, bool fold)
+{
+    *h = (gg_html_tree){.s = s, .t = t, .n = t->n};
+    if (!gg_tree_threaded(t))
+        return 0;
+    int rc = fold && t->roster.nidle ? fold_idle(h) : 0;
+    return rc ? rc : sample_leaves(h);
+}
+
+/* "name":[...] of each node column: the nodes kept, then the groups'. */
+static void put_nodes(dynbuf *b, const gg_html_tree *h)
+{
+    for (size_t c = 0; c < sizeof(node_columns) / sizeof(node_columns[0]); c++) {
+        const gg_html_column *col = &node_columns[c];
+        dynbuf_printf(b, "%s\"%s\":[", c ? ",\n" : "", col->name);
+        gg_write_column(b, h->t->nodes, h->n, sizeof(gg_node), col->offset, col->width);
+        if (h->n && h->ngroups)
+            dynbuf_putc(b, ',');
+        gg_write_column(b, h->gnodes, h->ngroups, sizeof(gg_node), col->offset, col->width);
+        dynbuf_putc(b, ']');
+    }
+}
+
+/* One entry of "roots": {node, thread (-1 for a group), cpu, parked (null for a busy
+ * thread), name}. name is emptied first: emptying a dynbuf also clears its error. */
+static void put_root(dynbuf *b, uint64_t node, int64_t thread, uint64_t cpu, const char *parked,
+                     dynbuf *name)
+{
+    dynbuf_printf(b, "{\"node\":%llu,\"thread\":%lld,\"cpu\":", (unsigned long long)node,
+                  (long long)thread);
+    gg_write_u64(b, cpu);
+    dynbuf_puts(b, ",\"parked\":");
+    gg_write_json_str(b, parked, true);
+    dynbuf_puts(b, ",\"name\":");
+    gg_write_json_str(b, name->data ? name->data : "", true);
     dynbuf_putc(b, '}');
+}
+
+/* ,"roots":[...]: what the page says of each node under the root, threads' and groups'. */
+static int put_roots(dynbuf *b, const gg_html_tree *h)
+{
+    const gg_tree *t = h->t;
+    int rc = 0;
+    dynbuf name;
+    dynbuf_init(&name, GG_RENDER_MAX_BYTES);
+    dynbuf_puts(b, ",\n\"roots\":[");
+    for (uint32_t c = t->nodes[0].first_child; c < h->n; c = t->nodes[c].next) {
+        const gg_node *nd = &t->nodes[c];
+        dynbuf_free(&name);
+        gg_roster_thread_name(&name, &h->s->threads[nd->thread]);
+        rc = rc ? rc : gg_write_error(&name);
+        dynbuf_puts(b, c == t->nodes[0].first_child ? "" : ",\n");
+        put_root(b, c, nd->thread, h->s->threads[nd->thread].cpu_ns,
+                 nd->idle ? gg_roster_call_name(t->roster.threads[nd->thread].parked) : NULL,
+                 &name);
+    }
+    for (size_t g = 0; g < h->ngroups; g++) {
+        dynbuf_free(&name);
+        gg_roster_group_label(&name, h->s, &t->roster, &h->groups[g]);
+        rc = rc ? rc : gg_write_error(&name);
+        dynbuf_puts(b, h->n > 1 || g ? ",\n" : "");
+        put_root(b, h->n + g, -1, 0, gg_roster_call_name(h->groups[g].call), &name);
+    }
+    dynbuf_putc(b, ']');
+    dynbuf_free(&name);
+    return rc;
+}
+
+/* A tree as columns: nodes in depth-first order, node 0 the root (parent -1); then for
+ * each stack of the session the node where it ends or, with thread roots, for each
+ * sample, and the roots of the threads. */
+static int put_tree(dynbuf *b, const gg_html_tree *h)
+{
+    int rc = 0;
+    dynbuf_putc(b, '{');
+    put_nodes(b, h);
+    if (!gg_tree_threaded(h->t))
+        put_indices(b, "leaf", h->t->stack_leaf, h->s->nstacks);
+    else {
+        put_indices(b, "sleaf", h->sleaf, h->s->nsamples);
+        rc = put_roots(b, h);
+    }
+    dynbuf_putc(b, '}');
+    return rc;
 }
 
 /* Appends "key":[...] of the string at offset field in each of n structs of stride
@@ -210,6 +363,46 @@ static int put_markers(dynbuf *b, const gargalo_session *s)
     return rc;
 }
 
+/* One descriptor blocked samples waited on: {fd (-1: none), what (null: none), ns,
+ * samples, calls: [{name, ns, samples}], most time first}. */
+static void put_wait(dynbuf *b, const gg_waits *ws, const gg_wait *w)
+{
+    char name[64];
+    dynbuf_printf(b, "{\"fd\":%d,\"what\":", (int)w->fd);
+    gg_write_json_str(b, w->what, true);
+    dynbuf_printf(b, ",\"ns\":%llu,\"samples\":%llu,\"calls\":[", (unsigned long long)w->ns,
+                  (unsigned long long)w->samples);
+    for (size_t c = 0; c < w->ncalls; c++) {
+        const gg_wait_call *call = &ws->calls[w->first_call + c];
+        snprintf(name, sizeof(name), "%.*s", (int)call->len, call->name);
+        dynbuf_puts(b, c ? ",{\"name\":" : "{\"name\":");
+        gg_write_json_str(b, name, true);
+        dynbuf_printf(b, ",\"ns\":%llu,\"samples\":%llu}", (unsigned long long)call->ns,
+                      (unsigned long long)call->samples);
+    }
+    dynbuf_puts(b, "]}");
+}
+
+/* ,"waits":{rows, stack}: the descriptors blocked samples waited on, most time first, and
+ * per stack of the session the row its leaf is, or -1 (empty when no row). */
+static int put_waits(dynbuf *b, const gargalo_session *s)
+{
+    gg_waits ws;
+    int rc = gg_waits_build(&ws, s);
+    if (rc)
+        return rc;
+    dynbuf_puts(b, ",\n\"waits\":{\"rows\":[");
+    for (size_t i = 0; i < ws.n; i++) {
+        dynbuf_puts(b, i ? ",\n" : "");
+        put_wait(b, &ws, &ws.w[i]);
+    }
+    dynbuf_putc(b, ']');
+    put_indices(b, "stack", ws.of_stack, ws.n ? s->nstacks : 0); /* none blocked: no need */
+    dynbuf_putc(b, '}');
+    gg_waits_free(&ws);
+    return 0;
+}
+
 static void put_header(dynbuf *b, const gargalo_session *s, const gargalo_render_options *ro)
 {
     dynbuf_puts(b, "{\"title\":");
@@ -226,34 +419,45 @@ static void put_header(dynbuf *b, const gargalo_session *s, const gargalo_render
     dynbuf_puts(b, ",\n");
 }
 
+/* The two trees the page switches between: library runs and idle threads folded, and
+ * every frame and thread shown. */
+static int put_trees(dynbuf *b, const gargalo_session *s)
+{
+    gg_tree t[2] = {0};
+    gg_html_tree h[2] = {0};
+    int rc = 0;
+    for (int all = 0; all < 2 && !rc; all++) {
+        gg_tree_options o = {.show_all = all, .threads = true};
+        rc = gg_tree_build_with(&t[all], s, &o);
+        if (!rc)
+            rc = html_tree_make(&h[all], s, &t[all], !all);
+    }
+    dynbuf_puts(b, "\"trees\":[");
+    for (int all = 0; all < 2 && !rc; all++) {
+        dynbuf_puts(b, all ? ",\n" : "");
+        rc = put_tree(b, &h[all]);
+    }
+    dynbuf_puts(b, "],\n");
+    for (int all = 0; all < 2; all++)
+        html_tree_free(&h[all]), gg_tree_free(&t[all]);
+    return rc;
+}
+
 static int put_data(dynbuf *b, const gargalo_session *s, const gargalo_render_options *ro)
 {
-    gg_tree grouped, all;
-    int rc = gg_tree_build(&grouped, s, false);
-    if (rc)
-        return rc;
-    rc = gg_tree_build(&all, s, true);
-    if (rc) {
-        gg_tree_free(&grouped);
-        return rc;
-    }
     dynbuf tmp;
     dynbuf_init(&tmp, GG_RENDER_MAX_BYTES);
     put_header(b, s, ro);
     int frames_rc = put_frames(b, s, &tmp);
-    dynbuf_puts(b, "\"trees\":[");
-    put_tree(b, s, &grouped);
-    dynbuf_puts(b, ",\n");
-    put_tree(b, s, &all);
-    dynbuf_puts(b, "],\n");
+    dynbuf_free(&tmp);
+    int rc = put_trees(b, s);
+    if (rc)
+        return rc;
     put_samples(b, s);
     rc = put_markers(b, s);
+    rc = rc ? rc : put_waits(b, s);
     dynbuf_puts(b, "}");
-    rc = frames_rc ? frames_rc : rc;
-    dynbuf_free(&tmp);
-    gg_tree_free(&grouped);
-    gg_tree_free(&all);
-    return rc;
+    return frames_rc ? frames_rc : rc;
 }
 
 /* Fills one <!--gg:NAME--> slot of the page. */

@@ -6,7 +6,11 @@
  * session's clock. One pprof Sample per distinct stack, thread and label set: pprof adds
  * sample values up anyway, and the file then grows with those, not with the samples.
  * Each Sample carries its labels (key and str), its thread's name (label "thread") and id
- * (label "tid", a number), for pprof's -tags, -tagfocus and -tagshow. A Location per
+ * (label "tid", a number), and the markers covering it: of each category the innermost
+ * marker, as the label CATEGORY=TEXT ("sql" = "INSERT INTO t VALUES (?)"), so that
+ * -tagfocus=sql=INSERT keeps the samples taken while an INSERT ran, and a statement inside
+ * a request keeps both. pprof's -tags, -tagfocus, -tagshow and -tagroot work on them all;
+ * the markers are one more part of what makes Samples distinct. A Location per
  * distinct chain of one real frame and the frames inlined into it; a Function per
  * gargalo function (gg_function_ids, as the call tree merges them); a Mapping per
  * module, with its load range, path and build id when the session knows them. Every
@@ -18,6 +22,7 @@
 #include <string.h>
 
 #include "gzip.h"
+#include "markers.h"
 #include "protobuf.h"
 #include "render.h"
 #include "strtab.h"
@@ -56,6 +61,17 @@ enum {
 enum { LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_ADDRESS = 3, LOCATION_LINE = 4 };
 enum { LINE_FUNCTION_ID = 1, LINE_LINE = 2 };
 enum { FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4 };
+
+/* The label key of markers without a category. */
+#define GG_PPROF_MARKER_KEY "marker"
+
+/* The markers covering each sample, for its labels. Empty when the session has none. */
+typedef struct gg_pprof_marks {
+    gg_marker_index ix;
+    gg_marker_kinds kinds;
+    gg_marker_sets sets;
+    uint32_t (*str)[2]; /* per kind: its category's (the key) and text's string numbers */
+} gg_pprof_marks;
 
 /* String numbers of one frame (name and file only for the first frame of a function). */
 typedef struct gg_pprof_strs {
@@ -98,8 +114,9 @@ typedef struct gg_pprof {
     gg_pprof_fixed k;
     uint32_t (*label_str)[2]; /* per label of the session: its key's and value's numbers */
     uint32_t *thread_str;     /* per thread: its name's number */
-    uint32_t *mapping;        /* per frame: its Mapping id; 0 when its module is unknown */
-    gg_pprof_mapping *maps;   /* per Mapping id - 1 */
+    gg_pprof_marks marks;
+    uint32_t *mapping;      /* per frame: its Mapping id; 0 when its module is unknown */
+    gg_pprof_mapping *maps; /* per Mapping id - 1 */
     uint32_t nmappings;
     size_t *base;     /* per stack: its first position; frame i of stack st is at base[st] + i */
     uint32_t *loc;    /* per position: the Location id of the chain starting there, else 0 */
@@ -151,6 +168,34 @@ static void ask_label_strings(gg_pprof *x)
     }
     for (size_t i = 0; i < s->nthreads; i++)
         gg_strtab_ask(&x->strtab, s->threads[i].name, &x->thread_str[i]);
+}
+
+/* Which markers cover each sample, and the strings their labels need. */
+static int build_marks(gg_pprof *x)
+{
+    gg_pprof_marks *mk = &x->marks;
+    if (!x->s->nmarkers)
+        return 0;
+    int rc = gg_marker_index_build(&mk->ix, x->s);
+    rc = rc ? rc : gg_marker_kinds_build(&mk->kinds, x->s);
+    rc = rc ? rc : gg_marker_sets_build(&mk->sets, &mk->ix, &mk->kinds);
+    if (!rc && !(mk->str = malloc((mk->kinds.n ? mk->kinds.n : 1) * sizeof(*mk->str))))
+        rc = GARGALO_ENOMEM;
+    for (size_t i = 0; i < mk->kinds.n && !rc; i++) {
+        const gg_marker_kind *k = &mk->kinds.kinds[i];
+        const char *key = k->category && *k->category ? k->category : GG_PPROF_MARKER_KEY;
+        gg_strtab_ask(&x->strtab, key, &mk->str[i][0]);
+        gg_strtab_ask(&x->strtab, k->text, &mk->str[i][1]);
+    }
+    return rc;
+}
+
+static void marks_free(gg_pprof_marks *mk)
+{
+    gg_marker_index_free(&mk->ix);
+    gg_marker_kinds_free(&mk->kinds);
+    gg_marker_sets_free(&mk->sets);
+    free(mk->str);
 }
 
 static int number_strings(gg_pprof *x, const gargalo_render_options *ro)
@@ -320,7 +365,7 @@ static void put_label(dynbuf *b, uint32_t key, uint32_t field, uint64_t v)
     gg_pb_end(b, m);
 }
 
-/* A Sample's labels: those of its label set, and its thread's name and id. */
+/* A Sample's labels: those of its label set, its markers', and its thread's name and id. */
 static void put_labels(gg_pprof *x, const gg_tally_entry *e)
 {
     uint32_t n;
@@ -329,6 +374,12 @@ static void put_labels(gg_pprof *x, const gg_tally_entry *e)
         const uint32_t *str = x->label_str[l - x->s->labels + i];
         put_label(x->pb, str[0], LABEL_STR, str[1]);
     }
+    const gg_marker_sets *ms = &x->marks.sets;
+    if (ms->of && e->extra != GG_NO_MARKER)
+        for (uint32_t i = 0; i < ms->sets[e->extra].count; i++) {
+            const uint32_t *str = x->marks.str[ms->kinds[ms->sets[e->extra].first + i]];
+            put_label(x->pb, str[0], LABEL_STR, str[1]);
+        }
     if (e->thread >= x->s->nthreads)
         return;
     const gg_thread *t = &x->s->threads[e->thread];
@@ -361,7 +412,8 @@ static int put_samples(gg_pprof *x)
     const gargalo_session *s = x->s;
     gg_tally tl;
     uint64_t *ids = malloc((x->max_depth ? x->max_depth : 1) * sizeof(*ids)), total = 0;
-    int rc = ids ? gg_tally_build(&tl, s, GG_TALLY_THREAD | GG_TALLY_LABELS) : GARGALO_ENOMEM;
+    int rc = ids ? gg_tally_build_with(&tl, s, GG_TALLY_THREAD | GG_TALLY_LABELS, x->marks.sets.of)
+                 : GARGALO_ENOMEM;
     if (rc) {
         free(ids);
         return rc;
@@ -486,6 +538,8 @@ static int encode(gg_pprof *x, const gargalo_render_options *ro)
     if (!rc)
         rc = build_mappings(x);
     if (!rc)
+        rc = build_marks(x);
+    if (!rc)
         rc = number_strings(x, ro);
     if (!rc)
         number_functions(x);
@@ -504,6 +558,7 @@ static void pprof_free(gg_pprof *x)
     dynbuf_free(&x->names);
     free(x->fid), free(x->func), free(x->str), free(x->mapping), free(x->maps);
     free(x->base), free(x->loc), free(x->chains), free(x->label_str), free(x->thread_str);
+    marks_free(&x->marks);
 }
 
 int gg_render_pprof(const gargalo_session *s, const gargalo_render_options *ro, dynbuf *b)

@@ -3,15 +3,18 @@
  * line per node (time, share, function, file:line) under tree glyphs, heaviest first.
  * Nodes under min_percent are left out; colours are ANSI escapes, only when asked. A
  * process-wide session has one tree per thread, busiest first; idle threads are folded
- * into one line per wait call unless show_all. A session with markers ends with the kinds
- * of marker that took the most time.
+ * into one line per wait call unless show_all. Samples blocked in system calls are summed
+ * per descriptor in a "Blocked on" table; a session with markers ends with the kinds of
+ * marker that took the most time.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "markers.h"
 #include "render.h"
 #include "tree.h"
+#include "waiting.h"
 
 #define ANSI_RESET "\033[0m"
 #define ANSI_BOLD "\033[1m"
@@ -22,14 +25,15 @@
 /* Shares from which a node's time is coloured red, then yellow. */
 #define GG_TEXT_HOT 50.0
 #define GG_TEXT_WARM 20.0
-/* Names listed on an idle group's line; the threads of other names are counted. */
-#define GG_TEXT_IDLE_NAMES 8
 
 /* The markers section: how many kinds it lists, the widest category column, and where a
  * marker's text is cut (in characters). */
 #define GG_TEXT_MARKER_KINDS 10
 #define GG_TEXT_CATEGORY_WIDTH 12
 #define GG_TEXT_MARKER_TEXT 72
+/* The blocked-on section: how many descriptors it lists, the width of their column. */
+#define GG_TEXT_WAITS 10
+#define GG_TEXT_WAIT_WIDTH 36
 
 typedef struct gg_text {
     const gargalo_session *s;
@@ -192,83 +196,27 @@ static uint32_t next_visible(gg_text *x, uint32_t n)
     return GG_TREE_NONE;
 }
 
-/* How many of the idle threads parked in call, from place `from` of the roster on, have
- * the name of the thread at place `at`; 0 when one before `at` has it already. */
-static size_t same_name(const gg_text *x, uint32_t call, size_t from, size_t at)
+/* After the busy threads, one line per wait call the idle ones are parked in: "time
+ * share  N idle threads: parked in CALL (names)". */
+static int idle_groups(gg_text *x)
 {
     const gg_roster *r = &x->t->roster;
-    const gg_thread *t = &x->s->threads[r->order[at]];
-    size_t n = 0;
-    for (size_t i = from; i < r->n; i++) {
-        const gg_thread *u = &x->s->threads[r->order[i]];
-        if (r->threads[r->order[i]].parked != call ||
-            (t->name[0] ? strcmp(u->name, t->name) != 0 : u != t))
-            continue;
-        if (i < at)
-            return 0;
-        n++;
-    }
-    return n;
-}
-
-/* The names of the idle threads parked in call, each once with its count ("worker ×3");
- * a thread without a name by its id. */
-static void idle_names(gg_text *x, uint32_t call, size_t from)
-{
-    const gg_roster *r = &x->t->roster;
-    size_t listed = 0, more = 0;
-    for (size_t i = from; i < r->n; i++) {
-        size_t n = r->threads[r->order[i]].parked == call ? same_name(x, call, from, i) : 0;
-        if (!n || (listed == GG_TEXT_IDLE_NAMES && (more += n)))
-            continue;
-        dynbuf_puts(x->b, listed++ ? ", " : " (");
-        const gg_thread *t = &x->s->threads[r->order[i]];
-        if (t->name[0])
-            dynbuf_puts(x->b, t->name);
-        else
-            gg_roster_thread_name(x->b, t);
-        if (n > 1)
-            dynbuf_printf(x->b, " ×%zu", n);
-    }
-    if (more)
-        dynbuf_printf(x->b, " and %zu more", more);
-    dynbuf_putc(x->b, ')');
-}
-
-/* "time  share  N idle threads: parked in CALL (names)" for the idle threads parked in
- * call, found from place `from` of the roster on. */
-static void idle_group(gg_text *x, uint32_t call, size_t from)
-{
-    const gg_roster *r = &x->t->roster;
-    uint64_t ns = 0;
-    size_t n = 0;
-    for (size_t i = from; i < r->n; i++)
-        if (r->threads[r->order[i]].parked == call)
-            ns += r->threads[r->order[i]].weight_ns, n++;
-    time_share_ns(x, ns);
-    color(x, ANSI_DIM);
-    dynbuf_printf(x->b, "  %zu idle thread%s: parked in %s", n, n == 1 ? "" : "s",
-                  gg_roster_call_name(call));
-    idle_names(x, call, from);
-    color(x, ANSI_RESET);
-    dynbuf_putc(x->b, '\n');
-}
-
-/* After the busy threads, one line per wait call the idle ones are parked in. */
-static void idle_groups(gg_text *x)
-{
-    const gg_roster *r = &x->t->roster;
-    size_t first = r->n - r->nidle;
-    if (first)
+    gg_roster_group *g = malloc(r->nidle * sizeof(*g));
+    if (!g)
+        return GARGALO_ENOMEM;
+    size_t n = gg_roster_groups(r, g);
+    if (r->n > r->nidle)
         dynbuf_putc(x->b, '\n');
-    for (size_t i = first; i < r->n; i++) {
-        uint32_t call = r->threads[r->order[i]].parked;
-        bool seen = false;
-        for (size_t j = first; j < i && !seen; j++)
-            seen = r->threads[r->order[j]].parked == call;
-        if (!seen)
-            idle_group(x, call, i);
+    for (size_t i = 0; i < n; i++) {
+        time_share_ns(x, g[i].weight_ns);
+        color(x, ANSI_DIM);
+        dynbuf_puts(x->b, "  ");
+        gg_roster_group_label(x->b, x->s, r, &g[i]);
+        color(x, ANSI_RESET);
+        dynbuf_putc(x->b, '\n');
     }
+    free(g);
+    return 0;
 }
 
 static int body(gg_text *x)
@@ -289,9 +237,7 @@ static int body(gg_text *x)
                                          : "(no samples were recorded)\n");
     for (; n != GG_TREE_NONE; n = next_visible(x, n))
         node_line(x, n);
-    if (folded)
-        idle_groups(x);
-    return 0;
+    return folded ? idle_groups(x) : 0;
 }
 
 /* The length in bytes of the character of a one-line text at p: a run of white space or
@@ -377,6 +323,56 @@ static void markers_section(gg_text *x, const gg_marker_kinds *k)
                       shown ? "" : "\n", s->markers_dropped);
 }
 
+/* One descriptor: its time, share of the sampled time, samples, "fd N: WHAT" (or "no
+ * descriptor") and the calls that waited on it, most time first. */
+static void wait_line(gg_text *x, const gg_waits *ws, const gg_wait *w)
+{
+    static const char none[] = "no descriptor";
+    char fd[32];
+    size_t used = sizeof(none) - 1;
+    dynbuf_printf(x->b, "%8.1f ms  %5.1f%%  %7llu  ", ms(w->ns),
+                  x->t->total_ns ? 100.0 * (double)w->ns / (double)x->t->total_ns : 0.0,
+                  (unsigned long long)w->samples);
+    if (w->what) {
+        used = (size_t)snprintf(fd, sizeof(fd), "fd %d: ", (int)w->fd);
+        dynbuf_puts(x->b, fd);
+        used += put_cut(x->b, w->what, GG_TEXT_WAIT_WIDTH - used);
+    } else
+        dynbuf_puts(x->b, none);
+    for (; used < GG_TEXT_WAIT_WIDTH; used++)
+        dynbuf_putc(x->b, ' ');
+    for (size_t c = 0; c < w->ncalls; c++) {
+        const gg_wait_call *call = &ws->calls[w->first_call + c];
+        dynbuf_printf(x->b, "%s%.*s", c ? ", " : "  ", (int)call->len, call->name);
+    }
+    dynbuf_putc(x->b, '\n');
+}
+
+/* After the tree: the descriptors blocked samples waited on, most time first. */
+static int put_waits(gg_text *x)
+{
+    gg_waits ws;
+    int rc = gg_waits_build(&ws, x->s);
+    if (rc || !ws.n) {
+        gg_waits_free(&ws);
+        return rc;
+    }
+    size_t shown = ws.n < GG_TEXT_WAITS ? ws.n : GG_TEXT_WAITS;
+    color(x, ANSI_BOLD);
+    dynbuf_puts(x->b, "\nBlocked on");
+    color(x, ANSI_RESET);
+    dynbuf_puts(x->b, " (time in blocking system calls, by descriptor; share of the sampled "
+                      "time)\n");
+    dynbuf_printf(x->b, "%11s  %6s  %7s  %-*s  calls\n", "total", "share", "samples",
+                  GG_TEXT_WAIT_WIDTH, "descriptor");
+    for (size_t i = 0; i < shown; i++)
+        wait_line(x, &ws, &ws.w[i]);
+    if (ws.n > shown)
+        dynbuf_printf(x->b, "(%zu more descriptors)\n", ws.n - shown);
+    gg_waits_free(&ws);
+    return 0;
+}
+
 static int put_markers(gg_text *x)
 {
     gg_marker_kinds k;
@@ -405,6 +401,7 @@ int gg_render_text(const gargalo_session *s, const gargalo_render_options *ro, d
                  .min_percent = ro->min_percent};
     header(&x, ro);
     rc = body(&x);
+    rc = rc ? rc : put_waits(&x);
     rc = rc ? rc : put_markers(&x);
     free(x.prefix), free(x.plen);
     gg_tree_free(&t);

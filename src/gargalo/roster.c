@@ -98,11 +98,21 @@ static uint32_t wait_call(const gg_frame *f)
     return GG_ROSTER_NONE;
 }
 
-/* The wait call a stack is parked in: the outermost one of its innermost library run. */
+/* A leaf of gargalo's own making (resolve.c): "[blocked] read fd 3: pipe", "[off-CPU:
+ * ...]". It says what the thread waited on, not where: the frames above it do. */
+static bool synthetic(const gg_frame *f)
+{
+    return f->module && strcmp(f->module, GG_ROSTER_SYNTHETIC_MODULE) == 0;
+}
+
+/* The wait call a stack is parked in: the outermost one of its innermost library run,
+ * gargalo's own leaves looked through. */
 static uint32_t parked_in(const gargalo_session *s, const uint32_t *call, uint32_t stack)
 {
     uint32_t depth, found = GG_ROSTER_NONE;
     const uint32_t *fr = gg_stack_frames(s, stack, &depth);
+    while (depth > 0 && synthetic(&s->frames[fr[depth - 1]]))
+        depth--;
     for (uint32_t i = depth; i-- > 0;) {
         if (call[fr[i]] != GG_ROSTER_NONE)
             found = call[fr[i]];
@@ -227,4 +237,64 @@ int gg_roster_build(gg_roster *r, const gargalo_session *s)
     if (rc)
         gg_roster_free(r);
     return rc;
+}
+
+size_t gg_roster_groups(const gg_roster *r, gg_roster_group *out)
+{
+    size_t n = 0;
+    for (size_t i = r->n - r->nidle; i < r->n; i++) {
+        const gg_roster_thread *t = &r->threads[r->order[i]];
+        size_t g = 0;
+        while (g < n && out[g].call != t->parked)
+            g++;
+        if (g == n)
+            out[n++] = (gg_roster_group){.call = t->parked, .first = i};
+        out[g].threads++;
+        out[g].weight_ns += t->weight_ns;
+        out[g].samples += t->samples;
+    }
+    return n;
+}
+
+/* How many of g's threads, from its first on, have the name of the thread at place `at`;
+ * 0 when one before `at` has it already. */
+static size_t same_name(const gargalo_session *s, const gg_roster *r, const gg_roster_group *g,
+                        size_t at)
+{
+    const gg_thread *t = &s->threads[r->order[at]];
+    size_t n = 0;
+    for (size_t i = g->first; i < r->n; i++) {
+        const gg_thread *u = &s->threads[r->order[i]];
+        if (!r->threads[r->order[i]].idle || r->threads[r->order[i]].parked != g->call ||
+            (t->name[0] ? strcmp(u->name, t->name) != 0 : u != t))
+            continue;
+        if (i < at)
+            return 0;
+        n++;
+    }
+    return n;
+}
+
+void gg_roster_group_label(dynbuf *b, const gargalo_session *s, const gg_roster *r,
+                           const gg_roster_group *g)
+{
+    size_t listed = 0, more = 0;
+    dynbuf_printf(b, "%zu idle thread%s: parked in %s", g->threads, g->threads == 1 ? "" : "s",
+                  gg_roster_call_name(g->call));
+    for (size_t i = g->first; i < r->n; i++) {
+        size_t n = r->threads[r->order[i]].parked == g->call ? same_name(s, r, g, i) : 0;
+        if (!n || (listed == GG_ROSTER_IDLE_NAMES && (more += n)))
+            continue;
+        dynbuf_puts(b, listed++ ? ", " : " (");
+        const gg_thread *t = &s->threads[r->order[i]];
+        if (t->name[0])
+            dynbuf_puts(b, t->name);
+        else
+            gg_roster_thread_name(b, t);
+        if (n > 1)
+            dynbuf_printf(b, " ×%zu", n);
+    }
+    if (more)
+        dynbuf_printf(b, " and %zu more", more);
+    dynbuf_putc(b, ')');
 }

@@ -19,13 +19,15 @@ typedef struct gg_tally_state {
 static bool same_key(const void *ctx, uint32_t value, const void *key)
 {
     const gg_tally_entry *a = &((const gg_tally *)ctx)->e[value], *b = key;
-    return a->thread == b->thread && a->stack == b->stack && a->labels == b->labels;
+    return a->thread == b->thread && a->stack == b->stack && a->labels == b->labels &&
+           a->extra == b->extra;
 }
 
 static int add(gg_tally_state *b, const gg_tally_entry *key, uint64_t w)
 {
     uint64_t h = gg_hash_u64((uint64_t)key->thread << 32 ^ key->stack ^
-                             (uint64_t)key->labels * 0x9e3779b97f4a7c15u);
+                             (uint64_t)key->labels * 0x9e3779b97f4a7c15u ^
+                             (uint64_t)key->extra * 0xc2b2ae3d27d4eb4fu);
     uint32_t i = gg_index_get(&b->ix, h, same_key, b->t, key);
     if (i == GG_INDEX_NONE) {
         if (b->t->n >= GG_INDEX_NONE - 1 || GG_GROW(&b->t->e, &b->cap, b->t->n + 1) ||
@@ -46,18 +48,29 @@ static int key_cmp(const void *pa, const void *pb)
         return a->thread < b->thread ? -1 : 1;
     if (a->stack != b->stack)
         return a->stack < b->stack ? -1 : 1;
-    return (a->labels > b->labels) - (a->labels < b->labels);
+    if (a->labels != b->labels)
+        return a->labels < b->labels ? -1 : 1;
+    return (a->extra > b->extra) - (a->extra < b->extra);
 }
 
 int gg_tally_build(gg_tally *t, const gargalo_session *s, unsigned by)
+{
+    return gg_tally_build_with(t, s, by, NULL);
+}
+
+int gg_tally_build_with(gg_tally *t, const gargalo_session *s, unsigned by, const uint32_t *extra)
 {
     gg_tally_state b = {.t = t};
     int rc = 0;
     memset(t, 0, sizeof(*t));
     for (size_t i = 0; i < s->nsamples && !rc; i++) {
         const gg_sample *sm = &s->samples[i];
-        gg_tally_entry key = {by & GG_TALLY_THREAD ? sm->thread : 0, sm->stack,
-                              by & GG_TALLY_LABELS ? sm->labels : GG_NO_LABELS, 0, 0};
+        gg_tally_entry key = {by & GG_TALLY_THREAD ? sm->thread : 0,
+                              sm->stack,
+                              by & GG_TALLY_LABELS ? sm->labels : GG_NO_LABELS,
+                              extra ? extra[i] : UINT32_MAX,
+                              0,
+                              0};
         rc = add(&b, &key, sm->weight_ns);
     }
     gg_index_free(&b.ix);
@@ -77,7 +90,7 @@ void gg_tally_free(gg_tally *t)
 const gg_tally_entry *gg_tally_find(const gg_tally *t, uint32_t thread, uint32_t stack)
 {
     size_t lo = 0, hi = t->n;
-    gg_tally_entry key = {thread, stack, 0, 0, 0};
+    gg_tally_entry key = {thread, stack, 0, 0, 0, 0};
     while (lo < hi) { /* the first entry not below key */
         size_t mid = lo + (hi - lo) / 2;
         if (key_cmp(&t->e[mid], &key) < 0)

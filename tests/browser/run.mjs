@@ -7,13 +7,18 @@
 //      (checked against the session itself), the hot path open down to its leaf, search,
 //      the grouping toggle, the timeline, the flame graph (hover, zoom by click, breadcrumb
 //      and keyboard, search highlighting and matched share, the grouping toggle), the
-//      marker track (positions, hover, keyboard) and the SQL statements (figures and call
-//      sites against the session, sorting, highlighting a statement's samples);
+//      marker track (positions, hover, keyboard), the SQL statements (figures and call
+//      sites against the session, sorting, highlighting a statement's samples) and a
+//      process-wide session's threads (a root per thread in the tree and the flame graph,
+//      idle threads folded by wait call or shown in full, a timeline lane per thread or one
+//      thread's stacks and markers) and the "Waiting on" table of blocked samples (rows
+//      against the session, highlighting a descriptor's samples);
 //   4. screenshots into BUILD/test-logs/ for a look.
 // Profiles come from BUILD/progs/render_profile: the synthetic session of the unit tests
 // (known content), its process-wide variant (two threads, labels, markers: speedscope
 // gets a profile per thread and one of markers), one with unequal sample weights, one
-// with several SQL statements, a big synthetic one and a real recording.
+// with several SQL statements, one of six threads, one blocked in system calls, a big
+// synthetic one and a real recording.
 //
 //   node tests/browser/run.mjs --build build
 // Ends with "N passed, N failed"; exits non-zero on any failure.
@@ -95,6 +100,36 @@ function writeStatements(file) {
   const session = { gargalo: 1, clock: 'wall', start_unix_ns: 0, duration_ns: 100e6, cpu_ns: 100e6,
     symbolize_ns: 0, dropped: 0, markers_dropped: 0, tid: 1, thread: 'app', threads: [[1, 'app', 100e6]],
     frames, stacks, samples, markers };
+  fs.writeFileSync(file, JSON.stringify(session));
+}
+
+// A process-wide session of six threads, as gargalo JSON: worker-1 (60 ms of CPU) and
+// worker-2 (30 ms) serve, with a marker each; two MHD-worker threads and a listener sit in
+// epoll_wait and upkeep in pthread_cond_wait for the whole session. Every thread is sampled
+// at each 1 ms tick while it has samples left.
+const THREADS = [[101, 'worker-1', 60e6, [[3, 30], [4, 20]]], [102, 'worker-2', 30e6, [[3, 15], [5, 10]]],
+  [103, 'MHD-worker', 0, [[6, 40]]], [104, 'MHD-worker', 0, [[6, 40]]], [105, 'listener', 0, [[7, 40]]],
+  [106, 'upkeep', 0, [[8, 40]]]];
+function writeThreads(file) {
+  const frame = (fn, lib, mod) => ({ function: fn, file: lib ? null : '/src/app/srv.c', line: lib ? 0 : 10,
+    module: lib ? mod : 'app', offset: '0x10', library: !!lib, inlined: false });
+  const frames = [frame('main'), frame('serve'), frame('handle'), frame('parse'),
+    frame('sqlite3_step', true, 'libsqlite3.so.0'), frame('render'), frame('start'),
+    frame('epoll_wait', true, 'libc.so.6'), frame('listen'), frame('pthread_cond_wait', true, 'libc.so.6')];
+  const stacks = [[0, 1, 2, 3], [0, 1, 2, 4], [0, 1, 5], [6, 7], [8, 7], [6, 9]];
+  const left = THREADS.map(([, , , specs]) => specs.map(([st, n]) => [st - 3, n]));
+  const samples = [];
+  for (let tick = 1; left.some((l) => l.some(([, n]) => n > 0)); tick++)
+    left.forEach((specs, th) => {
+      const spec = specs.find(([, n]) => n > 0);
+      if (!spec) return;
+      spec[1]--;
+      samples.push([tick * 1e6 + th * 1e4, 1e6, spec[0], th, -1]);
+    });
+  const session = { gargalo: 1, clock: 'wall', scope: 'process', start_unix_ns: 0, duration_ns: 51e6,
+    cpu_ns: 90e6, symbolize_ns: 0, dropped: 0, markers_dropped: 0, tid: 101, thread: 'worker-1',
+    threads: THREADS.map(([tid, name, cpu]) => [tid, name, cpu]), frames, stacks, samples,
+    markers: [[5e6, 30e6, 0, 'request', 'GET /a'], [10e6, 20e6, 1, 'sql', 'SELECT 1']] };
   fs.writeFileSync(file, JSON.stringify(session));
 }
 
@@ -389,10 +424,13 @@ async function htmlSynthetic(context, dir) {
     assert(tip.startsWith('main') && tip.includes(`${main.pct}% ±${main.margin}`), `tooltip: ${tip}`);
     await page.mouse.move(0, 0);
   });
-  await check('html: without markers, no marker track and an empty SQL table that says why', async () => {
+  await check('html: without markers or blocked samples, no marker track, and SQL and waits tables that say why', async () => {
     const note = await page.textContent('#sql-note');
     assert(note.includes('No SQL statements were marked'), note);
     assert(await page.isHidden('#sql-table'), 'table shown');
+    const waits = await page.textContent('#waits-note');
+    assert(waits.includes('No sample found its thread blocked'), waits);
+    assert(await page.isHidden('#waits-table'), 'waits table shown');
     const info = await page.textContent('#timeline-info');
     assert(!info.includes('marker'), `timeline hint: ${info}`);
   });
@@ -472,7 +510,7 @@ async function htmlMarkers(context, dir) {
     await checkMarkerDrawn(page, D, 1, 1, 0, v1); // the statement inside it, a row below
     const laneTop = AXIS_H + 2 * MK_ROW + 6, x = await timeX(page, 30e6, 0, v1);
     const tip = await timelineHover(page, x, laneTop + 8);
-    assert(tip.startsWith('main'), `first sample lane under the track: ${tip}`);
+    assert(tip.endsWith('worker (4242)'), `first sample lane under the track: ${tip}`);
   });
   await check('html (markers): hover gives the text, the duration and the thread', async () => {
     const x = await timeX(page, 35e6, 0, v1);
@@ -524,10 +562,11 @@ async function htmlSql(page, session, D, v1) {
     const after = [await timelinePixel(page, inX, laneY), await timelinePixel(page, outX, laneY)];
     assert(JSON.stringify(after[0]) === JSON.stringify(before[0]), `timeline inside changed: ${before[0]} -> ${after[0]}`);
     assert(JSON.stringify(after[1]) !== JSON.stringify(before[1]), `timeline outside not veiled: ${after[1]}`);
-    // Flame graph: handle_request (row 2, from the left) is solid for its selected samples only.
+    // Flame graph: handle_request (row 3, under the worker's root and main, from the left)
+    // is solid for its selected samples only.
     const n = session.samples.length, inHandle = [...q.covered].filter((i) =>
       session.stacks[session.samples[i][2]].some((f) => session.frames[f].function === 'handle_request')).length;
-    const solid = await flamePixel(page, inHandle / n / 2, 2), faded = await flamePixel(page, inHandle / n + 0.1, 2);
+    const solid = await flamePixel(page, inHandle / n / 2, 3), faded = await flamePixel(page, inHandle / n + 0.1, 3);
     assert(solid[3] === 255 && faded[3] < 128, `handle_request: ${solid} then ${faded}`);
     const flameSel = await page.textContent('#flame-sel');
     assert(flameSel.includes(`${q.covered.size} samples`), flameSel);
@@ -582,6 +621,166 @@ async function htmlStatements(context, dir) {
     await page.click('#sql-clear');
   });
   await page.screenshot({ path: path.join(logs, 'html-statements.png'), fullPage: true });
+  await page.close();
+}
+
+// ---- threads ----
+
+// The call tree's rows under the root, as [name, time, share, location].
+function rootRows(page) {
+  return page.$$eval('#tree .row[aria-level="1"]', (els) => els.map((e) => [e.querySelector('.name').textContent,
+    e.querySelector('.time').textContent, e.querySelector('.pct').textContent, e.querySelector('.loc').textContent]));
+}
+
+// Per thread index, the session's time and share of all (one decimal, as the page shows).
+function threadShares(session) {
+  const all = session.samples.reduce((a, s) => a + s[1], 0), ns = new Map();
+  for (const [, w, , th] of session.samples) ns.set(th, (ns.get(th) || 0) + w);
+  return (ths) => {
+    const t = ths.reduce((a, th) => a + (ns.get(th) || 0), 0);
+    return [`${(t / 1e6).toFixed(t < 10e6 ? 2 : 1)} ms`, `${(100 * t / all).toFixed(1)}%`];
+  };
+}
+
+async function htmlThreads(context, dir) {
+  const session = loadSession(dir), shares = threadShares(session);
+  const { page, errors, ms } = await openPage(context, path.join(dir, 'profile.html'));
+  const D = await pageData(page);
+  const v1 = Math.max(D.duration_ns, ...D.samples.t, ...D.markers.end);
+  await check(`html (threads): loads without errors (${ms} ms), a root per thread, busiest first, idle ones folded`, async () => {
+    assert(errors.length === 0, errors.join('; '));
+    const h = (await page.textContent('header')).replace(/\s+/g, '');
+    assert(h.includes('Threads6') && !h.includes('Threadworker'), `header: ${h}`);
+    const want = [['worker-1 (101)', ...shares([0]), 'CPU 60.0 ms'], ['worker-2 (102)', ...shares([1]), 'CPU 30.0 ms'],
+      ['3 idle threads: parked in epoll_wait (MHD-worker ×2, listener)', ...shares([2, 3, 4]), ''],
+      ['1 idle thread: parked in pthread_cond_wait (upkeep)', ...shares([5]), '']];
+    const got = await rootRows(page);
+    assert(JSON.stringify(got) === JSON.stringify(want), `${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+    const r = await rows(page);
+    assert(findRow(r, 'parse') && !findRow(r, 'epoll_wait [libc.so.6]'), `rows: ${JSON.stringify(r)}`);
+  });
+  await check('html (threads): the flame graph has the same roots, as wide as their time', async () => {
+    const n = session.samples.length;
+    for (const [fx, name] of [[25 / n, 'worker-1 (101)'], [62 / n, 'worker-2 (102)'],
+      [135 / n, '3 idle threads: parked in epoll_wait'], [215 / n, '1 idle thread: parked in pthread_cond_wait']]) {
+      const tip = await flameHover(page, fx, 1);
+      assert(tip.startsWith(name), `row 1 at ${fx.toFixed(3)}: ${tip}, expected ${name}`);
+    }
+    assert((await flameHover(page, 25 / n, 2)).startsWith('main'), 'main not under worker-1');
+    assert(await flameHover(page, 135 / n, 2) === '', 'something under the idle group');
+  });
+  await page.screenshot({ path: path.join(logs, 'html-threads.png'), fullPage: true });
+  await check('html (threads): the timeline has a lane per thread, each with its own samples', async () => {
+    const opts = await page.$$eval('#timeline-thread option', (els) => els.map((e) => e.textContent));
+    assert(opts.length === 5 && opts[1] === 'worker-1 (101)' && opts[4].startsWith('1 idle thread'), JSON.stringify(opts));
+    const laneTop = AXIS_H + 2 * MK_ROW + 6;
+    const at = async (t, lane) => timelineHover(page, await timeX(page, t, 0, v1) , laneTop + lane * 16 + 8);
+    const w1 = await at(10.5e6, 0), w2 = await at(20.5e6, 1), idle = await at(30.5e6, 2), upkeep = await at(30.5e6, 3);
+    assert(/^(parse|sqlite3_step)/.test(w1) && w1.endsWith('worker-1 (101)'), `lane 0: ${w1}`);
+    assert(/^(parse|render)/.test(w2) && w2.endsWith('worker-2 (102)'), `lane 1: ${w2}`);
+    assert(idle.startsWith('3 idle threads'), `lane 2: ${idle}`);
+    assert(upkeep.startsWith('1 idle thread: parked in pthread_cond_wait'), `lane 3: ${upkeep}`);
+    assert(await at(45e6, 1) === '', 'worker-2 has samples after its last');
+    await page.mouse.move(0, 0);
+  });
+  await check('html (threads): picking a thread shows its stacks, and only its markers', async () => {
+    await page.selectOption('#timeline-thread', 't1');
+    await nextFrame(page);
+    const laneTop = AXIS_H + MK_ROW + 6;
+    const at = async (t, y) => timelineHover(page, await timeX(page, t, 0, v1), y);
+    assert((await at(15e6, AXIS_H + 8)).startsWith('sql: SELECT 1'), 'the statement is not the first marker row');
+    assert(await at(27e6, AXIS_H + 8) === '', 'worker-1\'s request drawn for worker-2');
+    const lanes = [];
+    for (let d = 0; d < 4; d++) lanes.push((await at(5.5e6, laneTop + d * 16 + 8)).split(/\d/)[0]);
+    assert(JSON.stringify(lanes) === JSON.stringify(['worker-', 'main', 'serve', 'handle']), JSON.stringify(lanes));
+    await page.locator('#timeline-section').screenshot({ path: path.join(logs, 'html-threads-picked.png') });
+    await page.mouse.move(0, 0);
+  });
+  await check('html (threads): show all frames shows the idle threads in full; a pick follows its thread', async () => {
+    await page.check('#show-all');
+    const got = (await rootRows(page)).map((r) => [r[0], r[3]]);
+    const want = [['worker-1 (101)', 'CPU 60.0 ms'], ['worker-2 (102)', 'CPU 30.0 ms'],
+      ['MHD-worker (103)', 'idle: parked in epoll_wait'], ['MHD-worker (104)', 'idle: parked in epoll_wait'],
+      ['listener (105)', 'idle: parked in epoll_wait'], ['upkeep (106)', 'idle: parked in pthread_cond_wait']];
+    assert(JSON.stringify(got) === JSON.stringify(want), JSON.stringify(got));
+    assert(await page.inputValue('#timeline-thread') === 't1', 'worker-2 no longer picked');
+    await page.selectOption('#timeline-thread', 't4');
+    await page.uncheck('#show-all');
+    assert(await page.inputValue('#timeline-thread') === 'gepoll_wait', 'the listener\'s group not picked');
+    await page.selectOption('#timeline-thread', 'all');
+  });
+  await check('html (threads): no error after interaction', () => assert(errors.length === 0, errors.join('; ')));
+  await page.close();
+}
+
+// ---- what blocked threads waited on ----
+
+// The descriptors blocked samples waited on, from the session alone: the samples whose
+// leaf reads "[blocked] CALL fd N: WHAT" (or "[blocked] CALL"), per fd and description (per
+// call without one), most time first, each with its calls, most time first.
+function sessionWaits(session) {
+  const out = new Map();
+  session.samples.forEach(([, w, stack], i) => {
+    const ids = session.stacks[stack], leaf = ids.length ? session.frames[ids[ids.length - 1]].function : '';
+    const m = /^\[blocked\] (.+?)(?: fd (\d+): (.*))?$/s.exec(leaf || '');
+    if (!m) return;
+    const key = m[2] !== undefined ? `${m[2]} ${m[3]}` : `- ${m[1]}`;
+    if (!out.has(key)) out.set(key, { fd: m[2], what: m[3], ns: 0, samples: new Set(), calls: new Map() });
+    const q = out.get(key);
+    q.ns += w;
+    q.samples.add(i);
+    q.calls.set(m[1], (q.calls.get(m[1]) || 0) + w);
+  });
+  return [...out.values()].sort((a, b) => b.ns - a.ns);
+}
+
+async function htmlWaits(context, dir) {
+  const session = loadSession(dir), want = sessionWaits(session);
+  const { page, errors, ms } = await openPage(context, path.join(dir, 'profile.html'));
+  const n = session.samples.length, all = session.samples.reduce((a, s) => a + s[1], 0);
+  const fmt = (ns) => ((ns / 1e6) < 10 ? (ns / 1e6).toFixed(2) : (ns / 1e6).toFixed(1)) + ' ms';
+  await check(`html (blocked): loads without errors (${ms} ms); a row per descriptor agrees with the session`, async () => {
+    assert(errors.length === 0, errors.join('; '));
+    const got = await page.$$eval('#waits-body tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.innerText.trim())));
+    const expect = want.map((q) => {
+      const p = q.samples.size / n, margin = (100 * Math.sqrt(p * (1 - p) / n)).toFixed(1);
+      const calls = [...q.calls.entries()].sort((a, b) => b[1] - a[1]).map(([c, ns]) => `${c} ${fmt(ns)}`).join(', ');
+      return [q.fd !== undefined ? `fd ${q.fd} ${q.what}` : 'no descriptor', calls, fmt(q.ns),
+        `${(100 * q.ns / all).toFixed(1)}% ±${margin}`, String(q.samples.size)];
+    });
+    assert(want.length === 5, `the session has ${want.length} descriptors`);
+    assert(JSON.stringify(got) === JSON.stringify(expect), `${JSON.stringify(got)}, expected ${JSON.stringify(expect)}`);
+  });
+  await check('html (blocked): selecting a descriptor highlights the samples blocked on it', async () => {
+    for (const [r, q] of want.entries()) {
+      await page.click(`#waits-body tr[data-row="${r}"] .what button`);
+      await page.waitForSelector('#waits-selected:not([hidden])', { timeout: 5000 });
+      const text = await page.textContent('#waits-selected-text');
+      assert(text.includes(`${q.samples.size} sample${q.samples.size === 1 ? '' : 's'}, ${fmt(q.ns)}`), `row ${r}: ${text}`);
+      assert(await page.getAttribute(`#waits-body tr[data-row="${r}"] .what button`, 'aria-pressed') === 'true', 'not pressed');
+      assert((await page.textContent('#flame-sel')).includes(`${q.samples.size} sample`), 'flame graph line');
+    }
+    // The first row, fd 7, is the leaves under sqlite3_step (row 3, from the left): solid
+    // there, faded elsewhere.
+    await page.click('#waits-body tr[data-row="0"] .what button');
+    await nextFrame(page);
+    const solid = await flamePixel(page, 0.1, 4), faded = await flamePixel(page, 0.5, 4);
+    assert(solid[3] === 255 && faded[3] < 128, `under sqlite3_step: ${solid}, elsewhere: ${faded}`);
+  });
+  await page.locator('#waits-section').screenshot({ path: path.join(logs, 'html-waits.png') });
+  await page.screenshot({ path: path.join(logs, 'html-waits-selected.png'), fullPage: true });
+  await check('html (blocked): Escape and Clear end the highlighting; a statement is not shown as selected', async () => {
+    await page.focus('#waits-body tr[data-row="0"] .what button');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#waits-selected[hidden]', { state: 'attached', timeout: 5000 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#waits-selected:not([hidden])', { timeout: 5000 });
+    assert(await page.isHidden('#sql-selected'), 'the SQL line shows');
+    await page.click('#waits-clear');
+    await page.waitForSelector('#waits-selected[hidden]', { state: 'attached', timeout: 5000 });
+    assert(await page.textContent('#flame-sel') === '', 'flame graph line left');
+  });
+  await check('html (blocked): no error after interaction', () => assert(errors.length === 0, errors.join('; ')));
   await page.close();
 }
 
@@ -821,7 +1020,8 @@ async function main() {
   fs.mkdirSync(logs, { recursive: true });
   const dirs = { synthetic: path.join(work, 'synthetic'), real: path.join(work, 'real'), big: path.join(work, 'big'),
     empty: path.join(work, 'empty'), weighted: path.join(work, 'weighted'), rich: path.join(work, 'rich'),
-    statements: path.join(work, 'statements') };
+    statements: path.join(work, 'statements'), threads: path.join(work, 'threads'),
+    blocked: path.join(work, 'blocked') };
   await check('profiles generated', () => {
     makeProfiles(dirs.synthetic, []);
     fs.mkdirSync(dirs.weighted, { recursive: true });
@@ -831,9 +1031,13 @@ async function main() {
     fs.mkdirSync(dirs.statements, { recursive: true });
     writeStatements(path.join(dirs.statements, 'session.json'));
     makeProfiles(dirs.statements, ['--load', path.join(dirs.statements, 'session.json')]);
+    fs.mkdirSync(dirs.threads, { recursive: true });
+    writeThreads(path.join(dirs.threads, 'session.json'));
+    makeProfiles(dirs.threads, ['--load', path.join(dirs.threads, 'session.json')]);
     makeProfiles(dirs.real, ['--real']);
     makeProfiles(dirs.big, ['--big', '20000']);
     makeProfiles(dirs.empty, ['--empty']);
+    makeProfiles(dirs.blocked, ['--blocked']);
     makeProfiles(dirs.rich, ['--rich']);
   });
   for (const [name, dir] of Object.entries(dirs))
@@ -873,6 +1077,8 @@ async function main() {
     await htmlWeighted(context, dirs.weighted);
     await htmlMarkers(context, dirs.rich);
     await htmlStatements(context, dirs.statements);
+    await htmlThreads(context, dirs.threads);
+    await htmlWaits(context, dirs.blocked);
     await htmlReal(context, path.join(dirs.real, 'profile.html'));
     await htmlBig(context, path.join(dirs.big, 'profile.html'));
     await htmlEmpty(context, path.join(dirs.empty, 'profile.html'));

@@ -79,11 +79,27 @@ def thread_name(thread):
     return f"{name} ({tid})" if name else f"thread {tid}"
 
 
+def sample_markers(session, sample):
+    """{category: text} of the markers covering a sample (its thread's, start <= time <
+    end), of each category the innermost one's: the latest to start, the shortest of
+    those; markers without a category under "marker"."""
+    time, _, _, thread, _ = sample_fields(sample)
+    best = {}
+    for start, end, th, category, text in session.get("markers", []):
+        key = category or "marker"
+        if th != thread or not start <= time < end:
+            continue
+        if key not in best or (-start, end) < (-best[key][0], best[key][1]):
+            best[key] = (start, end, text or "")
+    return {key: m[2] for key, m in best.items()}
+
+
 def sample_labels(session, sample):
-    """A sample's labels as pprof shows them: its label set's, then its thread's name
-    ("thread") and id ("tid"), values as text."""
+    """A sample's labels as pprof shows them: its label set's, the markers covering it
+    (sample_markers), then its thread's name ("thread") and id ("tid"), values as text."""
     _, _, _, thread, labelset = sample_fields(sample)
     out = dict(session["labelsets"][labelset]) if labelset >= 0 else {}
+    out.update(sample_markers(session, sample))
     tid, name, _ = threads(session)[thread]
     if name:
         out["thread"] = name

@@ -2,14 +2,15 @@
 """Checks gargalo's pprof output with pprof itself: sessions (the unit tests' synthetic
 one, a big synthetic one, a real recording, the unit tests' process-wide one, and two
 written here: one with inlined frames, an unnamed function and a CPU clock, and one of
-three labelled threads with modules and build ids) are rendered with `gargalo render -f
-pprof`, then read by `go tool pprof` (offline, -symbolize=none). Every function's flat and
-cumulative share in `-top`, in time and in sample counts, must agree within one point with
-what this suite computes from the session JSON itself; `-traces` must show each sampled
-stack's call chain, leaf first, with its labels (the session's, thread and tid) and summed
-weight; `-tags` must list every label with its total; `-tagfocus=KEY=VALUE` must keep
-exactly the samples carrying that label; `-raw` must list one mapping per module with the
-session's load range, path and build id.
+three labelled threads with modules, build ids and nested markers) are rendered with
+`gargalo render -f pprof`, then read by `go tool pprof` (offline, -symbolize=none). Every
+function's flat and cumulative share in `-top`, in time and in sample counts, must agree
+within one point with what this suite computes from the session JSON itself; `-traces`
+must show each sampled stack's call chain, leaf first, with its labels (the session's, of
+each category the innermost marker covering it, thread and tid) and summed weight; `-tags`
+must list every label with its total; `-tagfocus=KEY=VALUE` must keep exactly the samples
+carrying that label (and `-tagfocus=sql=INSERT` those taken while an INSERT ran); `-raw`
+must list one mapping per module with the session's load range, path and build id.
 
     python3 tests/pprof/run.py --gargalo build/gargalo --progs build/progs
 """
@@ -145,15 +146,17 @@ def expected_chain(session, stack):
 
 
 def expected_traces(session, keep=lambda labels: True):
-    """{(stack, thread, label set): (chain, labels, summed weight)} over the session's
-    samples whose labels keep() accepts: one pprof sample per distinct stack, thread and
-    label set (two stacks may spell the same chain: lines do not show)."""
+    """{(stack, thread, label set, markers): (chain, labels, summed weight)} over the
+    session's samples whose labels keep() accepts: one pprof sample per distinct stack,
+    thread, label set and markers covering it (two stacks may spell the same chain: lines
+    do not show)."""
     out = {}
     for sample in session["samples"]:
         labels = sessions.sample_labels(session, sample)
         if keep(labels):
             _, weight, stack, thread, labelset = sessions.sample_fields(sample)
-            key = (stack, thread, labelset)
+            marks = frozenset(sessions.sample_markers(session, sample).items())
+            key = (stack, thread, labelset, marks)
             chain, _, w = out.get(key, (expected_chain(session, stack), None, 0))
             out[key] = (chain, frozenset(labels.items()), w + weight)
     return out
@@ -212,6 +215,9 @@ def check_tagfocus(session, pb):
                      keep=lambda labels, k=key, v=value: labels.get(k) == v)
     if ("route", "/b") in pairs:  # as one would type it
         check_traces(session, pb, "-tagfocus=route=/b", keep=lambda labels: labels.get("route") == "/b")
+    if any(k == "sql" for k, _ in pairs):  # the statements of one kind, by a fragment
+        check_traces(session, pb, "-tagfocus=sql=INSERT",
+                     keep=lambda labels: "INSERT" in labels.get("sql", ""))
     return len(pairs)
 
 
@@ -255,7 +261,8 @@ def inlined_session():
 def labelled_session():
     """Three threads of one process: two serving requests labelled by route (one of them
     also by user), one parked in epoll_wait; modules with paths and build ids, but for
-    libc, which the session does not describe."""
+    libc, which the session does not describe; markers on both servers, statements
+    nested in a request and in each other, and one without a category."""
     frames = [{"function": "main", "file": "/src/main.c", "line": 3, "module": "server"},
               {"function": "serve", "file": "/src/serve.c", "line": 20, "module": "server"},
               {"function": "PQexec", "module": "libpq.so.5", "library": True, "offset": 0x8000},
@@ -269,7 +276,12 @@ def labelled_session():
                    modules=[["server", "/opt/server/bin/server", "5e1f00d5", "0x5600000000",
                              "0x5600100000"],
                             ["libpq.so.5", "/usr/lib/x86_64-linux-gnu/libpq.so.5.15",
-                             "a1b2c3d4e5f6", "0x7f0000000000", "0x7f0000040000"]])
+                             "a1b2c3d4e5f6", "0x7f0000000000", "0x7f0000040000"]],
+                   markers=[[0, 40_000_000, 0, "request", "GET /orders"],
+                            [5_000_000, 30_000_000, 0, "sql", "SELECT * FROM orders WHERE id = ?"],
+                            [8_000_000, 12_000_000, 0, "sql", "INSERT INTO log VALUES (?)"],
+                            [10_000_000, 50_000_000, 1, "sql", "UPDATE users SET seen = ?"],
+                            [60_000_000, 70_000_000, 1, "", "housekeeping"]])
     for i, sample in enumerate(session["samples"]):
         stack = sample[2]
         thread = 2 if stack == 2 else i % 2

@@ -1,11 +1,12 @@
 /*
  * render_profile.c: writes one profile in every format for the browser tests, and times
  * the renderers. The session is the synthetic one of the unit tests, its process-wide
- * variant with threads, labels and markers (--rich), a big synthetic one, an empty one,
- * or a real recording of a small CPU-bound workload (qsort with a callback, recursion).
+ * variant with threads, labels and markers (--rich), the one blocked in system calls
+ * (--blocked), a big synthetic one, an empty one, or a real recording of a small
+ * CPU-bound workload (qsort with a callback, recursion).
  *
- *   render_profile [--big N | --rich | --empty | --real [--real-ms MS --interval-us US]]
- *                  [--bench] OUTDIR
+ *   render_profile [--big N | --rich | --blocked | --empty | --real [--real-ms MS
+ *                  --interval-us US]] [--bench] OUTDIR
  *
  * Writes OUTDIR/profile.txt, .html, .speedscope.json, .json, .pb.gz and .folded.
  */
@@ -136,7 +137,7 @@ static void bench(const gargalo_session *s)
 
 typedef struct profile_args {
     size_t big;
-    int real, timing, empty, rich;
+    int real, timing, empty, rich, blocked;
     unsigned real_ms, interval_us;
     const char *load, *dir;
 } profile_args;
@@ -151,6 +152,8 @@ static void parse_args(int argc, char **argv, profile_args *a)
             a->empty = 1;
         else if (strcmp(argv[i], "--rich") == 0)
             a->rich = 1;
+        else if (strcmp(argv[i], "--blocked") == 0)
+            a->blocked = 1;
         else if (strcmp(argv[i], "--real") == 0)
             a->real = 1;
         else if (strcmp(argv[i], "--real-ms") == 0 && i + 1 < argc)
@@ -192,17 +195,18 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &a);
     if (!a.dir && !a.timing) {
         fprintf(stderr,
-                "usage: %s [--big N | --rich | --empty | --load SESSION.json | --real "
+                "usage: %s [--big N | --rich | --blocked | --empty | --load SESSION.json | --real "
                 "[--real-ms MS] [--interval-us US]] [--bench] OUTDIR\n",
                 argv[0]);
         return 2;
     }
-    gargalo_session *s = a.load    ? load_session(a.load)
-                         : a.real  ? record_real(a.real_ms, a.interval_us)
-                         : a.big   ? fx_big_session(a.big, 300)
-                         : a.rich  ? fx_rich_session()
-                         : a.empty ? gg_session_new()
-                                   : fx_session();
+    gargalo_session *s = a.load      ? load_session(a.load)
+                         : a.real    ? record_real(a.real_ms, a.interval_us)
+                         : a.big     ? fx_big_session(a.big, 300)
+                         : a.rich    ? fx_rich_session()
+                         : a.blocked ? fx_blocked_session()
+                         : a.empty   ? gg_session_new()
+                                     : fx_session();
     if (a.dir)
         write_all(s, a.dir);
     if (a.timing)

@@ -284,4 +284,65 @@ static inline gargalo_session *fx_threads_session(const fx_thread_spec *sp, size
     return s;
 }
 
+/*
+ * A session of one thread blocked in system calls, its samples of 1 ms interleaved in
+ * time, 100 in all (the leaves as resolve.c makes them, in module "[kernel]"):
+ *   30  main > handle_request > sqlite3_step > [blocked] fdatasync fd 7: .../bolsa.db-wal
+ *    8  main > handle_request > sqlite3_step > [blocked] pwrite64 fd 7: .../bolsa.db-wal
+ *   20  main > handle_request > PQgetResult > poll > [blocked] poll fd 9: tcp 127.0.0.1:5432
+ *   10  main > reader > read > [blocked] read fd 3: pipe
+ *    5  main > reader > read > [blocked] read fd 5: pipe
+ *    4  main > handle_request > [blocked] futex
+ *   23  main > handle_request
+ * So: fd 7 38 ms (fdatasync 30, pwrite64 8), fd 9 20 ms, fd 3 10 ms, fd 5 5 ms, futex
+ * (no descriptor) 4 ms.
+ */
+enum { FX_BLOCKED_STACKS = 7 };
+
+static inline gargalo_session *fx_blocked_session(void)
+{
+    static const char *const leaves[FX_BLOCKED_STACKS] = {
+        "[blocked] fdatasync fd 7: .../bolsa.db-wal",
+        "[blocked] pwrite64 fd 7: .../bolsa.db-wal",
+        "[blocked] poll fd 9: tcp 127.0.0.1:5432",
+        "[blocked] read fd 3: pipe",
+        "[blocked] read fd 5: pipe",
+        "[blocked] futex",
+        NULL};
+    static const char *const callers[FX_BLOCKED_STACKS] = {"main;handle_request;!sqlite3_step",
+                                                           "main;handle_request;!sqlite3_step",
+                                                           "main;handle_request;!PQgetResult;!poll",
+                                                           "main;reader;!read",
+                                                           "main;reader;!read",
+                                                           "main;handle_request",
+                                                           "main;handle_request"};
+    static const int counts[FX_BLOCKED_STACKS] = {30, 8, 20, 10, 5, 4, 23};
+    gargalo_session *s = gg_session_new();
+    uint32_t thread, st[FX_BLOCKED_STACKS], fr[16], depth;
+    int left[FX_BLOCKED_STACKS];
+    if (!s || gg_session_add_thread(s, 77, "blocky", &thread))
+        abort();
+    for (int i = 0; i < FX_BLOCKED_STACKS; i++) {
+        st[i] = fx_spelled_stack(s, callers[i]);
+        const uint32_t *base = gg_stack_frames(s, st[i], &depth);
+        memcpy(fr, base, depth * sizeof(*fr));
+        if (leaves[i]) {
+            gg_frame leaf = {leaves[i], NULL, 0, "[kernel]", 0, false, false};
+            fr[depth++] = fx_frame(s, &leaf);
+            st[i] = fx_stack(s, fr, depth);
+        }
+        left[i] = counts[i];
+    }
+    for (uint64_t t = 1, k = 0; t <= 100; k++)
+        if (left[k % FX_BLOCKED_STACKS]-- > 0 &&
+            fx_sample(s, t++ * FX_MS, FX_MS, st[k % FX_BLOCKED_STACKS]))
+            abort();
+    gg_session_finish(s);
+    s->duration_ns = 100 * FX_MS;
+    s->cpu_ns = 23 * FX_MS;
+    s->tid = 77;
+    snprintf(s->thread_name, sizeof(s->thread_name), "blocky");
+    return s;
+}
+
 #endif

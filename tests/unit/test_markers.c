@@ -2,7 +2,7 @@
  * test_markers.c: finding the markers that cover a sample (innermost first, same thread,
  * start <= time < end), against the fixture and against a plain scan of random nested
  * markers; grouping markers into kinds by category and text; the functions that ran
- * inside the markers of a category.
+ * inside the markers of a category; the sets of kinds covering each sample.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -264,13 +264,49 @@ static void test_empty(void **state)
     unbuild(&b);
 }
 
+/* Per sample, the kinds covering it, the innermost of each category, ascending; samples
+ * covered alike share a set. Kinds: request (0, 50 ms), sql BEGIN (1, 20 ms), sql SELECT
+ * (2, 5 ms), in that order of total time. */
+static void test_sets(void **state)
+{
+    gargalo_session *s = fx_session();
+    add_marker(s, 0, 50, 0, "request", "GET /");
+    add_marker(s, 10, 30, 0, "sql", "BEGIN");
+    add_marker(s, 15, 20, 0, "sql", "SELECT");
+    gg_marker_index ix;
+    gg_marker_kinds k;
+    gg_marker_sets ms;
+    assert_int_equal(gg_marker_index_build(&ix, s), 0);
+    assert_int_equal(gg_marker_kinds_build(&k, s), 0);
+    assert_int_equal(gg_marker_sets_build(&ms, &ix, &k), 0);
+    assert_int_equal(ms.n, 3); /* request; request and BEGIN; request and SELECT */
+    for (size_t i = 0; i < s->nsamples; i++) {
+        uint64_t t = s->samples[i].time_ns / FX_MS;
+        uint32_t want[2] = {0, t >= 15 && t < 20 ? 2 : 1}, n = t >= 50             ? 0
+                                                               : t >= 10 && t < 30 ? 2
+                                                                                   : 1;
+        if (!n) {
+            assert_int_equal(ms.of[i], GG_NO_MARKER);
+            continue;
+        }
+        const gg_marker_set *set = &ms.sets[ms.of[i]];
+        assert_int_equal(set->count, n);
+        for (uint32_t j = 0; j < n; j++)
+            assert_int_equal(ms.kinds[set->first + j], want[j]);
+    }
+    gg_marker_sets_free(&ms);
+    gg_marker_kinds_free(&k);
+    gg_marker_index_free(&ix);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_lookup), cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_against_scan),   cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_sites),          cmocka_unit_test(test_sites_count_once),
-        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_empty),          cmocka_unit_test(test_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

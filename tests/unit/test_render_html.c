@@ -1,8 +1,9 @@
 /*
  * test_render_html.c: the HTML page is self-contained and offline (no URL, no src= or
  * href=, a strict Content-Security-Policy), carries the session as parseable JSON (with
- * its markers and SQL statements), and no function name, marker text or title can break
- * out of its element. (The browser test runs it.)
+ * its markers and SQL statements; a process-wide session's trees with a root per thread
+ * and idle threads folded; the descriptors blocked samples waited on), and no function
+ * name, marker text or title can break out of its element. (The browser test runs it.)
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <jansson.h>
@@ -91,6 +92,8 @@ static void test_data(void **state)
                      100 * FX_MS);
     assert_int_equal(json_integer_value(json_array_get(json_object_get(grouped, "parent"), 0)), -1);
     assert_int_equal(json_array_size(json_object_get(grouped, "leaf")), 6);
+    assert_null(json_object_get(grouped, "roots")); /* one thread: as it always was */
+    assert_null(json_object_get(grouped, "sleaf"));
     json_t *samples = json_object_get(d, "samples");
     assert_int_equal(json_array_size(json_object_get(samples, "t")), 100);
     assert_int_equal(json_array_size(json_object_get(samples, "s")), 100);
@@ -179,6 +182,151 @@ static void test_sql(void **state)
     gargalo_session_free(s);
 }
 
+/* The node under the root that node i lies in. */
+static json_int_t top_of(json_t *tree, json_int_t i)
+{
+    while (int_at(tree, "parent", (size_t)i) != 0)
+        i = int_at(tree, "parent", (size_t)i);
+    return i;
+}
+
+static json_t *root_at(json_t *tree, size_t k)
+{
+    json_t *r = json_array_get(json_object_get(tree, "roots"), k);
+    if (!r)
+        fail_msg("no root %zu", k);
+    return r;
+}
+
+/* A process-wide session: a root per thread ("name (tid)", frame -1) with the thread's
+ * CPU time; the idle thread folded into a leaf naming its wait call in the first tree, in
+ * full in the second; each sample's leaf under its own thread's root. */
+static void test_threads(void **state)
+{
+    gargalo_session *s = fx_rich_session();
+    size_t len;
+    char *html = render(s, NULL, &len);
+    json_t *d = page_data(html);
+    json_t *grouped = at(d, "trees", 0), *all = at(d, "trees", 1);
+    assert_null(json_object_get(grouped, "leaf")); /* by sample instead */
+    assert_int_equal(json_array_size(json_object_get(grouped, "total")), 10);
+    assert_int_equal(json_array_size(json_object_get(all, "total")), 13);
+    json_t *w = root_at(grouped, 0), *g = root_at(grouped, 1);
+    assert_int_equal(json_array_size(json_object_get(grouped, "roots")), 2);
+    assert_string_equal(json_string_value(json_object_get(w, "name")), "worker (4242)");
+    assert_int_equal(json_integer_value(json_object_get(w, "node")), 1);
+    assert_int_equal(json_integer_value(json_object_get(w, "thread")), 0);
+    assert_int_equal(json_integer_value(json_object_get(w, "cpu")), 90 * FX_MS);
+    assert_true(json_is_null(json_object_get(w, "parked")));
+    assert_int_equal(int_at(grouped, "frame", 1), -1);
+    assert_string_equal(json_string_value(json_object_get(g, "name")),
+                        "1 idle thread: parked in epoll_wait (idle)");
+    assert_string_equal(json_string_value(json_object_get(g, "parked")), "epoll_wait");
+    assert_int_equal(json_integer_value(json_object_get(g, "thread")), -1);
+    assert_int_equal(json_integer_value(json_object_get(g, "node")), 9);
+    assert_int_equal(int_at(grouped, "parent", 9), 0);
+    assert_int_equal(int_at(grouped, "frame", 9), -1);
+    assert_int_equal(int_at(grouped, "total", 9), 40 * FX_MS);
+    assert_int_equal(int_at(grouped, "self", 9), 40 * FX_MS);
+    assert_int_equal(int_at(grouped, "count", 9), 40);
+    json_t *idle = root_at(all, 1);
+    assert_string_equal(json_string_value(json_object_get(idle, "name")), "idle (4343)");
+    assert_string_equal(json_string_value(json_object_get(idle, "parked")), "epoll_wait");
+    assert_int_equal(json_integer_value(json_object_get(idle, "node")), 10);
+    for (size_t i = 0; i < s->nsamples; i++) {
+        json_int_t want = s->samples[i].thread == 0 ? 1 : 9;
+        assert_int_equal(top_of(grouped, int_at(grouped, "sleaf", i)), want);
+        assert_int_equal(top_of(all, int_at(all, "sleaf", i)), want == 1 ? 1 : 10);
+    }
+    assert_int_equal(int_at(grouped, "sleaf", 100), 9);
+    assert_int_equal(int_at(all, "sleaf", 100), 12); /* epoll_wait under main */
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
+/* Idle threads grouped by wait call, busy threads busiest first; every sample ends in a
+ * node under the root of its thread or of its thread's group, and each root's time is
+ * its samples'. */
+static void test_thread_groups(void **state)
+{
+    static const fx_thread_spec sp[] = {
+        {"MHD-worker", 11, 0, {"start;!epoll_wait"}, {30}},
+        {"lazy", 12, 5, {"main;work"}, {10}},
+        {"MHD-worker", 13, 0, {"start;!epoll_wait"}, {30}},
+        {"upkeep", 14, 0, {"start;!pthread_cond_wait"}, {20}},
+        {"listener", 15, 0, {"listen;!__GI_epoll_wait"}, {25}},
+        {"busy", 16, 40, {"main;serve;parse", "main;serve"}, {30, 15}},
+    };
+    gargalo_session *s = fx_threads_session(sp, 6, 200);
+    size_t len;
+    char *html = render(s, NULL, &len);
+    json_t *d = page_data(html), *tree = at(d, "trees", 0);
+    static const char *const names[] = {
+        "busy (16)", "lazy (12)", "3 idle threads: parked in epoll_wait (MHD-worker ×2, listener)",
+        "1 idle thread: parked in pthread_cond_wait (upkeep)"};
+    static const json_int_t threads[] = {5, 1, -1, -1};
+    json_int_t node[4], ns[4] = {0};
+    assert_int_equal(json_array_size(json_object_get(tree, "roots")), 4);
+    for (size_t k = 0; k < 4; k++) {
+        json_t *r = root_at(tree, k);
+        assert_string_equal(json_string_value(json_object_get(r, "name")), names[k]);
+        assert_int_equal(json_integer_value(json_object_get(r, "thread")), threads[k]);
+        node[k] = json_integer_value(json_object_get(r, "node"));
+        assert_int_equal(int_at(tree, "parent", (size_t)node[k]), 0);
+    }
+    for (size_t i = 0; i < s->nsamples; i++) {
+        json_int_t top = top_of(tree, int_at(tree, "sleaf", i));
+        uint32_t th = s->samples[i].thread;
+        size_t k = th == 5 ? 0 : th == 1 ? 1 : th == 3 ? 3 : 2;
+        assert_int_equal(top, node[k]);
+        ns[k] += (json_int_t)s->samples[i].weight_ns;
+    }
+    for (size_t k = 0; k < 4; k++)
+        assert_int_equal(int_at(tree, "total", (size_t)node[k]), ns[k]);
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
+/* The descriptors blocked samples waited on, most time first, with their calls, and the
+ * row each stack's leaf is. */
+static void test_waits(void **state)
+{
+    gargalo_session *s = fx_blocked_session();
+    size_t len;
+    char *html = render(s, NULL, &len);
+    json_t *d = page_data(html), *w = json_object_get(d, "waits");
+    json_t *rows = json_object_get(w, "rows");
+    assert_int_equal(json_array_size(rows), 5);
+    json_t *wal = json_array_get(rows, 0), *none = json_array_get(rows, 4);
+    assert_int_equal(json_integer_value(json_object_get(wal, "fd")), 7);
+    assert_string_equal(json_string_value(json_object_get(wal, "what")), ".../bolsa.db-wal");
+    assert_int_equal(json_integer_value(json_object_get(wal, "ns")), 38 * FX_MS);
+    assert_int_equal(json_integer_value(json_object_get(wal, "samples")), 38);
+    json_t *calls = json_object_get(wal, "calls");
+    assert_int_equal(json_array_size(calls), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(calls, 0), "name")),
+                        "fdatasync");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(calls, 1), "ns")),
+                     8 * FX_MS);
+    assert_int_equal(json_integer_value(json_object_get(none, "fd")), -1);
+    assert_true(json_is_null(json_object_get(none, "what")));
+    json_t *stack = json_object_get(w, "stack");
+    assert_int_equal(json_array_size(stack), s->nstacks);
+    json_int_t ns[5] = {0};
+    for (size_t i = 0; i < s->nsamples; i++) {
+        json_int_t r = int_at(w, "stack", s->samples[i].stack);
+        if (r >= 0)
+            ns[r] += (json_int_t)s->samples[i].weight_ns;
+    }
+    for (size_t r = 0; r < 5; r++)
+        assert_int_equal(ns[r], json_integer_value(json_object_get(json_array_get(rows, r), "ns")));
+    json_decref(d);
+    free(html);
+    gargalo_session_free(s);
+}
+
 static void test_no_markers(void **state)
 {
     gargalo_session *s = fx_session();
@@ -188,6 +336,7 @@ static void test_no_markers(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(d, "markers"), "start")), 0);
     assert_int_equal(json_array_size(json_object_get(json_object_get(d, "kinds"), "text")), 0);
     assert_int_equal(json_array_size(json_object_get(d, "sql")), 0);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(d, "waits"), "rows")), 0);
     json_decref(d);
     free(html);
     gargalo_session_free(s);
@@ -235,10 +384,11 @@ static void test_too_big(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offline),    cmocka_unit_test(test_data),
-        cmocka_unit_test(test_markers),    cmocka_unit_test(test_sql),
-        cmocka_unit_test(test_no_markers), cmocka_unit_test(test_no_breakout),
-        cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_offline),     cmocka_unit_test(test_data),
+        cmocka_unit_test(test_markers),     cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_threads),     cmocka_unit_test(test_thread_groups),
+        cmocka_unit_test(test_waits),       cmocka_unit_test(test_no_markers),
+        cmocka_unit_test(test_no_breakout), cmocka_unit_test(test_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

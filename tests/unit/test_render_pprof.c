@@ -3,7 +3,8 @@
  * and checked against the session it came from: one Sample per distinct stack whose
  * Locations spell that stack leaf first, inlined frames inside their caller's Location,
  * functions once each, mappings (load range, path, build id), sample labels (the session's
- * labels, thread and tid), sample types and header fields. (tests/pprof/run.py runs `go
+ * labels, the markers covering each sample, thread and tid), sample types and header
+ * fields. (tests/pprof/run.py runs `go
  * tool pprof` on real files.)
  */
 #include <setjmp.h>
@@ -408,35 +409,80 @@ static void test_functions_and_mappings(void **state)
     gargalo_session_free(s);
 }
 
-/* What a pprof sample says of its labels: "key=value" for strings, "key#number" for
- * numbers, in the order written. */
-static void spell_labels(const profile_t *pr, const sample_t *sm, char *out, size_t cap)
+/* Labels spelled "key=value" for strings, "key#number" for numbers, each followed by
+ * ';', sorted, so that two spellings compare whatever order the labels were written in. */
+typedef struct spelled_t {
+    char tok[16][256];
+    size_t n;
+} spelled_t;
+
+static int tok_cmp(const void *a, const void *b)
 {
+    return strcmp(a, b);
+}
+
+static void spelled_join(spelled_t *sp, char *out, size_t cap)
+{
+    qsort(sp->tok, sp->n, sizeof(sp->tok[0]), tok_cmp);
     out[0] = '\0';
-    for (size_t i = 0; i < sm->nlabels; i++) {
-        const label_t *l = &sm->labels[i];
+    for (size_t i = 0; i < sp->n; i++) {
         size_t n = strlen(out);
-        if (l->str)
-            snprintf(out + n, cap - n, "%s=%s;", str(pr, l->key), str(pr, l->str));
-        else
-            snprintf(out + n, cap - n, "%s#%llu;", str(pr, l->key), (unsigned long long)l->num);
+        snprintf(out + n, cap - n, "%s;", sp->tok[i]);
     }
 }
 
-/* The same for a session's sample: its labels (sorted by key), thread name and tid. */
+/* What a pprof sample says of its labels. */
+static void spell_labels(const profile_t *pr, const sample_t *sm, char *out, size_t cap)
+{
+    spelled_t sp = {.n = 0};
+    for (size_t i = 0; i < sm->nlabels; i++) {
+        const label_t *l = &sm->labels[i];
+        if (l->str)
+            snprintf(sp.tok[sp.n++], 256, "%s=%s", str(pr, l->key), str(pr, l->str));
+        else
+            snprintf(sp.tok[sp.n++], 256, "%s#%llu", str(pr, l->key), (unsigned long long)l->num);
+    }
+    spelled_join(&sp, out, cap);
+}
+
+/* Of the session's markers of sm's thread covering it (start <= time < end), the
+ * innermost one of category cat: the latest to start, the shortest of those. */
+static const gg_marker *innermost(const gargalo_session *s, const gg_sample *sm, const char *cat)
+{
+    const gg_marker *best = NULL;
+    for (size_t i = 0; i < s->nmarkers; i++) {
+        const gg_marker *m = &s->markers[i];
+        if (m->thread != sm->thread || m->start_ns > sm->time_ns || sm->time_ns >= m->end_ns ||
+            strcmp(m->category, cat) != 0)
+            continue;
+        if (!best || m->start_ns > best->start_ns ||
+            (m->start_ns == best->start_ns && m->end_ns < best->end_ns))
+            best = m;
+    }
+    return best;
+}
+
+/* The same for a session's sample: its labels, of each category of markers covering it
+ * the innermost one's (category=text), its thread's name and tid. */
 static void spell_sample_labels(const gargalo_session *s, const gg_sample *sm, char *out,
                                 size_t cap)
 {
+    spelled_t sp = {.n = 0};
     uint32_t n;
     const gg_label *l = gg_labelset_labels(s, sm->labels, &n);
-    out[0] = '\0';
-    for (uint32_t i = 0; i < n; i++) {
-        size_t len = strlen(out);
-        snprintf(out + len, cap - len, "%s=%s;", l[i].key, l[i].value);
+    for (uint32_t i = 0; i < n; i++)
+        snprintf(sp.tok[sp.n++], 256, "%s=%s", l[i].key, l[i].value);
+    for (size_t i = 0; i < s->nmarkers; i++) {
+        const gg_marker *m = innermost(s, sm, s->markers[i].category);
+        bool first = true; /* a category counted once: at its first marker */
+        for (size_t j = 0; j < i; j++)
+            first = first && strcmp(s->markers[j].category, s->markers[i].category) != 0;
+        if (m && first)
+            snprintf(sp.tok[sp.n++], 256, "%s=%s", *m->category ? m->category : "marker", m->text);
     }
-    size_t len = strlen(out);
-    snprintf(out + len, cap - len, "thread=%s;tid#%ld;", s->threads[sm->thread].name,
-             (long)s->threads[sm->thread].tid);
+    snprintf(sp.tok[sp.n++], 256, "thread=%s", s->threads[sm->thread].name);
+    snprintf(sp.tok[sp.n++], 256, "tid#%ld", (long)s->threads[sm->thread].tid);
+    spelled_join(&sp, out, cap);
 }
 
 /* Each pprof sample stands for the session's samples with its stack, thread and labels:
@@ -469,9 +515,11 @@ static void test_labels(void **state)
     gargalo_session *s = fx_rich_session();
     profile_t *pr = render(s);
     check_labels(s, pr);
-    /* worker's six stacks, split by route (main@10 alone and app+0x1234 only in /a, the
-     * callback's 20 and memcpy's 15 in both halves), and the idle thread's one */
-    assert_int_equal(pr->nsamples, 10);
+    /* worker's six stacks, split by route (first half /a, second /b) and by the markers
+     * covering them (none before 10 ms and from 60 ms, the request alone from 10 ms and
+     * from 50 ms, the request and the statement from 20 to 50 ms): 22 combinations the
+     * samples have; and the idle thread's one stack */
+    assert_int_equal(pr->nsamples, 23);
     assert_string_equal(str(pr, pr->comments[1]), "process, 2 threads");
     profile_free(pr);
     gargalo_session_free(s);
@@ -481,6 +529,54 @@ static void test_labels(void **state)
     check_labels(s, pr);
     assert_int_equal(pr->nsamples, 6);
     assert_int_equal(pr->samples[0].nlabels, 2);
+    profile_free(pr);
+    gargalo_session_free(s);
+}
+
+/* The labels of the pprof sample standing for the session's sample at time t. */
+static void labels_at(const gargalo_session *s, const profile_t *pr, uint64_t t, char *out,
+                      size_t cap)
+{
+    char want[1024], got[1024];
+    size_t i = 0;
+    while (i < s->nsamples && s->samples[i].time_ns != t)
+        i++;
+    assert_true(i < s->nsamples);
+    spell_stack(s, s->samples[i].stack, want, sizeof(want));
+    spell_sample_labels(s, &s->samples[i], out, cap);
+    for (size_t k = 0; k < pr->nsamples; k++) {
+        spell_sample(pr, &pr->samples[k], got, sizeof(got));
+        char labels[1024];
+        spell_labels(pr, &pr->samples[k], labels, sizeof(labels));
+        if (!strcmp(got, want) && !strcmp(labels, out))
+            return;
+    }
+    fail_msg("no pprof sample for %s [%s]", want, out);
+}
+
+/* Of each category, the innermost marker covering a sample labels it, its category the
+ * key ("marker" for none); samples covered differently are different pprof samples. */
+static void test_marker_labels(void **state)
+{
+    gargalo_session *s = fx_session();
+    static const gg_marker marks[] = {{0, 30 * FX_MS, "request", "GET /x", 0},
+                                      {5 * FX_MS, 25 * FX_MS, "sql", "BEGIN", 0},
+                                      {10 * FX_MS, 15 * FX_MS, "sql", "SELECT ?", 0},
+                                      {40 * FX_MS, 45 * FX_MS, "", "untitled", 0}};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(gg_session_add_marker(s, &marks[i]), 0);
+    profile_t *pr = render(s);
+    check_labels(s, pr);
+    char out[1024];
+    labels_at(s, pr, 12 * FX_MS, out, sizeof(out));
+    assert_string_equal(out, "request=GET /x;sql=SELECT ?;thread=worker;tid#4242;");
+    labels_at(s, pr, 20 * FX_MS, out, sizeof(out));
+    assert_string_equal(out, "request=GET /x;sql=BEGIN;thread=worker;tid#4242;");
+    labels_at(s, pr, 30 * FX_MS, out, sizeof(out)); /* the request's end: not covered */
+    assert_string_equal(out, "thread=worker;tid#4242;");
+    labels_at(s, pr, 42 * FX_MS, out, sizeof(out));
+    assert_string_equal(out, "marker=untitled;thread=worker;tid#4242;");
+    assert_true(pr->nsamples > 6);
     profile_free(pr);
     gargalo_session_free(s);
 }
@@ -598,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_inlined),
         cmocka_unit_test(test_functions_and_mappings),
         cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_marker_labels),
         cmocka_unit_test(test_mapping_details),
         cmocka_unit_test(test_big),
         cmocka_unit_test(test_empty_and_limits),

@@ -254,6 +254,37 @@ static void test_no_markers(void **state)
     gargalo_session_free(s);
 }
 
+/* Blocked samples summed per descriptor, most time first, with the calls that waited on
+ * each; a call without a descriptor on its own line. */
+static void test_blocked(void **state)
+{
+    gargalo_session *s = fx_blocked_session();
+    char *out = render(s, NULL);
+    assert_contains(out, "      └─ 5.0 ms  5.0%  [blocked] read fd 5: pipe\n"
+                         "\n"
+                         "Blocked on (time in blocking system calls, by descriptor; share of "
+                         "the sampled time)\n"
+                         "      total   share  samples  descriptor                            "
+                         "calls\n"
+                         "    38.0 ms   38.0%       38  fd 7: .../bolsa.db-wal                "
+                         "fdatasync, pwrite64\n"
+                         "    20.0 ms   20.0%       20  fd 9: tcp 127.0.0.1:5432              "
+                         "poll\n"
+                         "    10.0 ms   10.0%       10  fd 3: pipe                            "
+                         "read\n"
+                         "     5.0 ms    5.0%        5  fd 5: pipe                            "
+                         "read\n"
+                         "     4.0 ms    4.0%        4  no descriptor                         "
+                         "futex\n");
+    free(out);
+    gargalo_session_free(s);
+    s = fx_session(); /* nothing blocked: no section */
+    out = render(s, NULL);
+    assert_null(strstr(out, "Blocked on"));
+    free(out);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,7 +293,7 @@ int main(void)
         cmocka_unit_test(test_empty),       cmocka_unit_test(test_deep_stack),
         cmocka_unit_test(test_threads),     cmocka_unit_test(test_idle_groups),
         cmocka_unit_test(test_markers),     cmocka_unit_test(test_markers_cut),
-        cmocka_unit_test(test_no_markers),
+        cmocka_unit_test(test_no_markers),  cmocka_unit_test(test_blocked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

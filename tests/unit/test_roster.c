@@ -75,11 +75,46 @@ static void test_order(void **state)
     gargalo_session_free(s);
 }
 
+/* A blocked thread's stack ends in a leaf of gargalo's own (module "[kernel]"): where it
+ * is parked is read above it. */
+static void test_blocked_leaves(void **state)
+{
+    static const fx_thread_spec sp[] = {
+        {"sleeper", 21, 0, {"main;sleeper;!usleep;!__clock_nanosleep"}, {50}},
+        {"reader", 22, 0, {"main;reader;!__libc_read"}, {50}},
+        {"syncer", 23, 0, {"main;syncer;!fdatasync"}, {50}},
+    };
+    static const char *const leaves[] = {"[blocked] clock_nanosleep", "[blocked] read fd 4: pipe",
+                                         "[blocked] fdatasync fd 7: /db-wal"};
+    gargalo_session *s = fx_threads_session(sp, 3, 200);
+    for (uint32_t st = 0; st < 3; st++) { /* each thread's one stack, its leaf added */
+        uint32_t depth, fr[8];
+        const uint32_t *base = gg_stack_frames(s, st, &depth);
+        memcpy(fr, base, depth * sizeof(*fr));
+        gg_frame leaf = {leaves[st], NULL, 0, "[kernel]", 0, false, false};
+        fr[depth] = fx_frame(s, &leaf);
+        uint32_t blocked = fx_stack(s, fr, depth + 1);
+        for (size_t i = 0; i < s->nsamples; i++)
+            if (s->samples[i].stack == st)
+                s->samples[i].stack = blocked;
+    }
+    gg_roster r;
+    assert_int_equal(gg_roster_build(&r, s), 0);
+    assert_true(r.threads[0].idle);
+    assert_string_equal(gg_roster_call_name(r.threads[0].parked), "usleep");
+    assert_true(r.threads[1].idle);
+    assert_string_equal(gg_roster_call_name(r.threads[1].parked), "read");
+    assert_false(r.threads[2].idle); /* fdatasync is work the thread asked for */
+    gg_roster_free(&r);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle_rule),
         cmocka_unit_test(test_order),
+        cmocka_unit_test(test_blocked_leaves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

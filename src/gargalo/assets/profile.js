@@ -12,12 +12,15 @@
   const MAX_ROWS = 3000;   // rows drawn at once; past that a note says how many are left
   const AUTO_OPEN = 25;    // besides the hot path, nodes above this share open at load
   const ROW_H = 16, AXIS_H = 20, MAX_LANES = 400; // timeline
+  const LANE_FONT = '11px system-ui, sans-serif'; // the names of the timeline's thread lanes
   const MK_ROW = 16, MK_GAP = 6, MK_MAX_ROWS = 12; // the timeline's marker track
   const SQL_SITES = 3; // call sites listed per statement; the rest are counted
   const FG_ROW = 18, FG_MIN_W = 0.5, FG_CRUMBS = 10; // flame graph
   const FG_FONT = '11px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
   const INK = '#1d1f21', INK_SOFT = '#4a4d50'; // text on the (always light) bars
   const ROOT_FILL = 'hsl(210, 10%, 82%)';
+  const THREAD_FILL = 'hsl(205, 25%, 78%)', IDLE_FILL = 'hsl(205, 12%, 88%)'; // threads' roots
+  const WAIT_FILL = 'hsl(200, 45%, 76%)'; // time blocked in a system call
   const $ = (id) => document.getElementById(id);
 
   const esc = (s) => String(s).replace(/[&<>"']/g,
@@ -37,8 +40,10 @@
     return `${k.toLocaleString('en-US')} ${word}${k === 1 ? '' : 's'}`;
   }
 
-  // Where a frame is: file:line, or its module when it has no debug information.
+  // Where a frame is: file:line, or its module when it has no debug information; nothing
+  // for a thread's root (frame -1).
   function where(f) {
+    if (f < 0) return '';
     return F.file[f] ? F.file[f] + (F.line[f] ? ':' + F.line[f] : '') : (F.module[f] || '');
   }
 
@@ -59,7 +64,10 @@
 
   // ---- trees ----
 
-  // Links each tree's children (nodes come parent first, heavier siblings first).
+  // Links each tree's children (nodes come parent first, heavier siblings first). A
+  // process-wide session's trees have a root per thread under the root (T.roots says
+  // which thread each is, or which idle threads a folded group holds), and say where each
+  // sample ends (T.sleaf), as a stack ends in a different node in each thread.
   function prepare(T) {
     const n = T.parent.length;
     const first = new Int32Array(n).fill(-1), next = new Int32Array(n).fill(-1);
@@ -74,16 +82,43 @@
     }
     const hot = new Uint8Array(n);
     for (let i = first[0]; i >= 0; i = first[i]) hot[i] = 1;
-    const labels = new Array(n);
+    const labels = new Array(n), root = new Map();
     labels[0] = '';
+    for (const r of T.roots || []) root.set(r.node, r);
     for (let i = 1; i < n; i++) {
       const h = T.hidden[i];
-      labels[i] = F.name[T.frame[i]] + (h ? ` (+${h} frame${h === 1 ? '' : 's'})` : '');
+      labels[i] = root.has(i) ? root.get(i).name :
+        F.name[T.frame[i]] + (h ? ` (+${h} frame${h === 1 ? '' : 's'})` : '');
     }
-    const st = { T, n, first, next, depth, maxDepth, hot, labels, lower: null,
-      open: new Uint8Array(n), match: null, keep: null, rects: null, zoom: 0, focus: -1 };
+    const st = { T, n, first, next, depth, maxDepth, hot, labels, lower: null, root,
+      threaded: !!T.roots, sleaf: sampleLeaves(T), top: null, under: null,
+      open: new Uint8Array(n), match: null, keep: null, rects: new Map(), zoom: 0, focus: -1 };
     openDefault(st);
     return st;
+  }
+
+  // The node where each sample ends.
+  function sampleLeaves(T) {
+    if (T.sleaf) return T.sleaf;
+    const s = D.samples.s, out = new Int32Array(s.length);
+    for (let k = 0; k < s.length; k++) out[k] = T.leaf[s[k]];
+    return out;
+  }
+
+  // Per node, the node under the root it lies in: its thread's (or idle group's) root.
+  function topOf(st) {
+    if (st.top) return st.top;
+    st.top = new Int32Array(st.n);
+    for (let i = 1; i < st.n; i++) st.top[i] = st.depth[i] === 1 ? i : st.top[st.T.parent[i]];
+    return st.top;
+  }
+
+  // What the tree says beside a thread's root: its CPU time, or where an idle one is
+  // parked; nothing for an idle group, whose name says it all.
+  function rootNote(st, i) {
+    const r = st.root.get(i);
+    if (!r || r.thread < 0) return '';
+    return r.parked ? `idle: parked in ${r.parked}` : `CPU ${fmtMs(r.cpu)}`;
   }
 
   function pct(st, i) {
@@ -157,13 +192,14 @@
     const cls = ['row'];
     if (p >= 50) cls.push('hot'); else if (p >= 20) cls.push('warm'); else if (p < 5) cls.push('cool');
     if (st.hot[i]) cls.push('hotpath');
-    if (F.lib[f]) cls.push('lib');
+    if (f >= 0 && F.lib[f]) cls.push('lib');
+    if (f < 0) cls.push(st.root.get(i).parked ? 'idle' : 'thread');
     if (st.match && st.match[i]) cls.push('match');
     const hasKids = kid(st, i) > 0, open = hasKids && isOpen(st, i);
-    const file = F.file[f], line = F.line[f];
-    const loc = file ? shortPath(file) + (line ? ':' + line : '') : '';
+    const file = f >= 0 ? F.file[f] : '', line = f >= 0 ? F.line[f] : 0;
+    const loc = f < 0 ? rootNote(st, i) : file ? shortPath(file) + (line ? ':' + line : '') : '';
     const tip = `self ${fmtMs(T.self[i])}, ${plural(T.count[i], 'sample')}` +
-      (F.module[f] ? `, ${F.module[f]}` : '');
+      (f >= 0 && F.module[f] ? `, ${F.module[f]}` : '');
     const errTip = `margin of the share: one standard error from the sample counts, ` +
       `${T.count[i]} of ${T.count[0]} samples`;
     const indent = Math.min(st.depth[i] - 1, 60) * 14 + 4;
@@ -226,6 +262,7 @@
   }
 
   function applyQuery(st) {
+    st.under = null;
     if (!query) {
       st.match = st.keep = null;
       return;
@@ -275,18 +312,48 @@
 
   // ---- timeline ----
 
-  // Merges consecutive samples that share a node at the same depth into one rectangle.
-  function buildRects(st) {
-    const S = D.samples, leaf = st.T.leaf, parent = st.T.parent;
+  // What the timeline shows. For one thread: its samples in time order, callers on top, a
+  // lane per depth. For a process-wide session, at first every thread at once, a lane per
+  // thread (busiest first, then the idle ones or their groups), each sample drawn in its
+  // thread's lane in the colour of the function it ended in; or, picked in the menu above
+  // the timeline, one thread's samples with a lane per depth, as for one thread.
+  // tl.pick is 'all' or the picked root's key, which outlives a switch of tree.
+  const tl = { pick: 'all' };
+
+  // A root's key: its thread, or for an idle group the call its threads are parked in.
+  function rootKey(st, i) {
+    const r = st.root.get(i);
+    return r.thread >= 0 ? `t${r.thread}` : `g${r.parked}`;
+  }
+
+  // The root picked in tree st, or -1 for all of them (and for a tree without threads).
+  function pickedRoot(st) {
+    if (!st.threaded || tl.pick === 'all') return -1;
+    for (const i of st.root.keys()) if (rootKey(st, i) === tl.pick) return i;
+    return -1;
+  }
+
+  // The rectangles to draw for the tree and pick shown, each set made once.
+  function rects() {
+    const st = cur, top = pickedRoot(st), key = st.threaded && top < 0 ? 'threads' : String(top);
+    if (!st.rects.has(key)) st.rects.set(key, key === 'threads' ? threadRects(st) : buildRects(st, top));
+    return st.rects.get(key);
+  }
+
+  // Merges consecutive samples that share a node at the same depth into one rectangle;
+  // with top >= 0, only the samples under that root.
+  function buildRects(st, top) {
+    const S = D.samples, parent = st.T.parent, under = top >= 0 ? topOf(st) : null;
     const x0 = [], x1 = [], lane = [], node = [];
     const byLane = [];
     const openNode = [], openRect = [];
     const path = [];
     let prevEnd = -Infinity;
     for (let k = 0; k < S.t.length; k++) {
+      if (under && under[st.sleaf[k]] !== top) continue;
       const end = S.t[k], start = end - S.w[k];
       path.length = 0;
-      for (let i = leaf[S.s[k]]; i > 0; i = parent[i]) path.push(i);
+      for (let i = st.sleaf[k]; i > 0; i = parent[i]) path.push(i);
       path.reverse();
       const joined = start - prevEnd <= Math.max(S.w[k], 1);
       let d = 0;
@@ -305,6 +372,31 @@
     return { x0, x1, lane, node, byLane };
   }
 
+  // Every thread at once: a lane per root, in the tree's order; a thread's consecutive
+  // samples that end in the same node merge into one rectangle. names[d] is lane d's root.
+  function threadRects(st) {
+    const S = D.samples, top = topOf(st), laneOf = new Map(), names = [];
+    const x0 = [], x1 = [], node = [], byLane = [], last = [], lastEnd = [];
+    for (let c = st.first[0]; c >= 0 && names.length < MAX_LANES; c = st.next[c]) {
+      laneOf.set(c, names.length);
+      names.push(c);
+      byLane.push([]);
+    }
+    for (let k = 0; k < S.t.length; k++) {
+      const leaf = st.sleaf[k], d = laneOf.get(top[leaf]), end = S.t[k], start = end - S.w[k];
+      if (d === undefined) continue;
+      const r = last[d];
+      if (r !== undefined && node[r] === leaf && start - lastEnd[d] <= Math.max(S.w[k], 1)) {
+        x1[r] = end;
+      } else {
+        last[d] = x0.length;
+        x0.push(start); x1.push(end); node.push(leaf); byLane[d].push(last[d]);
+      }
+      lastEnd[d] = end;
+    }
+    return { x0, x1, node, byLane, names };
+  }
+
   const view = { t0: 0, t1: 1, v0: 0, v1: 1 };
   (function setDomain() {
     const S = D.samples, n = S.t.length;
@@ -317,10 +409,14 @@
 
   // Warm hues for the program, grey for libraries; one colour per function, the same in
   // the timeline and the flame graph (and kept, since both ask for it on every draw).
+  // Threads' roots are a cool grey, idle ones paler; time blocked in a system call (the
+  // leaves gargalo names "[blocked] ..." or "[off-CPU ...") a cool blue.
   const frameColor = [];
   function color(st, i) {
     const f = st.T.frame[i];
-    return frameColor[f] || (frameColor[f] = hashColor(F.name[f], F.lib[f]));
+    if (f < 0) return st.root.get(i).parked ? IDLE_FILL : THREAD_FILL;
+    return frameColor[f] || (frameColor[f] = /^\[(blocked\] |off-CPU)/.test(F.name[f]) ? WAIT_FILL :
+      hashColor(F.name[f], F.lib[f]));
   }
 
   function hashColor(name, lib) {
@@ -391,8 +487,7 @@
   // From the top: the time axis, the marker track (when there are markers), the samples.
   function drawTimeline() {
     const st = cur, canvas = $('timeline');
-    if (!st.rects) st.rects = buildRects(st);
-    const R = st.rects, lanes = Math.min(R.byLane.length, MAX_LANES), top = laneTop();
+    const R = rects(), lanes = Math.min(R.byLane.length, MAX_LANES), top = laneTop();
     const W = canvas.parentElement.clientWidth, H = top + Math.max(lanes, 1) * ROW_H + 4;
     const ctx = sizeCanvas(canvas, W, H);
     drawAxis(ctx, W);
@@ -402,10 +497,53 @@
     for (let d = 0; d < lanes; d++) drawLane(ctx, st, R, d, scale, W);
     ctx.globalAlpha = 1;
     drawVeil(ctx, W, top, H);
+    if (R.names) drawLaneNames(ctx, st, R, lanes);
+  }
+
+  // Each thread's name at the left of its lane, on a backing that keeps it readable over
+  // the samples.
+  function drawLaneNames(ctx, st, R, lanes) {
+    const colors = flameColors(), panel = getComputedStyle(document.documentElement)
+      .getPropertyValue('--panel').trim() || '#fff', names = laneNames(ctx, st, R);
+    ctx.font = LANE_FONT;
+    ctx.textBaseline = 'middle';
+    for (let d = 0; d < lanes; d++) {
+      const y = laneTop() + d * ROW_H;
+      ctx.globalAlpha = 0.85;
+      ctx.fillStyle = panel;
+      ctx.fillRect(0, y, names[d].w, ROW_H - 1);
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = colors.fg;
+      ctx.fillText(names[d].s, 4, y + ROW_H / 2);
+    }
+  }
+
+  // The lanes' names as drawn (long ones cut) and the width of their backing, measured once.
+  function laneNames(ctx, st, R) {
+    if (R.nameW) return R.nameW;
+    const font = ctx.font;
+    ctx.font = LANE_FONT;
+    R.nameW = R.names.map((i) => {
+      const name = st.labels[i], s = name.length > 48 ? name.slice(0, 47) + '…' : name;
+      return { s, w: ctx.measureText(s).width + 8 };
+    });
+    ctx.font = font;
+    return R.nameW;
+  }
+
+  // Whether rectangle node n stands out while searching: in the lanes of every thread, a
+  // sample's rectangle is its leaf, which stands out when any node of its stack matches.
+  function searchHit(st, R, n) {
+    if (!R.names) return st.match[n];
+    if (!st.under) {
+      st.under = new Uint8Array(st.n);
+      for (let i = 1; i < st.n; i++) st.under[i] = st.match[i] || st.under[st.T.parent[i]];
+    }
+    return st.under[n];
   }
 
   function drawLane(ctx, st, R, d, scale, W) {
-    const list = R.byLane[d] || [], y = laneTop() + d * ROW_H;
+    const list = R.byLane[d] || [], y = laneTop() + d * ROW_H, inset = R.names ? laneNames(ctx, st, R)[d].w : 0;
     let lastPx = -1;
     for (let k = lowerBound(list, R.x1, view.v0); k < list.length; k++) {
       const r = list[k];
@@ -414,15 +552,16 @@
       if (b - a < 1 && Math.floor(b) <= lastPx) continue; // that pixel is already painted
       lastPx = Math.floor(b);
       const n = R.node[r];
-      ctx.globalAlpha = st.match && !st.match[n] ? 0.25 : 1;
+      ctx.globalAlpha = st.match && !searchHit(st, R, n) ? 0.25 : 1;
       ctx.fillStyle = color(st, n);
       const x = Math.max(a, -1), w = Math.max(Math.min(b, W + 1) - x, 1);
       ctx.fillRect(x, y, w > 2 ? w - 0.5 : w, ROW_H - 1);
-      if (w > 36) {
+      const tx = Math.max(x, inset) + 3, room = x + w - tx - 3; // right of the lane's name
+      if (room > 30) {
         ctx.fillStyle = '#1d1f21';
-        const maxChars = Math.floor((w - 6) / 6.6);
+        const maxChars = Math.floor(room / 6.6);
         const s = st.labels[n];
-        ctx.fillText(s.length > maxChars ? s.slice(0, Math.max(maxChars - 1, 1)) + '…' : s, x + 3, y + ROW_H / 2);
+        ctx.fillText(s.length > maxChars ? s.slice(0, Math.max(maxChars - 1, 1)) + '…' : s, tx, y + ROW_H / 2);
       }
     }
   }
@@ -446,7 +585,7 @@
   function rectAt(ev) {
     const canvas = $('timeline'), box = canvas.getBoundingClientRect();
     const d = Math.floor((ev.clientY - box.top - laneTop()) / ROW_H);
-    const R = cur.rects;
+    const R = rects();
     if (!R || d < 0 || d >= R.byLane.length || !R.byLane[d]) return -1;
     const t = timeAt(ev, box), list = R.byLane[d], k = lowerBound(list, R.x1, t);
     return k < list.length && R.x0[list[k]] <= t ? list[k] : -1;
@@ -457,9 +596,10 @@
     if (m >= 0) { placeTip(ev, markerTipHtml(m)); return; }
     const r = rectAt(ev);
     if (r < 0) { $('tooltip').hidden = true; return; }
-    const R = cur.rects, n = R.node[r], f = cur.T.frame[n];
+    const R = rects(), n = R.node[r], f = cur.T.frame[n];
+    const thread = cur.threaded && cur.depth[n] > 1 ? `<br>${esc(cur.labels[topOf(cur)[n]])}` : '';
     placeTip(ev, `<b>${esc(cur.labels[n])}</b>${fmtMs(R.x1[r] - R.x0[r])} here, ` +
-      `${fmtMs(cur.T.total[n])} (${share(cur, n)}) in all<br>${esc(where(f))}`);
+      `${fmtMs(cur.T.total[n])} (${share(cur, n)}) in all<br>${esc(where(f))}${thread}`);
   }
 
   function zoom(ev) {
@@ -517,7 +657,7 @@
       return;
     }
     const r = rectAt(ev);
-    if (r >= 0) reveal(cur.rects.node[r]);
+    if (r >= 0) reveal(rects().node[r]);
   }
 
   function resetView() {
@@ -556,14 +696,15 @@
   // requests and SQL statements, drawn above the samples on the same time axis: each row
   // holds intervals that do not overlap, and a marker nested in another goes below it, so
   // rows read as nesting levels. (Past MK_MAX_ROWS, the last row takes what is left and
-  // may overlap itself: hover then finds one of the markers there.)
+  // may overlap itself: hover then finds one of the markers there.) While the timeline
+  // shows one thread, only that thread's markers.
   const M = D.markers, K = D.kinds;
-  const mk = layoutMarkers();
+  let mk = layoutMarkers(-1);
   let mkFocus = -1; // the keyboard's marker
 
-  function layoutMarkers() {
+  function layoutMarkers(thread) {
     const n = M.start.length, row = new Int32Array(n), byRow = [], lastEnd = [], open = new Map();
-    const order = Array.from({ length: n }, (_, i) => i)
+    const order = Array.from({ length: n }, (_, i) => i).filter((m) => thread < 0 || M.thread[m] === thread)
       .sort((a, b) => M.start[a] - M.start[b] || M.end[b] - M.end[a] || a - b);
     for (const m of order) {
       if (!open.has(M.thread[m])) open.set(M.thread[m], []);
@@ -576,7 +717,7 @@
       (byRow[r] || (byRow[r] = [])).push(m);
       stack.push(m);
     }
-    return { row, byRow };
+    return { row, byRow, thread };
   }
 
   // Where the sample lanes start: under the axis and the marker track.
@@ -718,7 +859,9 @@
   // in the flame graph and the timeline. Their figures come computed from the C side:
   // executions, total time, and the functions the covered samples were in.
   const sqlSort = { key: 'total', desc: true };
-  const sel = { kind: -1, mask: null, k: 0, ns: 0, spans: [], nodes: new Map() };
+  // What is highlighted: the samples of mask (null: nothing), those of statement `kind` or
+  // of row `wait` of the "Waiting on" table (-1: not that one).
+  const sel = { kind: -1, wait: -1, mask: null, k: 0, ns: 0, spans: [], nodes: new Map() };
 
   // What each column sorts by (a share sorts as its total).
   const sqlValue = {
@@ -839,39 +982,51 @@
 
   // Selects a statement (or none: -1; the selected one again toggles it off).
   function selectStatement(kind) {
-    const on = kind >= 0 && kind !== sel.kind, S = D.samples;
-    Object.assign(sel, { kind: on ? kind : -1, mask: on ? coveredSamples(kind) : null, k: 0, ns: 0,
-      spans: [], nodes: new Map() });
-    if (on) {
-      sel.spans = maskSpans(sel.mask);
-      sel.mask.forEach((v, i) => { if (v) { sel.k++; sel.ns += S.w[i]; } });
+    const on = kind >= 0 && kind !== sel.kind;
+    select(on ? kind : -1, -1, on ? coveredSamples(kind) : null);
+  }
+
+  // Highlights the samples of mask, for statement kind or row wait of the waits (one of
+  // them -1; mask null for nothing).
+  function select(kind, wait, mask) {
+    const S = D.samples;
+    Object.assign(sel, { kind, wait, mask, k: 0, ns: 0, spans: [], nodes: new Map() });
+    if (mask) {
+      sel.spans = maskSpans(mask);
+      mask.forEach((v, i) => { if (v) { sel.k++; sel.ns += S.w[i]; } });
     }
     showSelection();
     renderSql();
+    renderWaits();
     drawSoon();
     flameSoon();
   }
 
-  // Says what is highlighted, above the table and beside the flame graph.
+  // Says what is highlighted, above its table and beside the flame graph.
   function showSelection() {
     $('sql-selected').hidden = sel.kind < 0;
+    $('waits-selected').hidden = sel.wait < 0;
     $('flame-sel').textContent = '';
-    if (sel.kind < 0) return;
+    if (!sel.mask) return;
     const n = D.samples.t.length, all = trees[0].T.total[0];
-    const text = K.text[sel.kind].replace(/\s+/g, ' '), short = text.length > 60 ? text.slice(0, 59) + '…' : text;
-    $('sql-selected-text').textContent = `Highlighted in the flame graph and the timeline: ${plural(sel.k, 'sample')}, ` +
-      `${fmtMs(sel.ns)} (${fmtShare(all ? 100 * sel.ns / all : 0, marginPct(sel.k, n))} of all), taken while ${short} ran.`;
-    $('flame-sel').textContent = `highlighted: ${plural(sel.k, 'sample')} of ${short}`;
+    const text = sel.kind >= 0 ? K.text[sel.kind].replace(/\s+/g, ' ') : waitName(sel.wait);
+    const short = text.length > 60 ? text.slice(0, 59) + '…' : text;
+    const when = sel.kind >= 0 ? `taken while ${short} ran` : `blocked on ${short}`;
+    $(sel.kind >= 0 ? 'sql-selected-text' : 'waits-selected-text').textContent =
+      `Highlighted in the flame graph and the timeline: ${plural(sel.k, 'sample')}, ` +
+      `${fmtMs(sel.ns)} (${fmtShare(all ? 100 * sel.ns / all : 0, marginPct(sel.k, n))} of all), ${when}.`;
+    $('flame-sel').textContent = `highlighted: ${plural(sel.k, 'sample')} ` +
+      (sel.kind >= 0 ? `of ${short}` : `blocked on ${short}`);
   }
 
   // Per node of a tree, the weight and count of the selected samples passing through it.
   function selWeights(st) {
     if (sel.nodes.has(st)) return sel.nodes.get(st);
-    const S = D.samples, leaf = st.T.leaf, parent = st.T.parent;
+    const S = D.samples, parent = st.T.parent;
     const w = { ns: new Float64Array(st.n), k: new Uint32Array(st.n) };
     for (let i = 0; i < sel.mask.length; i++) {
       if (!sel.mask[i]) continue;
-      for (let n = leaf[S.s[i]]; n >= 0; n = parent[n]) { w.ns[n] += S.w[i]; w.k[n]++; }
+      for (let n = st.sleaf[i]; n >= 0; n = parent[n]) { w.ns[n] += S.w[i]; w.k[n]++; }
     }
     sel.nodes.set(st, w);
     return w;
@@ -879,7 +1034,7 @@
 
   // Outside the selected samples' time, the sample lanes are veiled.
   function drawVeil(ctx, W, top, H) {
-    if (sel.kind < 0) return;
+    if (!sel.mask) return;
     const scale = W / (view.v1 - view.v0);
     ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('--panel').trim() || '#fff';
     ctx.globalAlpha = 0.75;
@@ -911,6 +1066,74 @@
       if (ev.key === 'Escape' && sel.kind >= 0) selectStatement(-1);
     });
     $('sql-clear').addEventListener('click', () => selectStatement(-1));
+  }
+
+  // ---- what blocked threads waited on ----
+
+  // Samples whose leaf is a blocking system call (wall clock: "[blocked] fdatasync fd 7:
+  // .../bolsa.db-wal"), summed per descriptor on the C side, most time first: a row per
+  // descriptor with the calls that waited on it. Selecting one highlights its samples as
+  // a statement's are.
+  const W = D.waits;
+
+  // A row's descriptor as the table names it: "fd 7: .../bolsa.db-wal", or its call for a
+  // call that named no descriptor.
+  function waitName(r) {
+    const w = W.rows[r];
+    return w.what !== null ? `fd ${w.fd}: ${w.what}` : `${w.calls[0].name} (no descriptor)`;
+  }
+
+  function waitsNote() {
+    const all = trees[0].T.total[0];
+    $('waits-note').textContent = W.rows.length ?
+      `Share: of the sampled time (${fmtMs(all)}), with its margin from the sample counts; a descriptor is ` +
+      'described as it was when the session stopped.' :
+      'No sample found its thread blocked in a system call. In wall-clock sessions, a sample taken while its ' +
+      'thread waits in a call such as read, poll or fdatasync names the file, socket or pipe it waited on here.';
+  }
+
+  function renderWaits() {
+    if (!W.rows.length) return;
+    $('waits-table').hidden = false;
+    const focused = document.activeElement && document.activeElement.closest('#waits-body tr');
+    $('waits-body').innerHTML = W.rows.map(waitRowHtml).join('');
+    if (focused) $('waits-body').querySelector(`tr[data-row="${focused.dataset.row}"] .what button`).focus();
+  }
+
+  function waitRowHtml(w, r) {
+    const on = sel.wait === r, n = D.samples.t.length, all = trees[0].T.total[0];
+    const what = w.what !== null ? esc(w.what) : '<span class="none">no descriptor</span>';
+    const fd = w.what !== null ? `<span class="fd">fd ${w.fd}</span> ` : '';
+    const calls = w.calls.map((c) => `${esc(c.name)} <span class="n">${fmtMs(c.ns)}</span>`).join(', ');
+    return `<tr data-row="${r}"${on ? ' class="selected"' : ''}>` +
+      `<td class="what">${fd}<button type="button" aria-pressed="${on}" title="${esc(waitName(r))}">${what}</button></td>` +
+      `<td class="calls">${calls}</td>` +
+      `<td class="num">${fmtMs(w.ns)}</td>` +
+      `<td class="num">${fmtShare(all ? 100 * w.ns / all : 0, marginPct(w.samples, n))}</td>` +
+      `<td class="num">${w.samples.toLocaleString('en-US')}</td></tr>`;
+  }
+
+  // Selects a row (or none: -1; the selected one again toggles it off).
+  function selectWait(r) {
+    const on = r >= 0 && r !== sel.wait;
+    select(-1, on ? r : -1, on ? waitSamples(r) : null);
+  }
+
+  function waitSamples(r) {
+    const s = D.samples.s, mask = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) mask[i] = W.stack[s[i]] === r ? 1 : 0;
+    return mask;
+  }
+
+  function wireWaits() {
+    $('waits-body').addEventListener('click', (ev) => {
+      const b = ev.target.closest('.what button');
+      if (b) selectWait(Number(b.closest('tr').dataset.row));
+    });
+    $('waits-section').addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && sel.wait >= 0) selectWait(-1);
+    });
+    $('waits-clear').addEventListener('click', () => selectWait(-1));
   }
 
   // ---- flame graph ----
@@ -1004,7 +1227,7 @@
   // fades; otherwise the zoomed node's callers, kept on top as the way back out, are paler.
   function flameStyle(st, i, caller, colors) {
     const fill = i ? color(st, i) : ROOT_FILL;
-    if (sel.kind >= 0) {
+    if (sel.mask) {
       const part = st.T.total[i] ? selWeights(st).ns[i] / st.T.total[i] : 0;
       if (!part) return { fill, alpha: 0.3, ink: colors.muted, tail: colors.muted };
       return { fill, alpha: 0.3, part, ink: INK, tail: INK_SOFT };
@@ -1091,13 +1314,13 @@
   // What the tooltip and the line under the graph say about node i.
   function describe(st, i) {
     const T = st.T, parts = [label(st, i)];
-    if (i) parts.push(where(T.frame[i]));
+    if (i) parts.push(T.frame[i] < 0 ? rootNote(st, i) : where(T.frame[i]));
     parts.push(`${fmtMs(T.total[i])}, ${share(st, i)} of all`,
       `${plural(T.count[i], 'sample')} of ${T.count[0].toLocaleString('en-US')}`);
     const z = st.zoom;
     if (z > 0 && i !== z && st.depth[i] > st.depth[z])
       parts.push(`${(100 * T.total[i] / T.total[z]).toFixed(1)}% of ${label(st, z)}`);
-    if (sel.kind >= 0) {
+    if (sel.mask) {
       const w = selWeights(st);
       parts.push(`highlighted: ${plural(w.k[i], 'sample')}, ${fmtMs(w.ns[i])}`);
     }
@@ -1210,7 +1433,8 @@
       ['CPU', D.duration_ns ? (100 * D.cpu_ns / D.duration_ns).toFixed(1) + '%' : 'n/a'],
       ['Clock', D.clock],
     ];
-    if (D.thread || D.tid) stats.push(['Thread', `${D.thread} (${D.tid})`]);
+    if (trees[1].threaded) stats.push(['Threads', String(trees[1].root.size)]);
+    else if (D.thread || D.tid) stats.push(['Thread', `${D.thread} (${D.tid})`]);
     if (D.dropped) stats.push(['Dropped', String(D.dropped)]);
     if (M.start.length || M.dropped)
       stats.push(['Markers', M.start.length.toLocaleString('en-US') + (M.dropped ? ` (${M.dropped} dropped)` : '')]);
@@ -1230,6 +1454,7 @@
     $('show-all').checked = !!D.show_all;
     $('show-all').addEventListener('change', (ev) => {
       cur = trees[ev.target.checked ? 1 : 0];
+      showThreadPicker();
       showSearchCount();
       renderTree();
       drawSoon();
@@ -1241,6 +1466,42 @@
     $('tree').addEventListener('click', (ev) => {
       const row = ev.target.closest('.row');
       if (row) toggle(Number(row.dataset.i));
+    });
+  }
+
+  // The menu of what the timeline shows in a process-wide session: every thread, or one
+  // thread (or idle group) of the tree shown. A thread picked in one tree stays picked in
+  // the other; folded into a group there, the group is.
+  function showThreadPicker() {
+    if (!cur.threaded) return;
+    const other = trees[cur === trees[0] ? 1 : 0];
+    if (tl.pick !== 'all' && pickedRoot(cur) < 0) {
+      const was = pickedRoot(other), parked = was >= 0 && other.root.get(was).parked;
+      tl.pick = parked && [...cur.root.keys()].some((i) => rootKey(cur, i) === `g${parked}`) ? `g${parked}` : 'all';
+    }
+    const options = [['all', 'every thread, a lane each']];
+    for (const i of cur.root.keys()) options.push([rootKey(cur, i), cur.labels[i]]);
+    $('timeline-thread').innerHTML = options.map(([v, text]) =>
+      `<option value="${esc(v)}">${esc(text)}</option>`).join('');
+    $('timeline-thread').value = tl.pick;
+    $('timeline-pick').hidden = false;
+    pickMarkers();
+  }
+
+  // The markers of the thread the timeline shows, or all of them.
+  function pickMarkers() {
+    const top = pickedRoot(cur), thread = top >= 0 ? cur.root.get(top).thread : -1;
+    if (mk.thread === thread) return;
+    mk = layoutMarkers(thread);
+    mkFocus = -1;
+    showTimelineHint();
+  }
+
+  function wirePicker() {
+    $('timeline-thread').addEventListener('change', (ev) => {
+      tl.pick = ev.target.value;
+      pickMarkers();
+      drawSoon();
     });
   }
 
@@ -1259,11 +1520,16 @@
   header();
   wireControls();
   wireTimeline();
+  wirePicker();
+  showThreadPicker();
   wireFlame();
   wireSql();
+  wireWaits();
   renderTree();
   sqlNote();
   renderSql();
+  waitsNote();
+  renderWaits();
   showTimelineHint();
   showFlameHint();
   drawFlame();
