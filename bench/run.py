@@ -47,6 +47,7 @@ FULL = {
     "page_samples": 20_000, "page_repeat": 5,
     "symbolize_rows": 20_000,
     "signal_runs": 9, "signal_loop_ms": 40,
+    "record_ms": 3000, "record_pairs": 7,
 }
 QUICK = {
     "save_rows": 5_000, "save_pairs": 1,
@@ -59,6 +60,7 @@ QUICK = {
     "page_samples": 2_000, "page_repeat": 1,
     "symbolize_rows": 2_000,
     "signal_runs": 1, "signal_loop_ms": 20,
+    "record_ms": 300, "record_pairs": 1,
 }
 
 # The article's own stack on this machine: FastAPI 0.92 + SQLAlchemy 1.4 + uvicorn,
@@ -801,6 +803,49 @@ def case_symbolize(ctx):
                 "warm server)", fmt_ms(ms), "-", None, "< 50 ms", ms < 50, **srv)
 
 
+def timed_run(args, timeout):
+    """Runs a program to its end: (wall ms seen from outside, the JSON object on its last
+    stdout line)."""
+    t0 = time.perf_counter()
+    r = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout)
+    ms = (time.perf_counter() - t0) * 1000
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])} exited {r.returncode}: {r.stderr.strip()[-500:]}")
+    return ms, json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def case_record(ctx):
+    """`gargalo record` at default settings (wall clock, 1 ms, HTML written) on
+    cpu_threads, 4 CPU-bound threads, against the same program run plain, alternated. The
+    goal's figure is the whole run timed from outside, loading gargalo into the program
+    and writing the profile included; the program's own timing of its work is reported
+    beside it."""
+    cfg = ctx.cfg
+    prog, gargalo = ctx.bench_bin("cpu_threads"), ctx.bin("gargalo")
+    probe_ms, _ = timed_run([prog, "20"], 120)
+    rounds = max(1, round(20 * cfg["record_ms"] / probe_ms))  # about record_ms plain
+    out = os.path.join(ctx.tmp, "record.html")
+    plain, recorded, plain_work, recorded_work = [], [], [], []
+    for _ in range(cfg["record_pairs"]):
+        ms, r = timed_run([prog, str(rounds)], 600)
+        plain.append(ms)
+        plain_work.append(r["work_ms"])
+        ms, r = timed_run([gargalo, "record", "-o", out, "--", prog, str(rounds)], 600)
+        recorded.append(ms)
+        recorded_work.append(r["work_ms"])
+    p, m = median(plain), median(recorded)
+    pw, mw = median(plain_work), median(recorded_work)
+    ctx.add("gargalo record: a CPU-bound program, 4 threads, default settings, whole run "
+            "(HTML written)", fmt_ms(m), f"plain {fmt_ms(p)}", m / p, "<= +3%", m / p <= 1.03,
+            ratio_pct=True, rounds=rounds, plain_ms=plain, recorded_ms=recorded,
+            profile_bytes=os.path.getsize(out), **pair_ratios(plain, recorded))
+    ctx.add("gargalo record: the same runs, the program's own timing of its work", fmt_ms(mw),
+            f"plain {fmt_ms(pw)}", mw / pw, "reported", None, ratio_pct=True,
+            plain_ms=plain_work, recorded_ms=recorded_work,
+            **pair_ratios(plain_work, recorded_work))
+
+
 CASES = [
     ("sqlite-save", case_sqlite_save),
     ("pg-save", case_pg_save),
@@ -813,6 +858,7 @@ CASES = [
     ("render", case_render),
     ("page", case_page),
     ("symbolize", case_symbolize),
+    ("record", case_record),
 ]
 
 

@@ -87,6 +87,8 @@ suite browser 300 node tests/browser/run.mjs --build build
 suite profile 300 python3 tests/profile/run.py --bolsa build/bolsa
 suite cli 300 python3 tests/cli/run.py --gargalo build/gargalo --progs build/progs
 suite pprof 300 python3 tests/pprof/run.py --gargalo build/gargalo --progs build/progs
+suite record 300 python3 tests/record/run.py --gargalo build/gargalo --progs build/progs \
+    --bolsa build/bolsa
 
 build SANITIZE=address,undefined
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -96,6 +98,11 @@ suite asan/api-postgresql 600 python3 tests/api/run.py --bolsa build/asan/bolsa 
 suite asan/profile 300 python3 tests/profile/run.py --bolsa build/asan/bolsa
 suite asan/cli 300 python3 tests/cli/run.py --gargalo build/asan/gargalo --progs build/asan/progs
 suite asan/pprof 300 python3 tests/pprof/run.py --gargalo build/asan/gargalo --progs build/asan/progs
+# gargalo record: the command is the ASan build, the programs it records are not. Its
+# preloaded library is never built with a sanitizer, and cannot go into an ASan program
+# (ASan's runtime must be the first library a program loads).
+suite asan/record 300 python3 tests/record/run.py --gargalo build/asan/gargalo --progs build/progs \
+    --bolsa build/bolsa
 
 build SANITIZE=thread
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1

@@ -68,6 +68,15 @@ int cli_parse(int argc, char **argv, const char *shorts, const struct option *lo
         case CLI_OPT_NORMALIZE:
             a->normalize = true;
             break;
+        case CLI_OPT_CLOCK:
+            a->clock = optarg;
+            break;
+        case CLI_OPT_INTERVAL:
+            a->interval = optarg;
+            break;
+        case CLI_OPT_DURATION:
+            a->duration = optarg;
+            break;
         case 'h':
             fputs(help, stdout);
             return CLI_DONE;

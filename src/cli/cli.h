@@ -15,7 +15,13 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_DONE = -1 };
 
 /* Long options' values (short options use their letter). */
-enum { CLI_OPT_SHOW_ALL = 256, CLI_OPT_NORMALIZE };
+enum {
+    CLI_OPT_SHOW_ALL = 256,
+    CLI_OPT_NORMALIZE,
+    CLI_OPT_CLOCK,
+    CLI_OPT_INTERVAL,
+    CLI_OPT_DURATION
+};
 
 /* Every option any subcommand takes; each subcommand's table says which it accepts. */
 typedef struct cli_args {
@@ -23,7 +29,10 @@ typedef struct cli_args {
     const char *output; /* -o; NULL or "-" for stdout */
     bool show_all;
     bool normalize;
-    char **operands; /* what is left once the options are taken out */
+    const char *clock;    /* --clock, as given */
+    const char *interval; /* --interval, as given */
+    const char *duration; /* --duration, as given */
+    char **operands;      /* what is left once the options are taken out */
     int noperands;
 } cli_args;
 
