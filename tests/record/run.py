@@ -586,10 +586,30 @@ def test_outputs():
     wrote(err, "standard output")
 
 
+def test_installed_layout():
+    """gargalo finds the preloaded library beside itself or in ../lib from itself (where
+    make install puts them); alone, it says where it looked."""
+    lib = os.path.join(os.path.dirname(ARGS.gargalo), "libgargalo-record.so")
+    for sub in ("prefix/bin", "prefix/lib", "alone/bin"):
+        os.makedirs(path(sub), exist_ok=True)
+    shutil.copy(ARGS.gargalo, path("prefix/bin/gargalo"))
+    shutil.copy(ARGS.gargalo, path("alone/bin/gargalo"))
+    shutil.copy(lib, path("prefix/lib/libgargalo-record.so"))
+    p = subprocess.run([path("prefix/bin/gargalo"), "record", "-o", "installed.json", "--",
+                        *target("spin", 50)], cwd=WORK, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "spin_wall" in functions_of(load("installed.json"))
+    p = subprocess.run([path("alone/bin/gargalo"), "record", "--", *target("env")], cwd=WORK,
+                       capture_output=True, timeout=60)
+    err = p.stderr.decode()
+    assert p.returncode == 1 and p.stdout == b"", (p.returncode, p.stdout, err)
+    assert "cannot find libgargalo-record.so" in err and "alone/bin/../lib" in err, err
+
+
 TESTS = (test_manual, test_thread_shares_cpu_clock, test_thread_shares_wall_clock,
          test_bolsa_sigint_to_gargalo, test_ctrl_c_at_terminal, test_duration, test_exit_status,
          test_command_line_mistakes, test_missing_program, test_cannot_record, test_fork_and_exec,
-         test_outputs)
+         test_outputs, test_installed_layout)
 
 
 def main():
