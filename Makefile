@@ -3,7 +3,7 @@
 #   make                build everything into build/ (bolsa, libgargalo, the gargalo command)
 #   make run            install what is missing, build, start bolsa on :8000
 #   make test           install what is missing, build, run every test
-#   make check-style    formatting, function length, and the library's public surface
+#   make check-style    formatting, function length, and the libraries' public surfaces
 #   make bench          release build, then every benchmark (bench/README.md)
 #   make SANITIZE=address,undefined   or   SANITIZE=thread   sanitizer builds
 #   make RELEASE=1      optimised build without assertions, into build/release
@@ -178,7 +178,7 @@ run: deps-run
 test: deps-test
 	@scripts/test.sh
 
-check-style: $(B)/libgargalo.so
+check-style: $(B)/libgargalo.so $(B)/libgargalo-record.so
 	@scripts/check-style.sh $(B)
 
 bench: deps-bench
