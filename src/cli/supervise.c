@@ -222,9 +222,9 @@ int supervise(const spawn_child *c, int sigfd, const supervise_plan *plan)
         struct pollfd p[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = w.sock, .events = POLLIN}};
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             break;
-        read_signals(&w);
-        if (p[1].revents)
+        if (p[1].revents) /* first: a stop signal then finds the phase the program is in */
             read_messages(&w);
+        read_signals(&w);
     }
     if (!w.exited)
         waitpid(w.pid, &w.status, 0);
