@@ -3,7 +3,7 @@
 #   make                build everything into build/ (bolsa, libgargalo, the gargalo command)
 #   make run            install what is missing, build, start bolsa on :8000
 #   make test           install what is missing, build, run every test
-#   make check-style    formatting, function length, and the library's public surface
+#   make check-style    formatting, function length, and the libraries' public surfaces
 #   make bench          release build, then every benchmark (bench/README.md)
 #   make SANITIZE=address,undefined   or   SANITIZE=thread   sanitizer builds
 #   make RELEASE=1      optimised build without assertions, into build/release
@@ -15,7 +15,11 @@
 # src/gargalo/ with hidden visibility: only what include/gargalo.h marks GARGALO_EXTERN is
 # exported. bolsa is compiled against include/ and src/bolsa/ and so cannot include a
 # private gargalo header. src/shared/ holds what both use, compiled once for each. The
-# gargalo command (src/cli/) is a user of the library like any other: include/ only.
+# gargalo command (src/cli/) is a user of the library like any other: include/ only, and
+# src/record/wire.h for `gargalo record`. libgargalo-record.so (src/record/), which
+# `gargalo record` preloads into the program it records, is libgargalo's objects and its
+# own, exporting nothing; it is never built with a sanitizer, since it goes into programs
+# that are not.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -64,7 +68,8 @@ BASE_CFLAGS    = -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc/shared
 GARGALO_CFLAGS = $(BASE_CFLAGS) -Isrc/gargalo -I$(B)/gen -fvisibility=hidden \
                  $(call pkg_cflags,$(GARGALO_PKGS)) $(CFLAGS)
 BOLSA_CFLAGS   = $(BASE_CFLAGS) -Isrc/bolsa $(call pkg_cflags,$(BOLSA_PKGS)) $(CFLAGS)
-CLI_CFLAGS     = $(BASE_CFLAGS) -Isrc/cli $(call pkg_cflags,jansson) $(CFLAGS)
+CLI_CFLAGS     = $(BASE_CFLAGS) -Isrc/cli -Isrc/record $(call pkg_cflags,jansson) $(CFLAGS)
+PLAIN_CFLAGS   = $(filter-out -fsanitize=%,$(GARGALO_CFLAGS))
 
 SHARED_SRC  := $(wildcard src/shared/*.c)
 GARGALO_SRC := $(wildcard src/gargalo/*.c)
@@ -73,7 +78,13 @@ ASSETS      := $(sort $(wildcard src/gargalo/assets/*))
 GARGALO_OBJ := $(GARGALO_SRC:%.c=$(B)/obj/%.o) $(SHARED_SRC:src/%.c=$(B)/obj/gargalo-%.o) \
                $(B)/obj/gen/gargalo_assets.o
 BOLSA_OBJ   := $(BOLSA_SRC:%.c=$(B)/obj/%.o) $(SHARED_SRC:src/%.c=$(B)/obj/bolsa-%.o)
-CLI_OBJ     := $(patsubst %.c,$(B)/obj/%.o,$(wildcard src/cli/*.c))
+CLI_OBJ     := $(patsubst %.c,$(B)/obj/%.o,$(wildcard src/cli/*.c)) $(B)/obj/src/record/wire.o
+RECORD_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard src/record/*.c))
+ifeq ($(SANITIZE),)
+  PRELOAD_OBJ := $(GARGALO_OBJ) $(RECORD_OBJ)
+else
+  PRELOAD_OBJ := $(patsubst $(B)/obj/%,$(B)/obj/plain/%,$(GARGALO_OBJ) $(RECORD_OBJ))
+endif
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TEST_DSOS   := $(B)/tests/libggdl_a.so $(B)/tests/libggdl_b.so $(B)/tests/libggdl_plt.so
 TEST_PROGS  := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
@@ -83,6 +94,7 @@ FAULT_PROGS := $(B)/fault/bolsa $(B)/fault/fault_gargalo
 .PHONY: all run test bench bench-quick clean install check-style deps-run deps-test deps-bench \
         fuzz fuzzers fault soak
 all: $(B)/bolsa $(B)/gargalo $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc \
+     $(B)/libgargalo-record.so \
      $(TEST_DSOS) $(UNIT_TESTS) $(TEST_PROGS) $(BENCH_PROGS) $(FAULT_PROGS)
 
 $(B)/obj/src/gargalo/%.o: src/gargalo/%.c
@@ -100,6 +112,19 @@ $(B)/obj/bolsa-shared/%.o: src/shared/%.c
 $(B)/obj/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/obj/src/record/%.o: src/record/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GARGALO_CFLAGS) -MMD -MP -c $< -o $@
+# Sanitizer builds: the preloaded object's own copies, built without the sanitizer.
+$(B)/obj/plain/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/obj/plain/gargalo-shared/%.o: src/shared/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/obj/plain/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -c $< -o $@
 
 # The HTML renderer's page lives in real .html/.css/.js files, embedded at build time.
 $(B)/gen/gargalo_assets.c: $(ASSETS) scripts/embed-assets.sh
@@ -113,6 +138,9 @@ $(B)/libgargalo.a: $(GARGALO_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libgargalo.so: $(GARGALO_OBJ)
 	$(CC) -shared -Wl,-soname,libgargalo.so.0 -Wl,--as-needed $(LDFLAGS) -o $@ $^ $(GARGALO_LIBS)
+$(B)/libgargalo-record.so: $(PRELOAD_OBJ) src/record/preload.map
+	$(CC) -shared -Wl,--version-script=src/record/preload.map -Wl,--as-needed \
+	    $(filter-out -fsanitize=%,$(LDFLAGS)) -o $@ $(PRELOAD_OBJ) $(GARGALO_LIBS)
 $(B)/libbolsa.a: $(BOLSA_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/gargalo.pc: scripts/gargalo.pc.in Makefile
@@ -224,20 +252,21 @@ run: deps-run
 test: deps-test
 	@scripts/test.sh
 
-check-style: $(B)/libgargalo.so
+check-style: $(B)/libgargalo.so $(B)/libgargalo-record.so
 	@scripts/check-style.sh $(B)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory RELEASE=1 all
 	@bench/run.sh $(if $(QUICK),--quick)
 
-install: $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc $(B)/gargalo
+install: $(B)/libgargalo.a $(B)/libgargalo.so $(B)/gargalo.pc $(B)/gargalo $(B)/libgargalo-record.so
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(B)/gargalo $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/gargalo.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(B)/libgargalo.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/libgargalo.so $(DESTDIR)$(PREFIX)/lib/libgargalo.so.0
 	ln -sf libgargalo.so.0 $(DESTDIR)$(PREFIX)/lib/libgargalo.so
+	install -m 755 $(B)/libgargalo-record.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(B)/gargalo.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 clean:

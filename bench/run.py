@@ -47,6 +47,7 @@ FULL = {
     "page_samples": 20_000, "page_repeat": 5,
     "symbolize_rows": 20_000,
     "signal_runs": 9, "signal_loop_ms": 40,
+    "record_ms": 3000, "record_pairs": 7,
 }
 QUICK = {
     "save_rows": 5_000, "save_pairs": 1,
@@ -59,6 +60,7 @@ QUICK = {
     "page_samples": 2_000, "page_repeat": 1,
     "symbolize_rows": 2_000,
     "signal_runs": 1, "signal_loop_ms": 20,
+    "record_ms": 1000, "record_pairs": 1,
 }
 
 # The article's own stack on this machine: FastAPI 0.92 + SQLAlchemy 1.4 + uvicorn,
@@ -802,6 +804,56 @@ def case_symbolize(ctx):
                 "warm server)", fmt_ms(ms), "-", None, "< 50 ms", ms < 50, **srv)
 
 
+def timed_run(args, timeout):
+    """Runs a program to its end: (wall ms seen from outside, CPU ms (user + system) of it
+    and of the processes it waited for, the JSON object on its last stdout line)."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    r = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout)
+    ms = (time.perf_counter() - t0) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])} exited {r.returncode}: {r.stderr.strip()[-500:]}")
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    return ms, cpu, json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def case_record(ctx):
+    """`gargalo record` at default settings (wall clock, 1 ms, HTML written) on
+    cpu_threads, 4 CPU-bound threads, against the same program run plain, alternated. The
+    goal's figure is the whole run's wall time seen from outside, loading gargalo into the
+    program and writing the profile included. On a machine whose other work takes the
+    CPUs, wall times swing with it; the CPU time the runs used (gargalo, the program and
+    its sampling) is reported beside them as the steadier measure of the same cost."""
+    cfg = ctx.cfg
+    prog, gargalo = ctx.bench_bin("cpu_threads"), ctx.bin("gargalo")
+    # About record_ms of wall time plain on an idle machine: the 4 threads' CPU time spread
+    # over the CPUs (calibrated on CPU time, which the machine's other work does not swing).
+    _, probe_cpu, _ = timed_run([prog, "20"], 120)
+    cpus = min(4, os.cpu_count() or 1)
+    rounds = max(1, round(20 * cfg["record_ms"] * cpus / max(probe_cpu, 1.0)))
+    out = os.path.join(ctx.tmp, "record.html")
+    runs = {"plain": ([], [], []), "recorded": ([], [], [])}  # wall, cpu, work ms
+    for _ in range(cfg["record_pairs"]):
+        for kind, cmd in (("plain", [prog, str(rounds)]),
+                          ("recorded", [gargalo, "record", "-o", out, "--", prog, str(rounds)])):
+            wall, cpu, r = timed_run(cmd, 600)
+            for series, v in zip(runs[kind], (wall, cpu, r["work_ms"])):
+                series.append(v)
+    (pw, pc, pk), (mw, mc, mk) = runs["plain"], runs["recorded"]
+    p, m = median(pw), median(mw)
+    ctx.add("gargalo record: a CPU-bound program, 4 threads, default settings, whole run "
+            "(HTML written)", fmt_ms(m), f"plain {fmt_ms(p)}", m / p, "<= +3%", m / p <= 1.03,
+            ratio_pct=True, rounds=rounds, plain_ms=pw, recorded_ms=mw, plain_work_ms=pk,
+            recorded_work_ms=mk, profile_bytes=os.path.getsize(out), **pair_ratios(pw, mw))
+    ctx.add("gargalo record: the same runs' CPU time (user + system, every process)",
+            fmt_ms(median(mc)), f"plain {fmt_ms(median(pc))}", median(mc) / median(pc),
+            "reported", None, ratio_pct=True, plain_cpu_ms=pc, recorded_cpu_ms=mc,
+            **pair_ratios(pc, mc))
+
+
 CASES = [
     ("sqlite-save", case_sqlite_save),
     ("pg-save", case_pg_save),
@@ -814,6 +866,7 @@ CASES = [
     ("render", case_render),
     ("page", case_page),
     ("symbolize", case_symbolize),
+    ("record", case_record),
 ]
 
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The rules the compiler does not enforce. Five checks, each printing its problems as
+# The rules the compiler does not enforce. Six checks, each printing its problems as
 # `file:line: message` (or `file: message`), then `ok` or `FAIL` and its name:
 #   format           tracked .c/.h under src/ include/ tests/ bench/ are clang-format clean
 #   function-length  no function in src/ is longer than 40 lines (scripts/function-length.py)
 #   bolsa-includes   src/bolsa/ and tests/unit/test_bolsa_*.c include no private gargalo header
 #   exports          libgargalo.so exports only gargalo_* names
 #   links            libgargalo.so does not link what only bolsa calls (libpq, SQLite, MHD)
+#   preload-exports  libgargalo-record.so, which gargalo record preloads, exports nothing
 # The last line counts them: `check-style: N passed, N failed (N problems)`.
 #
-#   scripts/check-style.sh [BUILD_DIR]   BUILD_DIR holds libgargalo.so (default: build)
+#   scripts/check-style.sh [BUILD_DIR]   BUILD_DIR holds the libraries (default: build)
 #   scripts/check-style.sh --self-test   each check against fixtures it must reject
 #   CLANG_FORMAT=clang-format-14 scripts/check-style.sh   the clang-format to use
 set -uo pipefail
@@ -78,6 +79,16 @@ check_exports() {
     [ -n "$syms" ] || { echo "$so: exports nothing at all"; return; }
     awk -v so="$so" 'NF >= 3 && $3 !~ /^gargalo_/ {
         print so ": exports " $3 " (only gargalo_* names may be exported)" }' <<<"$syms"
+}
+
+# check_no_exports LIB: every dynamic symbol LIB defines; a preloaded library must define
+# none, or it would stand in for the program's own.
+check_no_exports() {
+    local so=$1 syms
+    [ -f "$so" ] || { echo "$so: not found (build it first)"; return; }
+    syms=$(nm -D --defined-only "$so" 2>&1) || { echo "$so: nm failed: $syms"; return; }
+    awk -v so="$so" 'NF >= 3 { print so ": exports " $3 " (a preloaded library exports nothing)" }' \
+        <<<"$syms"
 }
 
 # check_links LIB: libraries LIB needs (DT_NEEDED) that only bolsa should link.
@@ -173,10 +184,14 @@ $tmp/bad.c:2:12: error: code should be clang-formatted [-Wclang-format-violation
         expect "links: libsqlite3 reported" 0 \
             "$tmp/libgargalo.so: links libsqlite3.so.0, which only bolsa calls" \
             check_links "$tmp/libgargalo.so"
+        expect "preload-exports: every name reported" 0 \
+            "$tmp/libgargalo.so: exports gargalo_fine (a preloaded library exports nothing)
+$tmp/libgargalo.so: exports leaked (a preloaded library exports nothing)" \
+            check_no_exports "$tmp/libgargalo.so"
     else
-        echo "FAIL  exports, links: could not build a test library:"
+        echo "FAIL  exports, links, preload-exports: could not build a test library:"
         sed 's/^/    /' "$tmp/cc.log"
-        failed=$((failed + 2))
+        failed=$((failed + 3))
     fi
     echo "check-style-self-test: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
@@ -197,6 +212,7 @@ run "function-length (src/, max $MAX_FUNCTION_LINES lines)" check_function_lengt
 run "bolsa-includes (${#bolsa_files[@]} files)" check_includes src/gargalo "${bolsa_files[@]}"
 run "exports ($B/libgargalo.so)" check_exports "$B/libgargalo.so"
 run "links ($B/libgargalo.so)" check_links "$B/libgargalo.so"
+run "preload-exports ($B/libgargalo-record.so)" check_no_exports "$B/libgargalo-record.so"
 
 echo "check-style: $passed passed, $failed failed ($problems problems)"
 [ "$failed" -eq 0 ]

@@ -95,6 +95,8 @@ suite multi/postgresql 300 python3 tests/multi/run.py --bolsa build/bolsa --db p
 # The soak's one-minute version; make soak runs it for ten.
 suite soak/sqlite 180 python3 tests/soak/run.py --bolsa build/bolsa --db sqlite --seconds 30
 suite soak/postgresql 180 python3 tests/soak/run.py --bolsa build/bolsa --db postgresql --seconds 30
+suite record 300 python3 tests/record/run.py --gargalo build/gargalo --progs build/progs \
+    --bolsa build/bolsa
 
 build SANITIZE=address,undefined
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -108,6 +110,11 @@ suite asan/server 300 python3 tests/server/run.py --bolsa build/asan/bolsa
 suite asan/fault-gargalo 300 build/asan/fault/fault_gargalo
 suite asan/fault-sqlite 600 python3 tests/fault/run.py --bolsa build/asan/fault/bolsa --db sqlite
 suite asan/fault-postgresql 600 python3 tests/fault/run.py --bolsa build/asan/fault/bolsa --db postgresql
+# gargalo record: the command is the ASan build, the programs it records are not. Its
+# preloaded library is never built with a sanitizer, and cannot go into an ASan program
+# (ASan's runtime must be the first library a program loads).
+suite asan/record 300 python3 tests/record/run.py --gargalo build/asan/gargalo --progs build/progs \
+    --bolsa build/bolsa
 
 build SANITIZE=thread
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1

@@ -79,6 +79,25 @@ void cli_filters(const cli_args *a, gargalo_render_options *ro)
     ro->thread = a->thread;
 }
 
+/* Where an option that takes its value as given keeps it; NULL for the others. */
+static const char **value_slot(cli_args *a, int c)
+{
+    switch (c) {
+    case 'f':
+        return &a->format;
+    case 'o':
+        return &a->output;
+    case CLI_OPT_CLOCK:
+        return &a->clock;
+    case CLI_OPT_INTERVAL:
+        return &a->interval;
+    case CLI_OPT_DURATION:
+        return &a->duration;
+    default:
+        return NULL;
+    }
+}
+
 int cli_parse(int argc, char **argv, const char *shorts, const struct option *longs,
               const char *help, cli_args *a)
 {
@@ -86,13 +105,12 @@ int cli_parse(int argc, char **argv, const char *shorts, const struct option *lo
     optind = 0; /* GNU getopt: start afresh, whatever parsed argv before */
     opterr = 0; /* the messages are ours */
     for (int c; (c = getopt_long(argc, argv, shorts, longs, NULL)) != -1;) {
+        const char **slot = value_slot(a, c);
+        if (slot) {
+            *slot = optarg;
+            continue;
+        }
         switch (c) {
-        case 'f':
-            a->format = optarg;
-            break;
-        case 'o':
-            a->output = optarg;
-            break;
         case CLI_OPT_SHOW_ALL:
             a->show_all = true;
             break;

@@ -15,7 +15,15 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_DONE = -1 };
 
 /* Long options' values (short options use their letter). */
-enum { CLI_OPT_SHOW_ALL = 256, CLI_OPT_NORMALIZE, CLI_OPT_TAG, CLI_OPT_THREAD };
+enum {
+    CLI_OPT_SHOW_ALL = 256,
+    CLI_OPT_NORMALIZE,
+    CLI_OPT_TAG,
+    CLI_OPT_THREAD,
+    CLI_OPT_CLOCK,
+    CLI_OPT_INTERVAL,
+    CLI_OPT_DURATION
+};
 
 /* Every option any subcommand takes; each subcommand's table says which it accepts. */
 typedef struct cli_args {
@@ -23,9 +31,12 @@ typedef struct cli_args {
     const char *output; /* -o; NULL or "-" for stdout */
     bool show_all;
     bool normalize;
-    const char *tag; /* --tag KEY=VALUE, checked; NULL without */
-    long thread;     /* --thread TID, checked (> 0); 0 without */
-    char **operands; /* what is left once the options are taken out */
+    const char *tag;      /* --tag KEY=VALUE, checked; NULL without */
+    long thread;          /* --thread TID, checked (> 0); 0 without */
+    const char *clock;    /* --clock, as given */
+    const char *interval; /* --interval, as given */
+    const char *duration; /* --duration, as given */
+    char **operands;      /* what is left once the options are taken out */
     int noperands;
 } cli_args;
 

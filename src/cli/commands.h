@@ -15,5 +15,6 @@ typedef struct cli_command {
 
 extern const cli_command cli_render_command;
 extern const cli_command cli_diff_command;
+extern const cli_command cli_record_command;
 
 #endif

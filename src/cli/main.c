@@ -9,6 +9,7 @@
 #include "commands.h"
 
 static const cli_command *const commands[] = {
+    &cli_record_command,
     &cli_render_command,
     &cli_diff_command,
 };
@@ -16,7 +17,7 @@ static const cli_command *const commands[] = {
 
 static const char help_head[] =
     "NAME\n"
-    "    gargalo - render and compare profiles recorded by libgargalo\n"
+    "    gargalo - record a program's profile, render and compare profiles\n"
     "\n"
     "SYNOPSIS\n"
     "    gargalo COMMAND [OPTIONS] [ARGUMENTS]\n"
@@ -24,10 +25,11 @@ static const char help_head[] =
     "    gargalo --help\n"
     "\n"
     "DESCRIPTION\n"
-    "    Works on sessions saved in gargalo's own JSON format: a program's\n"
-    "    gargalo_render_file(s, GARGALO_FORMAT_JSON, ...), or bolsa's\n"
-    "    ?profile=true&profile_format=json. Each command has its own manual: gargalo\n"
-    "    COMMAND --help.\n"
+    "    record runs a program with libgargalo loaded into it and profiles all of its\n"
+    "    threads. render and diff work on sessions saved in gargalo's own JSON format:\n"
+    "    gargalo record -f json, a program's gargalo_render_file(s, GARGALO_FORMAT_JSON,\n"
+    "    ...), or bolsa's ?profile=true&profile_format=json. Each command has its own\n"
+    "    manual: gargalo COMMAND --help.\n"
     "\n"
     "COMMANDS\n";
 
@@ -40,9 +42,11 @@ static const char help_tail[] =
     "\n"
     "EXIT STATUS\n"
     "    0 on success; 1 when a file cannot be read, is not a session, or the output cannot\n"
-    "    be written; 2 for a wrong command line.\n"
+    "    be written; 2 for a wrong command line. record exits with the recorded program's\n"
+    "    status (gargalo record --help).\n"
     "\n"
     "EXAMPLES\n"
+    "    gargalo record -o profile.json -- ./server --port 8080\n"
     "    gargalo render profile.json\n"
     "    gargalo render profile.json -o profile.pb.gz\n"
     "    gargalo diff before.json after.json -o diff.html\n";
