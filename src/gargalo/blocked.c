@@ -116,15 +116,20 @@ static int32_t first_poll_fd(const uint64_t *regs, const void *stack, size_t len
     return fd;
 }
 
+int32_t gg_blocked_fd(int32_t nr, const uint64_t *regs, const void *stack, size_t len)
+{
+    const gg_call *c = call_of(nr);
+    if (c && c->fd_first)
+        return (int32_t)regs[GG_REG_DI];
+    if (c && (c->nr == 7 || c->nr == 271))
+        return first_poll_fd(regs, stack, len);
+    return -1;
+}
+
 void gg_blocked_call(const uint64_t *regs, const void *stack, size_t len, int32_t *nr, int32_t *fd)
 {
     *nr = call_number(regs);
-    *fd = -1;
-    const gg_call *c = call_of(*nr);
-    if (c && c->fd_first)
-        *fd = (int32_t)regs[GG_REG_DI];
-    else if (c && (c->nr == 7 || c->nr == 271))
-        *fd = first_poll_fd(regs, stack, len);
+    *fd = gg_blocked_fd(*nr, regs, stack, len);
 }
 
 /* ---- describing a descriptor, at stop ---- */

@@ -19,6 +19,11 @@
  * gg_unwind_frozen: it reads the instructions before the pc. */
 void gg_blocked_call(const uint64_t *regs, const void *stack, size_t len, int32_t *nr, int32_t *fd);
 
+/* The descriptor call nr waits on, from its arguments (regs[GG_REG_DI], or poll's array
+ * in the stack copy), or -1: for a call whose number is known by other means (the
+ * kernel's /proc/self/task/TID/syscall). */
+int32_t gg_blocked_fd(int32_t nr, const uint64_t *regs, const void *stack, size_t len);
+
 /* "[blocked] NAME fd N: WHAT" (or without the fd part) into buf, for a call found by
  * gg_blocked_call, the descriptor described as it is now in this process. */
 void gg_blocked_describe(int32_t nr, int32_t fd, char *buf, size_t size);

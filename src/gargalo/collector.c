@@ -47,11 +47,21 @@ void gg_collector_unlock(void)
     pthread_mutex_unlock(&gg_coll.lock);
 }
 
-/* The watch of ctx, or NULL (removed since epoll reported it). Under the lock. */
+/* A watch of ctx, or NULL. Under the lock. */
 static gg_watch *find(const void *ctx)
 {
     for (size_t i = 0; i < gg_coll.n; i++)
         if (gg_coll.v[i].ctx == ctx)
+            return &gg_coll.v[i];
+    return NULL;
+}
+
+/* The watch of fd, or NULL (removed since epoll reported it). A context may watch several
+ * fds, each with its own function (a session's buffers, and its timer). Under the lock. */
+static gg_watch *find_fd(int fd)
+{
+    for (size_t i = 0; i < gg_coll.n; i++)
+        if (gg_coll.v[i].fd == fd)
             return &gg_coll.v[i];
     return NULL;
 }
@@ -68,7 +78,7 @@ static void *collector_main(void *arg)
         int n = epoll_wait(epfd, ev, 16, -1);
         gg_collector_lock();
         for (int i = 0; i < n; i++) {
-            gg_watch *w = find(ev[i].data.ptr);
+            gg_watch *w = find_fd(ev[i].data.fd);
             if (w)
                 w->drain(w->ctx);
         }
@@ -153,7 +163,7 @@ int gg_collector_add(int fd, void (*drain)(void *ctx), void *ctx)
     int rc = ensure_thread();
     if (!rc)
         rc = GG_GROW(&gg_coll.v, &gg_coll.cap, gg_coll.n + 1);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ctx};
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
     if (!rc && epoll_ctl(gg_coll.epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
         rc = GARGALO_ETIMER;
     if (!rc)

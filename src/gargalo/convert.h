@@ -22,6 +22,9 @@ typedef struct gg_thread_run {
     uint64_t oncpu;       /* on-CPU samples so far: drives the adaptive interval */
     uint64_t out_ns;      /* when it left the CPU; 0 while it runs */
     size_t out_rec;       /* 1 + the raw sample of that switch-out, its weight yet to come */
+    bool out_preempted;   /* it left still runnable: it was running at its last stack */
+    size_t wait_rec;      /* 1 + its last sample of waits without a stack, while extendable */
+    uint64_t wait_first;  /* when the first wait of that sample began */
     uint64_t last_offset; /* the last on-CPU sample's pcs, for a switch-out without a stack */
     uint32_t last_depth;
 } gg_thread_run;
@@ -34,10 +37,18 @@ typedef struct gg_convert {
     bool cpu_timeline;   /* sample times on the thread's CPU clock, from cpu_start */
     uint64_t cpu_start;
     uint64_t end_ns; /* CLOCK_MONOTONIC when stopping began, records after it ignored; 0: running */
+    uint64_t merge_ns; /* waits without a stack within this span share one sample; 0: never */
 } gg_convert;
 
 /* Adds what ev says of the thread in run to cv->raw. */
 void gg_convert_event(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev);
+
+/* The thread in run, off the CPU since a switch-out that came without a stack, was found
+ * blocked with these registers and this stack copy (process.c reads them from /proc at
+ * its ticks): the time away, once it ends, is a sample there. Does nothing when that
+ * switch-out already has its sample, or the thread runs. */
+void gg_convert_capture(const gg_convert *cv, gg_thread_run *run, const uint64_t *regs,
+                        int32_t syscall_nr, const void *stack, size_t len);
 
 /* At the end of a session, at end_ns (CLOCK_MONOTONIC): a thread still off the CPU gets
  * the time since it left. */

@@ -185,7 +185,7 @@ int gg_perf_open(gg_perf_thread *pt, pid_t tid, const gg_perf_config *cfg)
         rc = map_ring(pt, cfg_pages(cfg));
     if (!rc && ioctl(pt->clock_fd, PERF_EVENT_IOC_ID, &pt->clock_id))
         rc = GARGALO_ETIMER;
-    if (!rc && cfg->wall && cfg->level == GG_PERF_FULL)
+    if (!rc && cfg->wall && cfg->switch_stacks && cfg->level == GG_PERF_FULL)
         rc = open_switch_event(pt, tid, cfg);
     if (rc)
         gg_perf_close(pt);

@@ -77,6 +77,8 @@ typedef struct gg_perf_thread gg_perf_thread;
 
 typedef struct gg_perf_config {
     bool wall;            /* also the switches: off-CPU time */
+    bool switch_stacks;   /* FULL level: every switch-out a sample with registers and stack;
+                             else switch records alone, cheaper (process-wide sessions) */
     bool inherit;         /* also the threads it creates (process-wide sessions); needs cpu */
     uint64_t interval_ns; /* task-clock period */
     gg_perf_level level;

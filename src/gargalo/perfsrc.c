@@ -80,8 +80,11 @@ static int open_events(gg_cached_events **out, bool wall, uint64_t interval_ns, 
     gg_cached_events *ce = calloc(1, sizeof(*ce));
     if (!ce)
         return GARGALO_ENOMEM;
-    gg_perf_config cfg = {
-        .wall = wall, .interval_ns = interval_ns, .level = gg_perf_level_probe(), .cpu = -1};
+    gg_perf_config cfg = {.wall = wall,
+                          .switch_stacks = true, /* a request's every wait, where it waited */
+                          .interval_ns = interval_ns,
+                          .level = gg_perf_level_probe(),
+                          .cpu = -1};
     int rc = gg_perf_open(&ce->pt, 0, &cfg);
     if (rc) {
         free(ce);
@@ -135,9 +138,13 @@ bool gg_perfsrc_available(void)
 static void on_event(void *ctx, const gg_perf_event *ev)
 {
     struct gg_sampler *sp = ctx;
-    gg_convert cv = {&sp->raw,           sp->opt.clock == GARGALO_CLOCK_WALL,
-                     sp->mono_start,     sp->opt.clock == GARGALO_CLOCK_CPU,
-                     sp->perf.cpu_start, sp->perf.stop_ns};
+    gg_convert cv = {.raw = &sp->raw,
+                     .wall = sp->opt.clock == GARGALO_CLOCK_WALL,
+                     .mono_start = sp->mono_start,
+                     .cpu_timeline = sp->opt.clock == GARGALO_CLOCK_CPU,
+                     .cpu_start = sp->perf.cpu_start,
+                     .end_ns = sp->perf.stop_ns,
+                     .merge_ns = 1000ull * sp->interval_us};
     gg_convert_event(&cv, &sp->perf.run, ev);
 }
 

@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -29,6 +29,7 @@
 #include "events.h"
 #include "grow.h"
 #include "options.h"
+#include "parked.h"
 #include "perfsrc.h"
 #include "raw.h"
 #include "resolve.h"
@@ -72,6 +73,8 @@ struct gg_process {
     size_t nnames, names_cap;
     gg_eventlog events;
     gg_raw raw;
+    int tick_fd;          /* wall clock: the timer at which blocked threads are looked at */
+    unsigned char *stack; /* a blocked thread's stack, read at a tick (GG_STACK_COPY) */
 };
 
 static pthread_mutex_t gg_process_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -98,11 +101,20 @@ static void remember_name(struct gg_process *p, const gg_perf_event *ev)
     memcpy(p->names[p->nnames++].name, ev->name, sizeof(ev->name));
 }
 
+/* How this session's records become samples; records after end_ns (if not 0) are left. */
+static gg_convert converter(const struct gg_process *p, uint64_t end_ns)
+{
+    return (gg_convert){.raw = (gg_raw *)&p->raw,
+                        .wall = p->opt.clock == GARGALO_CLOCK_WALL,
+                        .mono_start = p->mono_start,
+                        .end_ns = end_ns,
+                        .merge_ns = 1000ull * p->opt.interval_us};
+}
+
 static void on_event(void *ctx, const gg_perf_event *ev)
 {
     struct gg_process *p = ctx;
-    gg_convert cv = {&p->raw,  p->opt.clock == GARGALO_CLOCK_WALL, p->mono_start, false, 0,
-                     p->end_ns};
+    gg_convert cv = converter(p, p->end_ns);
     if (ev->kind == GG_PERF_COMM) {
         remember_name(p, ev);
         return;
@@ -125,6 +137,52 @@ static void read_rings(void *ctx)
 static void drain_all_rings(void *ctx)
 {
     gg_unwind_frozen(read_rings, ctx);
+}
+
+/* ---- ticking (wall clock) ----
+ *
+ * A stack at every switch-out, as a thread's own session takes, would cost a server a
+ * sample at every wait of every thread: tens of thousands a second. A process-wide
+ * session has switch records alone, and at each tick looks at the threads that are off
+ * the CPU, blocked, and not yet looked at in this wait: their call and stack, read from
+ * /proc, are where the whole wait goes. A wait that ends between two ticks has no stack of
+ * its own: its time goes under the thread's last stack, below a leaf that says so. A
+ * thread preempted was running where its last sample was taken. */
+
+static void capture_blocked(void *ctx)
+{
+    struct gg_process *p = ctx;
+    gg_convert cv = converter(p, p->end_ns);
+    read_rings(p); /* who is off the CPU now */
+    for (size_t i = 0; p->stack && i < p->nruns; i++) {
+        gg_thread_run *run = &p->runs[i];
+        gg_parked pk;
+        if (run->out_ns && !run->out_rec && !run->out_preempted &&
+            gg_parked_read(run->tid, &pk, p->stack))
+            gg_convert_capture(&cv, run, pk.regs, (int32_t)pk.regs[GG_REG_AX], p->stack,
+                               pk.stack_len);
+    }
+}
+
+static void tick(void *ctx)
+{
+    struct gg_process *p = ctx;
+    uint64_t expirations;
+    if (read(p->tick_fd, &expirations, sizeof(expirations)) < 0) {
+        /* not yet due: a drain of the rings woke the collector first */
+    }
+    gg_unwind_frozen(capture_blocked, p);
+}
+
+static int start_ticking(struct gg_process *p)
+{
+    long ns = 1000L * (long)p->opt.interval_us;
+    struct itimerspec every = {{ns / 1000000000L, ns % 1000000000L},
+                               {ns / 1000000000L, ns % 1000000000L}};
+    p->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (p->tick_fd < 0 || timerfd_settime(p->tick_fd, 0, &every, NULL))
+        return GARGALO_ETIMER;
+    return gg_collector_add(p->tick_fd, tick, p);
 }
 
 /* ---- starting ---- */
@@ -157,6 +215,7 @@ static bool thread_alive(pid_t tid)
 static int watch_on(struct gg_process *p, pid_t tid, int cpu)
 {
     gg_perf_config cfg = {.wall = p->opt.clock == GARGALO_CLOCK_WALL,
+                          .switch_stacks = false, /* blocked threads are read at ticks */
                           .inherit = true,
                           .interval_ns = 1000ull * p->opt.interval_us,
                           .level = gg_perf_level_probe(),
@@ -225,39 +284,14 @@ static bool seen_thread(const struct gg_process *p, pid_t tid, size_t nruns)
     return false;
 }
 
-/* "nr args... sp pc" of a thread inside a system call, from /proc/self/task/TID/syscall;
- * false when it is running or the file cannot be read. */
-static bool parked_at(pid_t tid, uint64_t *sp, uint64_t *pc)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "re");
-    bool ok = f && fgets(line, sizeof(line), f);
-    if (f)
-        fclose(f);
-    char *last = ok ? strrchr(line, ' ') : NULL;
-    if (!last || strncmp(line, "running", 7) == 0 || line[0] == '-')
-        return false;
-    *pc = strtoull(last + 1, NULL, 16);
-    *last = '\0';
-    last = strrchr(line, ' ');
-    *sp = last ? strtoull(last + 1, NULL, 16) : 0;
-    return *sp && *pc;
-}
-
-/* A thread that never ran during the session sat in one system call all along. Where,
- * the process can read of itself: the stack pointer and pc of the call, and the stack,
- * which is our memory (read with process_vm_readv, which fails cleanly where a plain
- * copy could fault). It becomes one sample, off the CPU, of the whole session. */
+/* A thread that never ran during the session sat in one system call all along: one
+ * sample, off the CPU, of the whole session, where it sits. */
 static void add_parked(struct gg_process *p, pid_t tid, uint64_t end_ns)
 {
-    static unsigned char stack[GG_STACK_COPY];
-    uint64_t regs[GG_NREGS] = {0};
-    if (!parked_at(tid, &regs[GG_REG_SP], &regs[GG_REG_IP]))
+    gg_parked pk;
+    if (!p->stack || !gg_parked_read(tid, &pk, p->stack))
         return;
-    struct iovec local = {stack, sizeof(stack)}, remote = {(void *)regs[GG_REG_SP], sizeof(stack)};
-    ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-    uint32_t depth = gg_unwind_into(&p->raw, regs, stack, n > 0 ? (size_t)n : 0);
+    uint32_t depth = gg_unwind_into(&p->raw, pk.regs, p->stack, pk.stack_len);
     if (depth)
         gg_raw_commit(&p->raw, (gg_raw_sample){.weight_ns = end_ns - p->mono_start,
                                                .mono_ns = p->mono_start,
@@ -277,7 +311,7 @@ static void finish_threads(void *ctx)
 {
     gg_ending *e = ctx;
     struct gg_process *p = e->p;
-    gg_convert cv = {&p->raw, true, p->mono_start, false, 0, 0}; /* finish: nothing to cut */
+    gg_convert cv = converter(p, 0); /* finish: nothing to cut */
     size_t seen = p->nruns;
     for (size_t i = 0; i < seen; i++)
         gg_convert_finish(&cv, &p->runs[i], e->end_ns);
@@ -313,6 +347,9 @@ static void process_free(struct gg_process *p)
     free(p->names);
     gg_eventlog_free(&p->events);
     gg_raw_free(&p->raw);
+    if (p->tick_fd >= 0)
+        close(p->tick_fd);
+    free(p->stack);
     free(p);
 }
 
@@ -412,6 +449,8 @@ static struct gg_process *process_new(const gargalo_options *o)
         return NULL;
     }
     p->opt = *o;
+    p->tick_fd = -1;
+    p->stack = malloc(GG_STACK_COPY);
     if (!p->opt.interval_us)
         p->opt.interval_us = GG_PROCESS_INTERVAL_US;
     gg_eventlog_init(&p->events);
@@ -454,7 +493,10 @@ int gargalo_start_process(gargalo_session **out, const gargalo_options *opt)
     p->mono_start = gg_clock_ns(CLOCK_MONOTONIC);
     gg_events_attach_process(&p->events);
     gg_events_log_current_labels(&p->events, p->mono_start, 0);
-    if ((rc = watch_all(p))) {
+    rc = watch_all(p);
+    if (!rc && p->opt.clock == GARGALO_CLOCK_WALL)
+        rc = start_ticking(p);
+    if (rc) {
         gg_process_discard(s); /* what gargalo_session_free would do, without the cycle */
         gg_session_free_resolved(s);
         free(s);
