@@ -287,6 +287,7 @@ class Bolsa:
             "file": os.path.basename(path), "bytes": os.path.getsize(path)}
         summary["header_samples"] = headers.get("x-profile-samples")
         summary["profile_ms"] = server_timing_ms(headers, "profile")
+        summary["total_ms"] = server_timing_ms(headers, "total")
         return ms, summary
 
 
@@ -866,8 +867,9 @@ def short_rows(ctx, server, db):
 
 
 def short_pairs(ctx, server, db, n):
-    """Plain and profiled requests of n rows, alternated; (plain ms, profiled ms, samples,
-    profile phase ms)."""
+    """Plain and profiled requests of n rows, alternated; lists of the client's wall ms
+    (plain, profiled), samples, and the server's own times (Server-Timing): total ms
+    (plain, profiled) and the profiled requests' "profile" phase (stop, symbolize, write)."""
     # Warm up with this very request: every address it samples is symbolized once.
     # Its JSON profile also checks that X-Profile-Samples counts what the file holds.
     server.post(n, seed=99)
@@ -875,16 +877,20 @@ def short_pairs(ctx, server, db, n):
     if str(prof["samples"]) != prof["header_samples"]:
         raise RuntimeError(f"X-Profile-Samples {prof['header_samples']} but the JSON "
                            f"profile holds {prof['samples']} samples")
-    plain, profiled, samples, phase = [], [], [], []
+    out = {k: [] for k in ("plain", "profiled", "samples", "plain_total", "profiled_total",
+                           "phase")}
     for i in range(ctx.cfg["short_pairs"]):
         db.checkpoint()
-        plain.append(server.post(n, seed=i)[0])
+        ms, headers = server.post(n, seed=i)
+        out["plain"].append(ms)
+        out["plain_total"].append(server_timing_ms(headers, "total") or ms)
         db.checkpoint()
         ms, prof = server.post_profiled(n, seed=i)  # the default format: html
-        profiled.append(ms)
-        samples.append(int(prof["header_samples"]))
-        phase.append(prof["profile_ms"] or 0.0)
-    return plain, profiled, samples, phase
+        out["profiled"].append(ms)
+        out["samples"].append(int(prof["header_samples"]))
+        out["profiled_total"].append(prof["total_ms"] or ms)
+        out["phase"].append(prof["profile_ms"] or 0.0)
+    return out
 
 
 def case_short(ctx):
@@ -898,26 +904,33 @@ def case_short(ctx):
         try:
             warm_up(server, profile=True)
             n = n or short_rows(ctx, server, db)  # the same request for every mechanism
-            plain, profiled, samples, phase = short_pairs(ctx, server, db, n)
+            got = short_pairs(ctx, server, db, n)
         finally:
             server.stop()
             db.remove()
-        p, q, s, ph = median(plain), median(profiled), median(samples), median(phase)
+        plain, profiled, samples = got["plain"], got["profiled"], got["samples"]
+        p, q, s = median(plain), median(profiled), median(samples)
         r = q / p
         ctx.add(f"Short request: {fmt_n(n)} rows (~{cfg['short_target_ms']:.0f} ms), "
                 f"?profile=true (html), default settings, {m}",
                 f"{fmt_ms(q)}, {s:.0f} samples", f"unprofiled {fmt_ms(p)}", r,
                 ">= 100 samples, <= +10%", s >= 100 and r <= 1.10, ratio_pct=True,
                 rows=n, mechanism=m, plain_ms=plain, profiled_ms=profiled, samples=samples,
-                profile_phase_ms=phase, **pair_ratios(plain, profiled))
-        # Sampling alone: the request's slowdown less the stop, symbolization and html
-        # write after it (Server-Timing "profile"), shared by the samples.
-        cost = (q - ph - p) * 1000 / s if s else 0
+                server=got, **pair_ratios(plain, profiled))
+        # Sampling alone: the server's time for the request, less the stop, symbolization
+        # and html write after it (its "profile" phase), over the unprofiled one's, shared
+        # by the samples. Per pair, then the median: both requests of a pair saw about
+        # the same machine.
+        per = [(t - ph - u) * 1000 / k for u, t, ph, k in
+               zip(got["plain_total"], got["profiled_total"], got["phase"], samples) if k]
+        ph = median(got["phase"])
         cost_row(ctx, f"Cost of one sample, short SQLite request ({fmt_n(n)} rows): {m}, "
-                 "request wall time", cost,
+                 "server time", median(per),
                  f" ({s:.0f} samples; stop + html write {ph:.1f} ms not counted)",
-                 {"mechanism": m, "profile_phase_ms": ph, "plain_ms": p, "profiled_ms": q,
-                  "samples": s, "with_stop_us": (q - p) * 1000 / s if s else 0})
+                 {"mechanism": m, "per_pair_us": [round(x, 2) for x in per],
+                  "profile_phase_ms": ph,
+                  "with_stop_us": (median(got["profiled_total"]) - median(got["plain_total"]))
+                  * 1000 / s if s else 0})
 
 
 def wrk_rps(ctx, port, seconds):
