@@ -288,6 +288,7 @@ class Bolsa:
         summary["header_samples"] = headers.get("x-profile-samples")
         summary["profile_ms"] = server_timing_ms(headers, "profile")
         summary["total_ms"] = server_timing_ms(headers, "total")
+        summary["cpu_ms"] = server_timing_ms(headers, "cpu")
         return ms, summary
 
 
@@ -868,8 +869,9 @@ def short_rows(ctx, server, db):
 
 def short_pairs(ctx, server, db, n):
     """Plain and profiled requests of n rows, alternated; lists of the client's wall ms
-    (plain, profiled), samples, and the server's own times (Server-Timing): total ms
-    (plain, profiled) and the profiled requests' "profile" phase (stop, symbolize, write)."""
+    (plain, profiled), samples, and the server's own times (Server-Timing): total ms and
+    the handler's thread CPU ms ("cpu"), plain and profiled, and the profiled requests'
+    "profile" phase (stop, symbolize, write)."""
     # Warm up with this very request: every address it samples is symbolized once.
     # Its JSON profile also checks that X-Profile-Samples counts what the file holds.
     server.post(n, seed=99)
@@ -878,19 +880,44 @@ def short_pairs(ctx, server, db, n):
         raise RuntimeError(f"X-Profile-Samples {prof['header_samples']} but the JSON "
                            f"profile holds {prof['samples']} samples")
     out = {k: [] for k in ("plain", "profiled", "samples", "plain_total", "profiled_total",
-                           "phase")}
+                           "plain_cpu", "profiled_cpu", "phase")}
     for i in range(ctx.cfg["short_pairs"]):
         db.checkpoint()
         ms, headers = server.post(n, seed=i)
         out["plain"].append(ms)
         out["plain_total"].append(server_timing_ms(headers, "total") or ms)
+        out["plain_cpu"].append(server_timing_ms(headers, "cpu"))
         db.checkpoint()
         ms, prof = server.post_profiled(n, seed=i)  # the default format: html
         out["profiled"].append(ms)
         out["samples"].append(int(prof["header_samples"]))
         out["profiled_total"].append(prof["total_ms"] or ms)
+        out["profiled_cpu"].append(prof["cpu_ms"])
         out["phase"].append(prof["profile_ms"] or 0.0)
     return out
+
+
+def short_cost_row(ctx, m, n, got):
+    """Sampling alone: the handler thread's CPU time in the profiled request over the
+    unprofiled one's (bolsa's "cpu" phase, which leaves out the stop, symbolization and
+    html write after the handler), shared by the samples. Per pair, then the median: both
+    requests of a pair saw about the same machine. The same from the server's wall time
+    (its total less the "profile" phase) goes in the details."""
+    samples = got["samples"]
+    per = [(t - u) * 1000 / k for u, t, k in zip(got["plain_cpu"], got["profiled_cpu"], samples)
+           if k and u is not None and t is not None]
+    if not per:
+        raise RuntimeError("bolsa's Server-Timing has no cpu phase")
+    wall = [(t - ph - u) * 1000 / k for u, t, ph, k in
+            zip(got["plain_total"], got["profiled_total"], got["phase"], samples) if k]
+    s, ph = median(samples), median(got["phase"])
+    cost_row(ctx, f"Cost of one sample, short SQLite request ({fmt_n(n)} rows): {m}, "
+             "handler thread CPU time", median(per),
+             f" ({s:.0f} samples; handler CPU {median(got['plain_cpu']):.1f} ms unprofiled; "
+             f"stop + html write {ph:.1f} ms not counted)",
+             {"mechanism": m, "per_pair_us": [round(x, 2) for x in per],
+              "wall_per_pair_us": [round(x, 2) for x in wall], "wall_cost_us": median(wall),
+              "profile_phase_ms": ph})
 
 
 def case_short(ctx):
@@ -917,20 +944,7 @@ def case_short(ctx):
                 ">= 100 samples, <= +10%", s >= 100 and r <= 1.10, ratio_pct=True,
                 rows=n, mechanism=m, plain_ms=plain, profiled_ms=profiled, samples=samples,
                 server=got, **pair_ratios(plain, profiled))
-        # Sampling alone: the server's time for the request, less the stop, symbolization
-        # and html write after it (its "profile" phase), over the unprofiled one's, shared
-        # by the samples. Per pair, then the median: both requests of a pair saw about
-        # the same machine.
-        per = [(t - ph - u) * 1000 / k for u, t, ph, k in
-               zip(got["plain_total"], got["profiled_total"], got["phase"], samples) if k]
-        ph = median(got["phase"])
-        cost_row(ctx, f"Cost of one sample, short SQLite request ({fmt_n(n)} rows): {m}, "
-                 "server time", median(per),
-                 f" ({s:.0f} samples; stop + html write {ph:.1f} ms not counted)",
-                 {"mechanism": m, "per_pair_us": [round(x, 2) for x in per],
-                  "profile_phase_ms": ph,
-                  "with_stop_us": (median(got["profiled_total"]) - median(got["plain_total"]))
-                  * 1000 / s if s else 0})
+        short_cost_row(ctx, m, n, got)
 
 
 def wrk_rps(ctx, port, seconds):
