@@ -25,6 +25,11 @@
  * perf_event_paranoid <= 1), as gargalo's FULL level does; else user mode only ("user").
  * The ring is 2 MiB where locking that much memory is allowed, else 128 KiB, as gargalo's.
  *
+ * The loop runs 32 KiB down the stack, so that each sample's stack copy is a whole
+ * 16 KiB (stack_bytes in the JSON: the bytes a sample held), as in a program with deep
+ * stacks (bolsa's SQLite requests use more than 16 KiB); near the top of a thread's stack
+ * the kernel copies only what is there.
+ *
  * Prints one JSON object: ip_us and stack_us, and each layout's runs.
  */
 #define _GNU_SOURCE
@@ -86,8 +91,9 @@ typedef struct ring {
     int fd;
     void *map;
     size_t data_len, map_len;
-    uint64_t samples, lost;
-    pthread_mutex_t lock; /* the reader thread and the final drain */
+    bool stack;
+    uint64_t samples, lost, copied; /* copied: stack bytes, summed over the samples */
+    pthread_mutex_t lock;           /* the reader thread and the final drain */
 } ring;
 
 static void set_layout(struct perf_event_attr *a, bool stack)
@@ -157,8 +163,22 @@ static void ring_copy(const ring *r, uint64_t pos, void *dst, size_t n)
     memcpy((unsigned char *)dst + first, data, n - first);
 }
 
+/* The stack bytes the kernel really copied into a sample of gargalo's layout: after the
+ * header, identifier, thread, time, read value, ABI and 17 registers come the size, the
+ * bytes, and the size copied. */
+static uint64_t stack_copied(const ring *r, uint64_t rec)
+{
+    uint64_t abi, size, dyn;
+    ring_copy(r, rec + 8 + 4 * 8, &abi, sizeof(abi));
+    if (!abi)
+        return 0;
+    ring_copy(r, rec + 8 + 5 * 8 + 17 * 8, &size, sizeof(size));
+    ring_copy(r, rec + 8 + 6 * 8 + 17 * 8 + size, &dyn, sizeof(dyn));
+    return size ? dyn : 0;
+}
+
 /* Walks every record written so far and gives the space back, as gargalo's reader does;
- * records are counted, not parsed further. */
+ * records are counted, and how much stack each sample holds read. */
 static void drain(ring *r)
 {
     pthread_mutex_lock(&r->lock);
@@ -172,6 +192,7 @@ static void drain(ring *r)
             break;
         if (h.type == PERF_RECORD_SAMPLE) {
             r->samples++;
+            r->copied += r->stack ? stack_copied(r, tail) : 0;
         } else if (h.type == PERF_RECORD_LOST) {
             uint64_t lost[2]; /* id, count */
             ring_copy(r, tail + sizeof(h), lost, sizeof(lost));
@@ -205,12 +226,13 @@ static void *reader_main(void *arg)
 }
 
 /* One sampled run: returns its time; *samples gets the records it wrote. */
-static span time_spin_sampled(ring *r, uint64_t iterations, double *samples, double *lost)
+static span time_spin_sampled(ring *r, uint64_t iterations, double *samples, double *lost,
+                              double *copied)
 {
     reader rd = {r, eventfd(0, EFD_CLOEXEC)};
     pthread_t th;
     uint64_t one = 1;
-    r->samples = r->lost = 0;
+    r->samples = r->lost = r->copied = 0;
     if (rd.stop_fd < 0 || pthread_create(&th, NULL, reader_main, &rd) != 0) {
         perror("perf_floor: reader");
         exit(1);
@@ -225,6 +247,7 @@ static span time_spin_sampled(ring *r, uint64_t iterations, double *samples, dou
     drain(r);
     *samples = (double)r->samples;
     *lost = (double)r->lost;
+    *copied = r->samples ? (double)r->copied / (double)r->samples : 0;
     return ms;
 }
 
@@ -243,15 +266,18 @@ static double median(double *v, int n)
 typedef struct result {
     const char *level;
     double plain_ms, timed_ms, plain_cpu_ms, timed_cpu_ms, samples, lost, cost_us, wall_cost_us;
+    double copied; /* stack bytes a sample held, on average */
 } result;
 
 static result measure(bool stack, unsigned interval_us, uint64_t iterations, int runs)
 {
-    ring r = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    ring r = {.stack = stack, .lock = PTHREAD_MUTEX_INITIALIZER};
     result res = {.level = open_ring(&r, stack, interval_us)};
-    double plain[runs], timed[runs], plain_cpu[runs], timed_cpu[runs], got[runs], lost[runs];
+    double plain[runs], timed[runs], plain_cpu[runs], timed_cpu[runs], got[runs], lost[runs],
+        copied[runs];
     for (int i = 0; i < runs; i++) {
-        span p = time_spin(iterations), t = time_spin_sampled(&r, iterations, &got[i], &lost[i]);
+        span p = time_spin(iterations),
+             t = time_spin_sampled(&r, iterations, &got[i], &lost[i], &copied[i]);
         plain[i] = p.wall_ms, plain_cpu[i] = p.cpu_ms;
         timed[i] = t.wall_ms, timed_cpu[i] = t.cpu_ms;
     }
@@ -263,6 +289,7 @@ static result measure(bool stack, unsigned interval_us, uint64_t iterations, int
     res.timed_cpu_ms = median(timed_cpu, runs);
     res.samples = median(got, runs);
     res.lost = median(lost, runs);
+    res.copied = median(copied, runs);
     if (res.samples > 0) {
         res.cost_us = (res.timed_cpu_ms - res.plain_cpu_ms) * 1000.0 / res.samples;
         res.wall_cost_us = (res.timed_ms - res.plain_ms) * 1000.0 / res.samples;
@@ -273,10 +300,10 @@ static result measure(bool stack, unsigned interval_us, uint64_t iterations, int
 static void print_result(const char *name, const result *r, const char *after)
 {
     printf("\"%s\": {\"cost_us\": %.2f, \"wall_cost_us\": %.2f, \"samples\": %.0f, "
-           "\"lost\": %.0f, \"plain_cpu_ms\": %.3f, \"timed_cpu_ms\": %.3f, \"plain_ms\": %.3f, "
-           "\"timed_ms\": %.3f, \"level\": \"%s\"}%s",
-           name, r->cost_us, r->wall_cost_us, r->samples, r->lost, r->plain_cpu_ms, r->timed_cpu_ms,
-           r->plain_ms, r->timed_ms, r->level, after);
+           "\"lost\": %.0f, \"stack_bytes\": %.0f, \"plain_cpu_ms\": %.3f, "
+           "\"timed_cpu_ms\": %.3f, \"plain_ms\": %.3f, \"timed_ms\": %.3f, \"level\": \"%s\"}%s",
+           name, r->cost_us, r->wall_cost_us, r->samples, r->lost, r->copied, r->plain_cpu_ms,
+           r->timed_cpu_ms, r->plain_ms, r->timed_ms, r->level, after);
 }
 
 /* The loop's iterations for about target_ms, after a warm-up for the CPU's clock. */
@@ -295,34 +322,55 @@ static uint64_t calibrate(double target_ms)
     return (uint64_t)(iterations * target_ms / median(probe, 3));
 }
 
+typedef struct args {
+    int runs;
+    double target_ms;
+    unsigned interval_us;
+} args;
+
+static void run(const args *a)
+{
+    uint64_t iterations = calibrate(a->target_ms);
+    result ip = measure(false, a->interval_us, iterations, a->runs);
+    result stack = measure(true, a->interval_us, iterations, a->runs);
+    printf("{\"runs\": %d, \"loop_ms\": %.3f, \"interval_us\": %u, \"level\": \"%s\", "
+           "\"ip_us\": %.2f, \"stack_us\": %.2f, \"stack_copy\": %u, ",
+           a->runs, ip.plain_cpu_ms, a->interval_us, stack.level, ip.cost_us, stack.cost_us,
+           STACK_COPY);
+    print_result("ip", &ip, ", ");
+    print_result("stack", &stack, "}\n");
+}
+
+/* Runs the measurement 32 KiB below here: a sample's stack copy is then whole, as in a
+ * program with deep stacks, not cut short by the top of the stack a few KiB away. */
+static void __attribute__((noinline)) run_deep(const args *a)
+{
+    volatile char pad[32768];
+    for (size_t i = sizeof(pad); i > 0; i -= 4096)
+        pad[i - 1] = 0;
+    run(a);
+    pad[0] = 0;
+}
+
 int main(int argc, char **argv)
 {
-    int runs = 9;
-    double target_ms = 40;
-    unsigned interval_us = 100;
+    args a = {9, 40, 100};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc)
-            runs = atoi(argv[++i]);
+            a.runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ms") && i + 1 < argc)
-            target_ms = atof(argv[++i]);
+            a.target_ms = atof(argv[++i]);
         else if (!strcmp(argv[i], "--interval") && i + 1 < argc)
-            interval_us = (unsigned)atoi(argv[++i]);
+            a.interval_us = (unsigned)atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--runs R] [--ms MS] [--interval US]\n", argv[0]);
             return 2;
         }
     }
-    if (runs < 1 || target_ms <= 0 || interval_us < 10) {
+    if (a.runs < 1 || a.target_ms <= 0 || a.interval_us < 10) {
         fprintf(stderr, "perf_floor: --runs and --ms must be positive, --interval >= 10\n");
         return 2;
     }
-    uint64_t iterations = calibrate(target_ms);
-    result ip = measure(false, interval_us, iterations, runs);
-    result stack = measure(true, interval_us, iterations, runs);
-    printf("{\"runs\": %d, \"loop_ms\": %.3f, \"interval_us\": %u, \"level\": \"%s\", "
-           "\"ip_us\": %.2f, \"stack_us\": %.2f, \"stack_copy\": %u, ",
-           runs, ip.plain_cpu_ms, interval_us, stack.level, ip.cost_us, stack.cost_us, STACK_COPY);
-    print_result("ip", &ip, ", ");
-    print_result("stack", &stack, "}\n");
+    run_deep(&a);
     return 0;
 }

@@ -26,6 +26,9 @@
  * time apart (CONFIG_IRQ_TIME_ACCOUNTING, not set in Debian's kernels nor on the machines
  * measured).
  *
+ * The loop runs 32 KiB down the stack, so that the copying handler copies a whole 16 KiB
+ * as in a program with deep stacks, not what little lies above a shallow loop.
+ *
  * Prints one JSON object; its top-level empty_us, copy_us, unwind_us, queued_*_us and
  * signals are those at 100 us, the interval a profiler needs for 100 samples in a 10 ms
  * request (or at the one interval asked for).
@@ -332,28 +335,15 @@ static timer_t own_timer(void)
     return timer;
 }
 
-int main(int argc, char **argv)
+typedef struct args {
+    int runs;
+    double target_ms;
+    unsigned only_us;
+} args;
+
+static void run(const args *a)
 {
-    int runs = 9;
-    double target_ms = 40;
-    unsigned only_us = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--runs") && i + 1 < argc)
-            runs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--ms") && i + 1 < argc)
-            target_ms = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--interval") && i + 1 < argc)
-            only_us = (unsigned)atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--runs R] [--ms MS] [--interval US]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (runs < 1 || target_ms <= 0 || (only_us && only_us < 10)) {
-        fprintf(stderr, "signal_floor: --runs and --ms must be positive, --interval >= 10\n");
-        return 2;
-    }
-    uint64_t iterations = calibrate(target_ms);
+    uint64_t iterations = calibrate(a->target_ms);
     find_stack();
     /* The first unw_backtrace loads and caches unwind tables: not in a signal handler. */
     unw_backtrace(frames, MAX_FRAMES);
@@ -361,18 +351,51 @@ int main(int argc, char **argv)
     setting st[N_INTERVALS];
     size_t n = 0, head = 0;
     for (size_t k = 0; k < N_INTERVALS; k++) {
-        if (only_us && intervals_us[k] != only_us)
+        if (a->only_us && intervals_us[k] != a->only_us)
             continue;
         if (intervals_us[k] == 100)
             head = n;
         st[n].interval_us = intervals_us[k];
-        measure_setting(&st[n++], &timer, iterations, runs);
+        measure_setting(&st[n++], &timer, iterations, a->runs);
     }
     if (!n) { /* an interval not in the list */
-        st[0].interval_us = only_us;
-        measure_setting(&st[n++], &timer, iterations, runs);
+        st[0].interval_us = a->only_us;
+        measure_setting(&st[n++], &timer, iterations, a->runs);
     }
     timer_delete(timer);
-    print_all(st, n, head, runs);
+    print_all(st, n, head, a->runs);
+}
+
+/* Runs the measurement 32 KiB below here: the copying handler then copies a whole 16 KiB,
+ * as in a program with deep stacks, not what little lies above a shallow loop. */
+static void __attribute__((noinline)) run_deep(const args *a)
+{
+    volatile char pad[32768];
+    for (size_t i = sizeof(pad); i > 0; i -= 4096)
+        pad[i - 1] = 0;
+    run(a);
+    pad[0] = 0;
+}
+
+int main(int argc, char **argv)
+{
+    args a = {9, 40, 0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+            a.runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--ms") && i + 1 < argc)
+            a.target_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--interval") && i + 1 < argc)
+            a.only_us = (unsigned)atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--runs R] [--ms MS] [--interval US]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (a.runs < 1 || a.target_ms <= 0 || (a.only_us && a.only_us < 10)) {
+        fprintf(stderr, "signal_floor: --runs and --ms must be positive, --interval >= 10\n");
+        return 2;
+    }
+    run_deep(&a);
     return 0;
 }
