@@ -48,6 +48,10 @@ FULL = {
     "symbolize_rows": 20_000,
     "signal_runs": 9, "signal_loop_ms": 40,
     "record_ms": 3000, "record_pairs": 7,
+    "cost_rounds": 5, "cost_floor_runs": 9, "cost_runs": 21,
+    "second_runs": 5,
+    "dlopen_runs": 20, "dlopen_seconds": 10,
+    "eintr_rounds": 200,
 }
 QUICK = {
     "save_rows": 5_000, "save_pairs": 1,
@@ -61,7 +65,14 @@ QUICK = {
     "symbolize_rows": 2_000,
     "signal_runs": 1, "signal_loop_ms": 20,
     "record_ms": 1000, "record_pairs": 1,
+    "cost_rounds": 1, "cost_floor_runs": 3, "cost_runs": 5,
+    "second_runs": 1,
+    "dlopen_runs": 2, "dlopen_seconds": 1,
+    "eintr_rounds": 30,
 }
+# The mechanisms a session may sample with; each case that measures gargalo runs each,
+# forced with GARGALO_MECHANISM in the environment of the program or server it starts.
+MECHANISMS = ("perf", "signal")
 
 # The article's own stack on this machine: FastAPI 0.92 + SQLAlchemy 1.4 + uvicorn,
 # profiled with pyinstrument 5.1.2 (see bench/README.md).
@@ -144,10 +155,12 @@ class Procs:
 PROCS = Procs()
 
 
-def run_json(args, timeout):
-    """Runs a bench program and parses the JSON object on its last stdout line."""
+def run_json(args, timeout, env_extra=None):
+    """Runs a bench program and parses the JSON object on its last stdout line;
+    env_extra adds to (or overrides) the environment it inherits."""
+    env = dict(os.environ, **env_extra) if env_extra else None
     r = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=timeout)
+                       timeout=timeout, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"{os.path.basename(args[0])} exited {r.returncode}: "
                            f"{r.stderr.strip()[-500:]}")
@@ -191,11 +204,12 @@ def wait_http(port, proc, path="/health", timeout=20.0):
 class Bolsa:
     """One bolsa server on a free loopback port."""
 
-    def __init__(self, ctx, db_url, profile=False, threads=THREADS):
+    def __init__(self, ctx, db_url, profile=False, threads=THREADS, env_extra=None):
         self.ctx = ctx
         self.port = free_port()
         self.profile_dir = tempfile.mkdtemp(prefix="profiles-", dir=ctx.tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOLSA_")}
+        env.update(env_extra or {})
         self.log_path = os.path.join(ctx.tmp, f"bolsa-{self.port}.log")
         self.log = open(self.log_path, "wb")
         self.proc = PROCS.start(
@@ -274,6 +288,9 @@ class Bolsa:
         summary = read_profile_summary(path) if fmt in ("json", "speedscope") else {
             "file": os.path.basename(path), "bytes": os.path.getsize(path)}
         summary["header_samples"] = headers.get("x-profile-samples")
+        summary["profile_ms"] = server_timing_ms(headers, "profile")
+        summary["total_ms"] = server_timing_ms(headers, "total")
+        summary["cpu_ms"] = server_timing_ms(headers, "cpu")
         return ms, summary
 
 
@@ -307,9 +324,15 @@ class SqliteDb:
                 pass
 
 
-def fresh_sqlite_server(ctx, name, profile=False):
+def fresh_sqlite_server(ctx, name, profile=False, env_extra=None):
     db = SqliteDb(ctx, name)
-    return Bolsa(ctx, db.url, profile=profile), db
+    return Bolsa(ctx, db.url, profile=profile, env_extra=env_extra), db
+
+
+def server_timing_ms(headers, phase):
+    """One phase's duration from a Server-Timing header ("db;dur=1.2, profile;dur=0.5")."""
+    m = re.search(rf"(?:^|,)\s*{phase};dur=([\d.]+)", headers.get("server-timing", ""))
+    return float(m.group(1)) if m else None
 
 
 def warm_up(server, strategy=None, profile=False):
@@ -518,20 +541,257 @@ def signal_floor(ctx):
 
 
 def case_signal(ctx):
-    """The machine's cost of one signal: empty handler, and with unw_backtrace; from the
-    thread's own timer, and queued from another thread (gargalo's wall-clock design)."""
+    """The machine's cost of one signal: empty handler, copying registers and 16 KiB of
+    stack (gargalo's handler), with unw_backtrace; from the thread's own timer, and queued
+    from another thread (gargalo's ticker)."""
     r = signal_floor(ctx)
     others = "; ".join(f"at {iv['interval_us']} us {iv['empty']['cost_us']:.1f} / "
-                       f"{iv['unwind']['cost_us']:.1f} us"
+                       f"{iv['copy']['cost_us']:.1f} / {iv['unwind']['cost_us']:.1f} us"
                        for iv in r["intervals"] if iv["interval_us"] != r["interval_us"])
-    ctx.add("Signal floor: one SIGPROF from the thread's own timer (empty handler / with unwind)",
-            f"{r['empty_us']:.1f} / {r['unwind_us']:.1f} us",
+    ctx.add("Signal floor: one SIGPROF from the thread's own timer (empty handler / copying "
+            "registers and 16 KiB of stack / with unwind), thread CPU time",
+            f"{r['empty_us']:.1f} / {r['copy_us']:.1f} / {r['unwind_us']:.1f} us",
             f"no profiler: {r['loop_ms']:.0f} ms loop, SIGPROF every {r['interval_us']} us "
             f"({r['signals']} signals); {others}", None, "reported", None, **r)
     ctx.add("Signal floor: one SIGPROF queued from another thread, as gargalo's ticker "
-            "(empty handler / with unwind)",
-            f"{r['queued_empty_us']:.1f} / {r['queued_unwind_us']:.1f} us",
+            "(empty handler / copying / with unwind), thread CPU time",
+            f"{r['queued_empty_us']:.1f} / {r['queued_copy_us']:.1f} / "
+            f"{r['queued_unwind_us']:.1f} us",
             f"no profiler: same loop, every {r['interval_us']} us", None, "reported", None)
+
+
+def perf_floor(ctx):
+    """perf_floor's figures, run once per harness run: what one task-clock sample costs the
+    thread it samples, IP only and with gargalo's registers and stack copy."""
+    if "perf_floor" not in ctx.facts:
+        cfg = ctx.cfg
+        ctx.facts["perf_floor"] = run_json(
+            [ctx.bench_bin("perf_floor"), "--runs", str(cfg["signal_runs"]),
+             "--ms", str(cfg["signal_loop_ms"])], 120)
+    return ctx.facts["perf_floor"]
+
+
+def case_perf_floor(ctx):
+    """The machine's cost of one perf-event sample, with no profiler: a task-clock event
+    on the thread itself, its ring buffer emptied by a reader thread."""
+    r = perf_floor(ctx)
+    for key, what in (("ip", "IP only"),
+                      ("stack", f"IP + user registers + {r['stack_copy'] // 1024} KiB of "
+                                "user stack (what gargalo asks for)")):
+        d = r[key]
+        ctx.add(f"Perf-event floor: one task-clock sample of the thread itself, {what}, "
+                "thread CPU time", f"{d['cost_us']:.1f} us",
+                f"no profiler: {r['loop_ms']:.0f} ms loop, a sample every {r['interval_us']} us "
+                f"of CPU time ({d['samples']:.0f} samples, {d['lost']:.0f} lost, level "
+                f"{d['level']}); wall time {d['wall_cost_us']:.1f} us", None, "reported", None,
+                **d)
+
+
+# The floors a sample of gargalo is compared with: (key, description, figure from the
+# perf_floor and signal_floor JSON). The cheapest of a run is the goal's yardstick.
+FLOOR_KINDS = [
+    ("perf_ip", "perf event, IP only", lambda pf, sf: pf["ip"]["cost_us"]),
+    ("perf_stack", "perf event, registers + 16 KiB stack", lambda pf, sf: pf["stack"]["cost_us"]),
+    ("timer_empty", "SIGPROF from own timer, empty handler", lambda pf, sf: sf["empty_us"]),
+    ("timer_copy", "SIGPROF from own timer, copying handler", lambda pf, sf: sf["copy_us"]),
+    ("queued_empty", "queued SIGPROF, empty handler", lambda pf, sf: sf["queued_empty_us"]),
+    ("queued_copy", "queued SIGPROF, copying handler", lambda pf, sf: sf["queued_copy_us"]),
+]
+
+
+def floor_round(ctx):
+    """One measurement of every floor at 100 us; appended to the run's floors, so that
+    later cases compare with all the floors measured so far in this run."""
+    cfg = ctx.cfg
+    args = ["--runs", str(cfg["cost_floor_runs"]), "--ms", str(cfg["signal_loop_ms"])]
+    pf = run_json([ctx.bench_bin("perf_floor")] + args, 300)
+    sf = run_json([ctx.bench_bin("signal_floor"), "--interval", "100"] + args, 300)
+    got = {key: fn(pf, sf) for key, _, fn in FLOOR_KINDS}
+    floors = ctx.facts.setdefault("floors", {})
+    for key, v in got.items():
+        floors.setdefault(key, []).append(v)
+    return got
+
+
+def cheapest_floor(ctx):
+    """(us, key, description) of the cheapest floor, by its median over the run's rounds."""
+    if not ctx.facts.get("floors"):
+        floor_round(ctx)
+    meds = {k: median(v) for k, v in ctx.facts["floors"].items() if v}
+    key = min(meds, key=meds.get)
+    return meds[key], key, dict((k, d) for k, d, _ in FLOOR_KINDS)[key]
+
+
+def same_kind_floor(mech, source):
+    """The floor that does what gargalo's mechanism does: perf with stack, or the copying
+    handler from the signal source the calibration chose."""
+    if mech == "perf":
+        return "perf_stack"
+    return "timer_copy" if source == "timer" else "queued_copy"
+
+
+def cost_row(ctx, case, cost_us, extra, details):
+    """A row "cost per sample X us, floor Y us (which), ratio" against the run's cheapest
+    floor; goal 1.3x."""
+    f, key, what = cheapest_floor(ctx)
+    same = details.get("same_kind_floor")
+    same_txt = ""
+    if same:
+        same_txt = f"; same kind ({dict((k, d) for k, d, _ in FLOOR_KINDS)[same]}) " \
+                   f"{median(ctx.facts['floors'][same]):.1f} us"
+    r = cost_us / f if f > 0 else None
+    ctx.add(case, f"cost per sample {cost_us:.1f} us{extra}",
+            f"floor {f:.1f} us ({what}){same_txt}", r, "<= 1.3x cheapest floor",
+            r is not None and r <= 1.3, floor_key=key, floor_us=f,
+            floors=ctx.facts["floors"], **details)
+
+
+def sampler_cost(ctx, mech, ms, runs):
+    return run_json([ctx.bin(os.path.join("progs", "sampler_cost")), "--json", "--ms", str(ms),
+                     "--runs", str(runs)], 600, {"GARGALO_MECHANISM": mech})
+
+
+def case_sample_cost(ctx):
+    """One gargalo sample on a ~10 ms CPU loop at default settings, per mechanism, against
+    the floors: floors and gargalo alternate, round after round, and medians compare."""
+    cfg = ctx.cfg
+    per = {m: [] for m in MECHANISMS}
+    ratios = {m: [] for m in MECHANISMS}
+    for _ in range(cfg["cost_rounds"]):
+        got = floor_round(ctx)
+        cheapest = min(got.values())
+        for m in MECHANISMS:
+            r = sampler_cost(ctx, m, 10, cfg["cost_runs"])
+            per[m].append(r)
+            ratios[m].append(r["cost_us"] / cheapest if cheapest > 0 else None)
+    for m in MECHANISMS:
+        runs = per[m]
+        cost = median([r["cost_us"] for r in runs])
+        samples = median([r["samples"] for r in runs])
+        over = median([r["overhead_pct"] for r in runs])
+        last = runs[-1]
+        how = f"level {last['level']}" if m == "perf" else f"{last['signal_source']} source"
+        cost_row(ctx, f"Cost of one sample, 10 ms CPU loop, default settings: {m} "
+                 f"({last['mechanism']}, {how}), thread CPU time", cost,
+                 f" ({samples:.0f} samples, {over:+.1f}%)",
+                 {"same_kind_floor": same_kind_floor(last["mechanism"], last["signal_source"]),
+                  "runs": runs, "pair_ratios": [round(x, 4) for x in ratios[m] if x],
+                  "pair_ratio_median": median([x for x in ratios[m] if x]),
+                  "wall_cost_us": median([r["wall_cost_us"] for r in runs]),
+                  "process_cost_us": median([r["process_cost_us"] for r in runs])})
+
+
+def case_one_second(ctx):
+    """A one-second CPU loop, profiled at default settings, per mechanism, against the
+    same loop unprofiled (alternated inside sampler_cost)."""
+    cfg = ctx.cfg
+    for m in MECHANISMS:
+        r = sampler_cost(ctx, m, 1000, cfg["second_runs"])
+        over = r["overhead_pct"]
+        ctx.add(f"One-second CPU loop session, default settings: {m} ({r['mechanism']}), "
+                "thread CPU time", f"{r['profiled_cpu_ms']:.1f} ms, {r['samples']} samples",
+                f"unprofiled {r['plain_cpu_ms']:.1f} ms; wall time {r['wall_overhead_pct']:+.1f}%",
+                1 + over / 100, "<= +1%", over <= 1.0, ratio_pct=True, **r)
+
+
+DLOPEN_LIB = ("tests/libggdl_a.so", "ggdl_spin_a")
+
+
+def dlopen_run(ctx, mech, seconds):
+    """One run of dlopen_loop; (result or None, hung?). A run past its deadline is killed
+    and counted as a hang."""
+    lib, symbol = DLOPEN_LIB
+    args = [ctx.bench_bin("dlopen_loop"), "--lib", ctx.bin(lib), "--symbol", symbol,
+            "--seconds", str(seconds)]
+    env = {"GARGALO_MECHANISM": mech} if mech else {}
+    if not mech:
+        args.append("--plain")
+    try:
+        return run_json(args, seconds * 3 + 20, env), False
+    except subprocess.TimeoutExpired:
+        return None, True
+    except RuntimeError as e:
+        if "exited 3" in str(e):  # its own deadline
+            return None, True
+        raise
+
+
+def case_dlopen(ctx):
+    """A thread loading and unloading a library in a loop, profiled at the smallest
+    interval (wall clock), per mechanism: runs that never finish are hangs."""
+    cfg = ctx.cfg
+    n, secs = cfg["dlopen_runs"], cfg["dlopen_seconds"]
+    plain, _ = dlopen_run(ctx, None, secs)
+    plain_rate = plain["rounds"] / secs
+    results = {m: [] for m in MECHANISMS}
+    for _ in range(n):
+        for m in MECHANISMS:
+            results[m].append(dlopen_run(ctx, m, secs))
+    for m in MECHANISMS:
+        hangs = sum(1 for _, hung in results[m] if hung)
+        done = [r for r, hung in results[m] if not hung]
+        rate = median([r["rounds"] / secs for r in done]) if done else 0
+        samples = median([r["samples"] for r in done]) if done else 0
+        ctx.add(f"dlopen/dlclose loop profiled at 50 us (wall clock): {m}, {n} runs x {secs} s",
+                f"{hangs} hangs; {rate:,.0f} rounds/s, {samples:,.0f} samples a run",
+                f"unprofiled {plain_rate:,.0f} rounds/s", rate / plain_rate if plain_rate else None,
+                "0 hangs", hangs == 0, hangs=hangs, runs=[r for r, _ in results[m]],
+                plain=plain)
+
+
+def nobody_copy(ctx, path):
+    """A copy of a program that the user nobody may run (the build tree may not be
+    readable by it)."""
+    d = tempfile.mkdtemp(prefix="bench-nobody-")
+    PROCS.cleanups.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    os.chmod(d, 0o755)
+    dst = os.path.join(d, os.path.basename(path))
+    shutil.copy(path, dst)
+    os.chmod(dst, 0o755)
+    return dst
+
+
+def eintr_configs(ctx):
+    """(what, command prefix, environment, goal) per row; rows that cannot run here say
+    why. Root and nobody get gargalo's default choice; the last row forces signals."""
+    prog = ctx.bench_bin("eintr_count")
+    if os.geteuid() != 0:
+        why = "needs root (and runuser) to compare root with an unprivileged user"
+        return [("default mechanism, this user", [prog], {}, "reported", None),
+                ("unprivileged", None, None, None, why),
+                ("signals", [prog], {"GARGALO_MECHANISM": "signal"}, "reported", None)]
+    nobody = None
+    try:
+        import pwd
+        pwd.getpwnam("nobody")
+        if shutil.which("runuser"):
+            nobody = ["runuser", "-u", "nobody", "--", nobody_copy(ctx, prog)]
+    except KeyError:
+        pass
+    return [("root, default mechanism", [prog], {}, "0", None),
+            ("unprivileged user nobody, default mechanism", nobody, {}, "0",
+             None if nobody else "no user nobody or no runuser"),
+            ("root, signals (GARGALO_MECHANISM=signal)", [prog],
+             {"GARGALO_MECHANISM": "signal"}, "reported", None)]
+
+
+def case_eintr(ctx):
+    """EINTRs seen by nanosleep, poll, epoll_wait, recv with a timeout and sem_timedwait in
+    a thread profiled at 100 us (wall and CPU clock): as root, as an unprivileged user,
+    and with signals."""
+    rounds = ctx.cfg["eintr_rounds"]
+    for what, cmd, env, goal, skip in eintr_configs(ctx):
+        name = f"EINTR in 5 waiting calls x {rounds} rounds, profiled at 100 us: {what}"
+        if skip:
+            ctx.add(name, "skipped", "-", None, "0", None, skipped=skip)
+            continue
+        r = run_json(cmd + ["--rounds", str(rounds)], 300, env)
+        w, c = r["wall"], r["cpu"]
+        zero = w["eintr"] == 0 and c["eintr"] == 0
+        ctx.add(f"{name} -> {r['mechanism']} (level {r['level']})",
+                f"wall {w['eintr']} / {w['calls']}, cpu {c['eintr']} / {c['calls']}",
+                f"samples: wall {w['samples']}, cpu {c['samples']}", None,
+                goal, zero if goal == "0" else None, **r)
 
 
 def signal_floor_row(ctx, case, samples, request_ms, measured_pct):
@@ -603,45 +863,90 @@ def read_profile_summary(path):
     return out
 
 
+def short_rows(ctx, server, db):
+    """The row count of a ~10 ms default save on this server, unprofiled."""
+    probe = median([server.post(20_000, seed=s)[0] for s in range(3)])
+    return max(1000, int(20_000 * ctx.cfg["short_target_ms"] / probe) // 500 * 500)
+
+
+def short_pairs(ctx, server, db, n):
+    """Plain and profiled requests of n rows, alternated; lists of the client's wall ms
+    (plain, profiled), samples, and the server's own times (Server-Timing): total ms and
+    the handler's thread CPU ms ("cpu"), plain and profiled, and the profiled requests'
+    "profile" phase (stop, symbolize, write)."""
+    # Warm up with this very request: every address it samples is symbolized once.
+    # Its JSON profile also checks that X-Profile-Samples counts what the file holds.
+    server.post(n, seed=99)
+    _, prof = server.post_profiled(n, "json", seed=99)
+    if str(prof["samples"]) != prof["header_samples"]:
+        raise RuntimeError(f"X-Profile-Samples {prof['header_samples']} but the JSON "
+                           f"profile holds {prof['samples']} samples")
+    out = {k: [] for k in ("plain", "profiled", "samples", "plain_total", "profiled_total",
+                           "plain_cpu", "profiled_cpu", "phase")}
+    for i in range(ctx.cfg["short_pairs"]):
+        db.checkpoint()
+        ms, headers = server.post(n, seed=i)
+        out["plain"].append(ms)
+        out["plain_total"].append(server_timing_ms(headers, "total") or ms)
+        out["plain_cpu"].append(server_timing_ms(headers, "cpu"))
+        db.checkpoint()
+        ms, prof = server.post_profiled(n, seed=i)  # the default format: html
+        out["profiled"].append(ms)
+        out["samples"].append(int(prof["header_samples"]))
+        out["profiled_total"].append(prof["total_ms"] or ms)
+        out["profiled_cpu"].append(prof["cpu_ms"])
+        out["phase"].append(prof["profile_ms"] or 0.0)
+    return out
+
+
+def short_cost_row(ctx, m, n, got):
+    """Sampling alone: the handler thread's CPU time in the profiled request over the
+    unprofiled one's (bolsa's "cpu" phase, which leaves out the stop, symbolization and
+    html write after the handler), shared by the samples. Per pair, then the median: both
+    requests of a pair saw about the same machine. The same from the server's wall time
+    (its total less the "profile" phase) goes in the details."""
+    samples = got["samples"]
+    per = [(t - u) * 1000 / k for u, t, k in zip(got["plain_cpu"], got["profiled_cpu"], samples)
+           if k and u is not None and t is not None]
+    if not per:
+        raise RuntimeError("bolsa's Server-Timing has no cpu phase")
+    wall = [(t - ph - u) * 1000 / k for u, t, ph, k in
+            zip(got["plain_total"], got["profiled_total"], got["phase"], samples) if k]
+    s, ph = median(samples), median(got["phase"])
+    cost_row(ctx, f"Cost of one sample, short SQLite request ({fmt_n(n)} rows): {m}, "
+             "handler thread CPU time", median(per),
+             f" ({s:.0f} samples; handler CPU {median(got['plain_cpu']):.1f} ms unprofiled; "
+             f"stop + html write {ph:.1f} ms not counted)",
+             {"mechanism": m, "per_pair_us": [round(x, 2) for x in per],
+              "wall_per_pair_us": [round(x, 2) for x in wall], "wall_cost_us": median(wall),
+              "profile_phase_ms": ph})
+
+
 def case_short(ctx):
-    """A ~10 ms request with ?profile=true at default settings: samples and slowdown."""
+    """A ~10 ms request with ?profile=true at default settings, per mechanism (bolsa
+    started with GARGALO_MECHANISM): samples, slowdown, and the cost of one sample."""
     cfg = ctx.cfg
-    server, db = fresh_sqlite_server(ctx, "short", profile=True)
-    plain, profiled, samples = [], [], []
-    try:
-        warm_up(server, profile=True)
-        # Pick the row count that takes about the target time here, unprofiled.
-        probe = median([server.post(20_000, seed=s)[0] for s in range(3)])
-        n = max(1000, int(20_000 * cfg["short_target_ms"] / probe) // 500 * 500)
-        # Warm up with this very request: every address it samples is symbolized once.
-        # Its JSON profile also checks that X-Profile-Samples counts what the file holds.
-        server.post(n, seed=99)
-        _, prof = server.post_profiled(n, "json", seed=99)
-        if str(prof["samples"]) != prof["header_samples"]:
-            raise RuntimeError(f"X-Profile-Samples {prof['header_samples']} but the JSON "
-                               f"profile holds {prof['samples']} samples")
-        for i in range(cfg["short_pairs"]):
-            db.checkpoint()
-            plain.append(server.post(n, seed=i)[0])
-            db.checkpoint()
-            ms, prof = server.post_profiled(n, seed=i)  # the default format: html
-            profiled.append(ms)
-            samples.append(int(prof["header_samples"]))
-    finally:
-        server.stop()
-        db.remove()
-    p, q, s = median(plain), median(profiled), median(samples)
-    r = q / p
-    ctx.add(f"Short request: {fmt_n(n)} rows (~{cfg['short_target_ms']:.0f} ms), "
-            "?profile=true (html), default settings",
-            f"{fmt_ms(q)}, {s:.0f} samples", f"unprofiled {fmt_ms(p)}", r,
-            ">= 100 samples, <= +10%", s >= 100 and r <= 1.10, ratio_pct=True,
-            rows=n, plain_ms=plain, profiled_ms=profiled, samples=samples,
-            **pair_ratios(plain, profiled))
-    # What the goal asks for (100 samples in 10 ms) costs this much in signals alone.
-    target = cfg["short_target_ms"]
-    signal_floor_row(ctx, f"Short request, signal floor: 100 samples x one queued signal "
-                     f"(empty / unwind) in {target:.0f} ms", 100, target, (r - 1) * 100)
+    n = None
+    for m in MECHANISMS:
+        server, db = fresh_sqlite_server(ctx, "short", profile=True,
+                                         env_extra={"GARGALO_MECHANISM": m})
+        try:
+            warm_up(server, profile=True)
+            n = n or short_rows(ctx, server, db)  # the same request for every mechanism
+            got = short_pairs(ctx, server, db, n)
+        finally:
+            server.stop()
+            db.remove()
+        plain, profiled, samples = got["plain"], got["profiled"], got["samples"]
+        p, q, s = median(plain), median(profiled), median(samples)
+        r = q / p
+        ctx.add(f"Short request: {fmt_n(n)} rows (~{cfg['short_target_ms']:.0f} ms), "
+                f"?profile=true (html), default settings, {m}",
+                f"{fmt_ms(q)}, {s:.0f} samples", f"unprofiled {fmt_ms(p)}", r,
+                ">= 100 samples, <= +10%", s >= 100 and r <= 1.10, ratio_pct=True,
+                rows=n, mechanism=m, plain_ms=plain, profiled_ms=profiled, samples=samples,
+                server=got, **pair_ratios(plain, profiled))
+        short_cost_row(ctx, m, n, got)
 
 
 def wrk_rps(ctx, port, seconds):
@@ -859,8 +1164,13 @@ CASES = [
     ("pg-save", case_pg_save),
     ("naive", case_naive),
     ("signal", case_signal),
+    ("perf-floor", case_perf_floor),
+    ("sample-cost", case_sample_cost),
     ("overhead", case_overhead),
     ("short", case_short),
+    ("one-second", case_one_second),
+    ("dlopen", case_dlopen),
+    ("eintr", case_eintr),
     ("http", case_http),
     ("scale", case_scale),
     ("render", case_render),

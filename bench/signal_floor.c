@@ -1,24 +1,37 @@
 /*
  * signal_floor.c: what one SIGPROF costs the thread it interrupts, with no profiler.
  *
- *     signal_floor [--runs R] [--ms MS]
+ *     signal_floor [--runs R] [--ms MS] [--interval US]
  *
- * A CPU-bound loop of about MS milliseconds (default 40) is timed plain, then timed again
- * while SIGPROF arrives every 70 us, 100 us and 1000 us from one of two sources:
+ * A CPU-bound loop of about MS milliseconds of CPU time (default 40) is timed plain, then
+ * timed again while SIGPROF arrives every 70 us, 100 us and 1000 us (or only every US) from
+ * one of two sources:
  *   - "timer":  a per-thread POSIX timer (CLOCK_MONOTONIC, SIGEV_THREAD_ID to this very
  *               thread): the timer interrupt is taken on the loop's own CPU;
  *   - "queued": a pacer thread that sleeps until each due time and queues the signal with
  *               rt_tgsigqueueinfo, as gargalo's ticker does for wall-clock sessions;
  * each to
- *   - "empty":  a SA_SIGINFO handler that only counts the signal, and
- *   - "unwind": the same handler that also takes a backtrace with libunwind's
- *               unw_backtrace into a static buffer (what a sampling profiler does at least).
+ *   - "empty":  a SA_SIGINFO handler that only counts the signal,
+ *   - "copy":   one that also copies the interrupted registers and 16 KiB of stack from
+ *               the interrupted stack pointer into a static buffer, as gargalo's does, and
+ *   - "unwind": one that takes a backtrace with libunwind's unw_backtrace into a static
+ *               buffer instead (what a profiler unwinding in its handler does at least).
  * Plain and timed runs alternate, R times each (default 9). The cost of one signal is
  * (median timed - median plain) / median signals received, in microseconds: the kernel's
  * timer interrupt, signal delivery, the handler and sigreturn, all paid by the loop.
+ * It is measured on the thread's CPU time (CLOCK_THREAD_CPUTIME_ID; cost_us), and on wall
+ * time too (wall_cost_us). On a shared machine the loop's wall time mostly says how long
+ * it waited for a CPU; its CPU time counts what ran on its CPU while it was there, the
+ * interrupt and the delivery included, as long as the kernel does not account interrupt
+ * time apart (CONFIG_IRQ_TIME_ACCOUNTING, not set in Debian's kernels nor on the machines
+ * measured).
  *
- * Prints one JSON object; its top-level empty_us, unwind_us and signals are those at
- * 100 us, the interval a profiler needs for 100 samples in a 10 ms request.
+ * The loop runs 32 KiB down the stack, so that the copying handler copies a whole 16 KiB
+ * as in a program with deep stacks, not what little lies above a shallow loop.
+ *
+ * Prints one JSON object; its top-level empty_us, copy_us, unwind_us, queued_*_us and
+ * signals are those at 100 us, the interval a profiler needs for 100 samples in a 10 ms
+ * request (or at the one interval asked for).
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -32,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -41,8 +55,13 @@
 static const unsigned intervals_us[] = {70, 100, 1000};
 #define N_INTERVALS (sizeof intervals_us / sizeof intervals_us[0])
 
+#define STACK_COPY 16384u /* gargalo's GG_STACK_COPY */
+
 static volatile sig_atomic_t signals;
 static void *frames[MAX_FRAMES];
+static greg_t regs_copy[NGREG];
+static unsigned char stack_copy[STACK_COPY];
+static uintptr_t stack_lo, stack_hi;
 static volatile uint64_t sink;
 
 static void on_signal_empty(int sig, siginfo_t *si, void *uc)
@@ -56,10 +75,38 @@ static void on_signal_unwind(int sig, siginfo_t *si, void *uc)
     unw_backtrace(frames, MAX_FRAMES);
 }
 
-static double now_ms(void)
+/* What gargalo's handler does: the interrupted registers, and the top of the stack from
+ * the interrupted stack pointer, never past the end of the thread's stack. */
+static void on_signal_copy(int sig, siginfo_t *si, void *ucv)
+{
+    const ucontext_t *uc = ucv;
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    signals++;
+    memcpy(regs_copy, uc->uc_mcontext.gregs, sizeof(regs_copy));
+    if (sp >= stack_lo && sp < stack_hi)
+        memcpy(stack_copy, (const void *)sp,
+               stack_hi - sp < STACK_COPY ? stack_hi - sp : STACK_COPY);
+}
+
+/* The bounds of this thread's stack, which the copying handler never reads past. */
+static void find_stack(void)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+        stack_lo = (uintptr_t)addr;
+        stack_hi = (uintptr_t)addr + size;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static double now_ms(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -72,11 +119,17 @@ static uint64_t __attribute__((noinline)) spin(uint64_t iterations)
     return x;
 }
 
-static double time_spin(uint64_t iterations)
+/* A run's wall time, and the thread's CPU time: what the loop paid, whatever else the
+ * machine was running (see the top of the file). */
+typedef struct span {
+    double wall_ms, cpu_ms;
+} span;
+
+static span time_spin(uint64_t iterations)
 {
-    double t0 = now_ms();
+    double w0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_THREAD_CPUTIME_ID);
     sink = spin(iterations);
-    return now_ms() - t0;
+    return (span){now_ms(CLOCK_MONOTONIC) - w0, now_ms(CLOCK_THREAD_CPUTIME_ID) - c0};
 }
 
 static void set_timer(timer_t timer, unsigned us)
@@ -127,7 +180,7 @@ static void *pacer_main(void *arg)
 
 /* One timed run: the loop while a source sends signals (timer NULL: the pacer thread);
  * stores the signals it received. */
-static double time_spin_signalled(timer_t *timer, unsigned us, uint64_t iterations, long *received)
+static span time_spin_signalled(timer_t *timer, unsigned us, uint64_t iterations, long *received)
 {
     pacer p = {(pid_t)syscall(SYS_gettid), us, 0};
     pthread_t th;
@@ -138,7 +191,7 @@ static double time_spin_signalled(timer_t *timer, unsigned us, uint64_t iteratio
         perror("pthread_create");
         exit(1);
     }
-    double ms = time_spin(iterations);
+    span ms = time_spin(iterations);
     *received = signals - before;
     if (timer) {
         set_timer(*timer, 0);
@@ -162,7 +215,7 @@ static double median(double *v, int n)
 }
 
 typedef struct result {
-    double plain_ms, timed_ms, signals, cost_us;
+    double plain_ms, timed_ms, plain_cpu_ms, timed_cpu_ms, signals, cost_us, wall_cost_us;
 } result;
 
 static result measure(timer_t *timer, unsigned us, void (*handler)(int, siginfo_t *, void *),
@@ -177,64 +230,98 @@ static result measure(timer_t *timer, unsigned us, void (*handler)(int, siginfo_
         perror("sigaction");
         exit(1);
     }
-    double plain[runs], timed[runs], got[runs];
+    double plain[runs], timed[runs], plain_cpu[runs], timed_cpu[runs], got[runs];
     for (int i = 0; i < runs; i++) {
         long n;
-        plain[i] = time_spin(iterations);
-        timed[i] = time_spin_signalled(timer, us, iterations, &n);
+        span p = time_spin(iterations), t = time_spin_signalled(timer, us, iterations, &n);
+        plain[i] = p.wall_ms, plain_cpu[i] = p.cpu_ms;
+        timed[i] = t.wall_ms, timed_cpu[i] = t.cpu_ms;
         got[i] = (double)n;
     }
-    result r;
+    result r = {0};
     r.plain_ms = median(plain, runs);
     r.timed_ms = median(timed, runs);
+    r.plain_cpu_ms = median(plain_cpu, runs);
+    r.timed_cpu_ms = median(timed_cpu, runs);
     r.signals = median(got, runs);
-    r.cost_us = r.signals > 0 ? (r.timed_ms - r.plain_ms) * 1000.0 / r.signals : 0;
+    if (r.signals > 0) {
+        r.cost_us = (r.timed_cpu_ms - r.plain_cpu_ms) * 1000.0 / r.signals;
+        r.wall_cost_us = (r.timed_ms - r.plain_ms) * 1000.0 / r.signals;
+    }
     return r;
 }
 
 static void print_result(const char *name, const result *r, const char *after)
 {
-    printf("\"%s\": {\"cost_us\": %.2f, \"signals\": %.0f, \"plain_ms\": %.3f, "
+    printf("\"%s\": {\"cost_us\": %.2f, \"wall_cost_us\": %.2f, \"signals\": %.0f, "
+           "\"plain_cpu_ms\": %.3f, \"timed_cpu_ms\": %.3f, \"plain_ms\": %.3f, "
            "\"timed_ms\": %.3f}%s",
-           name, r->cost_us, r->signals, r->plain_ms, r->timed_ms, after);
+           name, r->cost_us, r->wall_cost_us, r->signals, r->plain_cpu_ms, r->timed_cpu_ms,
+           r->plain_ms, r->timed_ms, after);
 }
 
-int main(int argc, char **argv)
+/* The loop's iterations for about target_ms of CPU time, after a warm-up for the CPU's
+ * clock. */
+static uint64_t calibrate(double target_ms)
 {
-    int runs = 9;
-    double target_ms = 40;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--runs") && i + 1 < argc)
-            runs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--ms") && i + 1 < argc)
-            target_ms = atof(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--runs R] [--ms MS]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (runs < 1 || target_ms <= 0) {
-        fprintf(stderr, "signal_floor: --runs and --ms must be positive\n");
-        return 2;
-    }
-
-    /* Calibrate the loop to about target_ms, after a warm-up for the CPU's clock. */
     uint64_t iterations = 1000000;
     time_spin(iterations);
     for (int i = 0; i < 5; i++) {
-        double ms = time_spin(iterations);
-        if (ms >= target_ms / 4)
+        if (time_spin(iterations).cpu_ms >= target_ms / 4)
             break;
         iterations *= 4;
     }
     double probe[3];
     for (int i = 0; i < 3; i++)
-        probe[i] = time_spin(iterations);
-    iterations = (uint64_t)(iterations * target_ms / median(probe, 3));
+        probe[i] = time_spin(iterations).cpu_ms;
+    return (uint64_t)(iterations * target_ms / median(probe, 3));
+}
 
-    /* The first unw_backtrace loads and caches unwind tables: not in a signal handler. */
-    unw_backtrace(frames, MAX_FRAMES);
+/* Every handler from both sources at one interval. */
+typedef struct setting {
+    unsigned interval_us;
+    result r[3][2]; /* handler (empty, copy, unwind) x source (timer, queued) */
+} setting;
 
+static void (*const handlers[3])(int, siginfo_t *, void *) = {on_signal_empty, on_signal_copy,
+                                                              on_signal_unwind};
+static const char *const names[3][2] = {
+    {"empty", "queued_empty"}, {"copy", "queued_copy"}, {"unwind", "queued_unwind"}};
+
+static void measure_setting(setting *st, timer_t *timer, uint64_t iterations, int runs)
+{
+    for (int h = 0; h < 3; h++) {
+        st->r[h][0] = measure(timer, st->interval_us, handlers[h], iterations, runs);
+        st->r[h][1] = measure(NULL, st->interval_us, handlers[h], iterations, runs);
+    }
+}
+
+static void print_setting(const setting *st, const char *after)
+{
+    printf("{\"interval_us\": %u, ", st->interval_us);
+    for (int h = 0; h < 3; h++)
+        for (int q = 0; q < 2; q++)
+            print_result(names[h][q], &st->r[h][q], h == 2 && q == 1 ? "}" : ", ");
+    printf("%s", after);
+}
+
+static void print_all(const setting *st, size_t n, size_t head, int runs)
+{
+    const setting *h = &st[head];
+    printf("{\"runs\": %d, \"loop_ms\": %.3f, \"signals\": %.0f, \"interval_us\": %u, "
+           "\"stack_copy\": %u, ",
+           runs, h->r[0][0].plain_cpu_ms, h->r[0][0].signals, h->interval_us, STACK_COPY);
+    for (int k = 0; k < 3; k++)
+        for (int q = 0; q < 2; q++)
+            printf("\"%s_us\": %.2f, ", names[k][q], h->r[k][q].cost_us);
+    printf("\"intervals\": [");
+    for (size_t k = 0; k < n; k++)
+        print_setting(&st[k], k + 1 < n ? ", " : "");
+    printf("]}\n");
+}
+
+static timer_t own_timer(void)
+{
     struct sigevent sev;
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_THREAD_ID;
@@ -243,31 +330,72 @@ int main(int argc, char **argv)
     timer_t timer;
     if (timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0) {
         perror("timer_create");
-        return 1;
+        exit(1);
     }
+    return timer;
+}
 
-    result empty[N_INTERVALS], unwind[N_INTERVALS], qempty[N_INTERVALS], qunwind[N_INTERVALS];
+typedef struct args {
+    int runs;
+    double target_ms;
+    unsigned only_us;
+} args;
+
+static void run(const args *a)
+{
+    uint64_t iterations = calibrate(a->target_ms);
+    find_stack();
+    /* The first unw_backtrace loads and caches unwind tables: not in a signal handler. */
+    unw_backtrace(frames, MAX_FRAMES);
+    timer_t timer = own_timer();
+    setting st[N_INTERVALS];
+    size_t n = 0, head = 0;
     for (size_t k = 0; k < N_INTERVALS; k++) {
-        empty[k] = measure(&timer, intervals_us[k], on_signal_empty, iterations, runs);
-        unwind[k] = measure(&timer, intervals_us[k], on_signal_unwind, iterations, runs);
-        qempty[k] = measure(NULL, intervals_us[k], on_signal_empty, iterations, runs);
-        qunwind[k] = measure(NULL, intervals_us[k], on_signal_unwind, iterations, runs);
+        if (a->only_us && intervals_us[k] != a->only_us)
+            continue;
+        if (intervals_us[k] == 100)
+            head = n;
+        st[n].interval_us = intervals_us[k];
+        measure_setting(&st[n++], &timer, iterations, a->runs);
+    }
+    if (!n) { /* an interval not in the list */
+        st[0].interval_us = a->only_us;
+        measure_setting(&st[n++], &timer, iterations, a->runs);
     }
     timer_delete(timer);
+    print_all(st, n, head, a->runs);
+}
 
-    size_t head = 1; /* 100 us */
-    printf("{\"runs\": %d, \"loop_ms\": %.3f, \"empty_us\": %.2f, \"unwind_us\": %.2f, "
-           "\"queued_empty_us\": %.2f, \"queued_unwind_us\": %.2f, "
-           "\"signals\": %.0f, \"interval_us\": %u, \"intervals\": [",
-           runs, empty[head].plain_ms, empty[head].cost_us, unwind[head].cost_us,
-           qempty[head].cost_us, qunwind[head].cost_us, empty[head].signals, intervals_us[head]);
-    for (size_t k = 0; k < N_INTERVALS; k++) {
-        printf("%s{\"interval_us\": %u, ", k ? ", " : "", intervals_us[k]);
-        print_result("empty", &empty[k], ", ");
-        print_result("unwind", &unwind[k], ", ");
-        print_result("queued_empty", &qempty[k], ", ");
-        print_result("queued_unwind", &qunwind[k], "}");
+/* Runs the measurement 32 KiB below here: the copying handler then copies a whole 16 KiB,
+ * as in a program with deep stacks, not what little lies above a shallow loop. */
+static void __attribute__((noinline)) run_deep(const args *a)
+{
+    volatile char pad[32768];
+    for (size_t i = sizeof(pad); i > 0; i -= 4096)
+        pad[i - 1] = 0;
+    run(a);
+    pad[0] = 0;
+}
+
+int main(int argc, char **argv)
+{
+    args a = {9, 40, 0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+            a.runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--ms") && i + 1 < argc)
+            a.target_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--interval") && i + 1 < argc)
+            a.only_us = (unsigned)atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--runs R] [--ms MS] [--interval US]\n", argv[0]);
+            return 2;
+        }
     }
-    printf("]}\n");
+    if (a.runs < 1 || a.target_ms <= 0 || (a.only_us && a.only_us < 10)) {
+        fprintf(stderr, "signal_floor: --runs and --ms must be positive, --interval >= 10\n");
+        return 2;
+    }
+    run_deep(&a);
     return 0;
 }

@@ -184,6 +184,16 @@ static void report_failure(bolsa_response *resp, const bolsa_error *err)
     fprintf(stderr, "bolsa: profiling: %s\n", err->msg);
 }
 
+/* The next endpoint, with the CPU time its thread spent in it as the "cpu" phase, profiled
+ * or not: what sampling costs a request shows there even on a busy machine, where the wall
+ * time mostly says how long the request waited for a CPU. */
+static void call_next(bolsa_profiling *p, bolsa_request *req, bolsa_response *resp)
+{
+    uint64_t cpu = bolsa_thread_cpu_ns();
+    bolsa_endpoint_call(&p->next, req, resp);
+    bolsa_timing_add(bolsa_response_timing(resp), "cpu", bolsa_thread_cpu_ns() - cpu);
+}
+
 /* Runs the next endpoint under gargalo, then writes the profile before returning. */
 static void run_profiled(bolsa_profiling *p, const profile_request *pr, bolsa_request *req,
                          bolsa_response *resp)
@@ -192,12 +202,12 @@ static void run_profiled(bolsa_profiling *p, const profile_request *pr, bolsa_re
     gargalo_session *s = NULL;
     int grc = gargalo_start(&s, &pr->options);
     if (grc) {
-        bolsa_endpoint_call(&p->next, req, resp);
+        call_next(p, req, resp);
         profile_error(&err, "could not start", grc);
         report_failure(resp, &err);
         return;
     }
-    bolsa_endpoint_call(&p->next, req, resp);
+    call_next(p, req, resp);
     uint64_t t0 = bolsa_now_ns();
     if (finish_profile(p, pr, s, resp, &err))
         report_failure(resp, &err);
@@ -218,7 +228,7 @@ static void profiling_handle(bolsa_request *req, bolsa_response *resp, void *ctx
          * for one, not even with an <img src="...?profile=true">. */
         bolsa_response_error(resp, &err);
     } else if (!pr.wanted) {
-        bolsa_endpoint_call(&p->next, req, resp);
+        call_next(p, req, resp);
     } else {
         run_profiled(p, &pr, req, resp);
     }

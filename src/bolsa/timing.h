@@ -23,6 +23,8 @@ typedef struct bolsa_timing {
 
 /* Monotonic clock, in nanoseconds. */
 uint64_t bolsa_now_ns(void);
+/* CPU time of the calling thread, in nanoseconds. */
+uint64_t bolsa_thread_cpu_ns(void);
 /* Starts the clock of a request. */
 void bolsa_timing_start(bolsa_timing *t);
 /* Adds ns to the phase name (created on first use; ignored past BOLSA_TIMING_MAX). */

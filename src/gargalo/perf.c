@@ -10,6 +10,7 @@
 #include "perf.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,16 +32,28 @@
 #endif
 
 /* Data pages of the ring buffer (a power of two; the collector is woken when it is half
- * full): 2 MiB, about 120 samples, where the kernel lets the process lock as much as it
- * likes (the FULL level is privileged), so that a collector kept off the CPU for a few
- * milliseconds loses nothing; 128 KiB otherwise, as an unprivileged user may lock only
- * perf_event_mlock_kb (516 KiB by default) for all its events together. */
-#define GG_RING_PAGES_FULL 512u
-#define GG_RING_PAGES_USER 32u
+ * full). The buffer is locked memory. Where the process may lock without limit (root, or
+ * CAP_IPC_LOCK, or no RLIMIT_MEMLOCK), 2 MiB, about 120 samples, so that a collector kept
+ * off the CPU for a few milliseconds loses nothing. Anyone else, CAP_PERFMON and
+ * perf_event_paranoid <= 1 included, has perf_event_mlock_kb (516 KiB by default) per CPU
+ * and then RLIMIT_MEMLOCK for all its buffers: 128 KiB each, so that many threads get
+ * one (measured with CAP_PERFMON and an 8 MiB RLIMIT_MEMLOCK: with 2 MiB buffers, 4
+ * threads got perf events and the others fell back to signals). A buffer refused all the
+ * same is asked again at 128 KiB. */
+#define GG_RING_PAGES_LARGE 512u
+#define GG_RING_PAGES_SMALL 32u
 
-static unsigned ring_pages(gg_perf_level level)
+static bool gg_lock_unlimited;
+
+/* Whether the process may lock memory without limit: found with the level (probe). */
+static bool lock_unlimited(void)
 {
-    return level == GG_PERF_FULL ? GG_RING_PAGES_FULL : GG_RING_PAGES_USER;
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY)
+        return true;
+    return syscall(SYS_capget, &h, d) == 0 && (d[0].effective & (1u << CAP_IPC_LOCK));
 }
 #define GG_SCRATCH (GG_STACK_COPY + 1024u)
 
@@ -76,7 +90,9 @@ static void base_attr(struct perf_event_attr *a, uint64_t config, gg_perf_level 
 
 static unsigned cfg_pages(const gg_perf_config *cfg)
 {
-    return cfg->ring_pages ? cfg->ring_pages : ring_pages(cfg->level);
+    if (cfg->ring_pages)
+        return cfg->ring_pages;
+    return gg_lock_unlimited ? GG_RING_PAGES_LARGE : GG_RING_PAGES_SMALL;
 }
 
 /* Following the threads a thread creates: their samples come into its buffer. Only
@@ -103,15 +119,21 @@ static void clock_attr(struct perf_event_attr *a, const gg_perf_config *cfg)
     }
 }
 
+/* Whether the kernel lets this process sample at a level: the event opens, and a buffer
+ * of the smallest size gargalo uses maps (how much it may lock is found per thread). */
 static int probe_open(gg_perf_level level)
 {
     struct perf_event_attr a;
-    gg_perf_config cfg = {.wall = true, .interval_ns = 1000000, .level = level, .cpu = -1};
+    gg_perf_config cfg = {.wall = true,
+                          .interval_ns = 1000000,
+                          .level = level,
+                          .ring_pages = GG_RING_PAGES_SMALL,
+                          .cpu = -1};
     clock_attr(&a, &cfg);
     int fd = perf_event_open(&a, 0, -1); /* any CPU */
     if (fd < 0)
         return -1;
-    size_t len = (ring_pages(level) + 1) * 4096u;
+    size_t len = (GG_RING_PAGES_SMALL + 1) * 4096u;
     void *ring = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (ring != MAP_FAILED)
         munmap(ring, len);
@@ -123,6 +145,7 @@ static gg_perf_level gg_level = GG_PERF_NONE;
 
 static void probe(void)
 {
+    gg_lock_unlimited = lock_unlimited();
 #if defined(__x86_64__)
     if (probe_open(GG_PERF_FULL) == 0)
         gg_level = GG_PERF_FULL;
@@ -138,6 +161,10 @@ gg_perf_level gg_perf_level_probe(void)
     return gg_level;
 }
 
+/* Not an error code of gargalo's: the buffer could not be mapped (the kernel would not lock
+ * that much memory). */
+#define GG_RING_REFUSED 1
+
 static int map_ring(gg_perf_thread *pt, unsigned pages)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -146,7 +173,7 @@ static int map_ring(gg_perf_thread *pt, unsigned pages)
     pt->ring = mmap(NULL, pt->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, pt->clock_fd, 0);
     if (pt->ring == MAP_FAILED) {
         pt->ring = NULL;
-        return GARGALO_ETIMER;
+        return GG_RING_REFUSED;
     }
     pt->scratch = malloc(GG_SCRATCH);
     return pt->scratch ? 0 : GARGALO_ENOMEM;
@@ -169,7 +196,7 @@ static int open_switch_event(gg_perf_thread *pt, pid_t tid, const gg_perf_config
     return 0;
 }
 
-int gg_perf_open(gg_perf_thread *pt, pid_t tid, const gg_perf_config *cfg)
+static int open_with(gg_perf_thread *pt, pid_t tid, const gg_perf_config *cfg)
 {
     struct perf_event_attr a;
     memset(pt, 0, sizeof(*pt));
@@ -190,6 +217,19 @@ int gg_perf_open(gg_perf_thread *pt, pid_t tid, const gg_perf_config *cfg)
     if (rc)
         gg_perf_close(pt);
     return rc;
+}
+
+/* A buffer of the size asked for, or where the kernel will not lock that much, a small one
+ * (the task clock's wake-up mark is set at open for the buffer's size: opened again). */
+int gg_perf_open(gg_perf_thread *pt, pid_t tid, const gg_perf_config *cfg)
+{
+    int rc = open_with(pt, tid, cfg);
+    if (rc == GG_RING_REFUSED && cfg_pages(cfg) > GG_RING_PAGES_SMALL) {
+        gg_perf_config small = *cfg;
+        small.ring_pages = GG_RING_PAGES_SMALL;
+        rc = open_with(pt, tid, &small);
+    }
+    return rc == GG_RING_REFUSED ? GARGALO_ETIMER : rc;
 }
 
 void gg_perf_close(gg_perf_thread *pt)

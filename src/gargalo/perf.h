@@ -82,7 +82,7 @@ typedef struct gg_perf_config {
     bool inherit;         /* also the threads it creates (process-wide sessions); needs cpu */
     uint64_t interval_ns; /* task-clock period */
     gg_perf_level level;
-    unsigned ring_pages;    /* data pages of the buffer (a power of two); 0: the level's default */
+    unsigned ring_pages;    /* data pages of the buffer (a power of two); 0: the default (perf.c) */
     int cpu;                /* only while on this CPU; -1: any (0 is a CPU: say -1) */
     gg_perf_thread *output; /* write into its buffer (same CPU), not one of our own; or NULL */
 } gg_perf_config;
