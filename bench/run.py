@@ -47,6 +47,7 @@ FULL = {
     "page_samples": 20_000, "page_repeat": 5,
     "symbolize_rows": 20_000,
     "signal_runs": 9, "signal_loop_ms": 40,
+    "marker_pairs": 5_000_000, "marker_watched_pairs": 100_000, "marker_runs": 9,
 }
 QUICK = {
     "save_rows": 5_000, "save_pairs": 1,
@@ -59,6 +60,7 @@ QUICK = {
     "page_samples": 2_000, "page_repeat": 1,
     "symbolize_rows": 2_000,
     "signal_runs": 1, "signal_loop_ms": 20,
+    "marker_pairs": 200_000, "marker_watched_pairs": 20_000, "marker_runs": 3,
 }
 
 # The article's own stack on this machine: FastAPI 0.92 + SQLAlchemy 1.4 + uvicorn,
@@ -802,6 +804,23 @@ def case_symbolize(ctx):
                 "warm server)", fmt_ms(ms), "-", None, "< 50 ms", ms < 50, **srv)
 
 
+def case_markers(ctx):
+    """marker_cost: ns per gargalo_mark_begin/gargalo_mark_end pair, with no session
+    sampling the thread (what bolsa's statement markers cost every request) and with a
+    per-thread or a process-wide session recording them."""
+    cfg = ctx.cfg
+    r = run_json([ctx.bench_bin("marker_cost"), "--pairs", str(cfg["marker_pairs"]),
+                  "--watched-pairs", str(cfg["marker_watched_pairs"]),
+                  "--runs", str(cfg["marker_runs"])], 300)
+    ctx.add("Marker cost: one begin/end pair, no session sampling the thread",
+            f"{r['unwatched_ns']:.1f} ns", f"median of {r['runs']} loops of "
+            f"{fmt_n(r['pairs'])} pairs", None, "reported", None, **r)
+    ctx.add("Marker cost: one begin/end pair recorded (a session of the thread / of the "
+            "process)", f"{r['thread_session_ns']:.0f} / {r['process_session_ns']:.0f} ns",
+            f"median of {r['runs']} sessions of {fmt_n(r['watched_pairs'])} pairs, "
+            f"{r['text_bytes']}-byte text", None, "reported", None)
+
+
 CASES = [
     ("sqlite-save", case_sqlite_save),
     ("pg-save", case_pg_save),
@@ -812,6 +831,7 @@ CASES = [
     ("http", case_http),
     ("scale", case_scale),
     ("render", case_render),
+    ("markers", case_markers),
     ("page", case_page),
     ("symbolize", case_symbolize),
 ]
