@@ -180,7 +180,9 @@ def run_server(args, db, workdir, name, spare, ops):
     os.mkdir(profiles)
     # One worker and one connection: every request runs on the same warm thread and
     # connection, so the Nth allocation is the same one from one request to the next.
-    env = {"BOLSA_PROFILE": "1", "BOLSA_PROFILE_DIR": profiles, "FAULT_SPARE": spare}
+    # No profile is removed while the profiles written are counted (two per allocation).
+    env = {"BOLSA_PROFILE": "1", "BOLSA_PROFILE_DIR": profiles, "FAULT_SPARE": spare,
+           "BOLSA_PROFILE_KEEP": "100000"}
     server = Bolsa(args.bolsa, db.url, workdir, name, ["--threads", "1"], env=env)
     try:
         server.start(60)
