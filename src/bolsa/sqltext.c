@@ -396,12 +396,16 @@ size_t bolsa_sqltext_normalize(const char *sql, bolsa_sql_dialect dialect, char 
     return last.n;
 }
 
-char *bolsa_sqltext_dup(const char *sql, bolsa_sql_dialect dialect)
+size_t bolsa_sqltext_normalize_rows(const char *sql, size_t rows, bolsa_sql_dialect dialect,
+                                    char *out)
 {
-    char text[BOLSA_SQLTEXT_MAX + 1];
-    size_t n = bolsa_sqltext_normalize(sql, dialect, text);
-    char *copy = malloc(n + 1);
-    if (copy)
-        memcpy(copy, text, n + 1);
-    return copy;
+    sq_out o = {out, bolsa_sqltext_normalize(sql, dialect, out), BOLSA_SQLTEXT_MAX, 0, 0};
+    int cut = o.n >= 3 && memcmp(out + o.n - 3, "...", 3) == 0; /* no row left to count */
+    char note[48];
+    if (rows > 1 && !cut)
+        put(&o, note, (size_t)snprintf(note, sizeof(note), " /* %zu rows */", rows));
+    if (o.cut)
+        mark_cut(&o);
+    out[o.n] = '\0';
+    return o.n;
 }

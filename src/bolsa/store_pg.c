@@ -27,8 +27,8 @@
 
 typedef struct pg_conn {
     PGconn *pg;
-    bool insert_prepared; /* the naive INSERT is prepared on this session */
-    char *insert_text;    /* its marker text, normalized once; NULL without memory for it */
+    bool insert_prepared;      /* the naive INSERT is prepared on this session */
+    bolsa_sqlmark_cache marks; /* the statements' marker texts */
 } pg_conn;
 
 /* --- errors ------------------------------------------------------------------------ */
@@ -107,14 +107,14 @@ static void pg_disconnect(void *conn)
     if (!c)
         return;
     PQfinish(c->pg);
-    free(c->insert_text);
+    bolsa_sqlmark_cache_free(&c->marks);
     free(c);
 }
 
 /* PQexec, marked. The result is the caller's to PQclear. */
 static PGresult *pg_exec(pg_conn *c, const char *sql)
 {
-    bolsa_sqlmark_begin(sql, BOLSA_SQL_POSTGRES);
+    bolsa_sqlmark_begin_cached(&c->marks, sql, BOLSA_SQL_POSTGRES);
     PGresult *res = PQexec(c->pg, sql);
     bolsa_sqlmark_end();
     return res;
@@ -159,7 +159,7 @@ static bolsa_errcode pg_query(pg_conn *c, const char *sql, int nparams, const ch
         bolsa_errcode rc = pg_ready(c, err);
         if (rc)
             return rc;
-        bolsa_sqlmark_begin(sql, BOLSA_SQL_POSTGRES);
+        bolsa_sqlmark_begin_cached(&c->marks, sql, BOLSA_SQL_POSTGRES);
         PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
         bolsa_sqlmark_end();
         if (PQresultStatus(res) == PGRES_TUPLES_OK) {
@@ -406,7 +406,7 @@ static bolsa_errcode pg_copy(pg_conn *c, const bolsa_row_source *src, bolsa_save
                              uint64_t *sent, bolsa_error *err)
 {
     bolsa_errcode rc = BOLSA_E_OK;
-    bolsa_sqlmark_begin(PG_COPY_SQL, BOLSA_SQL_POSTGRES);
+    bolsa_sqlmark_begin_cached(&c->marks, PG_COPY_SQL, BOLSA_SQL_POSTGRES);
     bolsa_sqlmark_call("PQexec");
     PGresult *start = PQexec(c->pg, PG_COPY_SQL);
     bolsa_sqlmark_end();
@@ -446,10 +446,9 @@ static bolsa_errcode pg_prepare_insert(pg_conn *c, bolsa_error *err)
 {
     if (c->insert_prepared)
         return BOLSA_E_OK;
-    if (!c->insert_text)
-        c->insert_text = bolsa_sqltext_dup(PG_INSERT_SQL, BOLSA_SQL_POSTGRES);
     /* Marked as the statement that does the same as PQprepare. */
-    bolsa_sqlmark_begin("PREPARE bolsa_insert AS " PG_INSERT_SQL, BOLSA_SQL_POSTGRES);
+    bolsa_sqlmark_begin_cached(&c->marks, "PREPARE bolsa_insert AS " PG_INSERT_SQL,
+                               BOLSA_SQL_POSTGRES);
     PGresult *res = PQprepare(c->pg, "bolsa_insert", PG_INSERT_SQL, 2, NULL);
     bolsa_sqlmark_end();
     bolsa_errcode rc = BOLSA_E_OK;
@@ -465,7 +464,7 @@ static bolsa_errcode pg_prepare_insert(pg_conn *c, bolsa_error *err)
 static bolsa_errcode pg_insert_one(pg_conn *c, const bolsa_row *row, bolsa_error *err)
 {
     char valor[32];
-    bolsa_sqlmark_begin_text(c->insert_text);
+    bolsa_sqlmark_begin_cached(&c->marks, PG_INSERT_SQL, BOLSA_SQL_POSTGRES);
     valor[pg_cents_text(valor, row->valor_cents)] = '\0';
     const char *params[2] = {row->ativo, valor};
     PGresult *res = PQexecPrepared(c->pg, "bolsa_insert", 2, params, NULL, NULL, 0);

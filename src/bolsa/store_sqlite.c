@@ -33,6 +33,7 @@ typedef struct bolsa_sqlite {
     bolsa_sqlite_stmt list_all;
     bolsa_sqlite_stmt list_ativo;
     bolsa_sqlite_stmt ping;
+    bolsa_sqlmark_cache marks; /* the other statements' marker texts */
 } bolsa_sqlite;
 
 /* Each entry upgrades the schema by one version (PRAGMA user_version). Only append. */
@@ -65,7 +66,7 @@ static bolsa_errcode bolsa_sqlite_fail(sqlite3 *db, int src, const char *what, b
 /* Runs sql (one statement or several), marked as one. */
 static int bolsa_sqlite_exec_marked(bolsa_sqlite *c, const char *sql)
 {
-    bolsa_sqlmark_begin(sql, BOLSA_SQL_SQLITE);
+    bolsa_sqlmark_begin_cached(&c->marks, sql, BOLSA_SQL_SQLITE);
     int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     bolsa_sqlmark_end();
     return src;
@@ -77,17 +78,26 @@ static bolsa_errcode bolsa_sqlite_exec(bolsa_sqlite *c, const char *sql, bolsa_e
     return src == SQLITE_OK ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, sql, err);
 }
 
-/* Prepares sql into *stmt once, with its marker text; later calls reuse both. */
-static bolsa_errcode bolsa_sqlite_prepare(bolsa_sqlite *c, bolsa_sqlite_stmt *stmt, const char *sql,
-                                          bolsa_error *err)
+/* Prepares sql into *stmt once, with its marker text (text, normalized already, or else
+ * sql's); later calls reuse both. */
+static bolsa_errcode bolsa_sqlite_prepare_text(bolsa_sqlite *c, bolsa_sqlite_stmt *stmt,
+                                               const char *sql, const char *text, bolsa_error *err)
 {
     if (stmt->st)
         return BOLSA_E_OK;
     int src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt->st, NULL);
     if (src != SQLITE_OK)
         return bolsa_sqlite_fail(c->db, src, "prepare", err);
-    stmt->text = bolsa_sqltext_dup(sql, BOLSA_SQL_SQLITE); /* NULL: marked "?" */
+    if (!text)
+        text = bolsa_sqlmark_text(&c->marks, sql, BOLSA_SQL_SQLITE);
+    stmt->text = text ? strdup(text) : NULL; /* NULL: marked "?" */
     return BOLSA_E_OK;
+}
+
+static bolsa_errcode bolsa_sqlite_prepare(bolsa_sqlite *c, bolsa_sqlite_stmt *stmt, const char *sql,
+                                          bolsa_error *err)
+{
+    return bolsa_sqlite_prepare_text(c, stmt, sql, NULL, err);
 }
 
 static void bolsa_sqlite_finalize(bolsa_sqlite_stmt *stmt)
@@ -116,6 +126,7 @@ static void bolsa_sqlite_disconnect(void *conn)
     bolsa_sqlite_finalize(&c->list_all);
     bolsa_sqlite_finalize(&c->list_ativo);
     bolsa_sqlite_finalize(&c->ping);
+    bolsa_sqlmark_cache_free(&c->marks);
     sqlite3_close_v2(c->db);
     free(c);
 }
@@ -277,15 +288,23 @@ static bolsa_errcode bolsa_sqlite_migrate(void *conn, bolsa_error *err)
 
 /* --- saving -------------------------------------------------------------------------- */
 
-/* Prepares "INSERT ... VALUES (?,?),(?,?),..." for n rows into *stmt. */
+#define BOLSA_SQLITE_INSERT_HEAD "INSERT INTO transactions (created_at, ativo, valor) VALUES "
+#define BOLSA_SQLITE_INSERT_ROW "(?1,?,?)"
+
+/* Prepares "INSERT ... VALUES (?,?),(?,?),..." for n rows into *stmt. Its marker text
+ * comes from the one-row statement: the last chunk's differs from save to save, and
+ * normalizing its SQL each time would cost microseconds. */
 static bolsa_errcode bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, bolsa_sqlite_stmt *stmt,
                                                  bolsa_error *err)
 {
     /* ?1 is the request's timestamp, bound once: evaluating the column's strftime()
      * default for every row costs more than the rest of the insert. Each plain "?" then
      * numbers on from the largest so far, so row i binds ativo at 2i+2, valor at 2i+3. */
-    static const char head[] = "INSERT INTO transactions (created_at, ativo, valor) VALUES ";
-    static const char row[] = ",(?1,?,?)";
+    static const char head[] = BOLSA_SQLITE_INSERT_HEAD;
+    static const char row[] = "," BOLSA_SQLITE_INSERT_ROW;
+    char text[BOLSA_SQLTEXT_MAX + 1];
+    if (stmt->st)
+        return BOLSA_E_OK;
     size_t size = sizeof(head) + n * (sizeof(row) - 1);
     char *sql = malloc(size);
     if (!sql)
@@ -296,7 +315,9 @@ static bolsa_errcode bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, bols
         memcpy(p, row, sizeof(row) - 1);
     *p = '\0';
     sql[sizeof(head) - 1] = ' '; /* the first row has no leading comma */
-    bolsa_errcode rc = bolsa_sqlite_prepare(c, stmt, sql, err);
+    bolsa_sqltext_normalize_rows(BOLSA_SQLITE_INSERT_HEAD BOLSA_SQLITE_INSERT_ROW, n,
+                                 BOLSA_SQL_SQLITE, text);
+    bolsa_errcode rc = bolsa_sqlite_prepare_text(c, stmt, sql, text, err);
     free(sql);
     return rc;
 }

@@ -265,11 +265,21 @@ static void test_values_never_leak(void **state)
     }
 }
 
-static void test_dup(void **state)
+/* An n-row INSERT's text, from its one-row statement, is the text of the n-row one. */
+static void test_rows_from_one_row(void **state)
 {
-    char *text = bolsa_sqltext_dup("SELECT 'x'  FROM t", LITE);
-    assert_string_equal(text, "SELECT ? FROM t");
-    free(text);
+    char one[BOLSA_SQLTEXT_MAX + 1], all[BOLSA_SQLTEXT_MAX + 1];
+    char *sql1 = bolsa_insert(1);
+    static const size_t counts[] = {1, 2, 234, 500, 20000};
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        char *sqln = bolsa_insert(counts[i]);
+        size_t len = bolsa_sqltext_normalize_rows(sql1, counts[i], LITE, one);
+        bolsa_sqltext_normalize(sqln, LITE, all);
+        assert_string_equal(one, all);
+        assert_int_equal(len, strlen(all));
+        free(sqln);
+    }
+    free(sql1);
 }
 
 int main(void)
@@ -286,7 +296,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_long_texts_are_cut),
         cmocka_unit_test(test_values_never_leak),
-        cmocka_unit_test(test_dup),
+        cmocka_unit_test(test_rows_from_one_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
