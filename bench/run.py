@@ -52,6 +52,7 @@ FULL = {
     "second_runs": 5,
     "dlopen_runs": 20, "dlopen_seconds": 10,
     "eintr_rounds": 200,
+    "marker_pairs": 5_000_000, "marker_watched_pairs": 100_000, "marker_runs": 9,
 }
 QUICK = {
     "save_rows": 5_000, "save_pairs": 1,
@@ -69,6 +70,7 @@ QUICK = {
     "second_runs": 1,
     "dlopen_runs": 2, "dlopen_seconds": 1,
     "eintr_rounds": 30,
+    "marker_pairs": 200_000, "marker_watched_pairs": 20_000, "marker_runs": 3,
 }
 # The mechanisms a session may sample with; each case that measures gargalo runs each,
 # forced with GARGALO_MECHANISM in the environment of the program or server it starts.
@@ -1157,6 +1159,21 @@ def case_record(ctx):
             fmt_ms(median(mc)), f"plain {fmt_ms(median(pc))}", median(mc) / median(pc),
             "reported", None, ratio_pct=True, plain_cpu_ms=pc, recorded_cpu_ms=mc,
             **pair_ratios(pc, mc))
+def case_markers(ctx):
+    """marker_cost: ns per gargalo_mark_begin/gargalo_mark_end pair, with no session
+    sampling the thread (what bolsa's statement markers cost every request) and with a
+    per-thread or a process-wide session recording them."""
+    cfg = ctx.cfg
+    r = run_json([ctx.bench_bin("marker_cost"), "--pairs", str(cfg["marker_pairs"]),
+                  "--watched-pairs", str(cfg["marker_watched_pairs"]),
+                  "--runs", str(cfg["marker_runs"])], 300)
+    ctx.add("Marker cost: one begin/end pair, no session sampling the thread",
+            f"{r['unwatched_ns']:.1f} ns", f"median of {r['runs']} loops of "
+            f"{fmt_n(r['pairs'])} pairs", None, "reported", None, **r)
+    ctx.add("Marker cost: one begin/end pair recorded (a session of the thread / of the "
+            "process)", f"{r['thread_session_ns']:.0f} / {r['process_session_ns']:.0f} ns",
+            f"median of {r['runs']} sessions of {fmt_n(r['watched_pairs'])} pairs, "
+            f"{r['text_bytes']}-byte text", None, "reported", None)
 
 
 CASES = [
@@ -1174,6 +1191,7 @@ CASES = [
     ("http", case_http),
     ("scale", case_scale),
     ("render", case_render),
+    ("markers", case_markers),
     ("page", case_page),
     ("symbolize", case_symbolize),
     ("record", case_record),

@@ -181,8 +181,9 @@ GARGALO_EXTERN void gargalo_label_clear(const char *key);
  * end. Sessions sampling this thread record it (category and text copied, text cut at
  * 1 KiB) with its start and end, without any signal, in a bounded buffer: when that is
  * full, intervals are dropped and counted (gargalo_stats.markers_dropped). Markers nest
- * up to 16 deep; an end without a begin is ignored. Cheap (a clock read and a copy);
- * thread-safe; not async-signal-safe. */
+ * up to 16 deep: deeper ones are not recorded, and each end still closes its own begin;
+ * an end without a begin is ignored. Cheap (a clock read and a copy while a session
+ * samples the thread; a few nanoseconds otherwise); thread-safe; not async-signal-safe. */
 GARGALO_EXTERN void gargalo_mark_begin(const char *category, const char *text);
 GARGALO_EXTERN void gargalo_mark_end(void);
 

@@ -92,6 +92,8 @@ suite pprof 300 python3 tests/pprof/run.py --gargalo build/gargalo --progs build
 suite server 300 python3 tests/server/run.py --bolsa build/bolsa
 suite multi/sqlite 300 python3 tests/multi/run.py --bolsa build/bolsa --db sqlite
 suite multi/postgresql 300 python3 tests/multi/run.py --bolsa build/bolsa --db postgresql
+suite sql/sqlite 300 python3 tests/sql/run.py --bolsa build/bolsa --db sqlite
+suite sql/postgresql 300 python3 tests/sql/run.py --bolsa build/bolsa --db postgresql
 # The soak's one-minute version; make soak runs it for ten.
 suite soak/sqlite 180 python3 tests/soak/run.py --bolsa build/bolsa --db sqlite --seconds 30
 suite soak/postgresql 180 python3 tests/soak/run.py --bolsa build/bolsa --db postgresql --seconds 30
@@ -107,6 +109,8 @@ suite asan/profile 300 python3 tests/profile/run.py --bolsa build/asan/bolsa
 suite asan/cli 300 python3 tests/cli/run.py --gargalo build/asan/gargalo --progs build/asan/progs
 suite asan/pprof 300 python3 tests/pprof/run.py --gargalo build/asan/gargalo --progs build/asan/progs
 suite asan/server 300 python3 tests/server/run.py --bolsa build/asan/bolsa
+suite asan/sql-sqlite 300 python3 tests/sql/run.py --bolsa build/asan/bolsa --db sqlite
+suite asan/sql-postgresql 300 python3 tests/sql/run.py --bolsa build/asan/bolsa --db postgresql
 suite asan/fault-gargalo 300 build/asan/fault/fault_gargalo
 suite asan/fault-sqlite 600 python3 tests/fault/run.py --bolsa build/asan/fault/bolsa --db sqlite
 suite asan/fault-postgresql 600 python3 tests/fault/run.py --bolsa build/asan/fault/bolsa --db postgresql

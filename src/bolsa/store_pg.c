@@ -3,7 +3,10 @@
  * databases that speak PostgreSQL's protocol (Citus, YugabyteDB, CockroachDB), so the SQL
  * sticks to what they all accept; the few places where they differ are commented.
  * Not thread-safe per connection: store.c hands each connection to one thread at a time.
+ * Every round trip is marked for profiles (sqlmark.h): a statement from sending it to
+ * reading its result; a COPY as one statement, with its libpq calls inside it.
  */
+#include "sqlmark.h"
 #include "store.h"
 #include "timing.h"
 
@@ -19,9 +22,13 @@
 /* Longest COPY text line: escaped ticker (2 bytes per char), tab, valor, newline. */
 #define PG_COPY_LINE_MAX (2 * BOLSA_TICKER_MAX + 32)
 
+#define PG_COPY_SQL "COPY transactions (ativo, valor) FROM STDIN"
+#define PG_INSERT_SQL "INSERT INTO transactions (ativo, valor) VALUES ($1, $2)"
+
 typedef struct pg_conn {
     PGconn *pg;
-    bool insert_prepared; /* the naive INSERT is prepared on this session */
+    bool insert_prepared;      /* the naive INSERT is prepared on this session */
+    bolsa_sqlmark_cache marks; /* the statements' marker texts */
 } pg_conn;
 
 /* --- errors ------------------------------------------------------------------------ */
@@ -100,7 +107,17 @@ static void pg_disconnect(void *conn)
     if (!c)
         return;
     PQfinish(c->pg);
+    bolsa_sqlmark_cache_free(&c->marks);
     free(c);
+}
+
+/* PQexec, marked. The result is the caller's to PQclear. */
+static PGresult *pg_exec(pg_conn *c, const char *sql)
+{
+    bolsa_sqlmark_begin_cached(&c->marks, sql, BOLSA_SQL_POSTGRES);
+    PGresult *res = PQexec(c->pg, sql);
+    bolsa_sqlmark_end();
+    return res;
 }
 
 /* Brings the session back to idle before each operation: a connection that died while
@@ -109,20 +126,22 @@ static void pg_disconnect(void *conn)
 static bolsa_errcode pg_ready(pg_conn *c, bolsa_error *err)
 {
     if (PQstatus(c->pg) != CONNECTION_OK) {
+        bolsa_sqlmark_call("PQreset");
         PQreset(c->pg);
+        bolsa_sqlmark_end();
         c->insert_prepared = false; /* prepared statements die with the session */
         if (PQstatus(c->pg) != CONNECTION_OK)
             return pg_fail(c, NULL, "reconnect", err);
     }
     if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+        PQclear(pg_exec(c, "ROLLBACK"));
     return BOLSA_E_OK;
 }
 
 /* Runs a command that returns no rows (BEGIN, COMMIT, DDL). */
 static bolsa_errcode pg_command(pg_conn *c, const char *sql, bolsa_error *err)
 {
-    PGresult *res = PQexec(c->pg, sql);
+    PGresult *res = pg_exec(c, sql);
     bolsa_errcode rc = BOLSA_E_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
         rc = pg_fail(c, res, "command", err);
@@ -140,7 +159,9 @@ static bolsa_errcode pg_query(pg_conn *c, const char *sql, int nparams, const ch
         bolsa_errcode rc = pg_ready(c, err);
         if (rc)
             return rc;
+        bolsa_sqlmark_begin_cached(&c->marks, sql, BOLSA_SQL_POSTGRES);
         PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+        bolsa_sqlmark_end();
         if (PQresultStatus(res) == PGRES_TUPLES_OK) {
             *out = res;
             return BOLSA_E_OK;
@@ -191,7 +212,7 @@ static void pg_migration_lock(pg_conn *c)
 
 static bolsa_errcode pg_schema_version(pg_conn *c, int *version, bolsa_error *err)
 {
-    PGresult *res = PQexec(c->pg, "SELECT coalesce(max(version), 0) FROM schema_version");
+    PGresult *res = pg_exec(c, "SELECT coalesce(max(version), 0) FROM schema_version");
     bolsa_errcode rc = BOLSA_E_OK;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         *version = atoi(PQgetvalue(res, 0, 0));
@@ -236,7 +257,7 @@ static bolsa_errcode pg_migrate_once(pg_conn *c, bolsa_error *err)
     if (!rc)
         rc = pg_command(c, "COMMIT", err);
     if (rc && PQstatus(c->pg) == CONNECTION_OK)
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+        PQclear(pg_exec(c, "ROLLBACK"));
     return rc;
 }
 
@@ -304,6 +325,15 @@ static size_t pg_copy_line(char *dst, const bolsa_row *row)
     return n;
 }
 
+/* Sends one buffer of COPY text; libpq may wait for room on the socket. */
+static bolsa_errcode pg_put_copy_data(pg_conn *c, const char *buf, size_t used, bolsa_error *err)
+{
+    bolsa_sqlmark_call("PQputCopyData");
+    int sent = PQputCopyData(c->pg, buf, (int)used);
+    bolsa_sqlmark_end();
+    return sent == 1 ? BOLSA_E_OK : pg_fail(c, NULL, "COPY", err);
+}
+
 /* Streams every row into an open COPY; *rows_sent counts what went out. */
 static bolsa_errcode pg_copy_rows(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
                                   uint64_t *rows_sent, bolsa_error *err)
@@ -319,24 +349,35 @@ static bolsa_errcode pg_copy_rows(pg_conn *c, const bolsa_row_source *src, bolsa
             used += pg_copy_line(buf + used, &rows[i]);
         *rows_sent += n;
         if (used + BOLSA_CHUNK_ROWS * PG_COPY_LINE_MAX > PG_COPY_BUF) {
-            if (PQputCopyData(c->pg, buf, (int)used) != 1)
-                rc = pg_fail(c, NULL, "COPY", err);
+            rc = pg_put_copy_data(c, buf, used, err);
             used = 0;
         }
     }
-    if (!rc && used && PQputCopyData(c->pg, buf, (int)used) != 1)
-        rc = pg_fail(c, NULL, "COPY", err);
+    if (!rc && used)
+        rc = pg_put_copy_data(c, buf, used, err);
     free(buf);
     return rc;
+}
+
+/* Waits for the server's next result: the end of a COPY is when it has done the work. */
+static PGresult *pg_get_result(pg_conn *c)
+{
+    bolsa_sqlmark_call("PQgetResult");
+    PGresult *res = PQgetResult(c->pg);
+    bolsa_sqlmark_end();
+    return res;
 }
 
 /* Ends the COPY (aborting it when rc says so) and reads the server's verdict. */
 static bolsa_errcode pg_copy_finish(pg_conn *c, bolsa_errcode rc, bolsa_error *err)
 {
-    if (PQputCopyEnd(c->pg, rc ? "bolsa: save aborted" : NULL) != 1 && !rc)
+    bolsa_sqlmark_call("PQputCopyEnd");
+    int ended = PQputCopyEnd(c->pg, rc ? "bolsa: save aborted" : NULL);
+    bolsa_sqlmark_end();
+    if (ended != 1 && !rc)
         rc = pg_fail(c, NULL, "COPY end", err);
     PGresult *res;
-    while ((res = PQgetResult(c->pg)) != NULL) {
+    while ((res = pg_get_result(c)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
         if (!rc && st != PGRES_COMMAND_OK)
             rc = pg_fail(c, res, "COPY", err);
@@ -359,6 +400,25 @@ static bool pg_reconnected_after_drop(pg_conn *c, bolsa_errcode rc, bolsa_error 
     return pg_ready(c, err) == BOLSA_E_OK;
 }
 
+/* The COPY itself: start it, stream the rows, end it, read the verdict. Its marker spans
+ * all of it, the libpq calls inside marked on their own. */
+static bolsa_errcode pg_copy(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
+                             uint64_t *sent, bolsa_error *err)
+{
+    bolsa_errcode rc = BOLSA_E_OK;
+    bolsa_sqlmark_begin_cached(&c->marks, PG_COPY_SQL, BOLSA_SQL_POSTGRES);
+    bolsa_sqlmark_call("PQexec");
+    PGresult *start = PQexec(c->pg, PG_COPY_SQL);
+    bolsa_sqlmark_end();
+    if (PQresultStatus(start) != PGRES_COPY_IN)
+        rc = pg_fail(c, start, "COPY", err);
+    PQclear(start);
+    if (!rc)
+        rc = pg_copy_finish(c, pg_copy_rows(c, src, res, sent, err), err);
+    bolsa_sqlmark_end();
+    return rc;
+}
+
 /* One transaction, one COPY: the rows all land or none do. If the connection dies half
  * way, the server rolls the transaction back itself. */
 static bolsa_errcode pg_save_chunked(pg_conn *c, const bolsa_row_source *src,
@@ -370,17 +430,12 @@ static bolsa_errcode pg_save_chunked(pg_conn *c, const bolsa_row_source *src,
         rc = pg_command(c, "BEGIN", err);
     if (rc)
         return rc;
-    PGresult *start = PQexec(c->pg, "COPY transactions (ativo, valor) FROM STDIN");
-    if (PQresultStatus(start) != PGRES_COPY_IN)
-        rc = pg_fail(c, start, "COPY", err);
-    PQclear(start);
-    if (!rc)
-        rc = pg_copy_finish(c, pg_copy_rows(c, src, res, &sent, err), err);
+    rc = pg_copy(c, src, res, &sent, err);
     if (!rc)
         rc = pg_command(c, "COMMIT", err);
     if (rc) {
         if (PQstatus(c->pg) == CONNECTION_OK)
-            PQclear(PQexec(c->pg, "ROLLBACK"));
+            PQclear(pg_exec(c, "ROLLBACK"));
         return rc;
     }
     res->saved = sent;
@@ -391,8 +446,11 @@ static bolsa_errcode pg_prepare_insert(pg_conn *c, bolsa_error *err)
 {
     if (c->insert_prepared)
         return BOLSA_E_OK;
-    PGresult *res = PQprepare(c->pg, "bolsa_insert",
-                              "INSERT INTO transactions (ativo, valor) VALUES ($1, $2)", 2, NULL);
+    /* Marked as the statement that does the same as PQprepare. */
+    bolsa_sqlmark_begin_cached(&c->marks, "PREPARE bolsa_insert AS " PG_INSERT_SQL,
+                               BOLSA_SQL_POSTGRES);
+    PGresult *res = PQprepare(c->pg, "bolsa_insert", PG_INSERT_SQL, 2, NULL);
+    bolsa_sqlmark_end();
     bolsa_errcode rc = BOLSA_E_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_fail(c, res, "prepare", err);
@@ -402,12 +460,15 @@ static bolsa_errcode pg_prepare_insert(pg_conn *c, bolsa_error *err)
     return rc;
 }
 
+/* One execution of the prepared INSERT, marked from formatting its values on. */
 static bolsa_errcode pg_insert_one(pg_conn *c, const bolsa_row *row, bolsa_error *err)
 {
     char valor[32];
+    bolsa_sqlmark_begin_cached(&c->marks, PG_INSERT_SQL, BOLSA_SQL_POSTGRES);
     valor[pg_cents_text(valor, row->valor_cents)] = '\0';
     const char *params[2] = {row->ativo, valor};
     PGresult *res = PQexecPrepared(c->pg, "bolsa_insert", 2, params, NULL, NULL, 0);
+    bolsa_sqlmark_end();
     bolsa_errcode rc = BOLSA_E_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_fail(c, res, "INSERT", err);

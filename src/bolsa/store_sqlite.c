@@ -1,10 +1,12 @@
 /*
  * store_sqlite.c: the SQLite backend, the embedded default. WAL journal, synchronous=NORMAL
- * and a busy handler with a deadline (sqlite_busy.c), so readers never block the writer and
- * concurrent writers queue. One connection per pool slot; prepared statements are cached on
- * the connection.
+ * (or FULL, from the URL: sqlite:PATH?synchronous=full) and a busy handler with a deadline
+ * (sqlite_busy.c), so readers never block the writer and concurrent writers queue. One
+ * connection per pool slot; prepared statements are cached on the connection. Every
+ * statement's execution is marked for profiles (sqlmark.h).
  */
 #include "sqlite_busy.h"
+#include "sqlmark.h"
 #include "store.h"
 #include "timing.h"
 
@@ -13,17 +15,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define BOLSA_SQLITE_BUSY_MS 30000
 
+/* A prepared statement, and its text as its markers show it. */
+typedef struct bolsa_sqlite_stmt {
+    sqlite3_stmt *st;
+    char *text; /* normalized once (sqltext.h); NULL when there was no memory for it */
+} bolsa_sqlite_stmt;
+
 typedef struct bolsa_sqlite {
     sqlite3 *db;
-    bolsa_sqlite_busy busy;     /* how long a statement waits for another writer's lock */
-    sqlite3_stmt *insert_chunk; /* BOLSA_CHUNK_ROWS rows */
-    sqlite3_stmt *insert_one;
-    sqlite3_stmt *list_all;
-    sqlite3_stmt *list_ativo;
-    sqlite3_stmt *ping;
+    bolsa_sqlite_busy busy;         /* how long a statement waits for another writer's lock */
+    bolsa_sqlite_stmt insert_chunk; /* BOLSA_CHUNK_ROWS rows */
+    bolsa_sqlite_stmt insert_one;
+    bolsa_sqlite_stmt list_all;
+    bolsa_sqlite_stmt list_ativo;
+    bolsa_sqlite_stmt ping;
+    bolsa_sqlmark_cache marks; /* the other statements' marker texts */
 } bolsa_sqlite;
 
 /* Each entry upgrades the schema by one version (PRAGMA user_version). Only append. */
@@ -53,20 +63,55 @@ static bolsa_errcode bolsa_sqlite_fail(sqlite3 *db, int src, const char *what, b
                            db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 }
 
+/* Runs sql (one statement or several), marked as one. */
+static int bolsa_sqlite_exec_marked(bolsa_sqlite *c, const char *sql)
+{
+    bolsa_sqlmark_begin_cached(&c->marks, sql, BOLSA_SQL_SQLITE);
+    int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    bolsa_sqlmark_end();
+    return src;
+}
+
 static bolsa_errcode bolsa_sqlite_exec(bolsa_sqlite *c, const char *sql, bolsa_error *err)
 {
-    int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    int src = bolsa_sqlite_exec_marked(c, sql);
     return src == SQLITE_OK ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, sql, err);
 }
 
-/* Prepares sql into *stmt once; later calls reuse it. */
-static bolsa_errcode bolsa_sqlite_prepare(bolsa_sqlite *c, sqlite3_stmt **stmt, const char *sql,
+/* Prepares sql into *stmt once, with its marker text (text, normalized already, or else
+ * sql's); later calls reuse both. */
+static bolsa_errcode bolsa_sqlite_prepare_text(bolsa_sqlite *c, bolsa_sqlite_stmt *stmt,
+                                               const char *sql, const char *text, bolsa_error *err)
+{
+    if (stmt->st)
+        return BOLSA_E_OK;
+    int src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt->st, NULL);
+    if (src != SQLITE_OK)
+        return bolsa_sqlite_fail(c->db, src, "prepare", err);
+    if (!text)
+        text = bolsa_sqlmark_text(&c->marks, sql, BOLSA_SQL_SQLITE);
+    stmt->text = text ? strdup(text) : NULL; /* NULL: marked "?" */
+    return BOLSA_E_OK;
+}
+
+static bolsa_errcode bolsa_sqlite_prepare(bolsa_sqlite *c, bolsa_sqlite_stmt *stmt, const char *sql,
                                           bolsa_error *err)
 {
-    if (*stmt)
-        return BOLSA_E_OK;
-    int src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
-    return src == SQLITE_OK ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, "prepare", err);
+    return bolsa_sqlite_prepare_text(c, stmt, sql, NULL, err);
+}
+
+static void bolsa_sqlite_finalize(bolsa_sqlite_stmt *stmt)
+{
+    sqlite3_finalize(stmt->st);
+    free(stmt->text);
+    *stmt = (bolsa_sqlite_stmt){0};
+}
+
+/* Undoes the open transaction, if any, after a failure. */
+static void bolsa_sqlite_rollback(bolsa_sqlite *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        bolsa_sqlite_exec_marked(c, "ROLLBACK");
 }
 
 /* --- connection ---------------------------------------------------------------------- */
@@ -76,11 +121,12 @@ static void bolsa_sqlite_disconnect(void *conn)
     bolsa_sqlite *c = conn;
     if (!c)
         return;
-    sqlite3_finalize(c->insert_chunk);
-    sqlite3_finalize(c->insert_one);
-    sqlite3_finalize(c->list_all);
-    sqlite3_finalize(c->list_ativo);
-    sqlite3_finalize(c->ping);
+    bolsa_sqlite_finalize(&c->insert_chunk);
+    bolsa_sqlite_finalize(&c->insert_one);
+    bolsa_sqlite_finalize(&c->list_all);
+    bolsa_sqlite_finalize(&c->list_ativo);
+    bolsa_sqlite_finalize(&c->ping);
+    bolsa_sqlmark_cache_free(&c->marks);
     sqlite3_close_v2(c->db);
     free(c);
 }
@@ -108,14 +154,15 @@ static bolsa_errcode bolsa_sqlite_wal(bolsa_sqlite *c, bolsa_error *err)
     static const char sql[] = "PRAGMA journal_mode=WAL";
     uint64_t deadline = bolsa_now_ns() + (uint64_t)BOLSA_SQLITE_BUSY_MS * 1000000u;
     int src;
-    while ((src = sqlite3_exec(c->db, sql, NULL, NULL, NULL)) == SQLITE_BUSY &&
-           bolsa_now_ns() < deadline)
+    while ((src = bolsa_sqlite_exec_marked(c, sql)) == SQLITE_BUSY && bolsa_now_ns() < deadline)
         sqlite3_sleep(10);
     return src == SQLITE_OK ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, sql, err);
 }
 
-/* The connection's settings: WAL, busy handler, checkpoints left to upkeep. */
-static bolsa_errcode bolsa_sqlite_configure(bolsa_sqlite *c, bolsa_error *err)
+/* The connection's settings: WAL, busy handler, checkpoints left to upkeep, and how
+ * durable a commit is: NORMAL syncs the log at checkpoints only (a commit survives a
+ * crash of bolsa, not of the machine); FULL syncs it at every commit. */
+static bolsa_errcode bolsa_sqlite_configure(bolsa_sqlite *c, int full_sync, bolsa_error *err)
 {
     /* Not sqlite3_busy_timeout: signals (a profiled request's samples) cut its sleeps
      * short and it counts them whole, so its 30 s ran out in milliseconds. */
@@ -127,20 +174,47 @@ static bolsa_errcode bolsa_sqlite_configure(bolsa_sqlite *c, bolsa_error *err)
     /* journal_size_limit: after a huge request the log file shrinks back to 64 MiB
      * once checkpointed, instead of keeping its largest size for good. */
     if (!rc)
-        rc = bolsa_sqlite_exec(c, "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864;",
-                               err);
+        rc = bolsa_sqlite_exec(
+            c,
+            full_sync ? "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864;"
+                      : "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864;",
+            err);
     return rc;
+}
+
+/* The file's path in a "sqlite:PATH[?synchronous=normal|full]" URL, malloc'd into *path,
+ * and whether it asks for FULL. */
+static bolsa_errcode bolsa_sqlite_parse_url(const char *url, char **path, int *full_sync,
+                                            bolsa_error *err)
+{
+    const char *p = !strncmp(url, "sqlite:", 7) ? url + 7 : url, *query = strchr(p, '?');
+    size_t len = query ? (size_t)(query - p) : strlen(p);
+    *full_sync = query && !strcasecmp(query, "?synchronous=full");
+    if (query && !*full_sync && strcasecmp(query, "?synchronous=normal"))
+        return bolsa_error_set(err, BOLSA_E_CONFIG, NULL, NULL,
+                               "sqlite: the database URL's only parameter is "
+                               "synchronous=normal or synchronous=full, not '%s'",
+                               query + 1);
+    if (!(*path = malloc(len + 1)))
+        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
+    memcpy(*path, p, len);
+    (*path)[len] = '\0';
+    return BOLSA_E_OK;
 }
 
 static bolsa_errcode bolsa_sqlite_connect(const char *url, void **out, bolsa_error *err)
 {
-    const char *path = !strncmp(url, "sqlite:", 7) ? url + 7 : url;
-    bolsa_sqlite *c = calloc(1, sizeof(*c));
-    if (!c)
-        return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
-    bolsa_errcode rc = bolsa_sqlite_open(c, path, err);
+    char *path = NULL;
+    int full_sync;
+    bolsa_errcode rc = bolsa_sqlite_parse_url(url, &path, &full_sync, err);
+    bolsa_sqlite *c = rc ? NULL : calloc(1, sizeof(*c));
+    if (!rc && !c)
+        rc = bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
     if (!rc)
-        rc = bolsa_sqlite_configure(c, err);
+        rc = bolsa_sqlite_open(c, path, err);
+    if (!rc)
+        rc = bolsa_sqlite_configure(c, full_sync, err);
+    free(path);
     if (rc) {
         bolsa_sqlite_disconnect(c);
         return rc;
@@ -151,17 +225,31 @@ static bolsa_errcode bolsa_sqlite_connect(const char *url, void **out, bolsa_err
 
 /* --- schema -------------------------------------------------------------------------- */
 
-static bolsa_errcode bolsa_sqlite_user_version(bolsa_sqlite *c, int *version, bolsa_error *err)
+/* Runs a one-value query ("PRAGMA user_version", "SELECT COUNT(*) ...") into *value. */
+static bolsa_errcode bolsa_sqlite_scalar(bolsa_sqlite *c, const char *sql, int64_t *value,
+                                         bolsa_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    bolsa_errcode rc = bolsa_sqlite_prepare(c, &st, "PRAGMA user_version", err);
+    bolsa_sqlite_stmt st = {0};
+    bolsa_errcode rc = bolsa_sqlite_prepare(c, &st, sql, err);
     if (rc)
         return rc;
-    int src = sqlite3_step(st);
-    *version = src == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    return src == SQLITE_ROW ? BOLSA_E_OK
-                             : bolsa_sqlite_fail(c->db, src, "PRAGMA user_version", err);
+    bolsa_sqlmark_begin_text(st.text);
+    int src = sqlite3_step(st.st);
+    if (src == SQLITE_ROW)
+        *value = sqlite3_column_int64(st.st, 0);
+    else
+        rc = bolsa_sqlite_fail(c->db, src, sql, err);
+    bolsa_sqlite_finalize(&st);
+    bolsa_sqlmark_end();
+    return rc;
+}
+
+static bolsa_errcode bolsa_sqlite_user_version(bolsa_sqlite *c, int *version, bolsa_error *err)
+{
+    int64_t v = 0;
+    bolsa_errcode rc = bolsa_sqlite_scalar(c, "PRAGMA user_version", &v, err);
+    *version = (int)v;
+    return rc;
 }
 
 static bolsa_errcode bolsa_sqlite_upgrade(bolsa_sqlite *c, bolsa_error *err)
@@ -194,21 +282,29 @@ static bolsa_errcode bolsa_sqlite_migrate(void *conn, bolsa_error *err)
     if (!rc)
         rc = bolsa_sqlite_exec(c, "COMMIT", err);
     if (rc)
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        bolsa_sqlite_rollback(c);
     return rc;
 }
 
 /* --- saving -------------------------------------------------------------------------- */
 
-/* Prepares "INSERT ... VALUES (?,?),(?,?),..." for n rows into *stmt. */
-static bolsa_errcode bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, sqlite3_stmt **stmt,
+#define BOLSA_SQLITE_INSERT_HEAD "INSERT INTO transactions (created_at, ativo, valor) VALUES "
+#define BOLSA_SQLITE_INSERT_ROW "(?1,?,?)"
+
+/* Prepares "INSERT ... VALUES (?,?),(?,?),..." for n rows into *stmt. Its marker text
+ * comes from the one-row statement: the last chunk's differs from save to save, and
+ * normalizing its SQL each time would cost microseconds. */
+static bolsa_errcode bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, bolsa_sqlite_stmt *stmt,
                                                  bolsa_error *err)
 {
     /* ?1 is the request's timestamp, bound once: evaluating the column's strftime()
      * default for every row costs more than the rest of the insert. Each plain "?" then
      * numbers on from the largest so far, so row i binds ativo at 2i+2, valor at 2i+3. */
-    static const char head[] = "INSERT INTO transactions (created_at, ativo, valor) VALUES ";
-    static const char row[] = ",(?1,?,?)";
+    static const char head[] = BOLSA_SQLITE_INSERT_HEAD;
+    static const char row[] = "," BOLSA_SQLITE_INSERT_ROW;
+    char text[BOLSA_SQLTEXT_MAX + 1];
+    if (stmt->st)
+        return BOLSA_E_OK;
     size_t size = sizeof(head) + n * (sizeof(row) - 1);
     char *sql = malloc(size);
     if (!sql)
@@ -219,23 +315,29 @@ static bolsa_errcode bolsa_sqlite_prepare_insert(bolsa_sqlite *c, size_t n, sqli
         memcpy(p, row, sizeof(row) - 1);
     *p = '\0';
     sql[sizeof(head) - 1] = ' '; /* the first row has no leading comma */
-    bolsa_errcode rc = bolsa_sqlite_prepare(c, stmt, sql, err);
+    bolsa_sqltext_normalize_rows(BOLSA_SQLITE_INSERT_HEAD BOLSA_SQLITE_INSERT_ROW, n,
+                                 BOLSA_SQL_SQLITE, text);
+    bolsa_errcode rc = bolsa_sqlite_prepare_text(c, stmt, sql, text, err);
     free(sql);
     return rc;
 }
 
-/* Binds rows[0..n) and their timestamp to stmt, runs it once and resets it for reuse. */
-static bolsa_errcode bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, const bolsa_row *rows,
-                                         size_t n, const char *created_at, bolsa_error *err)
+/* Binds rows[0..n) and their timestamp to stmt, runs it once and resets it for reuse.
+ * Its marker spans the binding too: SQLite copies the values then. */
+static bolsa_errcode bolsa_sqlite_insert(bolsa_sqlite *c, bolsa_sqlite_stmt *stmt,
+                                         const bolsa_row *rows, size_t n, const char *created_at,
+                                         bolsa_error *err)
 {
+    bolsa_sqlmark_begin_text(stmt->text);
     /* STATIC: rows and the timestamp stay untouched until the statement has run. */
-    sqlite3_bind_text(stmt, 1, created_at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt->st, 1, created_at, -1, SQLITE_STATIC);
     for (size_t i = 0; i < n; i++) {
-        sqlite3_bind_text(stmt, (int)(2 * i + 2), rows[i].ativo, -1, SQLITE_STATIC);
-        sqlite3_bind_double(stmt, (int)(2 * i + 3), (double)rows[i].valor_cents / 100.0);
+        sqlite3_bind_text(stmt->st, (int)(2 * i + 2), rows[i].ativo, -1, SQLITE_STATIC);
+        sqlite3_bind_double(stmt->st, (int)(2 * i + 3), (double)rows[i].valor_cents / 100.0);
     }
-    int src = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
+    int src = sqlite3_step(stmt->st);
+    sqlite3_reset(stmt->st);
+    bolsa_sqlmark_end();
     return src == SQLITE_DONE ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, "insert", err);
 }
 
@@ -243,11 +345,11 @@ static bolsa_errcode bolsa_sqlite_insert(bolsa_sqlite *c, sqlite3_stmt *stmt, co
 static bolsa_errcode bolsa_sqlite_insert_chunk(bolsa_sqlite *c, const bolsa_row *rows, size_t n,
                                                const char *created_at, bolsa_error *err)
 {
-    sqlite3_stmt *tail = NULL, **stmt = n == BOLSA_CHUNK_ROWS ? &c->insert_chunk : &tail;
+    bolsa_sqlite_stmt tail = {0}, *stmt = n == BOLSA_CHUNK_ROWS ? &c->insert_chunk : &tail;
     bolsa_errcode rc = bolsa_sqlite_prepare_insert(c, n, stmt, err);
     if (!rc)
-        rc = bolsa_sqlite_insert(c, *stmt, rows, n, created_at, err);
-    sqlite3_finalize(tail);
+        rc = bolsa_sqlite_insert(c, stmt, rows, n, created_at, err);
+    bolsa_sqlite_finalize(&tail);
     return rc;
 }
 
@@ -270,8 +372,8 @@ static bolsa_errcode bolsa_sqlite_save_chunked(bolsa_sqlite *c, const bolsa_row_
     }
     if (!rc)
         rc = bolsa_sqlite_exec(c, "COMMIT", err);
-    if (rc && !sqlite3_get_autocommit(c->db))
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc)
+        bolsa_sqlite_rollback(c);
     res->saved = rc ? 0 : saved;
     return rc;
 }
@@ -292,7 +394,7 @@ static bolsa_errcode bolsa_sqlite_save_naive(bolsa_sqlite *c, const bolsa_row_so
         if (n == 0)
             break;
         for (size_t i = 0; i < n && !rc; i++) {
-            rc = bolsa_sqlite_insert(c, c->insert_one, &rows[i], 1, created_at, err);
+            rc = bolsa_sqlite_insert(c, &c->insert_one, &rows[i], 1, created_at, err);
             res->saved += rc ? 0 : 1;
         }
     }
@@ -329,7 +431,7 @@ static bolsa_errcode bolsa_sqlite_list(void *conn, const bolsa_list_query *q, bo
                                        size_t *n, bolsa_error *err)
 {
     bolsa_sqlite *c = conn;
-    sqlite3_stmt **stmt = q->ativo ? &c->list_ativo : &c->list_all;
+    bolsa_sqlite_stmt *stmt = q->ativo ? &c->list_ativo : &c->list_all;
     bolsa_errcode rc =
         bolsa_sqlite_prepare(c, stmt,
                              q->ativo ? "SELECT id, ativo, valor, created_at FROM "
@@ -340,22 +442,25 @@ static bolsa_errcode bolsa_sqlite_list(void *conn, const bolsa_list_query *q, bo
                              err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(*stmt, 1, q->after_id);
-    sqlite3_bind_int(*stmt, 2, q->limit);
+    sqlite3_stmt *st = stmt->st;
+    bolsa_sqlmark_begin_text(stmt->text);
+    sqlite3_bind_int64(st, 1, q->after_id);
+    sqlite3_bind_int(st, 2, q->limit);
     if (q->ativo)
-        sqlite3_bind_text(*stmt, 3, q->ativo, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, q->ativo, -1, SQLITE_STATIC);
     int src = SQLITE_DONE;
-    for (*n = 0; *n < (size_t)q->limit && (src = sqlite3_step(*stmt)) == SQLITE_ROW; ++*n) {
+    for (*n = 0; *n < (size_t)q->limit && (src = sqlite3_step(st)) == SQLITE_ROW; ++*n) {
         bolsa_tx *tx = &out[*n];
-        tx->id = sqlite3_column_int64(*stmt, 0);
-        bolsa_sqlite_copy_text(tx->ativo, sizeof(tx->ativo), *stmt, 1);
-        tx->valor_cents = bolsa_sqlite_cents(sqlite3_column_double(*stmt, 2));
-        bolsa_sqlite_copy_text(tx->created_at, sizeof(tx->created_at), *stmt, 3);
+        tx->id = sqlite3_column_int64(st, 0);
+        bolsa_sqlite_copy_text(tx->ativo, sizeof(tx->ativo), st, 1);
+        tx->valor_cents = bolsa_sqlite_cents(sqlite3_column_double(st, 2));
+        bolsa_sqlite_copy_text(tx->created_at, sizeof(tx->created_at), st, 3);
     }
     if (*n < (size_t)q->limit && src != SQLITE_DONE)
         rc = bolsa_sqlite_fail(c->db, src, "list", err);
-    sqlite3_reset(*stmt);
-    sqlite3_clear_bindings(*stmt);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    bolsa_sqlmark_end();
     return rc;
 }
 
@@ -384,7 +489,7 @@ static bolsa_errcode bolsa_sqlite_summary(void *conn, bolsa_summary_row **out, s
                                           bolsa_error *err)
 {
     bolsa_sqlite *c = conn;
-    sqlite3_stmt *st = NULL;
+    bolsa_sqlite_stmt st = {0};
     bolsa_errcode rc =
         bolsa_sqlite_prepare(c, &st,
                              "SELECT ativo, COUNT(*), MIN(valor), MAX(valor), AVG(valor) "
@@ -394,33 +499,18 @@ static bolsa_errcode bolsa_sqlite_summary(void *conn, bolsa_summary_row **out, s
     int src = SQLITE_DONE;
     *out = NULL;
     *n = 0;
-    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-        rc = bolsa_sqlite_summary_row(st, out, n, &cap, err);
+    bolsa_sqlmark_begin_text(st.text);
+    while (!rc && (src = sqlite3_step(st.st)) == SQLITE_ROW)
+        rc = bolsa_sqlite_summary_row(st.st, out, n, &cap, err);
     if (!rc && src != SQLITE_DONE)
         rc = bolsa_sqlite_fail(c->db, src, "summary", err);
-    sqlite3_finalize(st);
+    bolsa_sqlite_finalize(&st);
+    bolsa_sqlmark_end();
     if (rc) {
         free(*out);
         *out = NULL;
         *n = 0;
     }
-    return rc;
-}
-
-/* Runs a one-value query ("SELECT 1", "SELECT COUNT(*) ...") into *value. */
-static bolsa_errcode bolsa_sqlite_scalar(bolsa_sqlite *c, const char *sql, int64_t *value,
-                                         bolsa_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    bolsa_errcode rc = bolsa_sqlite_prepare(c, &st, sql, err);
-    if (rc)
-        return rc;
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        *value = sqlite3_column_int64(st, 0);
-    else
-        rc = bolsa_sqlite_fail(c->db, src, sql, err);
-    sqlite3_finalize(st);
     return rc;
 }
 
@@ -433,8 +523,10 @@ static bolsa_errcode bolsa_sqlite_ping(void *conn, bolsa_error *err)
     bolsa_errcode rc = bolsa_sqlite_prepare(c, &c->ping, sql, err);
     if (rc)
         return rc;
-    int src = sqlite3_step(c->ping);
-    sqlite3_reset(c->ping);
+    bolsa_sqlmark_begin_text(c->ping.text);
+    int src = sqlite3_step(c->ping.st);
+    sqlite3_reset(c->ping.st);
+    bolsa_sqlmark_end();
     return src == SQLITE_ROW ? BOLSA_E_OK : bolsa_sqlite_fail(c->db, src, sql, err);
 }
 
@@ -445,11 +537,14 @@ static bolsa_errcode bolsa_sqlite_count(void *conn, int64_t *n, bolsa_error *err
 
 /* Copies the write-ahead log into the database file. PASSIVE: it never waits for, nor
  * blocks, the requests writing and reading meanwhile; what it cannot copy yet waits for
- * the next period. */
+ * the next period. Marked as the statement that does the same, for a profile of every
+ * thread. */
 static bolsa_errcode bolsa_sqlite_maintain(void *conn, bolsa_error *err)
 {
     bolsa_sqlite *c = conn;
+    bolsa_sqlmark_begin("PRAGMA wal_checkpoint(PASSIVE)", BOLSA_SQL_SQLITE);
     int src = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    bolsa_sqlmark_end();
     if (src == SQLITE_OK || src == SQLITE_BUSY) /* busy: another checkpoint is running */
         return BOLSA_E_OK;
     return bolsa_sqlite_fail(c->db, src, "checkpoint", err);

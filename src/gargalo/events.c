@@ -40,6 +40,7 @@ typedef struct gg_tstate {
     char key[GARGALO_MAX_LABELS][GARGALO_LABEL_MAX + 1];
     char value[GARGALO_MAX_LABELS][GARGALO_LABEL_MAX + 1];
     int depth;
+    int beyond; /* markers begun past GG_MARK_DEPTH and not ended: their ends are ignored */
     uint64_t open_ns[GG_MARK_DEPTH];
     char *open_text[GG_MARK_DEPTH]; /* "category\0text\0", malloc'd */
     size_t open_len[GG_MARK_DEPTH];
@@ -255,8 +256,12 @@ void gg_events_log_current_labels(gg_eventlog *log, uint64_t now, int thread_onl
 void gargalo_mark_begin(const char *category, const char *text)
 {
     gg_tstate *t = self();
-    if (!t || t->depth == GG_MARK_DEPTH)
+    if (!t)
         return;
+    if (t->depth == GG_MARK_DEPTH) { /* not recorded; its end must not close another */
+        t->beyond++;
+        return;
+    }
     if (!watched()) { /* nobody records it: only the nesting is kept */
         t->open_text[t->depth++] = NULL;
         return;
@@ -264,8 +269,10 @@ void gargalo_mark_begin(const char *category, const char *text)
     size_t c = strnlen(category ? category : "", 64) + 1;
     size_t x = strnlen(text ? text : "", GG_MARK_TEXT_MAX) + 1;
     char *buf = malloc(c + x);
-    if (!buf)
+    if (!buf) { /* lost, but its place in the nesting is kept */
+        t->open_text[t->depth++] = NULL;
         return;
+    }
     memcpy(buf, category ? category : "", c - 1), buf[c - 1] = '\0';
     memcpy(buf + c, text ? text : "", x - 1), buf[c + x - 1] = '\0';
     t->open_text[t->depth] = buf;
@@ -276,6 +283,10 @@ void gargalo_mark_begin(const char *category, const char *text)
 void gargalo_mark_end(void)
 {
     gg_tstate *t = gg_tstate_self;
+    if (t && t->beyond > 0) {
+        t->beyond--;
+        return;
+    }
     if (!t || t->depth == 0)
         return;
     int d = --t->depth;

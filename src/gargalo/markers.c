@@ -209,12 +209,20 @@ typedef struct gg_hits {
     bool *wanted;    /* per kind: of the category asked for */
 } gg_hits;
 
+/* A frame of the program's own code: not a library's, nor one gargalo made up for time
+ * the thread spent in the kernel ("[blocked] fdatasync fd 7: ...", module "[kernel]"),
+ * which says what the code waited on, not which code called. */
+static bool is_program_code(const gg_frame *f)
+{
+    return !f->is_library && !(f->module && strcmp(f->module, "[kernel]") == 0);
+}
+
 static uint32_t stack_site(const gargalo_session *s, uint32_t stack)
 {
     uint32_t depth;
     const uint32_t *fr = gg_stack_frames(s, stack, &depth);
     for (uint32_t i = depth; i-- > 0;)
-        if (!s->frames[fr[i]].is_library)
+        if (is_program_code(&s->frames[fr[i]]))
             return fr[i];
     return depth ? fr[depth - 1] : GG_NO_MARKER;
 }

@@ -10,7 +10,9 @@ DIR/list_query    the GET and save_strategy queries of those cases, as the targe
 DIR/profile_query the README's profiling parameters and tests/profile's bad ones
 DIR/config        flags and BOLSA_* variables like those of the configuration tests
 DIR/session       saved sessions: the renderer tests' fixture, a big one, an empty one
-                  and a real recording, each saved as gargalo's JSON by render_profile"""
+                  and a real recording, each saved as gargalo's JSON by render_profile
+DIR/sqltext       bolsa's statements and hostile ones, each with a value to quote in
+                  every literal form, in both dialects"""
 
 import argparse
 import glob
@@ -40,6 +42,16 @@ CONFIGS = [
     ["--profile"], ["--profile", "--host", "::1"], ["--profile", "off"], ["--help"],
     ["--database-url=postgresql://u:p@db.example:5432/bolsa"], ["BOLSA_PORT=80x"],
     ["--unknown"], ["--port"], ["-h", "--port", "x"], ["BOLSA_PROFILE_TOKEN=t", "--host=0.0.0.0"],
+]
+
+
+SQL = [  # prefix, value, suffix: what fuzz_sqltext.c reads after its first byte
+    ["INSERT INTO transactions (created_at, ativo, valor) VALUES  (?1,?,?),(?1,?,?)", "PETR4", ""],
+    ["COPY transactions (ativo, valor) FROM STDIN", "", ""],
+    ["SELECT id FROM transactions WHERE id > $1 AND ativo = $3 ORDER BY id LIMIT $2", "x", ""],
+    ["SELECT * FROM t WHERE a =", "it's \\ $$ -- /* \"q\" \x01", "AND b IN (1, 2, 3)"],
+    ["SELECT $$it's$$, E'a\\'b', \"x\"\"y\", [a b], `c`", "v", "-- c\n/* d /* e */ f */"],
+    ["VALUES (1, 'a'), (1, 'a'), (2, DEFAULT)", "\u00e9t\u00e9 12.5e3", "x IN (?, ?)"],
 ]
 
 
@@ -92,6 +104,10 @@ def main():
         write(args.out, "profile_query", "readme%02d" % i, parts(q))
     for i, c in enumerate(CONFIGS):
         write(args.out, "config", "settings%02d" % i, parts(c))
+    for i, (prefix, value, suffix) in enumerate(SQL):
+        for first in range(8):  # each dialect and literal form
+            write(args.out, "sqltext", "sql%02d-%d" % (i, first),
+                  chr(first) + "\0".join([prefix, value, suffix]))
     sessions(args.out, args.render_profile)
     return 0
 

@@ -15,9 +15,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gargalo.h"
 #include "generate.h"
 #include "store.h"
 
@@ -319,6 +321,112 @@ static void test_backend_for_url(void **state)
     assert_int_equal(bolsa_store_backend_for("sqlite:", &b, &err), BOLSA_E_CONFIG);
 }
 
+/* "?synchronous=full" or "=normal" after the path sets how commits sync; the file is the
+ * path without it; anything else after a '?' is refused. */
+static void test_synchronous_in_url(void **state)
+{
+    fixture *f = *state;
+    static const char *const good[] = {"?synchronous=full", "?synchronous=NORMAL"};
+    char url[256];
+    struct stat st;
+    for (int i = 0; i < 2; i++) {
+        void *conn = NULL;
+        bolsa_error err = {0};
+        snprintf(url, sizeof(url), "sqlite:%s/s%d.db%s", f->dir, i, good[i]);
+        assert_int_equal(be->connect(url, &conn, &err), 0);
+        be->disconnect(conn);
+        snprintf(url, sizeof(url), "%s/s%d.db", f->dir, i);
+        assert_int_equal(stat(url, &st), 0);
+        unlink(url);
+        strcat(url, "-wal");
+        unlink(url);
+        strcpy(url + strlen(url) - 4, "-shm");
+        unlink(url);
+    }
+    static const char *const bad[] = {"?synchronous=off", "?journal_mode=delete", "?"};
+    for (int i = 0; i < 3; i++) {
+        void *conn = NULL;
+        bolsa_error err = {0};
+        snprintf(url, sizeof(url), "sqlite:%s/bad.db%s", f->dir, bad[i]);
+        assert_int_equal(be->connect(url, &conn, &err), BOLSA_E_CONFIG);
+        assert_null(conn);
+        assert_non_null(strstr(err.msg, "synchronous=normal or synchronous=full"));
+    }
+}
+
+/* How many markers of the "sql" category a session has per text, as a JSON object the
+ * caller frees; fails the test if two overlap (statements run one after another) or if a
+ * bound value is anywhere in the session. */
+static json_t *sql_markers(const gargalo_session *s)
+{
+    char *out;
+    size_t len;
+    assert_int_equal(gargalo_render(s, GARGALO_FORMAT_JSON, NULL, &out, &len), 0);
+    assert_null(strstr(out, "PETR4")); /* no bound value, anywhere */
+    json_t *root = json_loadb(out, len, 0, NULL), *counts = json_object(), *m;
+    free(out);
+    size_t i;
+    int64_t last_end = 0;
+    json_array_foreach(json_object_get(root, "markers"), i, m)
+    {
+        if (strcmp(json_string_value(json_array_get(m, 3)), "sql") != 0)
+            continue;
+        const char *text = json_string_value(json_array_get(m, 4));
+        json_int_t n = json_integer_value(json_object_get(counts, text));
+        json_object_set_new(counts, text, json_integer(n + 1));
+        assert_true(json_integer_value(json_array_get(m, 0)) >= last_end);
+        last_end = json_integer_value(json_array_get(m, 1));
+    }
+    json_decref(root);
+    return counts;
+}
+
+static void expect_count(json_t *counts, const char *text, json_int_t n)
+{
+    json_int_t got = json_integer_value(json_object_get(counts, text));
+    if (got != n)
+        fail_msg("%s: %lld markers, want %lld", text, (long long)got, (long long)n);
+}
+
+/* A session on the thread sees each statement the store runs as one "sql" marker, its
+ * text normalized, in order. */
+static void test_statements_are_marked(void **state)
+{
+    fixture *f = *state;
+    bolsa_save_result res;
+    bolsa_tx out[5];
+    size_t n;
+    bolsa_error err = {0};
+    gargalo_session *s;
+    assert_int_equal(gargalo_start(&s, NULL), 0);
+    assert_int_equal(save_generated(f, BOLSA_SAVE_CHUNKED, 1234, &res), 0);
+    assert_int_equal(save_generated(f, BOLSA_SAVE_NAIVE, 3, &res), 0);
+    bolsa_list_query q = {.ativo = "PETR4", .after_id = 0, .limit = 5};
+    assert_int_equal(be->list(f->conn, &q, out, &n, &err), 0);
+    assert_int_equal(be->ping(f->conn, &err), 0);
+    assert_int_equal(gargalo_stop(s), 0);
+    json_t *counts = sql_markers(s);
+    static const char insert[] =
+        "INSERT INTO transactions (created_at, ativo, valor) VALUES (?1,?,?)";
+    expect_count(counts, "BEGIN IMMEDIATE", 1);
+    expect_count(
+        counts,
+        "INSERT INTO transactions (created_at, ativo, valor) VALUES (?1,?,?) /* 500 rows */", 2);
+    expect_count(
+        counts,
+        "INSERT INTO transactions (created_at, ativo, valor) VALUES (?1,?,?) /* 234 rows */", 1);
+    expect_count(counts, "COMMIT", 1);
+    expect_count(counts, insert, 3);
+    expect_count(counts,
+                 "SELECT id, ativo, valor, created_at FROM transactions WHERE id > ?1 AND ativo = "
+                 "?3 ORDER BY id LIMIT ?2",
+                 1);
+    expect_count(counts, "SELECT COUNT(*) FROM sqlite_schema", 1);
+    assert_int_equal(json_object_size(counts), 7);
+    json_decref(counts);
+    gargalo_session_free(s);
+}
+
 typedef struct saver {
     bolsa_store *store;
     uint64_t seed;
@@ -430,6 +538,8 @@ int main(void)
         T(test_migrate_idempotent_and_versioned),
         T(test_ping_and_open_failure),
         T(test_backend_for_url),
+        T(test_synchronous_in_url),
+        T(test_statements_are_marked),
         T(test_pool_concurrent_saves),
         T(test_upkeep_checkpoints_in_background),
         cmocka_unit_test(test_pool_open_failure),

@@ -100,6 +100,33 @@ static void test_markers_bounded(void **state)
     gargalo_session_free(s);
 }
 
+/* Past 16 levels markers are not recorded, and their ends do not close the ones that
+ * are: each recorded marker ends at its own end. */
+static void test_markers_too_deep(void **state)
+{
+    gargalo_session *s;
+    char text[16];
+    assert_int_equal(gargalo_start(&s, NULL), 0);
+    for (int i = 0; i < 20; i++) {
+        snprintf(text, sizeof(text), "d%d", i);
+        gargalo_mark_begin("deep", text);
+    }
+    for (int i = 0; i < 20; i++) {
+        tl_spin_ns(CLOCK_MONOTONIC, 2000000);
+        gargalo_mark_end();
+    }
+    assert_int_equal(gargalo_stop(s), 0);
+    assert_int_equal(s->nmarkers, 16);
+    for (size_t i = 0; i < s->nmarkers; i++) {
+        const gg_marker *m = &s->markers[i];
+        snprintf(text, sizeof(text), "d%zu", 15 - i); /* the innermost ends first */
+        assert_string_equal(m->text, text);
+        /* d15 ends after the 5th end, 10 ms of spinning in; d0 after the 20th. */
+        assert_true(m->end_ns - m->start_ns >= (5 + i) * 2000000);
+    }
+    gargalo_session_free(s);
+}
+
 /* Without a session nothing is recorded, and the next session sees none of it. */
 static void test_unwatched_is_cheap_and_forgotten(void **state)
 {
@@ -137,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_labels_follow_time),
         cmocka_unit_test(test_markers_nest),
         cmocka_unit_test(test_markers_bounded),
+        cmocka_unit_test(test_markers_too_deep),
         cmocka_unit_test(test_unwatched_is_cheap_and_forgotten),
         cmocka_unit_test(test_wrong_calls),
     };

@@ -254,6 +254,26 @@ static void test_sites_count_once(void **state)
     unbuild(&b);
 }
 
+/* A sample blocked in the kernel under the library ("[blocked] ..." leaf, gargalo's own
+ * frame) was called from the program's code above the library, not from the leaf. */
+static void test_sites_skip_blocked_leaves(void **state)
+{
+    gargalo_session *s = fx_session();
+    gg_frame blocked = {
+        "[blocked] fdatasync fd 7: /srv/bolsa.db-wal", NULL, 0, "[kernel]", 0, false, false};
+    uint32_t leaf = fx_frame(s, &blocked);
+    uint32_t stack = fx_stack(s, (const uint32_t[]){FX_MAIN_10, FX_HANDLE, FX_STEP, leaf}, 4);
+    for (uint64_t t = 101; t <= 105; t++)
+        assert_int_equal(fx_sample(s, t * FX_MS, FX_MS, stack), 0);
+    add_marker(s, 101, 110, 0, "sql", "COMMIT");
+    built b;
+    build(&b, s, "sql");
+    assert_int_equal(b.ms.n, 1);
+    assert_int_equal(b.ms.sites[0].frame, FX_HANDLE);
+    assert_int_equal(b.ms.sites[0].samples, 5);
+    unbuild(&b);
+}
+
 static void test_empty(void **state)
 {
     built b;
@@ -303,10 +323,15 @@ static void test_sets(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_lookup), cmocka_unit_test(test_edge_cases),
-        cmocka_unit_test(test_against_scan),   cmocka_unit_test(test_kinds),
-        cmocka_unit_test(test_sites),          cmocka_unit_test(test_sites_count_once),
-        cmocka_unit_test(test_empty),          cmocka_unit_test(test_sets),
+        cmocka_unit_test(test_fixture_lookup),
+        cmocka_unit_test(test_edge_cases),
+        cmocka_unit_test(test_against_scan),
+        cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_sites),
+        cmocka_unit_test(test_sites_count_once),
+        cmocka_unit_test(test_sites_skip_blocked_leaves),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

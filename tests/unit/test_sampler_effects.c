@@ -26,6 +26,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -403,6 +405,55 @@ static void test_blocked_names_the_pipe(void **state)
     gargalo_session_free(s);
 }
 
+/* A connected TCP socket to a listener on 127.0.0.1, and the listener's port. */
+static int connected_socket(int *listener, int *accepted, int *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    *listener = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(bind(*listener, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(*listener, 1), 0);
+    assert_int_equal(getsockname(*listener, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    *accepted = accept(*listener, NULL, NULL);
+    assert_true(*accepted >= 0);
+    return fd;
+}
+
+/* A thread waiting in poll() on a TCP socket, as libpq waits for its server: the leaf
+ * names poll, the socket's descriptor (read from the pollfd array on the thread's stack)
+ * and its peer, "tcp 127.0.0.1:PORT". */
+static void test_blocked_names_the_socket(void **state)
+{
+    int listener, accepted, port;
+    char c, want[96];
+    pthread_t th;
+    gargalo_session *s;
+    int fd = connected_socket(&listener, &accepted, &port);
+    late_write w = {accepted, 60000000};
+    assert_int_equal(gargalo_start(&s, NULL), 0);
+    pthread_create(&th, NULL, write_later, &w);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (poll(&p, 1, -1) < 1) { /* a signal may interrupt it: wait again */
+    }
+    assert_int_equal(read(fd, &c, 1), 1);
+    assert_int_equal(gargalo_stop(s), 0);
+    pthread_join(th, NULL);
+    snprintf(want, sizeof(want), "[blocked] poll fd %d: tcp 127.0.0.1:%d", fd, port);
+    uint64_t blocked_ns = 0;
+    for (size_t i = 0; i < s->nsamples; i++)
+        if (tl_stack_has(s, s->samples[i].stack, want))
+            blocked_ns += s->samples[i].weight_ns;
+    printf("blocked: %zu samples named '%s', %.1f ms\n", samples_named(s, want), want,
+           blocked_ns / 1e6);
+    if (!tl_late_signals(s))
+        assert_true(blocked_ns >= 40000000);
+    close(fd), close(accepted), close(listener);
+    gargalo_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_plt_stub_names),
         cmocka_unit_test(test_reloaded_library_names),
         cmocka_unit_test(test_blocked_names_the_pipe),
+        cmocka_unit_test(test_blocked_names_the_socket),
     };
     return isolate_run_group_tests(tests, NULL, NULL);
 }
