@@ -66,6 +66,15 @@ static void commit_off_cpu(const gg_convert *cv, gg_thread_run *run, const uint6
  * its sample now; without, later, if a tick finds it blocked (gg_convert_capture). */
 static void begin_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_perf_event *ev)
 {
+    /* At FULL level a switch-out comes twice: the switch event's sample, with the stack,
+     * then the switch record. The kernel copies that stack between the two while the
+     * thread's task clock still runs, so the wait begins at the record: from the sample,
+     * the copy would count as CPU time and as time away. */
+    if (!ev->has_regs && run->out_ns && run->out_rec) {
+        if (ev->time_ns > run->out_ns)
+            run->out_ns = ev->time_ns;
+        return;
+    }
     run->out_ns = ev->time_ns;
     run->out_rec = 0;
     run->out_preempted = ev->preempted;

@@ -384,8 +384,6 @@ static bool parse(const gg_perf_thread *pt, const unsigned char *rec, size_t siz
     if (h.type != PERF_RECORD_SWITCH)
         return false;
     bool out = h.misc & PERF_RECORD_MISC_SWITCH_OUT;
-    if (out && pt->switch_fd >= 0)
-        return false; /* the switch event's sample already told, with the stack */
     ev->kind = out ? GG_PERF_SWITCH_OUT : GG_PERF_SWITCH_IN;
     ev->preempted = h.misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT;
     ev->time_ns = trailer_time(rec, size);
