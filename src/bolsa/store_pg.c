@@ -29,6 +29,9 @@ typedef struct pg_conn {
     PGconn *pg;
     bool insert_prepared;      /* the naive INSERT is prepared on this session */
     bolsa_sqlmark_cache marks; /* the statements' marker texts */
+    /* A save's chunk of rows. Here rather than on the request's stack (12 KiB), which
+     * would put the frames above the store beyond a profiler's copy of the stack. */
+    bolsa_row rows[BOLSA_CHUNK_ROWS];
 } pg_conn;
 
 /* --- errors ------------------------------------------------------------------------ */
@@ -123,16 +126,20 @@ static PGresult *pg_exec(pg_conn *c, const char *sql)
 /* Brings the session back to idle before each operation: a connection that died while
  * the server was down is reopened (so /health recovers by itself), and one left inside a
  * transaction by an earlier failure is rolled back. */
+static bolsa_errcode pg_reopen(pg_conn *c, bolsa_error *err)
+{
+    bolsa_sqlmark_call("PQreset");
+    PQreset(c->pg);
+    bolsa_sqlmark_end();
+    c->insert_prepared = false; /* prepared statements die with the session */
+    return PQstatus(c->pg) == CONNECTION_OK ? BOLSA_E_OK : pg_fail(c, NULL, "reconnect", err);
+}
+
 static bolsa_errcode pg_ready(pg_conn *c, bolsa_error *err)
 {
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        bolsa_sqlmark_call("PQreset");
-        PQreset(c->pg);
-        bolsa_sqlmark_end();
-        c->insert_prepared = false; /* prepared statements die with the session */
-        if (PQstatus(c->pg) != CONNECTION_OK)
-            return pg_fail(c, NULL, "reconnect", err);
-    }
+    bolsa_errcode rc = PQstatus(c->pg) == CONNECTION_OK ? BOLSA_E_OK : pg_reopen(c, err);
+    if (rc)
+        return rc;
     if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
         PQclear(pg_exec(c, "ROLLBACK"));
     return BOLSA_E_OK;
@@ -338,7 +345,7 @@ static bolsa_errcode pg_put_copy_data(pg_conn *c, const char *buf, size_t used, 
 static bolsa_errcode pg_copy_rows(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
                                   uint64_t *rows_sent, bolsa_error *err)
 {
-    bolsa_row rows[BOLSA_CHUNK_ROWS];
+    bolsa_row *rows = c->rows;
     char *buf = malloc(PG_COPY_BUF + PG_COPY_LINE_MAX);
     if (!buf)
         return bolsa_error_set(err, BOLSA_E_NOMEM, NULL, NULL, "out of memory");
@@ -394,10 +401,12 @@ static bolsa_errcode pg_copy_finish(pg_conn *c, bolsa_errcode rc, bolsa_error *e
  * more: true when rc was that lost connection and it is now open again (err cleared). */
 static bool pg_reconnected_after_drop(pg_conn *c, bolsa_errcode rc, bolsa_error *err)
 {
-    if (rc != BOLSA_E_DB_UNAVAILABLE || PQstatus(c->pg) == CONNECTION_OK)
+    if (rc != BOLSA_E_DB_UNAVAILABLE)
         return false;
+    /* Reopened even when libpq still calls it open: a server that was shut down may have
+     * sent its "terminating connection" error before libpq saw the socket close. */
     memset(err, 0, sizeof(*err));
-    return pg_ready(c, err) == BOLSA_E_OK;
+    return pg_reopen(c, err) == BOLSA_E_OK && pg_ready(c, err) == BOLSA_E_OK;
 }
 
 /* The COPY itself: start it, stream the rows, end it, read the verdict. Its marker spans
@@ -483,7 +492,7 @@ static bolsa_errcode pg_insert_one(pg_conn *c, const bolsa_row *row, bolsa_error
 static bolsa_errcode pg_save_naive(pg_conn *c, const bolsa_row_source *src, bolsa_save_result *res,
                                    bolsa_error *err)
 {
-    bolsa_row rows[BOLSA_CHUNK_ROWS];
+    bolsa_row *rows = c->rows;
     bolsa_errcode rc = pg_prepare_insert(c, err);
     size_t n;
     while (!rc && (n = bolsa_row_source_pull(src, rows, res)) > 0) {

@@ -210,7 +210,7 @@ static void test_stacks_are_clean(void **state)
     assert_true(st.cpu_ns > 0 && st.cpu_ns <= st.duration_ns + 1000000);
     assert_int_equal(st.clock, GARGALO_CLOCK_WALL);
     /* Only a saturated machine, the collector late and a ring full, loses records. */
-    assert_true(st.dropped <= st.samples / 20);
+    assert_true(st.dropped <= st.samples / 20 || GG_TEST_TSAN);
     gargalo_session_free(s);
 }
 
