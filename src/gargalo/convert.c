@@ -73,6 +73,11 @@ static void begin_off_cpu(const gg_convert *cv, gg_thread_run *run, const gg_per
     if (!ev->has_regs && run->out_ns && run->out_rec) {
         if (ev->time_ns > run->out_ns)
             run->out_ns = ev->time_ns;
+        /* The record also tells a preemption (the thread still runnable, waiting for a
+         * CPU, wherever it was, even inside a call) from a wait: only a wait is blocked. */
+        if (ev->preempted)
+            cv->raw->recs[run->out_rec - 1].flags &= ~(uint32_t)GG_RAW_BLOCKED;
+        run->out_preempted = ev->preempted;
         return;
     }
     run->out_ns = ev->time_ns;

@@ -73,36 +73,47 @@ void gg_eventlog_free(gg_eventlog *log)
     memset(log, 0, sizeof(*log));
 }
 
-/* Appends a copy of text; when the log is full, counts the event as dropped. */
-static void append(gg_eventlog *log, const gg_event *ev)
+/* Appends the event with a copy of its text, or with owned, a malloc'd copy the log then
+ * keeps (or frees, when the log is full and the event counts as dropped). */
+static void append(gg_eventlog *log, const gg_event *ev, char *owned)
 {
     size_t need = sizeof(*ev) + ev->len;
-    char *copy = log->bytes + need <= GG_EVENTS_MAX_BYTES ? malloc(ev->len) : NULL;
+    char *copy = owned;
+    if (log->bytes + need > GG_EVENTS_MAX_BYTES)
+        copy = NULL;
+    else if (!copy && (copy = malloc(ev->len)))
+        memcpy(copy, ev->text, ev->len);
     if (!copy || GG_GROW(&log->v, &log->cap, log->n + 1)) {
-        free(copy);
+        free(copy == owned ? NULL : copy);
+        free(owned);
         if (ev->kind == GG_EV_MARK)
             log->markers_dropped++;
         else
             log->labels_dropped++;
         return;
     }
-    memcpy(copy, ev->text, ev->len);
     log->v[log->n] = *ev;
     log->v[log->n++].text = copy;
     log->bytes += need;
 }
 
-/* Into every log that watches the calling thread. */
-static void publish(const gg_event *ev)
+/* Into every log that watches the calling thread. owned (or NULL) is a malloc'd copy of
+ * the text that the first log may keep rather than copy again: a marker's text goes into
+ * its thread's session with no second copy. Returns whether owned was taken. */
+static bool publish(const gg_event *ev, char *owned)
 {
     gg_eventlog *proc = atomic_load_explicit(&gg_process_log, memory_order_acquire);
-    if (gg_thread_log)
-        append(gg_thread_log, ev);
+    if (gg_thread_log) {
+        append(gg_thread_log, ev, owned);
+        owned = NULL;
+    }
     if (proc) {
         pthread_mutex_lock(&proc->lock);
-        append(proc, ev);
+        append(proc, ev, owned);
         pthread_mutex_unlock(&proc->lock);
+        owned = NULL;
     }
+    return owned == NULL;
 }
 
 static bool watched(void)
@@ -185,9 +196,9 @@ static void log_labels(gg_eventlog *log, const gg_tstate *t, uint64_t now)
     char buf[GARGALO_MAX_LABELS * 2 * (GARGALO_LABEL_MAX + 1) + 1];
     gg_event ev = {now, now, t->tid, GG_EV_LABELS, buf, snapshot(t, buf)};
     if (log)
-        append(log, &ev);
+        append(log, &ev, NULL);
     else
-        publish(&ev);
+        publish(&ev, NULL);
 }
 
 static int find_key(const gg_tstate *t, const char *key)
@@ -294,8 +305,9 @@ void gargalo_mark_end(void)
         return;
     gg_event ev = {t->open_ns[d], gg_clock_ns(CLOCK_MONOTONIC), t->tid, GG_EV_MARK, t->open_text[d],
                    t->open_len[d]};
-    publish(&ev);
-    free(t->open_text[d]);
+    if (!publish(&ev, t->open_text[d]))
+        free(t->open_text[d]);
+    t->open_text[d] = NULL;
 }
 
 /* ---- joining a log to its session, at stop ---- */
