@@ -2,7 +2,9 @@
 or "FAIL" with the reason, and the time taken), then the "N passed, N failed" summary
 that scripts/test.sh counts. Python standard library only."""
 
+import os
 import time
+import traceback
 
 
 def _attempt(case):
@@ -10,7 +12,8 @@ def _attempt(case):
     try:
         return True, case() or ""
     except Exception as e:  # a failed check or a crash: both fail the case
-        return False, f"{type(e).__name__}: {e}"
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        return False, f"{type(e).__name__} at {os.path.basename(where.filename)}:{where.lineno}: {e}"
 
 
 def run_cases(suite, cases):

@@ -72,20 +72,25 @@ static void *churn(void *arg)
 static void *profiled_churn(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg;
-    intptr_t failures = 0;
+    intptr_t failures = 0, empty = 0;
     for (int round = 0; round < 20; round++) {
         gargalo_session *s;
         if (gargalo_start(&s, NULL) != 0) {
             failures++;
             continue;
         }
-        uint64_t end = tl_now_ns(CLOCK_MONOTONIC) + 5000000;
-        while (tl_now_ns(CLOCK_MONOTONIC) < end)
+        /* 5 ms of this thread's CPU: on a loaded machine 5 ms of wall time may be spent
+           waiting for a core, and the ticker may wait as long, with no sample due. */
+        uint64_t end = tl_now_ns(CLOCK_THREAD_CPUTIME_ID) + 5000000;
+        while (tl_now_ns(CLOCK_THREAD_CPUTIME_ID) < end)
             churn_once(&seed);
         failures += gargalo_stop(s) != 0;
-        failures += s->nsamples == 0 && !GG_TEST_TSAN;
+        empty += s->nsamples == 0;
         gargalo_session_free(s);
     }
+    /* Sessions still sample under churn: a few may be empty if the ticker was not scheduled
+       in time (and TSan may drop them), most may not. */
+    failures += empty > 5 && !GG_TEST_TSAN;
     return (void *)failures;
 }
 
