@@ -72,6 +72,13 @@ void gg_eventlog_free(gg_eventlog *log)
     memset(log, 0, sizeof(*log));
 }
 
+void gg_eventlog_clear(gg_eventlog *log)
+{
+    for (size_t i = 0; i < log->n; i++)
+        free(log->v[i].text);
+    log->n = log->bytes = log->markers_dropped = log->labels_dropped = 0;
+}
+
 /* Appends a copy of text; when the log is full, counts the event as dropped. */
 static void append(gg_eventlog *log, const gg_event *ev)
 {

@@ -29,6 +29,9 @@ typedef struct gg_eventlog {
 
 void gg_eventlog_init(gg_eventlog *log);
 void gg_eventlog_free(gg_eventlog *log);
+/* Forgets every event of the log and its counts of dropped ones; keeps its memory for the
+ * next. Not for a log other threads write (a process-wide session's). */
+void gg_eventlog_clear(gg_eventlog *log);
 
 /* The log of the calling thread's per-thread session: set by sampler.c while one runs. */
 void gg_events_attach_thread(gg_eventlog *log);

@@ -241,7 +241,8 @@ int gargalo_stop(gargalo_session *s)
     if (s->process_run)
         return gg_process_stop(s);
     struct gg_sampler *sp = s->sampler;
-    if (s->state != GG_RUNNING || !sp || s->tid != gettid() || gg_thread_sampler() != sp)
+    if (s->state != GG_RUNNING || !sp || s->tid != gettid() || gg_thread_sampler() != sp ||
+        atomic_load(&sp->paused))
         return GARGALO_ESTATE;
     disarm(sp);
     s->duration_ns = gg_clock_ns(CLOCK_MONOTONIC) - sp->mono_start;
@@ -292,6 +293,66 @@ void gargalo_session_free(gargalo_session *s)
     }
     gg_session_free_resolved(s);
     free(s);
+}
+
+/* ---- one session across many requests: gargalo_pause and gargalo_rewind ---- */
+
+/* s's sampler when s is a per-thread session running on the calling thread, else NULL. */
+static struct gg_sampler *own_sampler(const gargalo_session *s)
+{
+    struct gg_sampler *sp = s->sampler;
+    if (s->process_run || s->state != GG_RUNNING || !sp || s->tid != gettid() ||
+        gg_thread_sampler() != sp)
+        return NULL;
+    return sp;
+}
+
+int gargalo_pause(gargalo_session *s)
+{
+    if (!s)
+        return GARGALO_EINVAL;
+    struct gg_sampler *sp = own_sampler(s);
+    if (!sp)
+        return GARGALO_ESTATE;
+    /* The handler ignores signals and the ticker sends none; perf's collector drops what
+     * the kernel still records instead of unwinding it. */
+    atomic_store(&sp->paused, 1);
+    atomic_store(&sp->running, 0);
+    return 0;
+}
+
+/* The session clock starts again and what the source recorded so far is dropped, under
+ * the collector lock: the collector converts with the start times. */
+static void forget_samples(struct gg_sampler *sp)
+{
+    gg_collector_lock();
+    mark_start(sp);
+    if (sp->mechanism == GARGALO_MECHANISM_PERF)
+        gg_perfsrc_rewind(sp);
+    else
+        gg_sigprof_rewind(sp);
+    sp->raw.pcs_used = sp->raw.nrecs = sp->raw.dropped = 0;
+    atomic_store(&sp->paused, 0);
+    gg_collector_unlock();
+}
+
+int gargalo_rewind(gargalo_session *s)
+{
+    if (!s)
+        return GARGALO_EINVAL;
+    struct gg_sampler *sp = own_sampler(s);
+    if (!sp)
+        return GARGALO_ESTATE;
+    atomic_store(&sp->running, 0); /* a signal arriving now leaves the ring alone */
+    forget_samples(sp);
+    gg_eventlog_clear(&sp->events);
+    gg_events_log_current_labels(&sp->events, sp->mono_start, 1);
+    s->start_unix_ns = gg_clock_ns(CLOCK_REALTIME);
+    atomic_fetch_add(&sp->rewinds, 1);
+    atomic_store(&sp->running, 1);
+    if (sp->ticked && sp->mechanism == GARGALO_MECHANISM_SIGNAL)
+        gg_ticker_opened(sp->mono_start + 1000ull * sp->interval_us);
+    return 0;
 }
 
 /* Signals will sample: the ticker runs, and the cheaper source of signals is measured. */

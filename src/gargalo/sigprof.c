@@ -260,7 +260,8 @@ static int create_source(struct gg_sampler *sp)
 static int start_source(struct gg_sampler *sp)
 {
     if (sp->ticked)
-        return gg_ticker_add(sp, gettid(), &sp->opt);
+        return gg_ticker_add_gated(sp, gettid(), &sp->opt,
+                                   (gg_tick_gate){&sp->running, &sp->rewinds});
     return arm(sp, sp->interval_us) == 0 ? 0 : GARGALO_ETIMER;
 }
 
@@ -293,6 +294,18 @@ int gg_sigprof_start(struct gg_sampler *sp)
         gg_sigring_free(&sp->ring);
     }
     return rc;
+}
+
+void gg_sigprof_rewind(struct gg_sampler *sp)
+{
+    gg_sigring_discard(&sp->ring);
+    sp->ticks = 0;
+    unsigned first = gg_options_interval_us(&sp->opt, 0);
+    if (first == sp->interval_us)
+        return;
+    sp->interval_us = first; /* the ticker restarts its own schedule (the gate's epoch) */
+    if (!sp->ticked)
+        arm(sp, first);
 }
 
 void gg_sigprof_stop_source(struct gg_sampler *sp)

@@ -34,6 +34,8 @@ typedef struct gg_perf_run {
 
 struct gg_sampler {
     atomic_int running;          /* the source records only while set */
+    atomic_int paused;           /* gargalo_pause: nothing recorded is kept until a rewind */
+    atomic_uint rewinds;         /* gargalo_rewind calls: the ticker restarts its schedule */
     atomic_int owner;            /* who frees it: see the state machine in sampler.c */
     gargalo_mechanism mechanism; /* GARGALO_MECHANISM_PERF or _SIGNAL: the source in use */
     bool reblock;                /* signals: SIGPROF was blocked on the thread before start */

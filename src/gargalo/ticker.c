@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@ typedef struct gg_tick {
     void *key;
     pid_t tid;
     const gargalo_options *opt;
+    gg_tick_gate gate;
+    unsigned epoch;   /* the gate's epoch when last looked at */
+    bool idle;        /* the gate was closed when last looked at */
     uint64_t sent;    /* signals sent: drives the adaptive interval */
     uint64_t next_ns; /* CLOCK_MONOTONIC time of the next signal */
 } gg_tick;
@@ -39,6 +43,10 @@ static struct {
     size_t n, cap;
     int started;
 } gg_ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0};
+
+/* When the ticker wakes by itself next (CLOCK_MONOTONIC; UINT64_MAX while it looks at the
+ * gates, or when it waits for a change): gg_ticker_opened reads it without the lock. */
+static _Atomic uint64_t gg_ticker_wake_ns = UINT64_MAX;
 
 static uint64_t next_due(const gg_tick *t, uint64_t from)
 {
@@ -58,12 +66,32 @@ static void send_tick(const gg_tick *t)
     syscall(SYS_rt_tgsigqueueinfo, getpid(), t->tid, SIGPROF, &si);
 }
 
+/* Whether t's gate is open; a session paused or rewound since the last look starts its
+ * schedule over from now. */
+static bool tick_open(gg_tick *t, uint64_t now)
+{
+    if (t->gate.active && !atomic_load(t->gate.active)) {
+        t->idle = true;
+        return false;
+    }
+    unsigned epoch = t->gate.epoch ? atomic_load(t->gate.epoch) : 0;
+    if (t->idle || epoch != t->epoch) {
+        t->idle = false;
+        t->epoch = epoch;
+        t->sent = 0;
+        t->next_ns = next_due(t, now);
+    }
+    return true;
+}
+
 /* Signals every due session; returns the earliest next due time (UINT64_MAX: none). */
 static uint64_t tick_due(uint64_t now)
 {
     uint64_t earliest = UINT64_MAX;
     for (size_t i = 0; i < gg_ticker.n; i++) {
         gg_tick *t = &gg_ticker.ticks[i];
+        if (!tick_open(t, now))
+            continue;
         if (t->next_ns <= now) {
             send_tick(t);
             t->sent++;
@@ -90,7 +118,11 @@ static void *ticker_main(void *arg)
     pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio);
     pthread_mutex_lock(&gg_ticker.lock);
     for (;;) {
+        /* Before the gates are read: a gate opened meanwhile then sees that the ticker
+         * may sleep past its due time, and wakes it (gg_ticker_opened). */
+        atomic_store(&gg_ticker_wake_ns, UINT64_MAX);
         uint64_t next = tick_due(gg_clock_ns(CLOCK_MONOTONIC));
+        atomic_store(&gg_ticker_wake_ns, next);
         if (next == UINT64_MAX) {
             pthread_cond_wait(&gg_ticker.changed, &gg_ticker.lock);
             continue;
@@ -172,18 +204,35 @@ int gg_ticker_prepare(void)
 
 int gg_ticker_add(void *key, pid_t tid, const gargalo_options *opt)
 {
+    return gg_ticker_add_gated(key, tid, opt, (gg_tick_gate){NULL, NULL});
+}
+
+int gg_ticker_add_gated(void *key, pid_t tid, const gargalo_options *opt, gg_tick_gate gate)
+{
     pthread_mutex_lock(&gg_ticker.lock);
     int rc = ensure_thread();
     if (!rc)
         rc = GG_GROW(&gg_ticker.ticks, &gg_ticker.cap, gg_ticker.n + 1);
     if (!rc) {
         gg_tick *t = &gg_ticker.ticks[gg_ticker.n++];
-        *t = (gg_tick){key, tid, opt, 0, 0};
+        *t = (gg_tick){.key = key, .tid = tid, .opt = opt, .gate = gate};
+        t->epoch = gate.epoch ? atomic_load(gate.epoch) : 0;
         t->next_ns = next_due(t, gg_clock_ns(CLOCK_MONOTONIC));
         pthread_cond_signal(&gg_ticker.changed);
     }
     pthread_mutex_unlock(&gg_ticker.lock);
     return rc;
+}
+
+void gg_ticker_opened(uint64_t due_ns)
+{
+    /* Sequentially consistent with the ticker's store before it reads the gates: either it
+     * sees the gate open, or this sees that it may sleep too long. */
+    if (atomic_load(&gg_ticker_wake_ns) <= due_ns)
+        return;
+    pthread_mutex_lock(&gg_ticker.lock);
+    pthread_cond_signal(&gg_ticker.changed);
+    pthread_mutex_unlock(&gg_ticker.lock);
 }
 
 void gg_ticker_remove(void *key)

@@ -8,15 +8,34 @@
 #ifndef GG_TICKER_H
 #define GG_TICKER_H
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "gargalo.h"
+
+/* What a session tells the ticker without taking its lock (gargalo_pause, gargalo_rewind):
+ * while active is 0 its thread gets no signal, and when epoch changes, or active comes
+ * back, its interval schedule starts over from that moment. */
+typedef struct gg_tick_gate {
+    const atomic_int *active;
+    const atomic_uint *epoch;
+} gg_tick_gate;
 
 /* Starts sending SIGPROF to thread tid, carrying key in si_value with si_code SI_QUEUE,
  * at the (adaptive) interval of opt, which must stay valid until gg_ticker_remove.
  * Starts the ticker thread on first use. Returns 0, GARGALO_ENOMEM or GARGALO_ETIMER.
  * Thread-safe; not async-signal-safe. */
 int gg_ticker_add(void *key, pid_t tid, const gargalo_options *opt);
+/* The same, the signals following gate (see gg_tick_gate), whose pointers must stay
+ * valid until gg_ticker_remove. */
+int gg_ticker_add_gated(void *key, pid_t tid, const gargalo_options *opt, gg_tick_gate gate);
+
+/* Says that a gate was just opened or its epoch changed, and that its session's first
+ * signal is due at due_ns (CLOCK_MONOTONIC): wakes the ticker if it sleeps past that.
+ * Takes the ticker's lock only then, so a busy ticker costs the caller two atomic
+ * operations. Thread-safe. */
+void gg_ticker_opened(uint64_t due_ns);
 
 /* Starts the ticker thread now if it is not running yet, so that the first session does
  * not wait for it. Returns 0 or GARGALO_ETIMER. Thread-safe. */
