@@ -30,8 +30,9 @@ struct gg_event {
     uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC; a label change has start == end */
     pid_t tid;
     int kind;
-    char *text; /* labels: "key\0value\0...\0"; marker: "category\0text\0" */
+    const char *text; /* labels: "key\0value\0...\0"; marker: "category\0text\0" */
     size_t len;
+    size_t off; /* in a log: where its copy of text is in the log's texts */
 };
 
 typedef struct gg_tstate {
@@ -65,36 +66,43 @@ void gg_eventlog_init(gg_eventlog *log)
 
 void gg_eventlog_free(gg_eventlog *log)
 {
-    for (size_t i = 0; i < log->n; i++)
-        free(log->v[i].text);
     free(log->v);
+    free(log->texts);
     pthread_mutex_destroy(&log->lock);
     memset(log, 0, sizeof(*log));
 }
 
 void gg_eventlog_clear(gg_eventlog *log)
 {
-    for (size_t i = 0; i < log->n; i++)
-        free(log->v[i].text);
-    log->n = log->bytes = log->markers_dropped = log->labels_dropped = 0;
+    log->n = log->texts_len = log->bytes = log->markers_dropped = log->labels_dropped = 0;
 }
 
-/* Appends a copy of text; when the log is full, counts the event as dropped. */
+/* A logged event's text. */
+static const char *ev_text(const gg_eventlog *log, const gg_event *e)
+{
+    return log->texts + e->off;
+}
+
+/* Appends a copy of text, to the log's texts: one buffer, kept across gg_eventlog_clear, so
+ * a thread labelling every request allocates nothing once it has grown. When the log is
+ * full, counts the event as dropped. */
 static void append(gg_eventlog *log, const gg_event *ev)
 {
     size_t need = sizeof(*ev) + ev->len;
-    char *copy = log->bytes + need <= GG_EVENTS_MAX_BYTES ? malloc(ev->len) : NULL;
-    if (!copy || GG_GROW(&log->v, &log->cap, log->n + 1)) {
-        free(copy);
+    if (log->bytes + need > GG_EVENTS_MAX_BYTES ||
+        GG_GROW(&log->texts, &log->texts_cap, log->texts_len + ev->len) ||
+        GG_GROW(&log->v, &log->cap, log->n + 1)) {
         if (ev->kind == GG_EV_MARK)
             log->markers_dropped++;
         else
             log->labels_dropped++;
         return;
     }
-    memcpy(copy, ev->text, ev->len);
+    memcpy(log->texts + log->texts_len, ev->text, ev->len);
     log->v[log->n] = *ev;
-    log->v[log->n++].text = copy;
+    log->v[log->n].text = NULL;
+    log->v[log->n++].off = log->texts_len;
+    log->texts_len += ev->len;
     log->bytes += need;
 }
 
@@ -189,7 +197,7 @@ static size_t snapshot(const gg_tstate *t, char *buf)
 static void log_labels(gg_eventlog *log, const gg_tstate *t, uint64_t now)
 {
     char buf[GARGALO_MAX_LABELS * 2 * (GARGALO_LABEL_MAX + 1) + 1];
-    gg_event ev = {now, now, t->tid, GG_EV_LABELS, buf, snapshot(t, buf)};
+    gg_event ev = {now, now, t->tid, GG_EV_LABELS, buf, snapshot(t, buf), 0};
     if (log)
         append(log, &ev);
     else
@@ -289,7 +297,7 @@ void gargalo_mark_end(void)
     if (!t->open_text[d])
         return;
     gg_event ev = {t->open_ns[d], gg_clock_ns(CLOCK_MONOTONIC), t->tid, GG_EV_MARK, t->open_text[d],
-                   t->open_len[d]};
+                   t->open_len[d], 0};
     publish(&ev);
     free(t->open_text[d]);
 }
@@ -311,8 +319,9 @@ static int add_markers(gargalo_session *s, const gg_eventlog *log, uint64_t mono
         const gg_event *e = &log->v[i];
         if (e->kind != GG_EV_MARK || e->end_ns < mono_start)
             continue;
+        const char *text = ev_text(log, e);
         gg_marker m = {e->start_ns > mono_start ? e->start_ns - mono_start : 0,
-                       e->end_ns - mono_start, e->text, e->text + strlen(e->text) + 1, 0};
+                       e->end_ns - mono_start, text, text + strlen(text) + 1, 0};
         rc = gg_session_add_thread(s, e->tid, NULL, &m.thread);
         if (!rc)
             rc = gg_session_add_marker(s, &m);
@@ -384,7 +393,7 @@ int gg_events_join(gargalo_session *s, gg_eventlog *log, uint64_t mono_start,
             continue;
         size_t k = (size_t)(e - log->v);
         if (memo[k] == UINT32_MAX - 1)
-            rc = labelset_of(s, e->text, &memo[k]);
+            rc = labelset_of(s, ev_text(log, e), &memo[k]);
         s->samples[i].labels = memo[k];
     }
     free(memo);

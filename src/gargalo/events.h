@@ -22,6 +22,8 @@ typedef struct gg_eventlog {
     pthread_mutex_t lock; /* process-wide sessions only: every thread writes */
     gg_event *v;
     size_t n, cap;
+    char *texts; /* every event's text, one after the other */
+    size_t texts_len, texts_cap;
     size_t bytes;           /* memory held by the events and their text */
     size_t markers_dropped; /* markers that found no room */
     size_t labels_dropped;  /* label changes that found no room */
