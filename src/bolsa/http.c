@@ -47,6 +47,7 @@ struct bolsa_request {
     bolsa_text path;
     const char *body;
     size_t body_len;
+    const char *route; /* set by the router */
 };
 
 struct bolsa_response {
@@ -131,6 +132,16 @@ const char *bolsa_request_body(const bolsa_request *req, size_t *len)
 {
     *len = req->body_len;
     return req->body ? req->body : "";
+}
+
+void bolsa_request_set_route(bolsa_request *req, const char *route)
+{
+    req->route = route;
+}
+
+const char *bolsa_request_route(const bolsa_request *req)
+{
+    return req->route;
 }
 
 /* --- response ------------------------------------------------------------------------ */

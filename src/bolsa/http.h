@@ -65,6 +65,11 @@ bolsa_text bolsa_request_query(const bolsa_request *req, const char *name);
 const char *bolsa_request_header(const bolsa_request *req, const char *name);
 /* The body (not NUL-terminated; *len may be 0). */
 const char *bolsa_request_body(const bolsa_request *req, size_t *len);
+/* The route the router matched, as its pattern ("/api/v1/transaction", never the path as
+ * sent): set by the router for the middlewares around it; NULL when none matched. route
+ * must outlive the request (a string of the route table). */
+void bolsa_request_set_route(bolsa_request *req, const char *route);
+const char *bolsa_request_route(const bolsa_request *req);
 
 /* Sets a header, replacing an earlier one of the same name. Returns BOLSA_E_OK, or
  * BOLSA_E_NOMEM, or BOLSA_E_INTERNAL past 16 headers (the response is left as it was).
