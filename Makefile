@@ -189,7 +189,8 @@ soak: deps-test
 # replaces gargalo_start, so that no request of it is really profiled.
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzzers/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_PROFILE_OBJ := $(addprefix $(B)/obj/src/bolsa/,profiling.o profile_files.o origin.o input.o errors.o \
+FUZZ_PROFILE_OBJ := $(addprefix $(B)/obj/src/bolsa/,profiling.o profile_files.o profile_name.o capture.o \
+                                                 origin.o input.o errors.o \
                                                  timing.o jsonalloc.o)
 
 $(B)/fuzzers/profile_query: tests/fuzz/fuzz_profile_query.c tests/fuzz/fuzz.h $(FUZZ_PROFILE_OBJ) \

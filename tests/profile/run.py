@@ -2,18 +2,21 @@
 """Black-box tests of the ?profile=true middleware, against the real build/bolsa and a
 real SQLite file: settings on and off, every format, bad parameters, the token, the
 article's story (the naive save dominates, sqlite3_step under it), and hundreds of
-concurrent requests, some profiled, whose profiles must never mix.
+concurrent requests, some profiled, whose profiles must never mix. Then slow-request
+capture (--profile-slow-ms).
 
     python3 tests/profile/run.py --bolsa build/bolsa
 """
 import argparse
 import concurrent.futures
+import http.client
 import json
 import os
 import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
@@ -21,7 +24,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import ARTICLE_TICKERS, SANITIZER_REPORT, Bolsa, path_with, run_bolsa_once  # noqa: E402
 
 ARGS = None
-UNIQUE_NAME = re.compile(r"^profile-\d+-\d+\.(html|speedscope\.json|txt|json)$")
+EXTENSIONS = r"(html|speedscope\.json|txt|json|pb\.gz|folded)"
+# profile-<ms>-<n>-<how>-<METHOD>-<route>-<status>-<duration>ms-<samples>samples.<ext>
+UNIQUE_NAME = re.compile(r"^profile-(\d+)-(\d+)-(asked|slow)-([A-Z]+)-(\w+)-(\d{3})-(\d+)ms-"
+                         r"(\d+)samples\." + EXTENSIONS + "$")
+# ... and those of earlier versions, profile-<ms>-<n>.<ext>, still bolsa's to keep or remove
+ANY_NAME = re.compile(r"^profile-(\d+)-(\d+)(-(asked|slow)-[A-Z]+-\w+-\d{3}-\d+ms-\d+samples)?\."
+                      + EXTENSIONS + "$")
 TRANSACTIONS = "/api/v1/transaction"
 
 
@@ -352,9 +361,9 @@ def test_profiles_are_private():
 def profile_files(env):
     """bolsa's own profile files in the profile directory, oldest first."""
     def key(name):
-        _, ms, n = name.split(".")[0].split("-")
-        return int(ms), int(n)
-    return sorted((n for n in env.files() if UNIQUE_NAME.match(n)), key=key)
+        m = ANY_NAME.match(name)
+        return int(m.group(1)), int(m.group(2))
+    return sorted((n for n in env.files() if ANY_NAME.match(n)), key=key)
 
 
 def test_profiles_are_kept_within_a_count():
@@ -432,6 +441,164 @@ def test_bad_retention_settings_are_refused():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# --- names that tell the request -----------------------------------------------------------
+
+
+def name_parts(name):
+    """What a profile's name says: how, method, route, status, duration ms, samples, ext."""
+    m = UNIQUE_NAME.match(name)
+    assert m, name
+    return {"how": m.group(3), "method": m.group(4), "route": m.group(5),
+            "status": int(m.group(6)), "ms": int(m.group(7)), "samples": int(m.group(8)),
+            "ext": m.group(9)}
+
+
+def test_names_tell_the_request():
+    """An asked profile's name says asked, the method, the route pattern (not the path as
+    sent, nor its query), the status, the duration and the samples the header gives."""
+    with Env() as env:
+        headers, name = profiled_post(env, 20000, "text", seed=3)
+        parts = name_parts(name)
+        assert parts == {"how": "asked", "method": "POST", "route": "api_v1_transaction",
+                         "status": 201, "ms": parts["ms"], "samples": int(headers["x-profile-samples"]),
+                         "ext": "txt"}, parts
+        resp = env.server.get(path_with(TRANSACTIONS + "/summary", profile="1", profile_format="json"))
+        parts = name_parts(resp.headers["x-profile-file"])
+        assert (parts["method"], parts["route"], parts["status"]) == ("GET", "api_v1_transaction_summary",
+                                                                      200), parts
+        resp = env.server.get(path_with("/nowhere", profile="1", profile_format="pprof"))
+        assert resp.status == 404, resp
+        parts = name_parts(resp.headers["x-profile-file"])
+        assert (parts["route"], parts["status"], parts["ext"]) == ("unmatched", 404, "pb.gz"), parts
+
+
+# --- slow-request capture ------------------------------------------------------------------
+
+SLOW = ("--profile-slow-ms", "100", "--profile-slow-format", "json")
+
+
+def slow_files(env):
+    return [n for n in profile_files(env) if UNIQUE_NAME.match(n) and name_parts(n)["how"] == "slow"]
+
+
+def sample_labels(session):
+    """The label sets the samples carry, as dicts, with how many samples carry each."""
+    sets = [dict(ls) for ls in session["labelsets"]]
+    out = {}
+    for sample in session["samples"]:
+        key = tuple(sorted(sets[sample[4]].items())) if sample[4] >= 0 else ()
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def test_slow_capture_keeps_slow_requests_only():
+    """--profile-slow-ms 100: the article's naive request of 20,000 rows leaves a profile
+    without asking, named after it, its samples labelled with its route and strategy; a
+    100-row POST and a hundred health checks leave none; the answer names no file."""
+    with Env(args=SLOW) as env:
+        before = env.row_count()
+        resp = env.post(20000, query={"save_strategy": "naive"}, seed=5)
+        assert resp.status == 201 and "x-profile-file" not in resp.headers, resp.headers
+        names = slow_files(env)
+        assert len(names) == 1, env.files()
+        parts = name_parts(names[0])
+        assert (parts["method"], parts["route"], parts["status"], parts["ext"]) == (
+            "POST", "api_v1_transaction", 201, "json"), parts
+        assert parts["ms"] >= 100 and parts["samples"] > 0, parts
+        session = json.loads(env.read(names[0]))
+        assert len(session["samples"]) == parts["samples"], (len(session["samples"]), parts)
+        labels = sample_labels(session)
+        want = (("method", "POST"), ("route", TRANSACTIONS), ("strategy", "naive"))
+        print(f"      {names[0]}: {labels.get(want, 0)} of {parts['samples']} samples labelled")
+        assert labels.get(want, 0) >= 0.8 * parts["samples"], labels
+        assert session_shares(session).get("bolsa_sqlite_save_naive", 0) > 0.6
+        for _ in range(100):
+            assert env.server.get("/health").status == 200
+        assert env.post(100).status == 201
+        assert slow_files(env) == names, env.files()
+        assert env.row_count() == before + 20100
+        assert "slow request profiled: POST /api/v1/transaction 201: " + names[0] in \
+            env.server.log_text()
+
+
+def test_slow_capture_asked_is_not_twice():
+    """With capture on, a slow request that asks for its profile gets it, once, as asked."""
+    with Env(args=SLOW) as env:
+        headers, name = profiled_post(env, 20000, "json", save_strategy="naive")
+        assert name_parts(name)["how"] == "asked"
+        assert [n for n in profile_files(env)] == [name], env.files()
+        resp = env.post(20000, query={"save_strategy": "naive"})  # the thread captures again
+        assert resp.status == 201 and len(slow_files(env)) == 1, env.files()
+
+
+def test_slow_capture_concurrent_profiles_never_mix():
+    """120 requests from 16 clients under capture: naive POSTs (slow), chunked POSTs of
+    60,000 rows (slow too, mostly), summaries, health checks and small POSTs. Each slow
+    profile holds one request: one thread, and labels of one route and one strategy, those
+    its name says; no crash, no sanitizer report (Env checks the log). Each client keeps
+    its connection: thousands of connections opened and closed on loopback end up reusing
+    ports still held by connections the server has not closed yet, which then fail."""
+    with Env(args=SLOW) as env:
+        local = threading.local()
+
+        def one(i):
+            if not hasattr(local, "conn"):
+                local.conn = http.client.HTTPConnection("127.0.0.1", env.server.port, timeout=300)
+            kind, body = i % 5, None
+            path = {0: path_with(TRANSACTIONS, save_strategy="naive"), 1: TRANSACTIONS,
+                    2: TRANSACTIONS + "/summary", 3: "/health", 4: TRANSACTIONS}[kind]
+            if kind in (0, 1, 4):
+                body = json.dumps({"ativos": ARTICLE_TICKERS,
+                                   "quantidadeAtivos": {0: 2000, 1: 60000, 4: 50}[kind]})
+            local.conn.request("POST" if body else "GET", path, body,
+                               {"Content-Type": "application/json"} if body else {})
+            resp = local.conn.getresponse()
+            resp.read()
+            return resp.status
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(one, range(120)))
+        assert all(r in (200, 201) for r in results), results
+        names = slow_files(env)
+        strategies = {}
+        for name in names:
+            parts, session = name_parts(name), json.loads(env.read(name))
+            assert len(session["threads"]) == 1, (name, session["threads"])
+            routes = {dict(k).get("route") for k in sample_labels(session) if k}
+            kinds = {dict(k).get("strategy") for k in sample_labels(session) if k} - {None}
+            assert routes <= {"/" + parts["route"].replace("_", "/")}, (name, routes)
+            assert len(kinds) <= 1, (name, kinds)
+            for k in kinds:
+                strategies[k] = strategies.get(k, 0) + 1
+        print(f"      {len(names)} slow profiles of 120 requests: {strategies}")
+        assert names and set(strategies) <= {"naive", "chunked"}, strategies
+        assert env.server.get("/health").status == 200
+
+
+def test_bad_capture_settings_are_refused():
+    tmp = tempfile.mkdtemp(prefix="bolsa-profile-slow-")
+    try:
+        db = ["--port", "0", "--database-url", f"sqlite:{tmp}/bolsa.db", "--profile"]
+        for args, env, word in ((["--profile-slow-ms", "-1"], {}, "--profile-slow-ms"),
+                                (["--profile-slow-ms", "0.5"], {}, "--profile-slow-ms"),
+                                (["--profile-slow-interval-us", "10"], {}, "--profile-slow-interval-us"),
+                                (["--profile-slow-format", "pdf"], {}, "--profile-slow-format"),
+                                ([], {"BOLSA_PROFILE_SLOW_MS": "soon"}, "BOLSA_PROFILE_SLOW_MS"),
+                                ([], {"BOLSA_PROFILE_SLOW_FORMAT": "HTML"}, "BOLSA_PROFILE_SLOW_FORMAT")):
+            code, out = run_bolsa_once(ARGS.bolsa, db + args, env=env)
+            assert code == 2 and word in out, (args, env, code, out)
+        assert not os.path.exists(os.path.join(tmp, "bolsa.db"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_capture_needs_profiling():
+    """--profile-slow-ms without --profile 1 keeps nothing: the directory is not even looked at."""
+    with Env(profile=False, args=SLOW) as env:
+        assert env.post(20000, query={"save_strategy": "naive"}).status == 201
+        assert env.files() == [], env.files()
+
+
 TESTS = (test_disabled_ignores_profile, test_unusable_profile_dir_is_refused_at_start, test_html_by_default_and_latest_link,
          test_every_format_and_spelling, test_bad_parameters_get_422_and_change_nothing,
          test_interval_and_cpu_mode, test_token_is_required_when_configured,
@@ -440,7 +607,10 @@ TESTS = (test_disabled_ignores_profile, test_unusable_profile_dir_is_refused_at_
          test_concurrent_profiled_writers_never_busy, test_profiles_are_private,
          test_profiles_are_kept_within_a_count, test_profiles_are_kept_within_a_size,
          test_default_limit_holds_under_concurrent_profiles,
-         test_bad_retention_settings_are_refused)
+         test_bad_retention_settings_are_refused, test_names_tell_the_request,
+         test_slow_capture_keeps_slow_requests_only, test_slow_capture_asked_is_not_twice,
+         test_slow_capture_concurrent_profiles_never_mix, test_bad_capture_settings_are_refused,
+         test_capture_needs_profiling)
 
 
 def main():
