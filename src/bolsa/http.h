@@ -96,6 +96,25 @@ bolsa_timing *bolsa_response_timing(bolsa_response *resp);
  * health check that succeeded), whose log write was most of their cost. */
 void bolsa_response_unlogged(bolsa_response *resp);
 
+/* --- answers given later, from another thread ------------------------------------------ */
+
+/* A request whose answer takes seconds to make (a whole-process profile) and does not need
+ * its worker thread meanwhile: the handler calls bolsa_request_defer and returns; the
+ * connection is set aside (the worker serves its other connections) until another thread
+ * fills bolsa_deferred_response and calls bolsa_deferred_answer, which sends it. What the
+ * handler put in its own resp is dropped, but for its timing, which the answer keeps. The
+ * server's graceful stop waits for deferred requests like any other: answer each within
+ * the shutdown timeout. A client that disconnects meanwhile is noticed only at the
+ * answer. */
+typedef struct bolsa_deferred bolsa_deferred;
+
+/* Only from a handler, once per request. NULL when out of memory: answer at once. */
+bolsa_deferred *bolsa_request_defer(bolsa_request *req, bolsa_response *resp);
+/* The response to fill; from any one thread at a time, until bolsa_deferred_answer. */
+bolsa_response *bolsa_deferred_response(bolsa_deferred *d);
+/* Sends the response; d belongs to the server from then on. From any thread. */
+void bolsa_deferred_answer(bolsa_deferred *d);
+
 /* --- the server ---------------------------------------------------------------------- */
 
 typedef struct bolsa_server bolsa_server;
