@@ -217,10 +217,11 @@ deps-test:
 deps-bench:
 	@scripts/deps.sh bench
 
-# make run: the embedded SQLite default, profiling enabled for local use.
+# make run: the embedded SQLite default, profiling enabled for local use, and the profile
+# of every request slower than 500 ms kept (BOLSA_PROFILE_SLOW_MS=0 make run: none).
 run: deps-run
 	@$(MAKE) --no-print-directory $(B)/bolsa
-	BOLSA_PROFILE=$${BOLSA_PROFILE:-1} ./$(B)/bolsa
+	BOLSA_PROFILE=$${BOLSA_PROFILE:-1} BOLSA_PROFILE_SLOW_MS=$${BOLSA_PROFILE_SLOW_MS:-500} ./$(B)/bolsa
 
 test: deps-test
 	@scripts/test.sh
