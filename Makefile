@@ -217,7 +217,8 @@ soak: deps-test
 # replaces gargalo_start, so that no request of it is really profiled.
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzzers/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_PROFILE_OBJ := $(addprefix $(B)/obj/src/bolsa/,profiling.o profile_files.o origin.o input.o errors.o \
+FUZZ_PROFILE_OBJ := $(addprefix $(B)/obj/src/bolsa/,profiling.o profile_files.o profile_name.o capture.o \
+                                                 origin.o input.o errors.o \
                                                  timing.o jsonalloc.o)
 
 $(B)/fuzzers/profile_query: tests/fuzz/fuzz_profile_query.c tests/fuzz/fuzz.h $(FUZZ_PROFILE_OBJ) \
@@ -244,10 +245,11 @@ deps-test:
 deps-bench:
 	@scripts/deps.sh bench
 
-# make run: the embedded SQLite default, profiling enabled for local use.
+# make run: the embedded SQLite default, profiling enabled for local use, and the profile
+# of every request slower than 500 ms kept (BOLSA_PROFILE_SLOW_MS=0 make run: none).
 run: deps-run
 	@$(MAKE) --no-print-directory $(B)/bolsa
-	BOLSA_PROFILE=$${BOLSA_PROFILE:-1} ./$(B)/bolsa
+	BOLSA_PROFILE=$${BOLSA_PROFILE:-1} BOLSA_PROFILE_SLOW_MS=$${BOLSA_PROFILE_SLOW_MS:-500} ./$(B)/bolsa
 
 test: deps-test
 	@scripts/test.sh

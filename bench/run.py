@@ -53,6 +53,9 @@ FULL = {
     "dlopen_runs": 20, "dlopen_seconds": 10,
     "eintr_rounds": 200,
     "marker_pairs": 5_000_000, "marker_watched_pairs": 100_000, "marker_runs": 9,
+    "capture_rows": 50_000, "capture_pairs": 11, "capture_naive_pairs": 3,
+    "capture_wrk_seconds": 10, "capture_wrk_pairs": 3, "capture_list_rows": 20_000,
+    "whole_seconds": 10, "whole_pairs": 3,
 }
 QUICK = {
     "save_rows": 5_000, "save_pairs": 1,
@@ -71,6 +74,9 @@ QUICK = {
     "dlopen_runs": 2, "dlopen_seconds": 1,
     "eintr_rounds": 30,
     "marker_pairs": 200_000, "marker_watched_pairs": 20_000, "marker_runs": 3,
+    "capture_rows": 5_000, "capture_pairs": 1, "capture_naive_pairs": 0,
+    "capture_wrk_seconds": 2, "capture_wrk_pairs": 1, "capture_list_rows": 2_000,
+    "whole_seconds": 2, "whole_pairs": 1,
 }
 # The mechanisms a session may sample with; each case that measures gargalo runs each,
 # forced with GARGALO_MECHANISM in the environment of the program or server it starts.
@@ -206,7 +212,7 @@ def wait_http(port, proc, path="/health", timeout=20.0):
 class Bolsa:
     """One bolsa server on a free loopback port."""
 
-    def __init__(self, ctx, db_url, profile=False, threads=THREADS, env_extra=None):
+    def __init__(self, ctx, db_url, profile=False, threads=THREADS, env_extra=None, extra=()):
         self.ctx = ctx
         self.port = free_port()
         self.profile_dir = tempfile.mkdtemp(prefix="profiles-", dir=ctx.tmp)
@@ -217,7 +223,8 @@ class Bolsa:
         self.proc = PROCS.start(
             [ctx.bin("bolsa"), "--host=127.0.0.1", f"--port={self.port}",
              f"--database-url={db_url}", f"--threads={threads}",
-             f"--profile={1 if profile else 0}", f"--profile-dir={self.profile_dir}"],
+             f"--profile={1 if profile else 0}", f"--profile-dir={self.profile_dir}",
+             *extra],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
         try:
             wait_http(self.port, self.proc)
@@ -1174,6 +1181,181 @@ def case_markers(ctx):
             "process)", f"{r['thread_session_ns']:.0f} / {r['process_session_ns']:.0f} ns",
             f"median of {r['runs']} sessions of {fmt_n(r['watched_pairs'])} pairs, "
             f"{r['text_bytes']}-byte text", None, "reported", None)
+# --- slow-request capture and whole-process profiles -------------------------------------
+
+CAPTURE_SLOW_MS = 500  # make run's threshold: requests under it are sampled, then dropped
+
+
+def cpu_seconds(pid):
+    """utime + stime of a live process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_measure(port, path, seconds, pid):
+    """wrk -t2 -c32 on path: (requests/s, p99 latency ms, the server's CPU us a request)."""
+    c0 = cpu_seconds(pid)
+    r = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "5s", "--latency",
+                        f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                       timeout=seconds + 30, stdin=subprocess.DEVNULL)
+    cpu = cpu_seconds(pid) - c0
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
+    n = re.search(r"(\d+) requests in", r.stdout)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", r.stdout, re.M)
+    if r.returncode != 0 or not (rps and n and p99):
+        raise RuntimeError(f"wrk failed: {r.stdout[-300:]} {r.stderr[-300:]}")
+    if re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout):
+        raise RuntimeError(f"wrk on {path}: answers other than 2xx: {r.stdout[-300:]}")
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return float(rps.group(1)), float(p99.group(1)) * scale, cpu / int(n.group(1)) * 1e6
+
+
+def capture_servers(ctx, name):
+    """Two warm servers, each on a SQLite file of its own, profiling enabled on both: slow-
+    request capture off, and on at make run's threshold."""
+    off_db, on_db = SqliteDb(ctx, name + "-off"), SqliteDb(ctx, name + "-on")
+    off = Bolsa(ctx, off_db.url, profile=True)
+    on = Bolsa(ctx, on_db.url, profile=True, extra=[f"--profile-slow-ms={CAPTURE_SLOW_MS}"])
+    for server in (off, on):
+        warm_up(server)
+    return [(off, off_db), (on, on_db)]
+
+
+def alternate(pairs, servers, measure):
+    """measure(server, db, i) for off and on, pairs times, the order swapped every pair so that
+    neither always runs second; returns the two lists of results."""
+    out = ([], [])
+    for i in range(pairs):
+        for k in ((0, 1) if i % 2 == 0 else (1, 0)):
+            out[k].append(measure(*servers[k], i))
+    return out
+
+
+def capture_post(ctx, servers, n, strategy=None):
+    """The POST of n rows on both servers, the write-ahead log checkpointed before each."""
+    def one(server, db, i):
+        db.checkpoint()
+        return server.post(n, seed=i, strategy=strategy, timeout=600)[0]
+    pairs = ctx.cfg["capture_naive_pairs" if strategy else "capture_pairs"]
+    return alternate(pairs, servers, one)
+
+
+def capture_rows_post(ctx, servers):
+    cfg = ctx.cfg
+    off, on = capture_post(ctx, servers, cfg["capture_rows"])
+    p, q = median(off), median(on)
+    ctx.add(f"Slow-request capture: the article's {fmt_n(cfg['capture_rows'])}-row POST (default "
+            f"strategy), capture on ({CAPTURE_SLOW_MS} ms, not kept) vs off", fmt_ms(q),
+            f"capture off {fmt_ms(p)}", q / p, "<= +3%", q / p <= 1.03, ratio_pct=True,
+            off_ms=off, on_ms=on, **pair_ratios(off, on))
+
+
+def capture_naive_post(ctx, servers):
+    """The naive request, slower than the threshold: its profile is kept, each time."""
+    if not ctx.cfg["capture_naive_pairs"]:
+        return
+    n = ctx.cfg["naive_rows"]
+    kept = len(os.listdir(servers[1][0].profile_dir))
+    off, on = capture_post(ctx, servers, n, strategy="naive")
+    kept = len([f for f in os.listdir(servers[1][0].profile_dir) if "-slow-" in f]) - kept
+    p, q = median(off), median(on)
+    ctx.add(f"Slow-request capture: naive {fmt_n(n)}-row POST, slower than {CAPTURE_SLOW_MS} ms: "
+            f"its profile kept ({kept} of {len(on)} written)", fmt_ms(q), f"capture off {fmt_ms(p)}",
+            q / p, "reported", None, ratio_pct=True, off_ms=off, on_ms=on, kept=kept,
+            **pair_ratios(off, on))
+
+
+def capture_wrk(ctx, servers, path):
+    seconds = ctx.cfg["capture_wrk_seconds"]
+    return alternate(ctx.cfg["capture_wrk_pairs"], servers,
+                     lambda server, db, i: wrk_measure(server.port, path, seconds, server.proc.pid))
+
+
+def capture_health(ctx, servers):
+    off, on = capture_wrk(ctx, servers, "/health")
+    p, q = median([r[0] for r in off]), median([r[0] for r in on])
+    cp, cq = median([r[2] for r in off]), median([r[2] for r in on])
+    ctx.add(f"Slow-request capture: GET /health, wrk -t2 -c32 -d{ctx.cfg['capture_wrk_seconds']}s, "
+            "capture on vs off", f"{q:,.0f} req/s ({cq:.1f} us CPU a request)",
+            f"capture off {p:,.0f} req/s ({cp:.1f} us)", q / p, ">= 0.95x", q / p >= 0.95,
+            off=off, on=on, cpu_ratio=cq / cp,
+            **pair_ratios([r[0] for r in off], [r[0] for r in on]))
+
+
+def capture_list(ctx, servers):
+    """GET a 100-row page of the list, rows saved first on both."""
+    for server, db in servers:
+        server.post(ctx.cfg["capture_list_rows"], seed=5)
+    off, on = capture_wrk(ctx, servers, "/api/v1/transaction?limit=100")
+    p, q = median([r[1] for r in off]), median([r[1] for r in on])
+    ctx.add(f"Slow-request capture: GET /api/v1/transaction?limit=100 p99, wrk -t2 -c32 "
+            f"-d{ctx.cfg['capture_wrk_seconds']}s, capture on vs off", f"{q:.2f} ms",
+            f"capture off {p:.2f} ms", q / p, "<= +5%", q / p <= 1.05, ratio_pct=True,
+            off=off, on=on, **pair_ratios([r[1] for r in off], [r[1] for r in on]))
+
+
+def case_capture(ctx):
+    """Slow-request capture on against off, in the same run, two servers side by side."""
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed (scripts/deps.sh bench installs it)")
+    servers = capture_servers(ctx, "capture")
+    try:
+        capture_rows_post(ctx, servers)
+        capture_naive_post(ctx, servers)
+        capture_health(ctx, servers)
+        capture_list(ctx, servers)
+    finally:
+        for server, db in servers:
+            server.stop()
+            db.remove()
+
+
+def whole_profile(port, seconds, out):
+    """GET /debug/gargalo/profile for seconds (pprof, wall clock): its status, bytes, time."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=seconds + 600)
+    t0 = time.perf_counter()
+    try:
+        c.request("GET", f"/debug/gargalo/profile?seconds={seconds}")
+        r = c.getresponse()
+        out.update(status=r.status, bytes=len(r.read()), ms=(time.perf_counter() - t0) * 1000)
+    finally:
+        c.close()
+
+
+def case_whole(ctx):
+    """GET /health throughput with wrk while a whole-process profile runs, against the same
+    server without one, alternated. The profile starts before wrk and lasts a second longer,
+    so every request measured runs under it; its stop and rendering come after."""
+    import threading
+    cfg = ctx.cfg
+    seconds = cfg["whole_seconds"]
+    server, db = fresh_sqlite_server(ctx, "whole", profile=True)
+    pid, plain, profiled, answers = server.proc.pid, [], [], []
+    try:
+        for i in range(cfg["whole_pairs"]):
+            plain.append(wrk_measure(server.port, "/health", seconds, pid))
+            answer = {}
+            t = threading.Thread(target=whole_profile, args=(server.port, seconds + 1, answer))
+            t.start()
+            time.sleep(0.3)  # the session runs before the first request measured
+            profiled.append(wrk_measure(server.port, "/health", seconds, pid))
+            t.join()
+            if answer.get("status") != 200:
+                raise RuntimeError(f"whole-process profile: {answer}; log: {server.tail()}")
+            answers.append(answer)
+    finally:
+        server.stop()
+        db.remove()
+    p, q = median([r[0] for r in plain]), median([r[0] for r in profiled])
+    ctx.add(f"Whole-process profile (GET /debug/gargalo/profile, pprof, wall clock): GET /health "
+            f"throughput while it runs, wrk -t2 -c32 -d{seconds}s",
+            f"{q:,.0f} req/s", f"no profile {p:,.0f} req/s", q / p, ">= 0.9x", q / p >= 0.9,
+            plain=plain, profiled=profiled, profiles=answers,
+            **pair_ratios([r[0] for r in plain], [r[0] for r in profiled]))
+    ms = median([a["ms"] for a in answers])
+    ctx.add(f"Whole-process profile of {seconds + 1} s under that load: its answer, stop and "
+            "rendering included", fmt_ms(ms), "-", None, "reported", None, profiles=answers)
 
 
 CASES = [
@@ -1195,6 +1377,8 @@ CASES = [
     ("page", case_page),
     ("symbolize", case_symbolize),
     ("record", case_record),
+    ("capture", case_capture),
+    ("whole", case_whole),
 ]
 
 

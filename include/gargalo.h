@@ -130,6 +130,31 @@ GARGALO_EXTERN int gargalo_start_process(gargalo_session **out, const gargalo_op
  * statistics). Not async-signal-safe. */
 GARGALO_EXTERN int gargalo_stop(gargalo_session *s);
 
+/* One session across many units of work on one thread, such as a server's worker serving
+ * requests, keeping only some of them (the slow ones): gargalo_start once; at each
+ * request's start gargalo_rewind; at its end gargalo_stop (to keep it: then start anew
+ * for the next) or gargalo_pause (not worth keeping). With signals and the wall clock
+ * neither rewind nor pause makes a system call (about 0.07 us the pair), where starting and
+ * freeing a session for every request would cost tens of microseconds or more.
+ *
+ * gargalo_pause: stops recording on a running per-thread session of the calling thread:
+ * with signals its thread gets none until the next gargalo_rewind (an idle worker is not
+ * woken); with perf events the kernel may still sample the thread, and gargalo drops those
+ * samples unread. A paused session can only be rewound or freed (gargalo_stop on it is
+ * GARGALO_ESTATE). Errors: GARGALO_EINVAL (NULL), GARGALO_ESTATE (not running on this
+ * thread, or a process-wide session). Not async-signal-safe. */
+GARGALO_EXTERN int gargalo_pause(gargalo_session *s);
+
+/* Forgets everything a running (or paused) per-thread session of the calling thread
+ * recorded, samples, markers and label changes, and starts it again from now, recording:
+ * what gargalo_stop then returns is as if gargalo_start had been called now, with the
+ * same options (an adaptive interval starts over too), but for one statistic: with signals
+ * and the wall clock, gargalo_stats.cpu_ns counts from the first sample after the rewind
+ * (reading the thread's CPU clock at the rewind itself is a system call), so the CPU time
+ * of up to one interval is left out. The thread's current labels carry over. Errors: as
+ * gargalo_pause. Not async-signal-safe. */
+GARGALO_EXTERN int gargalo_rewind(gargalo_session *s);
+
 /* Optional, at start-up: reads the symbol tables and debug information of the program and
  * of every library loaded now, so that the first gargalo_stop does not pay for it (tens
  * of milliseconds with libc's debug file), and starts the thread that paces wall-clock

@@ -10,24 +10,32 @@
 
 #include "input.h"
 
-typedef enum { BOLSA_OPT_STR, BOLSA_OPT_INT, BOLSA_OPT_I64, BOLSA_OPT_BOOL } bolsa_opt_kind;
+typedef enum {
+    BOLSA_OPT_STR,
+    BOLSA_OPT_INT,
+    BOLSA_OPT_I64,
+    BOLSA_OPT_BOOL,
+    BOLSA_OPT_CHOICE /* a string, one of the row's choices */
+} bolsa_opt_kind;
 
 typedef struct bolsa_opt {
     const char *flag; /* without the leading "--" */
     const char *env;
     bolsa_opt_kind kind;
-    size_t offset;    /* into bolsa_config */
-    size_t size;      /* of the field */
-    int64_t min, max; /* of an integer field */
+    size_t offset;       /* into bolsa_config */
+    size_t size;         /* of the field */
+    int64_t min, max;    /* of an integer field */
+    const char *choices; /* of a BOLSA_OPT_CHOICE field: the values it takes, "a|b|c" */
     const char *def;
     const char *help;
 } bolsa_opt;
 
 #define BOLSA_FIELD(f) offsetof(bolsa_config, f), sizeof(((bolsa_config *)0)->f)
-#define BOLSA_STR(f) BOLSA_OPT_STR, BOLSA_FIELD(f), 0, 0
-#define BOLSA_INT(f, lo, hi) BOLSA_OPT_INT, BOLSA_FIELD(f), lo, hi
-#define BOLSA_I64(f, lo, hi) BOLSA_OPT_I64, BOLSA_FIELD(f), lo, hi
-#define BOLSA_BOOL(f) BOLSA_OPT_BOOL, BOLSA_FIELD(f), 0, 1
+#define BOLSA_STR(f) BOLSA_OPT_STR, BOLSA_FIELD(f), 0, 0, NULL
+#define BOLSA_INT(f, lo, hi) BOLSA_OPT_INT, BOLSA_FIELD(f), lo, hi, NULL
+#define BOLSA_I64(f, lo, hi) BOLSA_OPT_I64, BOLSA_FIELD(f), lo, hi, NULL
+#define BOLSA_BOOL(f) BOLSA_OPT_BOOL, BOLSA_FIELD(f), 0, 1, NULL
+#define BOLSA_CHOICE(f, choices) BOLSA_OPT_CHOICE, BOLSA_FIELD(f), 0, 0, choices
 
 static const bolsa_opt bolsa_opts[] = {
     {"host", "BOLSA_HOST", BOLSA_STR(host), "127.0.0.1", "address to listen on"},
@@ -56,6 +64,14 @@ static const bolsa_opt bolsa_opts[] = {
      "most profile files kept; the oldest go first"},
     {"profile-keep-mb", "BOLSA_PROFILE_KEEP_MB", BOLSA_INT(profile_keep_mb, 1, 1048576), "256",
      "most MiB of profile files kept; the oldest go first"},
+    {"profile-slow-ms", "BOLSA_PROFILE_SLOW_MS", BOLSA_INT(profile_slow_ms, 0, 3600000), "0",
+     "with --profile 1, keep the profile of every request slower than this (0: off)"},
+    {"profile-slow-interval-us", "BOLSA_PROFILE_SLOW_INTERVAL_US",
+     BOLSA_INT(profile_slow_interval_us, 50, 1000000), "1000",
+     "sampling interval of slow-request capture, in microseconds"},
+    {"profile-slow-format", "BOLSA_PROFILE_SLOW_FORMAT",
+     BOLSA_CHOICE(profile_slow_format, "html|speedscope|text|json|pprof|folded"), "html",
+     "format of slow requests' profiles: html, speedscope, text, json, pprof or folded"},
 };
 
 #define BOLSA_OPT_COUNT (sizeof(bolsa_opts) / sizeof(bolsa_opts[0]))
@@ -98,12 +114,37 @@ static bolsa_errcode bolsa_config_bad_value(const bolsa_opt *o, const char *valu
                            (long long)o->min, (long long)o->max);
 }
 
+/* 1 when value is one of the '|'-separated choices. */
+static int bolsa_config_is_choice(const char *choices, const char *value)
+{
+    size_t len = strlen(value);
+    for (const char *c = choices; len && *c;) {
+        size_t n = strcspn(c, "|");
+        if (n == len && !strncmp(c, value, n))
+            return 1;
+        c += n + (c[n] == '|');
+    }
+    return 0;
+}
+
+/* A value that is not one of the row's choices. */
+static bolsa_errcode bolsa_config_bad_choice(const bolsa_opt *o, const char *value,
+                                             const char *source, bolsa_error *err)
+{
+    char shown[256];
+    bolsa_config_shown(value, strlen(value), shown, sizeof(shown));
+    return bolsa_error_set(err, BOLSA_E_CONFIG, "config", source, "%s: '%s' is not one of %s",
+                           source, shown, o->choices);
+}
+
 /* Stores value into the field of o; source names where it came from for the message. */
 static bolsa_errcode bolsa_config_set(bolsa_config *cfg, const bolsa_opt *o, const char *value,
                                       const char *source, bolsa_error *err)
 {
     char *field = (char *)cfg + o->offset;
-    if (o->kind == BOLSA_OPT_STR) {
+    if (o->kind == BOLSA_OPT_CHOICE && !bolsa_config_is_choice(o->choices, value))
+        return bolsa_config_bad_choice(o, value, source, err);
+    if (o->kind == BOLSA_OPT_STR || o->kind == BOLSA_OPT_CHOICE) {
         if (strlen(value) >= o->size)
             return bolsa_error_set(err, BOLSA_E_CONFIG, "config", source,
                                    "%s: value too long (max %zu bytes)", source, o->size - 1);

@@ -27,6 +27,10 @@ typedef struct bolsa_config {
     char profile_token[256]; /* --profile-token, BOLSA_PROFILE_TOKEN: "" (none required) */
     int profile_keep;        /* --profile-keep, BOLSA_PROFILE_KEEP: 200 profile files at most */
     int profile_keep_mb;     /* --profile-keep-mb, BOLSA_PROFILE_KEEP_MB: 256 MiB at most */
+    /* Slow-request capture: every request sampled, the profiles of slow ones kept. */
+    int profile_slow_ms;          /* --profile-slow-ms, BOLSA_PROFILE_SLOW_MS: 0 (off) */
+    int profile_slow_interval_us; /* --profile-slow-interval-us, ..._INTERVAL_US: 1000 */
+    char profile_slow_format[16]; /* --profile-slow-format, ..._FORMAT: html */
     /* Not a setting: --help (or -h) was given, so print bolsa_config_usage and exit. */
     int help;
 } bolsa_config;

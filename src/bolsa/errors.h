@@ -38,6 +38,8 @@
     X(TOO_LARGE, 413, "body_too_large")                                                            \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \
     X(CROSS_ORIGIN, 403, "cross_origin")                                                           \
+    X(PROFILE_BUSY, 409, "profile_in_progress")                                                    \
+    X(PROFILE_UNAVAILABLE, 503, "profiling_unavailable")                                           \
     X(URI_TOO_LONG, 414, "uri_too_long")                                                           \
     X(HEADERS_TOO_LARGE, 431, "headers_too_large")                                                 \
     X(TRANSFER_ENCODING, 501, "transfer_encoding_unsupported")                                     \

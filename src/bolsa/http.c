@@ -47,6 +47,8 @@ struct bolsa_request {
     bolsa_text path;
     const char *body;
     size_t body_len;
+    const char *route;              /* set by the router */
+    struct bolsa_http_state *state; /* the server's state of this request */
 };
 
 struct bolsa_response {
@@ -60,8 +62,15 @@ struct bolsa_response {
     int unlogged; /* no request log line */
 };
 
+struct bolsa_deferred {
+    struct MHD_Connection *conn;
+    bolsa_response resp;
+    atomic_int answered; /* bolsa_deferred_answer was called: d is the server's */
+};
+
 /* What the server keeps per request, from its request line to its answer. */
 typedef struct bolsa_http_state {
+    bolsa_deferred *deferred; /* the handler deferred its answer (bolsa_request_defer) */
     dynbuf body;
     int started;          /* the access handler has seen the headers */
     bolsa_errcode failed; /* why it is refused: its head (414, 431, 501, 413) or body */
@@ -131,6 +140,16 @@ const char *bolsa_request_body(const bolsa_request *req, size_t *len)
 {
     *len = req->body_len;
     return req->body ? req->body : "";
+}
+
+void bolsa_request_set_route(bolsa_request *req, const char *route)
+{
+    req->route = route;
+}
+
+const char *bolsa_request_route(const bolsa_request *req)
+{
+    return req->route;
 }
 
 /* --- response ------------------------------------------------------------------------ */
@@ -336,10 +355,52 @@ static int bolsa_http_fd(struct MHD_Connection *conn)
     return ci ? ci->connect_fd : -1;
 }
 
+/* --- answers given later --------------------------------------------------------------- */
+
+bolsa_deferred *bolsa_request_defer(bolsa_request *req, bolsa_response *resp)
+{
+    bolsa_deferred *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->conn = req->conn;
+    d->resp.timing = resp->timing;
+    req->state->deferred = d;
+    /* Here, in the access handler, as MHD asks: an answer given before the handler returns
+     * then finds the connection suspended already. */
+    MHD_suspend_connection(req->conn);
+    return d;
+}
+
+bolsa_response *bolsa_deferred_response(bolsa_deferred *d)
+{
+    return &d->resp;
+}
+
+void bolsa_deferred_answer(bolsa_deferred *d)
+{
+    /* MHD calls the access handler again for the connection, on its worker thread, which
+     * sends d->resp (bolsa_http_finish). */
+    atomic_store(&d->answered, 1);
+    MHD_resume_connection(d->conn);
+}
+
+/* The deferred answer of a resumed connection goes out, and d with it. */
+static enum MHD_Result bolsa_http_send_deferred(bolsa_server *srv, struct MHD_Connection *conn,
+                                                const char *method, bolsa_http_state *st)
+{
+    bolsa_deferred *d = st->deferred;
+    st->deferred = NULL;
+    enum MHD_Result ok = bolsa_http_send(srv, conn, method, st->buf, &d->resp);
+    free(d);
+    return ok;
+}
+
 /* Request complete: run the handler chain here, on this worker thread, and answer. */
 static enum MHD_Result bolsa_http_finish(bolsa_server *srv, struct MHD_Connection *conn,
                                          const char *method, bolsa_http_state *st)
 {
+    if (st->deferred)
+        return bolsa_http_send_deferred(srv, conn, method, st);
     if (st->failed)
         return bolsa_http_refuse(srv, conn, method, st);
     /* Not run when the watchdog cut the connection as its last bytes came in, or when the
@@ -350,9 +411,14 @@ static enum MHD_Result bolsa_http_finish(bolsa_server *srv, struct MHD_Connectio
                          .method = method,
                          .path = st->path,
                          .body = st->body.data,
-                         .body_len = st->body.len};
+                         .body_len = st->body.len,
+                         .state = st};
     bolsa_response resp = {.timing = st->timing};
     bolsa_endpoint_call(&srv->opt.endpoint, &req, &resp);
+    if (st->deferred) { /* answered later, from bolsa_deferred_answer */
+        bolsa_response_free(&resp);
+        return MHD_YES;
+    }
     return bolsa_http_send(srv, conn, method, st->buf, &resp);
 }
 
@@ -463,6 +529,12 @@ static void bolsa_http_completed(void *cls, struct MHD_Connection *conn, void **
     atomic_fetch_sub(&srv->pending, 1);
     if (!st)
         return;
+    /* A resumed connection that failed before its answer went out. One never answered
+     * stays with the thread that holds it (a stop waits for deferred answers). */
+    if (st->deferred && atomic_load(&st->deferred->answered)) {
+        bolsa_response_free(&st->deferred->resp);
+        free(st->deferred);
+    }
     dynbuf_free(&st->body);
     free(st);
     *con_cls = NULL;
@@ -551,14 +623,15 @@ static void bolsa_http_options(bolsa_server *s, int fd, struct MHD_OptionItem *o
 }
 
 /* Hands the listening socket to MHD, which closes it from then on. MHD_USE_ITC lets
- * bolsa_server_quiesce wake the workers. */
+ * bolsa_server_quiesce wake the workers, and a resumed connection (bolsa_deferred_answer)
+ * wake its worker. */
 static bolsa_errcode bolsa_http_start_mhd(bolsa_server *s, int fd, bolsa_error *err)
 {
     struct MHD_OptionItem opts[10];
     bolsa_http_options(s, fd, opts);
-    s->mhd =
-        MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
-                         NULL, bolsa_http_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, bolsa_http_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!s->mhd)
         return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "libmicrohttpd failed to start");
     return BOLSA_E_OK;

@@ -65,6 +65,11 @@ bolsa_text bolsa_request_query(const bolsa_request *req, const char *name);
 const char *bolsa_request_header(const bolsa_request *req, const char *name);
 /* The body (not NUL-terminated; *len may be 0). */
 const char *bolsa_request_body(const bolsa_request *req, size_t *len);
+/* The route the router matched, as its pattern ("/api/v1/transaction", never the path as
+ * sent): set by the router for the middlewares around it; NULL when none matched. route
+ * must outlive the request (a string of the route table). */
+void bolsa_request_set_route(bolsa_request *req, const char *route);
+const char *bolsa_request_route(const bolsa_request *req);
 
 /* Sets a header, replacing an earlier one of the same name. Returns BOLSA_E_OK, or
  * BOLSA_E_NOMEM, or BOLSA_E_INTERNAL past 16 headers (the response is left as it was).
@@ -90,6 +95,25 @@ bolsa_timing *bolsa_response_timing(bolsa_response *resp);
 /* Leaves this request out of the request log: for answers nobody needs a line for (a
  * health check that succeeded), whose log write was most of their cost. */
 void bolsa_response_unlogged(bolsa_response *resp);
+
+/* --- answers given later, from another thread ------------------------------------------ */
+
+/* A request whose answer takes seconds to make (a whole-process profile) and does not need
+ * its worker thread meanwhile: the handler calls bolsa_request_defer and returns; the
+ * connection is set aside (the worker serves its other connections) until another thread
+ * fills bolsa_deferred_response and calls bolsa_deferred_answer, which sends it. What the
+ * handler put in its own resp is dropped, but for its timing, which the answer keeps. The
+ * server's graceful stop waits for deferred requests like any other: answer each within
+ * the shutdown timeout. A client that disconnects meanwhile is noticed only at the
+ * answer. */
+typedef struct bolsa_deferred bolsa_deferred;
+
+/* Only from a handler, once per request. NULL when out of memory: answer at once. */
+bolsa_deferred *bolsa_request_defer(bolsa_request *req, bolsa_response *resp);
+/* The response to fill; from any one thread at a time, until bolsa_deferred_answer. */
+bolsa_response *bolsa_deferred_response(bolsa_deferred *d);
+/* Sends the response; d belongs to the server from then on. From any thread. */
+void bolsa_deferred_answer(bolsa_deferred *d);
 
 /* --- the server ---------------------------------------------------------------------- */
 

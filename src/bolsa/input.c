@@ -341,8 +341,8 @@ bolsa_errcode bolsa_input_content_type(const char *value, bolsa_error *err)
 }
 
 /* An optional integer query parameter within [min, max]. */
-static bolsa_errcode bolsa_input_query_int(const char *name, bolsa_text value, int64_t min,
-                                           int64_t max, int64_t *out, bolsa_error *err)
+bolsa_errcode bolsa_input_query_int(const char *name, bolsa_text value, int64_t min, int64_t max,
+                                    int64_t *out, bolsa_error *err)
 {
     if (!value.p)
         return BOLSA_E_OK;

@@ -42,6 +42,11 @@ const char *bolsa_strategy_name(bolsa_strategy s);
 bolsa_errcode bolsa_input_list_query(bolsa_text ativo, bolsa_text limit, bolsa_text after_id,
                                      bolsa_list_query *q, bolsa_error *err);
 
+/* An integer query parameter from min to max, left as *out when absent; otherwise
+ * BOLSA_E_INT_TYPE, BOLSA_E_GREATER_THAN or BOLSA_E_LESS_EQUAL, loc ["query", name]. */
+bolsa_errcode bolsa_input_query_int(const char *name, bolsa_text value, int64_t min, int64_t max,
+                                    int64_t *out, bolsa_error *err);
+
 /* A POST body's Content-Type (NULL when absent) must be application/json, in any case,
  * with or without parameters ("; charset=utf-8"). Otherwise BOLSA_E_UNSUPPORTED_MEDIA,
  * loc ["header", "content-type"]. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "debug.h"
 #include "http.h"
 #include "profiling.h"
 #include "routes.h"
@@ -21,11 +22,12 @@
 
 #define BOLSA_MAX_BODY ((size_t)1 << 20)
 
-/* What runs while bolsa serves: the store, the request chain (the profiling middleware
- * around the routes) and the server in front of it. */
+/* What runs while bolsa serves: the store, the request chain (profiling's endpoints, then
+ * the profiling middleware around the routes) and the server in front of it. */
 typedef struct bolsa_service {
     bolsa_app app;
     bolsa_profiling profiling;
+    bolsa_debug debug;
     bolsa_server *server;
 } bolsa_service;
 
@@ -70,6 +72,7 @@ static bolsa_errcode bolsa_service_start(bolsa_service *svc, const bolsa_config 
 {
     svc->app = (bolsa_app){.store = NULL, .max_rows = cfg->max_rows};
     bolsa_profiling_init(&svc->profiling, cfg, (bolsa_endpoint){bolsa_routes_handle, &svc->app});
+    bolsa_debug_init(&svc->debug, &svc->profiling, bolsa_profiling_endpoint(&svc->profiling));
     bolsa_errcode rc = bolsa_profiling_prepare(&svc->profiling, err);
     if (rc)
         return rc;
@@ -83,7 +86,7 @@ static bolsa_errcode bolsa_service_start(bolsa_service *svc, const bolsa_config 
                                 .port = cfg->port,
                                 .threads = cfg->threads,
                                 .max_body = BOLSA_MAX_BODY,
-                                .endpoint = bolsa_profiling_endpoint(&svc->profiling),
+                                .endpoint = bolsa_debug_endpoint(&svc->debug),
                                 .max_connections = (unsigned)bolsa_connections_fit(cfg),
                                 .max_per_address = (unsigned)cfg->max_per_address,
                                 .request_timeout = (unsigned)cfg->request_timeout};
@@ -149,6 +152,7 @@ static bolsa_errcode bolsa_run(const bolsa_config *cfg, bolsa_error *err)
     fprintf(stderr, "bolsa: stopping (%s): %u request(s) in flight, %d s to finish\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", bolsa_server_pending(svc.server),
             cfg->shutdown_timeout);
+    bolsa_debug_cut(&svc.debug); /* a whole-process profile answers now, not in a minute */
     if (!bolsa_drain(svc.server, &stop, cfg->shutdown_timeout))
         bolsa_abandon(svc.server);
     bolsa_server_stop(svc.server);

@@ -3,7 +3,6 @@
  */
 #include "profile_files.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,9 +15,9 @@
 
 #include "gargalo.h"
 
-#define PROFILE_PATH_MAX 1200 /* a directory of up to 1023 bytes and a file name */
-#define PROFILE_LINKS 4       /* profile.<ext>, one per format */
-#define PROFILE_NAME_MAX 64   /* longer names are not bolsa's */
+#define PROFILE_PATH_MAX 1300 /* a directory of up to 1023 bytes and a file name */
+#define PROFILE_LINKS 6       /* profile.<ext>, one per format */
+#define PROFILE_NAME_MAX BOLSA_PROFILE_NAME_MAX
 
 /* One of bolsa's profile files, found by a scan of the directory. */
 typedef struct profile_entry {
@@ -146,30 +145,15 @@ static bolsa_errcode profile_link_latest(const char *dir, const char *name, cons
 
 /* --- keeping the directory bounded ---------------------------------------------------- */
 
-/* 1 when s is the extension of one of gargalo's formats ("html", "speedscope.json", ...). */
-static int profile_known_ext(const char *s)
-{
-    static const gargalo_format formats[] = {GARGALO_FORMAT_TEXT, GARGALO_FORMAT_HTML,
-                                             GARGALO_FORMAT_SPEEDSCOPE, GARGALO_FORMAT_JSON};
-    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-        const char *ext = gargalo_format_extension(formats[i]);
-        if (ext && strcmp(s, ext) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* 1 when name is profile-<ms>-<n>.<ext>, the name bolsa gives a profile; fills ms and n. */
+/* 1 when name is one bolsa gives a profile; fills ms and n. */
 static int profile_parse_name(const char *name, unsigned long long *ms, unsigned long long *n)
 {
-    char *end;
-    if (strncmp(name, "profile-", 8) != 0 || !isdigit((unsigned char)name[8]))
+    bolsa_profile_info info;
+    if (!bolsa_profile_name_parse(name, &info))
         return 0;
-    *ms = strtoull(name + 8, &end, 10);
-    if (*end != '-' || !isdigit((unsigned char)end[1]))
-        return 0;
-    *n = strtoull(end + 1, &end, 10);
-    return *end == '.' && profile_known_ext(end + 1);
+    *ms = info.ms;
+    *n = info.n;
+    return 1;
 }
 
 /* Copies a name the caller checked to be shorter than PROFILE_NAME_MAX. */
@@ -213,8 +197,8 @@ static int profile_scan_dir(DIR *d, profile_scan *sc)
         unsigned long long ms = 0, n = 0;
         struct stat st;
         int unique = profile_parse_name(de->d_name, &ms, &n);
-        int latest =
-            !unique && strncmp(de->d_name, "profile.", 8) == 0 && profile_known_ext(de->d_name + 8);
+        int latest = !unique && strncmp(de->d_name, "profile.", 8) == 0 &&
+                     bolsa_profile_ext_known(de->d_name + 8);
         if (!unique && !latest)
             continue;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
@@ -290,14 +274,17 @@ bolsa_errcode bolsa_profile_files_open(bolsa_profile_files *f, bolsa_error *err)
     return BOLSA_E_OK;
 }
 
-bolsa_errcode bolsa_profile_files_add(bolsa_profile_files *f, const char *ext, const char *data,
-                                      size_t len, char *name, size_t size, bolsa_error *err)
+bolsa_errcode bolsa_profile_files_add(bolsa_profile_files *f, const char *ext,
+                                      const bolsa_profile_meta *meta, const char *data, size_t len,
+                                      char *name, size_t size, bolsa_error *err)
 {
     unsigned long n = atomic_fetch_add(&f->sequence, 1) + 1;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(name, size, "profile-%lld%03ld-%lu.%s", (long long)now.tv_sec, now.tv_nsec / 1000000,
-             n, ext);
+    unsigned long long ms =
+        (unsigned long long)now.tv_sec * 1000 + (unsigned long long)now.tv_nsec / 1000000;
+    if (bolsa_profile_name_make(name, size, ms, n, meta, ext))
+        return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "no room for the profile's name");
     /* Under the lock, from the write on: a clean-up running meanwhile in another request
      * could otherwise remove this profile between its write and its link, or remove the
      * profile another request's link update just chose. Rendering stays outside it. */
@@ -311,5 +298,25 @@ bolsa_errcode bolsa_profile_files_add(bolsa_profile_files *f, const char *ext, c
             profile_clean(f, name);
     }
     pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+bolsa_errcode bolsa_profile_files_save(bolsa_profile_files *f, const gargalo_session *s,
+                                       gargalo_format fmt, bolsa_profile_meta meta, char *name,
+                                       size_t size, bolsa_error *err)
+{
+    gargalo_stats st = {0};
+    gargalo_session_stats(s, &st);
+    meta.duration_ms = st.duration_ns / 1000000;
+    meta.samples = st.samples;
+    char *data = NULL;
+    size_t len = 0;
+    int grc = gargalo_render(s, fmt, NULL, &data, &len);
+    if (grc)
+        return bolsa_error_set(err, BOLSA_E_INTERNAL, NULL, NULL, "could not write the profile: %s",
+                               gargalo_strerror(grc));
+    bolsa_errcode rc = bolsa_profile_files_add(f, gargalo_format_extension(fmt), &meta, data, len,
+                                               name, size, err);
+    free(data);
     return rc;
 }

@@ -6,10 +6,11 @@
  *   profile_format=html|speedscope|text|json|pprof|folded,
  *   profile_interval=<ms, 0.05..100> (default: gargalo's adaptive interval),
  *   profile_mode=wall|cpu.
- * Each profile goes to a file of its own, profile-<time>-<n>.<ext>, so concurrent requests
- * never share one; profile.<ext> is then atomically replaced by a link to it, which keeps
- * the article's "open profile.html" working. The query never chooses a path. The files
- * themselves, private and kept within limits, are profile_files.c's.
+ * Each profile goes to a file of its own, named after the request (profile_name.h), so
+ * concurrent requests never share one; profile.<ext> is then atomically replaced by a link
+ * to it, which keeps the article's "open profile.html" working. The query never chooses a
+ * path. The files themselves, private and kept within limits, are profile_files.c's.
+ * Requests that do not ask are handed to slow-request capture when it is on (capture.h).
  */
 #include "profiling.h"
 
@@ -140,31 +141,24 @@ static bolsa_errcode profile_error(bolsa_error *err, const char *what, int garga
                            gargalo_strerror(gargalo_rc));
 }
 
-/* Renders the session and hands it to the profile files (0600, profile.<ext> pointed at
- * it, old ones cleaned up); name gets the file's name (inside p->dir). */
-static bolsa_errcode write_profile(bolsa_profiling *p, const gargalo_session *s, gargalo_format fmt,
-                                   char *name, size_t size, bolsa_error *err)
-{
-    char *data = NULL;
-    size_t len = 0;
-    int grc = gargalo_render(s, fmt, NULL, &data, &len);
-    if (grc)
-        return profile_error(err, "could not write the profile", grc);
-    bolsa_errcode rc = bolsa_profile_files_add(&p->files, gargalo_format_extension(fmt), data, len,
-                                               name, size, err);
-    free(data);
-    return rc;
-}
-
-/* Stops the session, writes it, and names the file and its sample count in resp. */
+/* Stops the session, writes it (0600, profile.<ext> pointed at it, old ones cleaned up, a
+ * name that says what was asked), and names the file and its sample count in resp. */
 static bolsa_errcode finish_profile(bolsa_profiling *p, const profile_request *pr,
-                                    gargalo_session *s, bolsa_response *resp, bolsa_error *err)
+                                    const bolsa_request *req, gargalo_session *s,
+                                    bolsa_response *resp, bolsa_error *err)
 {
     int grc = gargalo_stop(s);
     if (grc)
         return profile_error(err, "could not write the profile", grc);
-    char name[256], samples[32];
-    bolsa_errcode rc = write_profile(p, s, pr->format, name, sizeof(name), err);
+    char name[BOLSA_PROFILE_NAME_MAX], samples[32];
+    bolsa_profile_meta meta = {"asked",
+                               bolsa_request_method(req),
+                               bolsa_request_route(req),
+                               bolsa_response_status(resp),
+                               0,
+                               0};
+    bolsa_errcode rc =
+        bolsa_profile_files_save(&p->files, s, pr->format, meta, name, sizeof(name), err);
     if (rc)
         return rc;
     gargalo_stats st = {0};
@@ -200,6 +194,7 @@ static void run_profiled(bolsa_profiling *p, const profile_request *pr, bolsa_re
 {
     bolsa_error err = {0};
     gargalo_session *s = NULL;
+    bolsa_capture_release(); /* profiled as asked, not twice: the thread is this one's */
     int grc = gargalo_start(&s, &pr->options);
     if (grc) {
         call_next(p, req, resp);
@@ -209,10 +204,19 @@ static void run_profiled(bolsa_profiling *p, const profile_request *pr, bolsa_re
     }
     call_next(p, req, resp);
     uint64_t t0 = bolsa_now_ns();
-    if (finish_profile(p, pr, s, resp, &err))
+    if (finish_profile(p, pr, req, s, resp, &err))
         report_failure(resp, &err);
     gargalo_session_free(s);
     bolsa_timing_add(bolsa_response_timing(resp), "profile", bolsa_now_ns() - t0);
+}
+
+bolsa_errcode bolsa_profiling_allowed(const bolsa_profiling *p, const bolsa_request *req,
+                                      bolsa_error *err)
+{
+    /* A profile is a file written on the server: no page of another site may ask for one,
+     * not even with an <img src="...?profile=true">. */
+    bolsa_errcode rc = check_token(p, req, err);
+    return rc ? rc : bolsa_origin_check(req, err);
 }
 
 static void profiling_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
@@ -223,14 +227,14 @@ static void profiling_handle(bolsa_request *req, bolsa_response *resp, void *ctx
     if (!p->enabled) {
         bolsa_endpoint_call(&p->next, req, resp);
     } else if (profile_request_parse(req, &pr, &err) ||
-               (pr.wanted && (check_token(p, req, &err) || bolsa_origin_check(req, &err)))) {
-        /* A profile is a file written on the server: no page of another site may ask
-         * for one, not even with an <img src="...?profile=true">. */
+               (pr.wanted && bolsa_profiling_allowed(p, req, &err))) {
         bolsa_response_error(resp, &err);
-    } else if (!pr.wanted) {
-        call_next(p, req, resp);
-    } else {
+    } else if (pr.wanted) {
         run_profiled(p, &pr, req, resp);
+    } else if (bolsa_capture_on(&p->capture)) {
+        bolsa_capture_run(&p->capture, &p->next, req, resp);
+    } else {
+        call_next(p, req, resp);
     }
 }
 
@@ -243,6 +247,7 @@ void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_end
     p->next = next;
     bolsa_profile_files_init(&p->files, p->dir, (unsigned long)cfg->profile_keep,
                              (uint64_t)cfg->profile_keep_mb << 20);
+    bolsa_capture_init(&p->capture, cfg, &p->files);
 }
 
 bolsa_errcode bolsa_profiling_prepare(bolsa_profiling *p, bolsa_error *err)

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "capture.h"
 #include "config.h"
 #include "http.h"
 #include "profile_files.h"
@@ -19,6 +20,7 @@ typedef struct bolsa_profiling {
     int require_token;         /* listening beyond loopback: no token, no profiling */
     bolsa_endpoint next;       /* the endpoint being profiled */
     bolsa_profile_files files; /* the profiles written so far, kept within limits */
+    bolsa_capture capture;     /* slow-request capture, for requests that do not ask */
 } bolsa_profiling;
 
 /* Sets p up from the configuration, wrapping next. cfg must outlive p. */
@@ -30,6 +32,13 @@ void bolsa_profiling_init(bolsa_profiling *p, const bolsa_config *cfg, bolsa_end
  * start-up, so the first profiled request does not wait for them. BOLSA_E_OK: bolsa can
  * go on. */
 bolsa_errcode bolsa_profiling_prepare(bolsa_profiling *p, bolsa_error *err);
+
+/* Whether req may have profiling's answers (a profile of itself, or the debug endpoints):
+ * the token when one is configured or bolsa listens beyond loopback (BOLSA_E_UNAUTHORIZED
+ * otherwise, loc ["header", "X-Profile-Token"]), and no page of another site
+ * (bolsa_origin_check). Profiling enabled is the caller's to check. */
+bolsa_errcode bolsa_profiling_allowed(const bolsa_profiling *p, const bolsa_request *req,
+                                      bolsa_error *err);
 
 /* The endpoint to give the server: p wrapped around its next endpoint. */
 bolsa_endpoint bolsa_profiling_endpoint(bolsa_profiling *p);

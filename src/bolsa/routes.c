@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gargalo.h"
 #include "generate.h"
 #include "input.h"
 #include "origin.h"
@@ -141,6 +142,7 @@ static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_res
         bolsa_response_error(resp, &err);
         return;
     }
+    gargalo_label_set("strategy", bolsa_strategy_name(strategy));
     bolsa_gen gen;
     uint64_t seed = in.has_seed ? in.seed : bolsa_rng_entropy();
     bolsa_gen_init(&gen, (const char(*)[BOLSA_TICKER_MAX + 1]) in.tickers, in.n_tickers,
@@ -322,6 +324,24 @@ static bolsa_errcode bolsa_routes_guard(const bolsa_route *r, const bolsa_reques
     return rc;
 }
 
+/* Runs the route with its thread labelled, so that every session sampling the thread (this
+ * request's profile, a whole-process one) can tell whose samples are whose: method and
+ * route pattern here, the POST's strategy once parsed. Cleared when it returns: the
+ * worker thread serves other requests next. */
+static void bolsa_routes_run(const bolsa_route *r, bolsa_app *app, bolsa_request *req,
+                             bolsa_response *resp)
+{
+    bolsa_request_set_route(req, r->path);
+    gargalo_label_set("method", r->method);
+    gargalo_label_set("route", r->path);
+    bolsa_error err = {0};
+    if (bolsa_routes_guard(r, req, &err))
+        bolsa_response_error(resp, &err);
+    else
+        r->handle(app, req, resp);
+    gargalo_label_clear(NULL);
+}
+
 void bolsa_routes_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
 {
     const char *method = bolsa_request_method(req);
@@ -330,11 +350,7 @@ void bolsa_routes_handle(bolsa_request *req, bolsa_response *resp, void *ctx)
         const bolsa_route *r = &bolsa_routes[i];
         /* With the path's length: "/health%00" decodes to "/health" and a NUL. */
         if (!strcmp(r->method, method) && bolsa_text_is(path, r->path)) {
-            bolsa_error err = {0};
-            if (bolsa_routes_guard(r, req, &err))
-                bolsa_response_error(resp, &err);
-            else
-                r->handle(ctx, req, resp);
+            bolsa_routes_run(r, ctx, req, resp);
             return;
         }
     }

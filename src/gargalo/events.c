@@ -30,8 +30,9 @@ struct gg_event {
     uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC; a label change has start == end */
     pid_t tid;
     int kind;
-    char *text; /* labels: "key\0value\0...\0"; marker: "category\0text\0" */
+    const char *text; /* labels: "key\0value\0...\0"; marker: "category\0text\0" */
     size_t len;
+    size_t off; /* in a log: where its copy of text is in the log's texts */
 };
 
 typedef struct gg_tstate {
@@ -42,14 +43,19 @@ typedef struct gg_tstate {
     int depth;
     int beyond; /* markers begun past GG_MARK_DEPTH and not ended: their ends are ignored */
     uint64_t open_ns[GG_MARK_DEPTH];
-    char *open_text[GG_MARK_DEPTH]; /* "category\0text\0", malloc'd */
-    size_t open_len[GG_MARK_DEPTH];
+    size_t open_off[GG_MARK_DEPTH]; /* where the open marker's text is in open_texts */
+    size_t open_len[GG_MARK_DEPTH]; /* 0: not recorded, only its place in the nesting */
+    /* The open markers' "category\0text\0", stacked: grown once, then reused, so a thread
+       marking every statement allocates nothing per marker. */
+    char *open_texts;
+    size_t open_used, open_cap;
     struct gg_tstate *prev, *next; /* every thread that ever set a label */
 } gg_tstate;
 
 static __thread gg_tstate *gg_tstate_self;
 static __thread gg_eventlog *gg_thread_log;
 static _Atomic(gg_eventlog *) gg_process_log;
+static pthread_mutex_t gg_process_attach = PTHREAD_MUTEX_INITIALIZER; /* over gg_process_log */
 static struct {
     pthread_mutex_t lock;
     gg_tstate *head;
@@ -66,54 +72,64 @@ void gg_eventlog_init(gg_eventlog *log)
 
 void gg_eventlog_free(gg_eventlog *log)
 {
-    for (size_t i = 0; i < log->n; i++)
-        free(log->v[i].text);
     free(log->v);
+    free(log->texts);
     pthread_mutex_destroy(&log->lock);
     memset(log, 0, sizeof(*log));
 }
 
-/* Appends the event with a copy of its text, or with owned, a malloc'd copy the log then
- * keeps (or frees, when the log is full and the event counts as dropped). */
-static void append(gg_eventlog *log, const gg_event *ev, char *owned)
+void gg_eventlog_clear(gg_eventlog *log)
+{
+    log->n = log->texts_len = log->bytes = log->markers_dropped = log->labels_dropped = 0;
+}
+
+/* A logged event's text. */
+static const char *ev_text(const gg_eventlog *log, const gg_event *e)
+{
+    return log->texts + e->off;
+}
+
+/* Appends a copy of text, to the log's texts: one buffer, kept across gg_eventlog_clear, so
+ * a thread labelling every request allocates nothing once it has grown. When the log is
+ * full, counts the event as dropped. */
+static void append(gg_eventlog *log, const gg_event *ev)
 {
     size_t need = sizeof(*ev) + ev->len;
-    char *copy = owned;
-    if (log->bytes + need > GG_EVENTS_MAX_BYTES)
-        copy = NULL;
-    else if (!copy && (copy = malloc(ev->len)))
-        memcpy(copy, ev->text, ev->len);
-    if (!copy || GG_GROW(&log->v, &log->cap, log->n + 1)) {
-        free(copy == owned ? NULL : copy);
-        free(owned);
+    if (log->bytes + need > GG_EVENTS_MAX_BYTES ||
+        GG_GROW(&log->texts, &log->texts_cap, log->texts_len + ev->len) ||
+        GG_GROW(&log->v, &log->cap, log->n + 1)) {
         if (ev->kind == GG_EV_MARK)
             log->markers_dropped++;
         else
             log->labels_dropped++;
         return;
     }
+    memcpy(log->texts + log->texts_len, ev->text, ev->len);
     log->v[log->n] = *ev;
-    log->v[log->n++].text = copy;
+    log->v[log->n].text = NULL;
+    log->v[log->n++].off = log->texts_len;
+    log->texts_len += ev->len;
     log->bytes += need;
 }
 
-/* Into every log that watches the calling thread. owned (or NULL) is a malloc'd copy of
- * the text that the first log may keep rather than copy again: a marker's text goes into
- * its thread's session with no second copy. Returns whether owned was taken. */
-static bool publish(const gg_event *ev, char *owned)
+/* Into every log that watches the calling thread. The process-wide log is looked up again
+ * under the lock that detaching it takes: a thread that saw it attached just before its
+ * session stopped would otherwise append to it while the stop reads it, or after it is
+ * freed. */
+static void publish(const gg_event *ev)
 {
-    gg_eventlog *proc = atomic_load_explicit(&gg_process_log, memory_order_acquire);
-    if (gg_thread_log) {
-        append(gg_thread_log, ev, owned);
-        owned = NULL;
-    }
+    if (gg_thread_log)
+        append(gg_thread_log, ev);
+    if (!atomic_load_explicit(&gg_process_log, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&gg_process_attach);
+    gg_eventlog *proc = atomic_load_explicit(&gg_process_log, memory_order_relaxed);
     if (proc) {
         pthread_mutex_lock(&proc->lock);
-        append(proc, ev, owned);
+        append(proc, ev);
         pthread_mutex_unlock(&proc->lock);
-        owned = NULL;
     }
-    return owned == NULL;
+    pthread_mutex_unlock(&gg_process_attach);
 }
 
 static bool watched(void)
@@ -128,7 +144,9 @@ void gg_events_attach_thread(gg_eventlog *log)
 
 void gg_events_attach_process(gg_eventlog *log)
 {
-    atomic_store_explicit(&gg_process_log, log, memory_order_release);
+    pthread_mutex_lock(&gg_process_attach);
+    atomic_store_explicit(&gg_process_log, log, memory_order_relaxed);
+    pthread_mutex_unlock(&gg_process_attach);
 }
 
 /* ---- the calling thread's state ---- */
@@ -144,8 +162,7 @@ static void forget_thread(void *arg)
     if (t->next)
         t->next->prev = t->prev;
     pthread_mutex_unlock(&gg_registry.lock);
-    for (int i = 0; i < t->depth; i++)
-        free(t->open_text[i]);
+    free(t->open_texts);
     free(t);
     gg_tstate_self = NULL;
 }
@@ -194,11 +211,11 @@ static size_t snapshot(const gg_tstate *t, char *buf)
 static void log_labels(gg_eventlog *log, const gg_tstate *t, uint64_t now)
 {
     char buf[GARGALO_MAX_LABELS * 2 * (GARGALO_LABEL_MAX + 1) + 1];
-    gg_event ev = {now, now, t->tid, GG_EV_LABELS, buf, snapshot(t, buf)};
+    gg_event ev = {now, now, t->tid, GG_EV_LABELS, buf, snapshot(t, buf), 0};
     if (log)
-        append(log, &ev, NULL);
+        append(log, &ev);
     else
-        publish(&ev, NULL);
+        publish(&ev);
 }
 
 static int find_key(const gg_tstate *t, const char *key)
@@ -246,6 +263,26 @@ void gargalo_label_clear(const char *key)
         log_labels(NULL, t, gg_clock_ns(CLOCK_MONOTONIC));
 }
 
+/* Another thread's labels as they are now, read without a lock by design: a process-wide
+ * session's start does not wait for every labelled thread, so a label its thread changes
+ * meanwhile may come out torn, but never unterminated (every key and value keeps its last
+ * NUL, which the copy forces too). ThreadSanitizer, which would rightly see a race, is not
+ * shown these reads; nothing else of the thread's state is read. */
+__attribute__((no_sanitize("thread"))) static void peek_labels(const gg_tstate *t, gg_tstate *copy)
+{
+    const volatile gg_tstate *v = t;
+    int n = v->nlabels;
+    copy->tid = v->tid;
+    copy->nlabels = n < 0 ? 0 : n > GARGALO_MAX_LABELS ? GARGALO_MAX_LABELS : n;
+    for (int i = 0; i < copy->nlabels; i++) {
+        for (int c = 0; c < GARGALO_LABEL_MAX; c++) {
+            copy->key[i][c] = v->key[i][c];
+            copy->value[i][c] = v->value[i][c];
+        }
+        copy->key[i][GARGALO_LABEL_MAX] = copy->value[i][GARGALO_LABEL_MAX] = '\0';
+    }
+}
+
 void gg_events_log_current_labels(gg_eventlog *log, uint64_t now, int thread_only)
 {
     if (thread_only) {
@@ -255,14 +292,25 @@ void gg_events_log_current_labels(gg_eventlog *log, uint64_t now, int thread_onl
     }
     pthread_mutex_lock(&gg_registry.lock);
     pthread_mutex_lock(&log->lock);
-    for (const gg_tstate *t = gg_registry.head; t; t = t->next)
-        if (t->nlabels) /* read while its thread may change it: a torn label is its own risk */
-            log_labels(log, t, now);
+    for (const gg_tstate *t = gg_registry.head; t; t = t->next) {
+        gg_tstate copy;
+        peek_labels(t, &copy);
+        if (copy.nlabels)
+            log_labels(log, &copy, now);
+    }
     pthread_mutex_unlock(&log->lock);
     pthread_mutex_unlock(&gg_registry.lock);
 }
 
 /* ---- markers ---- */
+
+/* Opens a marker that nobody records (unwatched, or its text could not be kept): its end
+ * must still close it, not the marker around it. */
+static void open_unrecorded(gg_tstate *t)
+{
+    t->open_off[t->depth] = t->open_used;
+    t->open_len[t->depth++] = 0;
+}
 
 void gargalo_mark_begin(const char *category, const char *text)
 {
@@ -273,21 +321,22 @@ void gargalo_mark_begin(const char *category, const char *text)
         t->beyond++;
         return;
     }
-    if (!watched()) { /* nobody records it: only the nesting is kept */
-        t->open_text[t->depth++] = NULL;
+    if (!watched()) {
+        open_unrecorded(t);
         return;
     }
     size_t c = strnlen(category ? category : "", 64) + 1;
     size_t x = strnlen(text ? text : "", GG_MARK_TEXT_MAX) + 1;
-    char *buf = malloc(c + x);
-    if (!buf) { /* lost, but its place in the nesting is kept */
-        t->open_text[t->depth++] = NULL;
+    if (GG_GROW(&t->open_texts, &t->open_cap, t->open_used + c + x)) {
+        open_unrecorded(t); /* lost, but its place in the nesting is kept */
         return;
     }
+    char *buf = t->open_texts + t->open_used;
     memcpy(buf, category ? category : "", c - 1), buf[c - 1] = '\0';
     memcpy(buf + c, text ? text : "", x - 1), buf[c + x - 1] = '\0';
-    t->open_text[t->depth] = buf;
+    t->open_off[t->depth] = t->open_used;
     t->open_len[t->depth] = c + x;
+    t->open_used += c + x;
     t->open_ns[t->depth++] = gg_clock_ns(CLOCK_MONOTONIC);
 }
 
@@ -301,13 +350,17 @@ void gargalo_mark_end(void)
     if (!t || t->depth == 0)
         return;
     int d = --t->depth;
-    if (!t->open_text[d])
+    t->open_used = t->open_off[d];
+    if (!t->open_len[d])
         return;
-    gg_event ev = {t->open_ns[d], gg_clock_ns(CLOCK_MONOTONIC), t->tid, GG_EV_MARK, t->open_text[d],
-                   t->open_len[d]};
-    if (!publish(&ev, t->open_text[d]))
-        free(t->open_text[d]);
-    t->open_text[d] = NULL;
+    gg_event ev = {t->open_ns[d],
+                   gg_clock_ns(CLOCK_MONOTONIC),
+                   t->tid,
+                   GG_EV_MARK,
+                   t->open_texts + t->open_off[d],
+                   t->open_len[d],
+                   0};
+    publish(&ev);
 }
 
 /* ---- joining a log to its session, at stop ---- */
@@ -327,8 +380,9 @@ static int add_markers(gargalo_session *s, const gg_eventlog *log, uint64_t mono
         const gg_event *e = &log->v[i];
         if (e->kind != GG_EV_MARK || e->end_ns < mono_start)
             continue;
+        const char *text = ev_text(log, e);
         gg_marker m = {e->start_ns > mono_start ? e->start_ns - mono_start : 0,
-                       e->end_ns - mono_start, e->text, e->text + strlen(e->text) + 1, 0};
+                       e->end_ns - mono_start, text, text + strlen(text) + 1, 0};
         rc = gg_session_add_thread(s, e->tid, NULL, &m.thread);
         if (!rc)
             rc = gg_session_add_marker(s, &m);
@@ -400,7 +454,7 @@ int gg_events_join(gargalo_session *s, gg_eventlog *log, uint64_t mono_start,
             continue;
         size_t k = (size_t)(e - log->v);
         if (memo[k] == UINT32_MAX - 1)
-            rc = labelset_of(s, e->text, &memo[k]);
+            rc = labelset_of(s, ev_text(log, e), &memo[k]);
         s->samples[i].labels = memo[k];
     }
     free(memo);

@@ -22,6 +22,8 @@ typedef struct gg_eventlog {
     pthread_mutex_t lock; /* process-wide sessions only: every thread writes */
     gg_event *v;
     size_t n, cap;
+    char *texts; /* every event's text, one after the other */
+    size_t texts_len, texts_cap;
     size_t bytes;           /* memory held by the events and their text */
     size_t markers_dropped; /* markers that found no room */
     size_t labels_dropped;  /* label changes that found no room */
@@ -29,6 +31,9 @@ typedef struct gg_eventlog {
 
 void gg_eventlog_init(gg_eventlog *log);
 void gg_eventlog_free(gg_eventlog *log);
+/* Forgets every event of the log and its counts of dropped ones; keeps its memory for the
+ * next. Not for a log other threads write (a process-wide session's). */
+void gg_eventlog_clear(gg_eventlog *log);
 
 /* The log of the calling thread's per-thread session: set by sampler.c while one runs. */
 void gg_events_attach_thread(gg_eventlog *log);

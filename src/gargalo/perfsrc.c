@@ -154,17 +154,23 @@ static void read_events(void *ctx)
     gg_perf_read(sp->perf.pt, on_event, sp);
 }
 
-/* Empties the buffer, then follows the adaptive interval. Under the collector lock. */
+static void discard(void *ctx, const gg_perf_event *ev) {}
+
+/* Empties the buffer, then follows the adaptive interval. Under the collector lock. A
+ * paused session keeps none of what the kernel recorded: it is dropped unread, not
+ * unwound. */
 static void drain(void *ctx)
 {
     struct gg_sampler *sp = ctx;
+    if (atomic_load(&sp->paused)) {
+        gg_perf_read(sp->perf.pt, discard, NULL);
+        return;
+    }
     gg_unwind_frozen(read_events, sp);
     unsigned next = gg_options_interval_us(&sp->opt, sp->perf.run.oncpu);
     if (next != sp->interval_us && gg_perf_set_interval(sp->perf.pt, next * 1000ull) == 0)
         sp->interval_us = next;
 }
-
-static void discard(void *ctx, const gg_perf_event *ev) {}
 
 int gg_perfsrc_start(struct gg_sampler *sp)
 {
@@ -187,6 +193,18 @@ int gg_perfsrc_start(struct gg_sampler *sp)
         release_events(sp->perf.pt);
     }
     return rc;
+}
+
+/* The clock is read before the buffer is emptied: a sample the kernel takes in between is
+ * dropped, but its time is not, since the next one weighs from the clock read. */
+void gg_perfsrc_rewind(struct gg_sampler *sp)
+{
+    sp->perf.run = (gg_thread_run){.tid = sp->tid};
+    sp->perf.run.cpu_base = sp->perf.cpu_start = gg_perf_clock_ns(sp->perf.pt);
+    gg_perf_read(sp->perf.pt, discard, NULL);
+    unsigned first = gg_options_interval_us(&sp->opt, 0);
+    if (first != sp->interval_us && gg_perf_set_interval(sp->perf.pt, first * 1000ull) == 0)
+        sp->interval_us = first;
 }
 
 void gg_perfsrc_stop_source(struct gg_sampler *sp)

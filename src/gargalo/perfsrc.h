@@ -22,6 +22,9 @@ int gg_perfsrc_start(struct gg_sampler *sp);
  * hold the whole session. */
 void gg_perfsrc_stop(struct gg_sampler *sp);
 
+/* gargalo_rewind, on the sampled thread, the collector lock held: drops what the kernel
+ * recorded so far, restarts the thread's CPU clock and the adaptive interval. */
+void gg_perfsrc_rewind(struct gg_sampler *sp);
 /* From any thread: stops sampling; what was not unwound yet is dropped. */
 void gg_perfsrc_stop_source(struct gg_sampler *sp);
 

@@ -138,6 +138,7 @@ static void describe_thread(gargalo_session *s, const gargalo_options *o)
 
 static void mark_start(struct gg_sampler *sp)
 {
+    sp->cpu_pending = false;
     sp->mono_start = gg_clock_ns(CLOCK_MONOTONIC);
     sp->cpu_start = gg_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     sp->start_ns = sp->last_ns = sp->clock == CLOCK_MONOTONIC ? sp->mono_start : sp->cpu_start;
@@ -241,14 +242,15 @@ int gargalo_stop(gargalo_session *s)
     if (s->process_run)
         return gg_process_stop(s);
     struct gg_sampler *sp = s->sampler;
-    if (s->state != GG_RUNNING || !sp || s->tid != gettid() || gg_thread_sampler() != sp)
+    if (s->state != GG_RUNNING || !sp || s->tid != gettid() || gg_thread_sampler() != sp ||
+        atomic_load(&sp->paused))
         return GARGALO_ESTATE;
     disarm(sp);
     s->duration_ns = gg_clock_ns(CLOCK_MONOTONIC) - sp->mono_start;
     /* With perf events, the CPU time their samples share out, to the nanosecond. */
-    s->cpu_ns = sp->mechanism == GARGALO_MECHANISM_PERF
-                    ? sp->perf.cpu_total
-                    : gg_clock_ns(CLOCK_THREAD_CPUTIME_ID) - sp->cpu_start;
+    s->cpu_ns = sp->mechanism == GARGALO_MECHANISM_PERF ? sp->perf.cpu_total
+                : sp->cpu_pending ? 0 /* rewound, and no sample since */
+                                  : gg_clock_ns(CLOCK_THREAD_CPUTIME_ID) - sp->cpu_start;
     s->dropped = sp->raw.dropped;
     int rc = gg_resolve(s, &sp->raw, sp->opt.max_depth, gg_sigprof_handler_pc(), &sp->events,
                         sp->mono_start);
@@ -292,6 +294,80 @@ void gargalo_session_free(gargalo_session *s)
     }
     gg_session_free_resolved(s);
     free(s);
+}
+
+/* ---- one session across many requests: gargalo_pause and gargalo_rewind ---- */
+
+/* s's sampler when s is a per-thread session running on the calling thread, else NULL.
+ * Only the thread that started it names sp as its sampler: no gettid, a system call. */
+static struct gg_sampler *own_sampler(const gargalo_session *s)
+{
+    struct gg_sampler *sp = s->sampler;
+    if (s->process_run || s->state != GG_RUNNING || !sp || gg_thread_sampler() != sp)
+        return NULL;
+    return sp;
+}
+
+int gargalo_pause(gargalo_session *s)
+{
+    if (!s)
+        return GARGALO_EINVAL;
+    struct gg_sampler *sp = own_sampler(s);
+    if (!sp)
+        return GARGALO_ESTATE;
+    /* The handler ignores signals and the ticker sends none; perf's collector drops what
+     * the kernel still records instead of unwinding it. */
+    atomic_store(&sp->paused, 1);
+    atomic_store(&sp->running, 0);
+    return 0;
+}
+
+/* mark_start without reading the thread's CPU clock, a system call that was the most a
+ * rewind cost: a wall-clock session's samples do not need it, and its first sample reads it
+ * for the statistics (gargalo_rewind's contract says what that leaves out). */
+static void mark_rewound(struct gg_sampler *sp)
+{
+    sp->mono_start = gg_clock_ns(CLOCK_MONOTONIC);
+    sp->cpu_start = 0;
+    sp->cpu_pending = true;
+    sp->start_ns = sp->last_ns = sp->mono_start;
+}
+
+/* The session clock starts again and what the source recorded so far is dropped, under
+ * the collector lock: the collector converts with the start times. */
+static void forget_samples(struct gg_sampler *sp)
+{
+    gg_collector_lock();
+    if (sp->mechanism == GARGALO_MECHANISM_SIGNAL && sp->clock == CLOCK_MONOTONIC)
+        mark_rewound(sp);
+    else
+        mark_start(sp);
+    if (sp->mechanism == GARGALO_MECHANISM_PERF)
+        gg_perfsrc_rewind(sp);
+    else
+        gg_sigprof_rewind(sp);
+    sp->raw.pcs_used = sp->raw.nrecs = sp->raw.dropped = 0;
+    atomic_store(&sp->paused, 0);
+    gg_collector_unlock();
+}
+
+int gargalo_rewind(gargalo_session *s)
+{
+    if (!s)
+        return GARGALO_EINVAL;
+    struct gg_sampler *sp = own_sampler(s);
+    if (!sp)
+        return GARGALO_ESTATE;
+    atomic_store(&sp->running, 0); /* a signal arriving now leaves the ring alone */
+    forget_samples(sp);
+    gg_eventlog_clear(&sp->events);
+    gg_events_log_current_labels(&sp->events, sp->mono_start, 1);
+    s->start_unix_ns = gg_clock_ns(CLOCK_REALTIME);
+    atomic_store(&sp->rewound_ns, sp->mono_start);
+    atomic_store(&sp->running, 1);
+    if (sp->ticked && sp->mechanism == GARGALO_MECHANISM_SIGNAL)
+        gg_ticker_opened();
+    return 0;
 }
 
 /* Signals will sample: the ticker runs, and the cheaper source of signals is measured. */

@@ -113,6 +113,10 @@ static void record(struct gg_sampler *sp, uint64_t now, const void *uc)
 
 static void take_sample(struct gg_sampler *sp, const void *uc)
 {
+    if (sp->cpu_pending) { /* the first sample since a rewind */
+        sp->cpu_start = gg_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        sp->cpu_pending = false;
+    }
     uint64_t now = gg_clock_ns(sp->clock);
     record(sp, now, uc);
     sp->last_ns = now;
@@ -260,7 +264,8 @@ static int create_source(struct gg_sampler *sp)
 static int start_source(struct gg_sampler *sp)
 {
     if (sp->ticked)
-        return gg_ticker_add(sp, gettid(), &sp->opt);
+        return gg_ticker_add_gated(sp, gettid(), &sp->opt,
+                                   (gg_tick_gate){&sp->running, &sp->rewound_ns});
     return arm(sp, sp->interval_us) == 0 ? 0 : GARGALO_ETIMER;
 }
 
@@ -293,6 +298,18 @@ int gg_sigprof_start(struct gg_sampler *sp)
         gg_sigring_free(&sp->ring);
     }
     return rc;
+}
+
+void gg_sigprof_rewind(struct gg_sampler *sp)
+{
+    gg_sigring_discard(&sp->ring);
+    sp->ticks = 0;
+    unsigned first = gg_options_interval_us(&sp->opt, 0);
+    if (first == sp->interval_us)
+        return;
+    sp->interval_us = first; /* the ticker restarts its own schedule (the gate's since) */
+    if (!sp->ticked)
+        arm(sp, first);
 }
 
 void gg_sigprof_stop_source(struct gg_sampler *sp)

@@ -29,6 +29,10 @@ int gg_sigprof_start(struct gg_sampler *sp);
  * handler copied is unwound into the raw buffers. */
 void gg_sigprof_stop(struct gg_sampler *sp);
 
+/* gargalo_rewind, on the sampled thread, its handler kept out (running cleared) and the
+ * collector lock held: drops what the handler copied and restarts the adaptive interval
+ * of a CPU-time timer. sp's session clock has been restarted already. */
+void gg_sigprof_rewind(struct gg_sampler *sp);
 /* Frees what the source allocated for sp, once no signal can reach it any more. */
 void gg_sigprof_release(struct gg_sampler *sp);
 

@@ -101,3 +101,10 @@ void gg_sigring_read(gg_sigring *r, gg_sigring_fn fn, void *ctx)
     }
     atomic_store_explicit(&r->tail, tail, memory_order_release);
 }
+
+void gg_sigring_discard(gg_sigring *r)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    atomic_store_explicit(&r->tail, head, memory_order_release);
+    r->dropped = 0;
+}

@@ -51,5 +51,8 @@ void gg_sigring_commit(gg_sigring *r);
 /* Calls fn for every record written so far, oldest first, then frees their space. */
 typedef void (*gg_sigring_fn)(void *ctx, const gg_sigrec *rec, const void *stack);
 void gg_sigring_read(gg_sigring *r, gg_sigring_fn fn, void *ctx);
+/* Frees the space of every record written so far, unread, and forgets the records that
+ * found no room. No system call: a wake-up already sent finds the ring empty. */
+void gg_sigring_discard(gg_sigring *r);
 
 #endif

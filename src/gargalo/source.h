@@ -35,6 +35,8 @@ typedef struct gg_perf_run {
 
 struct gg_sampler {
     atomic_int running;          /* the source records only while set */
+    atomic_int paused;           /* gargalo_pause: nothing recorded is kept until a rewind */
+    _Atomic uint64_t rewound_ns; /* CLOCK_MONOTONIC of the last gargalo_rewind, for the ticker */
     atomic_int owner;            /* who frees it: see the state machine in sampler.c */
     gargalo_mechanism mechanism; /* GARGALO_MECHANISM_PERF or _SIGNAL: the source in use */
     bool reblock;                /* signals: SIGPROF was blocked on the thread before start */
@@ -45,6 +47,7 @@ struct gg_sampler {
     clockid_t clock;            /* session clock: CLOCK_MONOTONIC or the thread's CPU clock */
     uint64_t start_ns, last_ns; /* on the session clock */
     uint64_t mono_start, cpu_start;
+    bool cpu_pending; /* signals, rewound: cpu_start is read at the first sample */
     uint64_t ticks; /* signals: timer signals seen, for the adaptive interval of a CPU timer */
     unsigned interval_us;
     gg_perf_run perf;

@@ -1,6 +1,6 @@
 // Debian's Chromium, headless, for the browser tests (run.mjs) and the page-load
 // benchmark (load_time.mjs): every request is checked, and any that would leave the pages
-// (anything but file:, data:, blob: and the given local origin) is refused and recorded.
+// (anything but file:, data:, blob: and the given local origins) is refused and recorded.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 export async function launch(origin) {
+  const origins = [].concat(origin || []); // one origin, several, or none
   const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gargalo-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: '/usr/bin/chromium',
@@ -19,7 +20,7 @@ export async function launch(origin) {
   const outside = [];
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (/^(file|data|blob):/.test(url) || (origin && url.startsWith(origin + '/'))) return route.continue();
+    if (/^(file|data|blob):/.test(url) || origins.some((o) => url.startsWith(o + '/'))) return route.continue();
     outside.push(url);
     return route.abort();
   });

@@ -13,7 +13,12 @@
 //      idle threads folded by wait call or shown in full, a timeline lane per thread or one
 //      thread's stacks and markers) and the "Waiting on" table of blocked samples (rows
 //      against the session, highlighting a descriptor's samples);
-//   4. screenshots into BUILD/test-logs/ for a look.
+//   4. the page of profiles of a real bolsa (BUILD/bolsa, started here with slow-request
+//      capture): no script error, no request leaving it, its profiles listed newest first,
+//      an HTML profile opening from it (under its own sandboxed policy), a download, and
+//      a whole-process profile asked from its form;
+//   5. screenshots into BUILD/test-logs/ for a look (with --docs, the page of profiles
+//      also into docs/profiles-page.png, the README's).
 // Profiles come from BUILD/progs/render_profile: the synthetic session of the unit tests
 // (known content), its process-wide variant (two threads, labels, markers: speedscope
 // gets a profile per thread and one of markers), one with unequal sample weights, one
@@ -23,7 +28,7 @@
 //   node tests/browser/run.mjs --build build
 // Ends with "N passed, N failed"; exits non-zero on any failure.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -1014,6 +1019,103 @@ async function htmlEmpty(context, file) {
   await page.close();
 }
 
+// ---- 4. the page of profiles, against a real bolsa ----
+
+// bolsa on a free loopback port, profiling enabled, capturing requests over 100 ms.
+function startBolsa(dir) {
+  fs.rmSync(dir, { recursive: true, force: true }); // the page must list this run's profiles only
+  fs.mkdirSync(path.join(dir, 'profiles'), { recursive: true, mode: 0o700 });
+  const proc = spawn(path.join(build, 'bolsa'), ['--host', '127.0.0.1', '--port', '0',
+    '--database-url', 'sqlite:bolsa.db', '--profile', '1', '--profile-dir', 'profiles',
+    '--profile-slow-ms', '100'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bolsa did not start: ${log}`)), 30000);
+    proc.stderr.on('data', (d) => {
+      log += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (m) { clearTimeout(timer); resolve({ proc, origin: m[1] }); }
+    });
+    proc.on('exit', (code) => reject(new Error(`bolsa exited (${code}): ${log}`)));
+  });
+}
+
+async function postRows(origin, n, query = '') {
+  const r = await fetch(`${origin}/api/v1/transaction${query}`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ativos: ['PETR4', 'VALE3', 'ITAU4'], quantidadeAtivos: n }) });
+  assert(r.status === 201, `POST ${query}: ${r.status}`);
+  await r.arrayBuffer();
+  return r.headers.get('x-profile-file');
+}
+
+// The page's rows as [time, request, status, duration, samples, captured, format].
+function pageRows(page) {
+  return page.$$eval('tbody tr', (trs) => trs.map((tr) => [...tr.cells].slice(0, 7).map((td) => td.innerText.trim())));
+}
+
+async function profilesPage(dir, docs) {
+  const { proc, origin } = await startBolsa(dir);
+  const { context, outside, close } = await launch(origin);
+  try {
+    await check('profiles page: bolsa writes two asked profiles and two slow ones', async () => {
+      assert(await postRows(origin, 2000, '?profile=true'), 'no X-Profile-File');
+      const r = await fetch(`${origin}/api/v1/transaction/summary?profile=true&profile_format=json`);
+      assert(r.status === 200 && r.headers.get('x-profile-file'), `summary: ${r.status}`);
+      await r.arrayBuffer();
+      await postRows(origin, 20000, '?save_strategy=naive');
+      await postRows(origin, 15000, '?save_strategy=naive');
+    });
+    const page = await context.newPage();
+    const errors = watch(page);
+    await page.goto(`${origin}/debug/gargalo/`);
+    const rows = await pageRows(page);
+    await check(`profiles page: lists them newest first, with what each is (${rows.length} rows)`, () => {
+      const want = [['POST /api/v1/transaction', '201', 'slow', 'html'], ['POST /api/v1/transaction', '201', 'slow', 'html'],
+        ['GET /api/v1/transaction/summary', '200', 'asked', 'json'], ['POST /api/v1/transaction', '201', 'asked', 'html']];
+      assert(JSON.stringify(rows.map((r) => [r[1], r[2], r[5], r[6]])) === JSON.stringify(want), JSON.stringify(rows));
+      assert(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(rows[0][0]), rows[0][0]);
+      assert(parseInt(rows[0][3], 10) >= 100 && parseInt(rows[0][4], 10) > 0, JSON.stringify(rows[0]));
+      assert(rows.every((r, i) => i === 0 || rows[i - 1][0] >= r[0]), 'not newest first');
+    });
+    await check('profiles page: no script error, no style refused by its policy', () => assert(errors.length === 0, errors.join('; ')));
+    const box = await page.locator('main').boundingBox(); // the page, not the empty viewport below it
+    const shot = { clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 8) } };
+    await page.screenshot({ ...shot, path: path.join(logs, 'profiles-page.png') });
+    if (docs) await page.screenshot({ ...shot, path: path.join(here, '../../docs/profiles-page.png') });
+    await check('profiles page: a slow HTML profile opens from it, its script running in its sandbox', async () => {
+      const [opened] = await Promise.all([page.waitForEvent('framenavigated'), page.click('tbody tr:first-child a:text-is("open")')]);
+      assert(opened.url().startsWith(`${origin}/debug/gargalo/profiles/profile-`), opened.url());
+      await page.waitForSelector('body[data-ready="1"]', { timeout: TIMEOUT });
+      const tree = await page.textContent('#tree');
+      assert(tree.includes('bolsa_post_transaction'), tree.slice(0, 300));
+      assert(errors.length === 0, errors.join('; '));
+      await page.screenshot({ path: path.join(logs, 'profiles-page-opened.png') });
+      await page.goBack();
+    });
+    await check('profiles page: download gives the profile under its name', async () => {
+      const name = (await page.getAttribute('tbody tr:nth-child(2) a:text-is("open")', 'href')).split('/').pop();
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('tbody tr:nth-child(2) a:text-is("download")')]);
+      assert(download.suggestedFilename() === name, `${download.suggestedFilename()} for ${name}`);
+    });
+    await check('profiles page: its form downloads a whole-process profile', async () => {
+      await page.fill('input[name="seconds"]', '1');
+      await page.selectOption('select[name="format"]', 'json');
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: TIMEOUT }), page.click('form button')]);
+      assert(/^gargalo-\d{8}T\d{6}Z\.json$/.test(download.suggestedFilename()), download.suggestedFilename());
+      const session = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+      assert(session.scope === 'process' && session.threads.length > 1, JSON.stringify(session.threads));
+    });
+    await check('profiles page: no error after interaction, no request left it', () => {
+      assert(errors.length === 0, errors.join('; '));
+      assert(outside.length === 0, outside.join(', '));
+    });
+  } finally {
+    await close();
+    proc.kill('SIGTERM');
+  }
+}
+
 // ---- main ----
 
 async function main() {
@@ -1087,6 +1189,7 @@ async function main() {
     await close();
     server.close();
   }
+  await profilesPage(path.join(work, 'bolsa'), process.argv.includes('--docs'));
 }
 
 main().catch((err) => {

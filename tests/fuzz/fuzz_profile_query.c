@@ -65,6 +65,22 @@ const char *bolsa_request_header(const bolsa_request *req, const char *name)
     return strcasecmp(name, "X-Profile-Token") ? NULL : req->v[P_HEADER];
 }
 
+/* What a profile's name says of the request: asked of a profile that never starts here. */
+const char *bolsa_request_method(const bolsa_request *req)
+{
+    return "GET";
+}
+
+const char *bolsa_request_route(const bolsa_request *req)
+{
+    return NULL;
+}
+
+int bolsa_response_status(const bolsa_response *resp)
+{
+    return resp->status;
+}
+
 bolsa_errcode bolsa_response_set_header(bolsa_response *resp, const char *name, const char *value)
 {
     if (!strcasecmp(name, "X-Profile-Error"))

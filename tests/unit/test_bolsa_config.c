@@ -26,7 +26,10 @@ static const char *const vars[] = {"BOLSA_HOST",
                                    "BOLSA_MAX_CONNECTIONS",
                                    "BOLSA_MAX_CONNECTIONS_PER_ADDRESS",
                                    "BOLSA_REQUEST_TIMEOUT",
-                                   "BOLSA_SHUTDOWN_TIMEOUT"};
+                                   "BOLSA_SHUTDOWN_TIMEOUT",
+                                   "BOLSA_PROFILE_SLOW_MS",
+                                   "BOLSA_PROFILE_SLOW_INTERVAL_US",
+                                   "BOLSA_PROFILE_SLOW_FORMAT"};
 
 static int clear_env(void **state)
 {
@@ -65,6 +68,29 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.shutdown_timeout, 30);
     assert_int_equal(cfg.profile_keep, 200);
     assert_int_equal(cfg.profile_keep_mb, 256);
+    assert_int_equal(cfg.profile_slow_ms, 0);
+    assert_int_equal(cfg.profile_slow_interval_us, 1000);
+    assert_string_equal(cfg.profile_slow_format, "html");
+}
+
+/* Slow-request capture: numbers in their ranges, the format one of gargalo's names. */
+static void test_slow_capture_settings(void **state)
+{
+    setenv("BOLSA_PROFILE_SLOW_MS", "500", 1);
+    setenv("BOLSA_PROFILE_SLOW_FORMAT", "speedscope", 1);
+    bolsa_config cfg;
+    bolsa_error err;
+    assert_int_equal(load(&cfg, &err,
+                          (const char *const[]){"--profile-slow-interval-us", "250",
+                                                "--profile-slow-format=pprof", NULL}),
+                     BOLSA_E_OK);
+    assert_int_equal(cfg.profile_slow_ms, 500);
+    assert_int_equal(cfg.profile_slow_interval_us, 250);
+    assert_string_equal(cfg.profile_slow_format, "pprof");
+    setenv("BOLSA_PROFILE_SLOW_FORMAT", "pdf", 1);
+    assert_int_equal(load(&cfg, &err, NULL), BOLSA_E_CONFIG);
+    assert_string_equal(err.loc[1], "BOLSA_PROFILE_SLOW_FORMAT");
+    assert_non_null(strstr(err.msg, "'pdf' is not one of html|speedscope|text|json|pprof|folded"));
 }
 
 static void test_env(void **state)
@@ -164,6 +190,13 @@ static void test_bad_values(void **state)
     expect_error((const char *const[]){"--profile-keep=100001", NULL}, "--profile-keep");
     expect_error((const char *const[]){"--profile-keep-mb", "-5", NULL}, "--profile-keep-mb");
     expect_error((const char *const[]){"--profile-keep-mb", "1e3", NULL}, "1e3");
+    expect_error((const char *const[]){"--profile-slow-ms", "-1", NULL}, "--profile-slow-ms");
+    expect_error((const char *const[]){"--profile-slow-ms", "3600001", NULL}, "3600001");
+    expect_error((const char *const[]){"--profile-slow-interval-us", "49", NULL},
+                 "--profile-slow-interval-us");
+    expect_error((const char *const[]){"--profile-slow-format", "HTML", NULL},
+                 "--profile-slow-format");
+    expect_error((const char *const[]){"--profile-slow-format=", NULL}, "--profile-slow-format");
     expect_error((const char *const[]){"--port", NULL}, "needs a value");
     expect_error((const char *const[]){"--nope", "1", NULL}, "unknown option");
     expect_error((const char *const[]){"port", NULL}, "unknown option");
@@ -201,12 +234,24 @@ static void test_help_lists_everything(void **state)
     FILE *f = open_memstream(&text, &len);
     bolsa_config_usage(f, "bolsa");
     fclose(f);
-    static const char *const want[] = {
-        "--host",          "BOLSA_HOST",     "127.0.0.1",
-        "--port",          "8000",           "--database-url",
-        "sqlite:bolsa.db", "--threads",      "--max-rows",
-        "10000000",        "--profile-dir",  "--profile-token",
-        "BOLSA_PROFILE",   "--profile-keep", "BOLSA_PROFILE_KEEP_MB"};
+    static const char *const want[] = {"--host",
+                                       "BOLSA_HOST",
+                                       "127.0.0.1",
+                                       "--port",
+                                       "8000",
+                                       "--database-url",
+                                       "sqlite:bolsa.db",
+                                       "--threads",
+                                       "--max-rows",
+                                       "10000000",
+                                       "--profile-dir",
+                                       "--profile-token",
+                                       "BOLSA_PROFILE",
+                                       "--profile-keep",
+                                       "BOLSA_PROFILE_KEEP_MB",
+                                       "--profile-slow-ms",
+                                       "BOLSA_PROFILE_SLOW_INTERVAL_US",
+                                       "--profile-slow-format"};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         assert_non_null(strstr(text, want[i]));
     free(text);
@@ -223,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_values, clear_env),
         cmocka_unit_test_setup(test_bad_env, clear_env),
         cmocka_unit_test_setup(test_help_lists_everything, clear_env),
+        cmocka_unit_test_setup(test_slow_capture_settings, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
