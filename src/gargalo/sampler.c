@@ -249,7 +249,7 @@ int gargalo_stop(gargalo_session *s)
     s->duration_ns = gg_clock_ns(CLOCK_MONOTONIC) - sp->mono_start;
     /* With perf events, the CPU time their samples share out, to the nanosecond. */
     s->cpu_ns = sp->mechanism == GARGALO_MECHANISM_PERF ? sp->perf.cpu_total
-                : sp->cpu_pending ? 0 /* rewound, and no sample since */
+                : sp->cpu_pending                       ? 0 /* rewound, and no sample since */
                                   : gg_clock_ns(CLOCK_THREAD_CPUTIME_ID) - sp->cpu_start;
     s->dropped = sp->raw.dropped;
     int rc = gg_resolve(s, &sp->raw, sp->opt.max_depth, gg_sigprof_handler_pc(), &sp->events,

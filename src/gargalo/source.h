@@ -48,7 +48,7 @@ struct gg_sampler {
     uint64_t start_ns, last_ns; /* on the session clock */
     uint64_t mono_start, cpu_start;
     bool cpu_pending; /* signals, rewound: cpu_start is read at the first sample */
-    uint64_t ticks; /* signals: timer signals seen, for the adaptive interval of a CPU timer */
+    uint64_t ticks;   /* signals: timer signals seen, for the adaptive interval of a CPU timer */
     unsigned interval_us;
     gg_perf_run perf;
     gg_sigring ring;              /* signals: what the handler copied, not unwound yet */

@@ -42,8 +42,8 @@ static struct {
     gg_tick *ticks;
     size_t n, cap;
     int started;
-    uint64_t open_ns;  /* when a gate was last seen open */
-    uint64_t poll_ns;  /* the shortest interval of the sessions whose gate is closed */
+    uint64_t open_ns; /* when a gate was last seen open */
+    uint64_t poll_ns; /* the shortest interval of the sessions whose gate is closed */
 } gg_ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0};
 
 /* How long the ticker keeps looking at closed gates after it last saw one open, and how
