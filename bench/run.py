@@ -53,6 +53,7 @@ FULL = {
     "dlopen_runs": 20, "dlopen_seconds": 10,
     "eintr_rounds": 200,
     "marker_pairs": 5_000_000, "marker_watched_pairs": 100_000, "marker_runs": 9,
+    "process_pairs": 5, "process_cpu_rounds": 300, "process_request_rounds": 1000,
     "capture_rows": 50_000, "capture_pairs": 11, "capture_naive_pairs": 3,
     "capture_wrk_seconds": 10, "capture_wrk_pairs": 3, "capture_list_rows": 20_000,
     "whole_seconds": 10, "whole_pairs": 3,
@@ -74,6 +75,7 @@ QUICK = {
     "dlopen_runs": 2, "dlopen_seconds": 1,
     "eintr_rounds": 30,
     "marker_pairs": 200_000, "marker_watched_pairs": 20_000, "marker_runs": 3,
+    "process_pairs": 1, "process_cpu_rounds": 30, "process_request_rounds": 200,
     "capture_rows": 5_000, "capture_pairs": 1, "capture_naive_pairs": 0,
     "capture_wrk_seconds": 2, "capture_wrk_pairs": 1, "capture_list_rows": 2_000,
     "whole_seconds": 2, "whole_pairs": 1,
@@ -1166,6 +1168,8 @@ def case_record(ctx):
             fmt_ms(median(mc)), f"plain {fmt_ms(median(pc))}", median(mc) / median(pc),
             "reported", None, ratio_pct=True, plain_cpu_ms=pc, recorded_cpu_ms=mc,
             **pair_ratios(pc, mc))
+
+
 def case_markers(ctx):
     """marker_cost: ns per gargalo_mark_begin/gargalo_mark_end pair, with no session
     sampling the thread (what bolsa's statement markers cost every request) and with a
@@ -1181,6 +1185,50 @@ def case_markers(ctx):
             "process)", f"{r['thread_session_ns']:.0f} / {r['process_session_ns']:.0f} ns",
             f"median of {r['runs']} sessions of {fmt_n(r['watched_pairs'])} pairs, "
             f"{r['text_bytes']}-byte text", None, "reported", None)
+
+
+# The shapes of the `process` case: (what, ROUNDS setting, THREADS, BUSY, SLEEP_US).
+PROCESS_SHAPES = (
+    ("64 threads all computing (rounds of ~200 us, no waits)", "process_cpu_rounds", 64, 64, 0),
+    ("8 request-like workers (~200 us of work, then a 1 ms sleep) among 64 threads, 56 "
+     "parked all along", "process_request_rounds", 64, 8, 1000),
+    ("the same 8 workers alone (8 threads)", "process_request_rounds", 8, 8, 1000),
+)
+
+
+def process_pairs(ctx, rounds, threads, busy, sleep_us):
+    """process_threads plain and profiled, alternated: (plain runs, profiled runs)."""
+    prog = ctx.bench_bin("process_threads")
+    runs = ([], [])
+    for _ in range(ctx.cfg["process_pairs"]):
+        for k, mode in enumerate(("plain", "profiled")):
+            runs[k].append(run_json([prog, str(rounds), str(threads), str(busy), str(sleep_us),
+                                     mode], 300))
+    return runs
+
+
+def case_process(ctx):
+    """A process-wide session (gargalo_start_process, default settings: wall clock, 1 ms)
+    against the same program unprofiled, alternated: the process's CPU time for the same
+    work, gargalo's own threads and the kernel's sampling included, the stop apart."""
+    costs = {}
+    for what, setting, threads, busy, sleep_us in PROCESS_SHAPES:
+        plain, profiled = process_pairs(ctx, ctx.cfg[setting], threads, busy, sleep_us)
+        pc, mc = [r["cpu_ms"] for r in plain], [r["cpu_ms"] for r in profiled]
+        p, m = median(pc), median(mc)
+        costs[threads, busy] = m / p
+        goal = not sleep_us  # the goal's shape: sampling alone, no wait on every request
+        samples = median([r["samples"] for r in profiled])
+        stop = median([r["stop_ms"] for r in profiled])
+        ctx.add(f"Process-wide session, {what}: process CPU time", fmt_ms(m),
+                f"unprofiled {fmt_ms(p)}; {samples:,.0f} samples, {profiled[0]['threads']} "
+                f"threads, {profiled[0]['mechanism']}; stop {fmt_ms(stop)}",
+                m / p, "<= +3%" if goal else "reported", (m / p <= 1.03) if goal else None,
+                ratio_pct=True, plain=plain, profiled=profiled, **pair_ratios(pc, mc))
+    ctx.add("Process-wide session: what 56 parked threads add to the 8 workers' cost",
+            f"{(costs[64, 8] - costs[8, 8]) * 100:+.1f} points", "-", None, "reported", None)
+
+
 # --- slow-request capture and whole-process profiles -------------------------------------
 
 CAPTURE_SLOW_MS = 500  # make run's threshold: requests under it are sampled, then dropped
@@ -1377,6 +1425,7 @@ CASES = [
     ("page", case_page),
     ("symbolize", case_symbolize),
     ("record", case_record),
+    ("process", case_process),
     ("capture", case_capture),
     ("whole", case_whole),
 ]
