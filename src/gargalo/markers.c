@@ -209,12 +209,21 @@ typedef struct gg_hits {
     bool *wanted;    /* per kind: of the category asked for */
 } gg_hits;
 
-/* A frame of the program's own code: not a library's, nor one gargalo made up for time
- * the thread spent in the kernel ("[blocked] fdatasync fd 7: ...", module "[kernel]"),
- * which says what the code waited on, not which code called. */
+/* gargalo's own code linked into the program (libgargalo.a): a sample taken inside
+ * gargalo_mark_end is the marker's cost, not a call site of the statement. */
+static bool is_gargalo_code(const gg_frame *f)
+{
+    return f->function &&
+           (strncmp(f->function, "gargalo_", 8) == 0 || strncmp(f->function, "gg_", 3) == 0);
+}
+
+/* A frame of the program's own code: not a library's, nor gargalo's, nor one gargalo made
+ * up for time the thread spent in the kernel ("[blocked] fdatasync fd 7: ...", module
+ * "[kernel]"), which says what the code waited on, not which code called. */
 static bool is_program_code(const gg_frame *f)
 {
-    return !f->is_library && !(f->module && strcmp(f->module, "[kernel]") == 0);
+    return !f->is_library && !is_gargalo_code(f) &&
+           !(f->module && strcmp(f->module, "[kernel]") == 0);
 }
 
 static uint32_t stack_site(const gargalo_session *s, uint32_t stack)
