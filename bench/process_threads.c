@@ -125,6 +125,8 @@ int main(int argc, char **argv)
     printf("{\"cpu_ms\": %.3f, \"wall_ms\": %.3f, \"stop_ms\": %.3f, \"samples\": %zu, "
            "\"threads\": %zu, \"mechanism\": \"%s\"}\n",
            cpu, wall, stop_ms, st.samples, st.threads,
-           !s ? "none" : st.mechanism == GARGALO_MECHANISM_PERF ? "perf" : "signal");
+           !s                                       ? "none"
+           : st.mechanism == GARGALO_MECHANISM_PERF ? "perf"
+                                                    : "signal");
     return 0;
 }
