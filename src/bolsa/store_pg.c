@@ -493,7 +493,9 @@ static bolsa_errcode pg_save_naive(pg_conn *c, const bolsa_row_source *src, bols
                                    bolsa_error *err)
 {
     bolsa_row *rows = c->rows;
-    bolsa_errcode rc = pg_prepare_insert(c, err);
+    bolsa_errcode rc = pg_prepare_insert(c, err); /* maybe the first command: retried */
+    if (rc && pg_reconnected_after_drop(c, rc, err))
+        rc = pg_prepare_insert(c, err);
     size_t n;
     while (!rc && (n = bolsa_row_source_pull(src, rows, res)) > 0) {
         for (size_t i = 0; i < n && !rc; i++) {

@@ -498,6 +498,7 @@ def t_pg_down_conceals(ctx):
     """With PostgreSQL stopped, /health, POST, GET and the summary answer 503 with a plain
     message and an error id; the host, port and libpq's message go to the log only."""
     port, secrets = pg_secrets(ctx.db)
+    saves_at_once(ctx, "chunked")  # the pool holds several connections, none has run a naive save
     ctx.db.crash()
     try:
         health = ctx.server.get("/health", timeout=30)
@@ -527,6 +528,20 @@ def t_pg_down_conceals(ctx):
     finally:
         ctx.db.resume()
     ctx.server.wait_healthy(30)
+    # Every pooled connection died with the server, most of them unused since: saves at
+    # once take them all, and each save's first command, here a naive save's PREPARE,
+    # reopens its connection.
+    saves_at_once(ctx, "naive")
+
+
+def saves_at_once(ctx, strategy):
+    """Eight saves of 300 rows at once, each answered 201."""
+    writers = [post_in_background(ctx.server, {"ativos": ["PETR4"], "quantidadeAtivos": 300},
+                                  strategy, 60) for _ in range(8)]
+    for t, result in writers:
+        t.join(90)
+        resp = result.get("resp")
+        check(resp is not None and resp.status == 201, "a %s save: %r" % (strategy, result))
 
 
 def wait_rows(db, at_least, timeout=60, writer=None):

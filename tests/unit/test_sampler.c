@@ -231,11 +231,14 @@ static void test_full_buffer_drops(void **state)
     printf("tiny buffer: %zu samples, %zu dropped\n", st.samples, st.dropped);
     assert_true(st.samples > 0 && st.samples <= 200);
     assert_true(st.dropped > 0 || GG_TEST_TSAN);
-    /* truncated stacks keep their innermost frames (inlined ones expand beyond 4) */
-    for (size_t i = 0; i < s->nsamples && !tl_late_signals(s); i++) {
-        assert_true(tl_stack_has(s, s->samples[i].stack, "busy_work"));
+    /* truncated stacks keep their innermost frames (inlined ones expand beyond 4); under
+     * TSan a sample may land in its runtime, 4 frames below busy_work */
+    size_t in_work = 0, n = tl_late_signals(s) ? 0 : s->nsamples;
+    for (size_t i = 0; i < n; i++) {
+        in_work += tl_stack_has(s, s->samples[i].stack, "busy_work");
         assert_false(tl_stack_has(s, s->samples[i].stack, "main"));
     }
+    assert_true(GG_TEST_TSAN ? in_work * 2 >= n : in_work == n);
     gargalo_session_free(s);
 }
 
