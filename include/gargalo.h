@@ -151,8 +151,11 @@ GARGALO_EXTERN int gargalo_pause(gargalo_session *s);
  * same options (an adaptive interval starts over too), but for one statistic: with signals
  * and the wall clock, gargalo_stats.cpu_ns counts from the first sample after the rewind
  * (reading the thread's CPU clock at the rewind itself is a system call), so the CPU time
- * of up to one interval is left out. The thread's current labels carry over. Errors: as
- * gargalo_pause. Not async-signal-safe. */
+ * of up to one interval is left out; and with signals the first sample after a rewind
+ * may come up to 5 ms later than the interval says (the pacing thread looks at rewound
+ * sessions every 5 ms rather than waking for each), its weight covering the time since the
+ * rewind. The thread's current labels carry over. Errors: as gargalo_pause. Not
+ * async-signal-safe. */
 GARGALO_EXTERN int gargalo_rewind(gargalo_session *s);
 
 /* Optional, at start-up: reads the symbol tables and debug information of the program and
