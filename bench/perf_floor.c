@@ -50,41 +50,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spin.h"
+
 #define STACK_COPY 16384u
 #define PAGE 4096u
 /* gargalo's 17 registers: AX..IP, then R8..R15. */
 #define REGS_MASK (0x1ffull | 0xffull << PERF_REG_X86_R8)
-
-static volatile uint64_t sink;
-
-static double now_ms(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* The work being sampled: a plain integer loop, no memory traffic, no system calls. */
-static uint64_t __attribute__((noinline)) spin(uint64_t iterations)
-{
-    uint64_t x = sink + 1;
-    for (uint64_t i = 0; i < iterations; i++)
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-    return x;
-}
-
-/* A run's wall time, and the thread's CPU time: what the loop paid, whatever else the
- * machine was running (see the top of the file). */
-typedef struct span {
-    double wall_ms, cpu_ms;
-} span;
-
-static span time_spin(uint64_t iterations)
-{
-    double w0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_THREAD_CPUTIME_ID);
-    sink = spin(iterations);
-    return (span){now_ms(CLOCK_MONOTONIC) - w0, now_ms(CLOCK_THREAD_CPUTIME_ID) - c0};
-}
 
 /* One event and its ring buffer. */
 typedef struct ring {

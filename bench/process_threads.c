@@ -22,21 +22,15 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "spin.h"
+
 #define MAX_THREADS 256
 
-static volatile uint64_t sink;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int released;
 static uint64_t rounds;
 static long sleep_us;
-
-static double now_ms(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static double process_cpu_ms(void)
 {

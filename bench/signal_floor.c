@@ -50,6 +50,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "spin.h"
+
 #define MAX_FRAMES 128
 
 static const unsigned intervals_us[] = {70, 100, 1000};
@@ -62,7 +64,6 @@ static void *frames[MAX_FRAMES];
 static greg_t regs_copy[NGREG];
 static unsigned char stack_copy[STACK_COPY];
 static uintptr_t stack_lo, stack_hi;
-static volatile uint64_t sink;
 
 static void on_signal_empty(int sig, siginfo_t *si, void *uc)
 {
@@ -101,35 +102,6 @@ static void find_stack(void)
         stack_hi = (uintptr_t)addr + size;
     }
     pthread_attr_destroy(&attr);
-}
-
-static double now_ms(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* The work being interrupted: a plain integer loop, no memory traffic, no system calls. */
-static uint64_t __attribute__((noinline)) spin(uint64_t iterations)
-{
-    uint64_t x = sink + 1;
-    for (uint64_t i = 0; i < iterations; i++)
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-    return x;
-}
-
-/* A run's wall time, and the thread's CPU time: what the loop paid, whatever else the
- * machine was running (see the top of the file). */
-typedef struct span {
-    double wall_ms, cpu_ms;
-} span;
-
-static span time_spin(uint64_t iterations)
-{
-    double w0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_THREAD_CPUTIME_ID);
-    sink = spin(iterations);
-    return (span){now_ms(CLOCK_MONOTONIC) - w0, now_ms(CLOCK_THREAD_CPUTIME_ID) - c0};
 }
 
 static void set_timer(timer_t timer, unsigned us)

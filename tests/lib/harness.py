@@ -310,3 +310,14 @@ def make_workdir():
     d = tempfile.mkdtemp(prefix="bolsa-api-")
     os.chmod(d, 0o755)
     return d
+
+
+def go_env(home):
+    """The environment for `go tool pprof`: off the network, and with home (created) in
+    place of the real home directory for its caches and temporary files."""
+    os.makedirs(home, exist_ok=True)
+    env = dict(os.environ)
+    env.update(HOME=home, GOCACHE=os.path.join(home, "cache"), GOPATH=os.path.join(home, "go"),
+               GOFLAGS="-mod=mod", GOPROXY="off", GOSUMDB="off", GOTOOLCHAIN="local",
+               PPROF_TMPDIR=home, PPROF_BINARY_PATH=home)
+    return env

@@ -24,6 +24,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
 import sessions  # noqa: E402
 from suite import run_cases  # noqa: E402
 
@@ -36,13 +37,7 @@ TOP_ROW = re.compile(r"^\s*(\S+)\s+([\d.]+)%\s+([\d.]+)%\s+(\S+)\s+([\d.]+)%\s+(
 
 def go_env():
     """go tool pprof, kept off the network and out of the real home directory."""
-    home = os.path.join(WORK, "gohome")
-    os.makedirs(home, exist_ok=True)
-    env = dict(os.environ)
-    env.update(HOME=home, GOCACHE=os.path.join(home, "cache"), GOPATH=os.path.join(home, "go"),
-               GOFLAGS="-mod=mod", GOPROXY="off", GOSUMDB="off", GOTOOLCHAIN="local",
-               PPROF_TMPDIR=home, PPROF_BINARY_PATH=home)
-    return env
+    return harness.go_env(os.path.join(WORK, "gohome"))
 
 
 def pprof(*args):

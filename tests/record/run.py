@@ -140,13 +140,7 @@ def text_shares(text):
 
 def go_env():
     """go tool pprof, kept off the network and out of the real home directory."""
-    home = path("gohome")
-    os.makedirs(home, exist_ok=True)
-    env = dict(os.environ)
-    env.update(HOME=home, GOCACHE=os.path.join(home, "cache"), GOPATH=os.path.join(home, "go"),
-               GOFLAGS="-mod=mod", GOPROXY="off", GOSUMDB="off", GOTOOLCHAIN="local",
-               PPROF_TMPDIR=home, PPROF_BINARY_PATH=home)
-    return env
+    return harness.go_env(path("gohome"))
 
 
 def pprof_shares(pb, index):
