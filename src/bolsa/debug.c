@@ -77,8 +77,8 @@ static void debug_serve(bolsa_debug *d, debug_kind kind, const char *route, bols
         bolsa_response_error(resp, &err);
     } else {
         bolsa_request_set_route(req, route);
+        gargalo_label_set("route", route); /* first, as routes.c does */
         gargalo_label_set("method", "GET");
-        gargalo_label_set("route", route);
         debug_run(d, kind, req, resp);
         gargalo_label_clear(NULL);
     }

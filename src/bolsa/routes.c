@@ -332,8 +332,9 @@ static void bolsa_routes_run(const bolsa_route *r, bolsa_app *app, bolsa_request
                              bolsa_response *resp)
 {
     bolsa_request_set_route(req, r->path);
-    gargalo_label_set("method", r->method);
+    /* The route first: a sample taken between the two calls still says whose it is. */
     gargalo_label_set("route", r->path);
+    gargalo_label_set("method", r->method);
     bolsa_error err = {0};
     if (bolsa_routes_guard(r, req, &err))
         bolsa_response_error(resp, &err);
