@@ -164,15 +164,29 @@ static void bolsa_post_transaction(bolsa_app *app, bolsa_request *req, bolsa_res
 
 /* --- GET /api/v1/transaction --------------------------------------------------------- */
 
+/* One item of a page, or NULL. Built key by key, not with json_pack: a page ran json_pack's
+ * format scanner 100 times, and its copies of the token it has just stored stall by an
+ * amount that depends on where the caller's stack frame falls. One more middleware frame
+ * (slow-request capture's) made the same page cost 15% more CPU. */
+static json_t *bolsa_tx_json(const bolsa_tx *t)
+{
+    json_t *o = json_object();
+    if (o && (json_object_set_new(o, "id", json_integer((json_int_t)t->id)) ||
+              json_object_set_new(o, "ativo", json_string(t->ativo)) ||
+              json_object_set_new(o, "valor", json_real(bolsa_reais(t->valor_cents))) ||
+              json_object_set_new(o, "created_at", json_string(t->created_at)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 /* The page, or NULL when out of memory: an item that could not be made is not left out. */
 static json_t *bolsa_list_json(const bolsa_tx *tx, size_t n, int limit)
 {
     json_t *items = json_array();
     for (size_t i = 0; i < n && items; i++)
-        if (json_array_append_new(items, json_pack("{s:I, s:s, s:f, s:s}", "id",
-                                                   (json_int_t)tx[i].id, "ativo", tx[i].ativo,
-                                                   "valor", bolsa_reais(tx[i].valor_cents),
-                                                   "created_at", tx[i].created_at))) {
+        if (json_array_append_new(items, bolsa_tx_json(&tx[i]))) {
             json_decref(items);
             items = NULL;
         }
