@@ -22,9 +22,10 @@
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 #define NSTOP (sizeof(stop_signals) / sizeof(stop_signals[0]))
 
-static int caught_w = -1;                  /* the handler tells the thread reading caught_r */
+static int caught_r = -1, caught_w = -1;   /* the handler tells the thread reading caught_r */
 static int release_r = -1, release_w = -1; /* which lets a waiting handler return */
 static atomic_bool caught;                 /* a stop signal came: the profile is being made */
+static atomic_bool forgotten;              /* stopsig_forget ran: its reader may be gone */
 
 static void set_default(int sig)
 {
@@ -39,13 +40,19 @@ static bool sent_by_itself(const siginfo_t *si)
 }
 
 /* Async-signal-safe: one byte to the pipe; the second time, the default action now (the
- * signal is blocked while its handler runs, so it lands once the handler returns). */
+ * signal is blocked while its handler runs, so it lands once the handler returns).
+ * A handler the kernel entered just before stopsig_forget may write its byte after the
+ * reader's last look (gargalo closes its socket, then passes a signal on: the program's
+ * reader ends at the close while the signal arrives). So after writing, a handler that
+ * sees the handlers forgotten takes its byte back if it is still there and ends the
+ * process itself: of the two reads, exactly one gets the byte and raises the signal. */
 static void on_stop(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
     unsigned char b = (unsigned char)sig;
     (void)uc;
-    if (atomic_exchange(&caught, true) || write(caught_w, &b, 1) != 1) {
+    if (atomic_exchange(&caught, true) || write(caught_w, &b, 1) != 1 ||
+        (atomic_load(&forgotten) && read(caught_r, &b, 1) == 1)) {
         set_default(sig);
         raise(sig);
     } else if (sent_by_itself(si)) {
@@ -71,7 +78,7 @@ int stopsig_install(void)
         close(caught_p[0]), close(caught_p[1]);
         return -1;
     }
-    caught_w = caught_p[1];
+    caught_r = caught_p[0], caught_w = caught_p[1];
     release_r = release_p[0], release_w = release_p[1];
     for (size_t i = 0; i < NSTOP; i++) {
         struct sigaction cur, sa = {.sa_sigaction = on_stop, .sa_flags = SA_SIGINFO | SA_RESTART};
@@ -95,6 +102,7 @@ void stopsig_raise(int sig)
 
 void stopsig_forget(void)
 {
+    atomic_store(&forgotten, true);
     for (size_t i = 0; i < NSTOP; i++)
         if (handler_is_ours(stop_signals[i]))
             set_default(stop_signals[i]);
