@@ -1326,15 +1326,23 @@ def capture_wrk(ctx, servers, path, connections=32, pairs=None, seconds=None):
                                                        connections))
 
 
+RPS, P99_MS, CPU_US = 0, 1, 2  # the fields of a wrk_measure result
+
+
+def column(runs, k):
+    """One field of each wrk_measure result."""
+    return [r[k] for r in runs]
+
+
 def capture_health(ctx, servers):
     off, on = capture_wrk(ctx, servers, "/health")
-    p, q = median([r[0] for r in off]), median([r[0] for r in on])
-    cp, cq = median([r[2] for r in off]), median([r[2] for r in on])
+    rps_off, rps_on = column(off, RPS), column(on, RPS)
+    p, q = median(rps_off), median(rps_on)
+    cp, cq = median(column(off, CPU_US)), median(column(on, CPU_US))
     ctx.add(f"Slow-request capture: GET /health, wrk -t2 -c32 -d{ctx.cfg['capture_wrk_seconds']}s, "
             "capture on vs off", f"{q:,.0f} req/s ({cq:.1f} us CPU a request)",
             f"capture off {p:,.0f} req/s ({cp:.1f} us)", q / p, ">= 0.95x", q / p >= 0.95,
-            off=off, on=on, cpu_ratio=cq / cp,
-            **pair_ratios([r[0] for r in off], [r[0] for r in on]))
+            off=off, on=on, cpu_ratio=cq / cp, **pair_ratios(rps_off, rps_on))
 
 
 def capture_list(ctx, servers):
@@ -1347,20 +1355,21 @@ def capture_list(ctx, servers):
     path, seconds = "/api/v1/transaction?limit=100", ctx.cfg["capture_list_seconds"]
     off, on = capture_wrk(ctx, servers, path, connections=1, pairs=ctx.cfg["capture_list_pairs"],
                           seconds=seconds)
-    p, q = median([r[1] for r in off]), median([r[1] for r in on])
+    p99_off, p99_on = column(off, P99_MS), column(on, P99_MS)
+    p, q = median(p99_off), median(p99_on)
     ctx.add(f"Slow-request capture: GET {path} p99, one connection (wrk -t1 -c1 -d{seconds}s, "
-            f"{len(on)} pairs), capture on vs off", f"{q:.3f} ms", f"capture off {p:.3f} ms", q / p, "<= +5%",
-            q / p <= 1.05, ratio_pct=True, off=off, on=on,
-            **pair_ratios([r[1] for r in off], [r[1] for r in on]))
+            f"{len(on)} pairs), capture on vs off", f"{q:.3f} ms", f"capture off {p:.3f} ms",
+            q / p, "<= +5%", q / p <= 1.05, ratio_pct=True, off=off, on=on,
+            **pair_ratios(p99_off, p99_on))
     off, on = capture_wrk(ctx, servers, path)
-    p, q = median([r[1] for r in off]), median([r[1] for r in on])
-    cp, cq = median([r[2] for r in off]), median([r[2] for r in on])
+    p99_off, p99_on = column(off, P99_MS), column(on, P99_MS)
+    p, q = median(p99_off), median(p99_on)
+    cp, cq = median(column(off, CPU_US)), median(column(on, CPU_US))
     ctx.add(f"Slow-request capture: GET {path} p99 under saturation (wrk -t2 -c32 "
-            f"-d{ctx.cfg['capture_wrk_seconds']}s), "
-            "capture on vs off", f"{q:.2f} ms ({cq:.0f} us CPU a request)",
-            f"capture off {p:.2f} ms ({cp:.0f} us)", q / p, "reported", None, ratio_pct=True,
-            off=off, on=on, cpu_ratio=cq / cp,
-            **pair_ratios([r[1] for r in off], [r[1] for r in on]))
+            f"-d{ctx.cfg['capture_wrk_seconds']}s), capture on vs off",
+            f"{q:.2f} ms ({cq:.0f} us CPU a request)", f"capture off {p:.2f} ms ({cp:.0f} us)",
+            q / p, "reported", None, ratio_pct=True, off=off, on=on, cpu_ratio=cq / cp,
+            **pair_ratios(p99_off, p99_on))
 
 
 def case_capture(ctx):
@@ -1415,12 +1424,13 @@ def case_whole(ctx):
     finally:
         server.stop()
         db.remove()
-    p, q = median([r[0] for r in plain]), median([r[0] for r in profiled])
+    rps_plain, rps_profiled = column(plain, RPS), column(profiled, RPS)
+    p, q = median(rps_plain), median(rps_profiled)
     ctx.add(f"Whole-process profile (GET /debug/gargalo/profile, pprof, wall clock): GET /health "
             f"throughput while it runs, wrk -t2 -c32 -d{seconds}s",
             f"{q:,.0f} req/s", f"no profile {p:,.0f} req/s", q / p, ">= 0.9x", q / p >= 0.9,
             plain=plain, profiled=profiled, profiles=answers,
-            **pair_ratios([r[0] for r in plain], [r[0] for r in profiled]))
+            **pair_ratios(rps_plain, rps_profiled))
     ms = median([a["ms"] for a in answers])
     ctx.add(f"Whole-process profile of {seconds + 1} s under that load: its answer, stop and "
             "rendering included", fmt_ms(ms), "-", None, "reported", None, profiles=answers)
