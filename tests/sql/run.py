@@ -141,7 +141,16 @@ def blocked_share(session, pattern):
 
 
 def naive_rows():
-    return 1500 if ARGS.db == "sqlite" else 300
+    # Enough rows that one preemption between two statements (a few ms on a busy machine:
+    # time that is the request's but no statement's) cannot take the INSERT below 80%.
+    return 5000 if ARGS.db == "sqlite" else 1000
+
+
+def largest_gap_ms(session, duration_ns):
+    """The longest time in the session outside every SQL marker, in ms: where the rest went."""
+    spans = sorted((m[0], m[1]) for m in session["markers"] if m[3] == "sql")
+    edges = [0] + [t for span in spans for t in span] + [duration_ns]
+    return max(edges[i + 1] - edges[i] for i in range(0, len(edges), 2)) / 1e6
 
 
 def test_naive_statement_table():
@@ -153,13 +162,16 @@ def test_naive_statement_table():
         table = statements(session)
         check(table.get(insert, [0])[0] == n, "want %d x %s; got %s" % (n, insert, describe(table)))
         share = table[insert][1] / session["duration_ns"]
-        check(share > 0.8, "the INSERT is %.1f%% of the request" % (100 * share))
+        check(share > 0.8, "the INSERT is %.1f%% of a %.1f ms request; largest gap %.2f ms"
+              % (100 * share, session["duration_ns"] / 1e6,
+                 largest_gap_ms(session, session["duration_ns"])))
         others = {t: v for t, v in table.items() if t != insert}
         check(all(t.startswith("PREPARE ") and v[0] == 1 for t, v in others.items()),
               "other statements: %s" % describe(others))
         data = page_data(env.profiled(n, "html", "naive"))
         count, total, sites = page_sql_table(data).get(insert, (0, 0, set()))
-        check(count == n and total > 0.8 * data["duration_ns"], "page: %d x, %d ns" % (count, total))
+        check(count == n and total > 0.8 * data["duration_ns"],
+              "page: %d x, %d of %d ns" % (count, total, data["duration_ns"]))
         caller = "bolsa_sqlite_insert" if ARGS.db == "sqlite" else "pg_insert_one"
         check(caller in sites, "call sites %s, want %s" % (sites, caller))
         return "%d x INSERT, %.1f%% of the request" % (n, 100 * share)
