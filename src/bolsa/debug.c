@@ -7,7 +7,7 @@
 
 #include "debug_files.h"
 #include "debug_page.h"
-#include "gargalo.h"
+#include "routes.h"
 
 #define DEBUG_PREFIX "/debug/gargalo"
 #define DEBUG_FILES DEBUG_PREFIX "/profiles/"
@@ -66,7 +66,8 @@ static void debug_run(bolsa_debug *d, debug_kind kind, bolsa_request *req, bolsa
     }
 }
 
-/* The access rules, then the endpoint, its thread labelled as the routes label theirs. */
+/* The access rules, then the endpoint, its route entered as the service's routes enter
+ * theirs (labelled, for the profiles that sample this thread). */
 static void debug_serve(bolsa_debug *d, debug_kind kind, const char *route, bolsa_request *req,
                         bolsa_response *resp)
 {
@@ -76,11 +77,9 @@ static void debug_serve(bolsa_debug *d, debug_kind kind, const char *route, bols
     } else if (bolsa_profiling_allowed(d->profiling, req, &err)) {
         bolsa_response_error(resp, &err);
     } else {
-        bolsa_request_set_route(req, route);
-        gargalo_label_set("route", route); /* first, as routes.c does */
-        gargalo_label_set("method", "GET");
+        bolsa_routes_enter(req, "GET", route);
         debug_run(d, kind, req, resp);
-        gargalo_label_clear(NULL);
+        bolsa_routes_leave();
     }
 }
 

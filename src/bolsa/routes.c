@@ -338,23 +338,30 @@ static bolsa_errcode bolsa_routes_guard(const bolsa_route *r, const bolsa_reques
     return rc;
 }
 
-/* Runs the route with its thread labelled, so that every session sampling the thread (this
- * request's profile, a whole-process one) can tell whose samples are whose: method and
- * route pattern here, the POST's strategy once parsed. Cleared when it returns: the
- * worker thread serves other requests next. */
+void bolsa_routes_enter(bolsa_request *req, const char *method, const char *route)
+{
+    bolsa_request_set_route(req, route);
+    gargalo_label_set("route", route);
+    gargalo_label_set("method", method);
+}
+
+void bolsa_routes_leave(void)
+{
+    gargalo_label_clear(NULL);
+}
+
+/* Runs the route with its thread labelled: method and route pattern here, the POST's
+ * strategy once parsed. */
 static void bolsa_routes_run(const bolsa_route *r, bolsa_app *app, bolsa_request *req,
                              bolsa_response *resp)
 {
-    bolsa_request_set_route(req, r->path);
-    /* The route first: a sample taken between the two calls still says whose it is. */
-    gargalo_label_set("route", r->path);
-    gargalo_label_set("method", r->method);
+    bolsa_routes_enter(req, r->method, r->path);
     bolsa_error err = {0};
     if (bolsa_routes_guard(r, req, &err))
         bolsa_response_error(resp, &err);
     else
         r->handle(app, req, resp);
-    gargalo_label_clear(NULL);
+    bolsa_routes_leave();
 }
 
 void bolsa_routes_handle(bolsa_request *req, bolsa_response *resp, void *ctx)

@@ -485,6 +485,13 @@ static bolsa_errcode pg_insert_one(pg_conn *c, const bolsa_row *row, bolsa_error
     return rc;
 }
 
+/* One row of the naive save: the INSERT, prepared first if this session has not yet. */
+static bolsa_errcode pg_insert_row(pg_conn *c, const bolsa_row *row, bolsa_error *err)
+{
+    bolsa_errcode rc = pg_prepare_insert(c, err);
+    return rc ? rc : pg_insert_one(c, row, err);
+}
+
 /* The slow path, kept on purpose to measure against: one INSERT per row, each its own
  * transaction, so every row pays a round trip and a commit (a WAL flush). Not atomic
  * either: a failure half way leaves the rows before it saved, and res->saved says how
@@ -493,18 +500,15 @@ static bolsa_errcode pg_save_naive(pg_conn *c, const bolsa_row_source *src, bols
                                    bolsa_error *err)
 {
     bolsa_row *rows = c->rows;
-    bolsa_errcode rc = pg_prepare_insert(c, err); /* maybe the first command: retried */
-    if (rc && pg_reconnected_after_drop(c, rc, err))
-        rc = pg_prepare_insert(c, err);
+    bolsa_errcode rc = BOLSA_E_OK;
     size_t n;
     while (!rc && (n = bolsa_row_source_pull(src, rows, res)) > 0) {
         for (size_t i = 0; i < n && !rc; i++) {
-            rc = pg_insert_one(c, &rows[i], err);
-            if (rc && res->saved == 0 && pg_reconnected_after_drop(c, rc, err)) {
-                rc = pg_prepare_insert(c, err);
-                if (!rc)
-                    rc = pg_insert_one(c, &rows[i], err);
-            }
+            rc = pg_insert_row(c, &rows[i], err);
+            /* The first row holds the save's first command (the PREPARE, or the INSERT on a
+             * session that has it prepared): it may run once more. */
+            if (rc && res->saved == 0 && pg_reconnected_after_drop(c, rc, err))
+                rc = pg_insert_row(c, &rows[i], err);
             if (!rc)
                 res->saved++;
         }
